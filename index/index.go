@@ -1,0 +1,332 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/tysonmote/gommap"
+)
+
+// EntrySize is the size in bytes of one encoded Entry.
+const EntrySize = 24
+
+// Entry is one sparse index entry: the record with sequence position Seq
+// starts at byte offset Off of the segment file and arrived at TimeMs.
+type Entry struct {
+	Seq    uint64 // sequence position of the indexed record
+	Off    uint64 // byte offset of its frame in the segment file; never 0
+	TimeMs int64  // its arrival time, Unix milliseconds
+}
+
+// Index is one memory-mapped sparse index file.
+//
+// One goroutine at a time may write (Append, Truncate, Seal); Len, Entry,
+// Last, LookupSeq and LookupTime are safe concurrently with Append because
+// the length is published with an atomic store after the entry is written.
+// Truncate, Close and Remove need the caller to exclude readers.
+type Index struct {
+	path     string
+	file     *os.File
+	mapping  gommap.MMap  // whole file, capacity*EntrySize bytes; nil when capacity is 0
+	capacity int          // entries the mapping has room for
+	length   atomic.Int64 // valid entries; published after the entry bytes are written
+	sealed   bool
+	closed   bool
+}
+
+// Open opens the index file at path, creating it if needed, and maps it
+// read-write. The file is pre-allocated (not sparse) to capacity entries so
+// that a full disk fails here rather than as SIGBUS during Append; an
+// existing larger file keeps its size.
+//
+// The number of valid entries is never taken from the file size: entries
+// are read from the start while each one strictly follows the previous
+// (Seq and Off increasing, TimeMs not decreasing, first Off > 0), so the
+// zero tail of a pre-sized file or a torn entry ends the index.
+func Open(path string, capacity int) (*Index, error) {
+	if capacity < 0 {
+		return nil, fmt.Errorf("open index %s: negative capacity %d", path, capacity)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	x, err := open(f, path, capacity)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	return x, nil
+}
+
+func open(f *os.File, path string, capacity int) (*Index, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	want := int64(capacity) * EntrySize
+	if fi.Size() < want {
+		if err := allocate(f, want); err != nil {
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+	} else {
+		capacity = int(fi.Size() / EntrySize)
+	}
+	x := &Index{path: path, file: f, capacity: capacity}
+	if capacity > 0 {
+		x.mapping, err = gommap.MapRegion(f.Fd(), 0, int64(capacity)*EntrySize,
+			gommap.PROT_READ|gommap.PROT_WRITE, gommap.MAP_SHARED)
+		if err != nil {
+			return nil, fmt.Errorf("mmap: %w", err)
+		}
+	}
+	x.length.Store(int64(x.scanValid()))
+	return x, nil
+}
+
+// allocate grows f to size bytes with real blocks. Only file systems that
+// cannot fallocate fall back to a sparse truncate.
+func allocate(f *os.File, size int64) error {
+	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, syscall.EOPNOTSUPP) {
+		err = f.Truncate(size)
+	}
+	if err != nil {
+		return fmt.Errorf("fallocate %d bytes: %w", size, err)
+	}
+	return nil
+}
+
+// scanValid counts the leading entries that strictly follow each other.
+func (x *Index) scanValid() int {
+	var prev Entry
+	for i := 0; i < x.capacity; i++ {
+		e := x.entry(i)
+		if !follows(prev, e, i == 0) {
+			return i
+		}
+		prev = e
+	}
+	return x.capacity
+}
+
+// follows reports whether e may come right after prev (or first).
+func follows(prev, e Entry, first bool) bool {
+	if first {
+		return e.Off > 0
+	}
+	return e.Seq > prev.Seq && e.Off > prev.Off && e.TimeMs >= prev.TimeMs
+}
+
+func (x *Index) entry(i int) Entry {
+	b := x.mapping[i*EntrySize : (i+1)*EntrySize : (i+1)*EntrySize]
+	return Entry{
+		Seq:    binary.LittleEndian.Uint64(b[0:8]),
+		Off:    binary.LittleEndian.Uint64(b[8:16]),
+		TimeMs: int64(binary.LittleEndian.Uint64(b[16:24])),
+	}
+}
+
+// Path returns the file name the index was opened with.
+func (x *Index) Path() string { return x.path }
+
+// Cap returns how many entries the file has room for.
+func (x *Index) Cap() int { return x.capacity }
+
+// Len returns the number of valid entries. Safe concurrently with Append.
+func (x *Index) Len() int { return int(x.length.Load()) }
+
+// Entry returns entry i, which must be below Len. Safe concurrently with
+// Append.
+func (x *Index) Entry(i int) Entry {
+	if i < 0 || i >= x.Len() {
+		panic(fmt.Sprintf("BUG: index entry %d out of range [0,%d)", i, x.Len()))
+	}
+	return x.entry(i)
+}
+
+// Last returns the last valid entry, or ok=false when the index is empty.
+// Safe concurrently with Append.
+func (x *Index) Last() (e Entry, ok bool) {
+	n := x.Len()
+	if n == 0 {
+		return Entry{}, false
+	}
+	return x.entry(n - 1), true
+}
+
+// Append writes e after the last entry and then publishes it. It returns
+// ErrOutOfOrder if e does not strictly follow the last entry, ErrFull when
+// there is no room, and leaves the index unchanged on any error.
+//
+// After Append returns the entry survives kill -9 (it is in the page cache
+// through the shared mapping); after Sync it survives power loss.
+func (x *Index) Append(e Entry) error {
+	if err := x.writable(); err != nil {
+		return err
+	}
+	n := x.Len()
+	var prev Entry
+	if n > 0 {
+		prev = x.entry(n - 1)
+	}
+	if !follows(prev, e, n == 0) {
+		return ErrOutOfOrder
+	}
+	if n == x.capacity {
+		return ErrFull
+	}
+	b := x.mapping[n*EntrySize : (n+1)*EntrySize : (n+1)*EntrySize]
+	binary.LittleEndian.PutUint64(b[0:8], e.Seq)
+	binary.LittleEndian.PutUint64(b[8:16], e.Off)
+	binary.LittleEndian.PutUint64(b[16:24], uint64(e.TimeMs))
+	x.length.Store(int64(n + 1))
+	return nil
+}
+
+func (x *Index) writable() error {
+	switch {
+	case x.closed:
+		return ErrClosed
+	case x.sealed:
+		return ErrSealed
+	}
+	return nil
+}
+
+// LookupSeq returns the greatest entry with Seq <= seq, or ok=false when
+// every entry is greater (scan from the start of the segment). O(log n);
+// safe concurrently with Append.
+func (x *Index) LookupSeq(seq uint64) (e Entry, ok bool) {
+	n := x.Len()
+	i := sort.Search(n, func(i int) bool {
+		return binary.LittleEndian.Uint64(x.mapping[i*EntrySize:]) > seq
+	})
+	if i == 0 {
+		return Entry{}, false
+	}
+	return x.entry(i - 1), true
+}
+
+// LookupTime returns the greatest entry with TimeMs < ms, so that a forward
+// scan from it finds the first record with a time >= ms; ok=false when there
+// is none (scan from the start of the segment). O(log n); safe concurrently
+// with Append.
+func (x *Index) LookupTime(ms int64) (e Entry, ok bool) {
+	n := x.Len()
+	i := sort.Search(n, func(i int) bool {
+		return int64(binary.LittleEndian.Uint64(x.mapping[i*EntrySize+16:])) >= ms
+	})
+	if i == 0 {
+		return Entry{}, false
+	}
+	return x.entry(i - 1), true
+}
+
+// Truncate keeps the first n entries and zeroes the rest, so that a later
+// open cannot read them back. It is a recovery tool: the caller must exclude
+// concurrent readers.
+func (x *Index) Truncate(n int) error {
+	if err := x.writable(); err != nil {
+		return err
+	}
+	old := x.Len()
+	if n < 0 || n > old {
+		return fmt.Errorf("truncate index %s to %d entries: have %d", x.path, n, old)
+	}
+	x.length.Store(int64(n))
+	clear(x.mapping[n*EntrySize : old*EntrySize])
+	return nil
+}
+
+// Sync flushes the mapping to disk (msync MS_SYNC). Safe concurrently with
+// Append and lookups; entries appended during Sync may or may not be flushed.
+func (x *Index) Sync() error {
+	if x.closed {
+		return ErrClosed
+	}
+	if x.mapping == nil {
+		return nil
+	}
+	if err := x.mapping.Sync(gommap.MS_SYNC); err != nil {
+		return fmt.Errorf("msync index %s: %w", x.path, err)
+	}
+	return nil
+}
+
+// Seal flushes the index, trims the file to its valid entries and makes the
+// mapping read-only; later Appends and Truncates return ErrSealed. Lookups
+// keep working. Not safe concurrently with Append.
+func (x *Index) Seal() error {
+	if x.closed {
+		return ErrClosed
+	}
+	if x.sealed {
+		return nil
+	}
+	if err := x.Sync(); err != nil {
+		return err
+	}
+	// Pages past the new end stay mapped but are never read: every access
+	// is below Len.
+	if err := x.file.Truncate(int64(x.Len()) * EntrySize); err != nil {
+		return fmt.Errorf("seal index %s: %w", x.path, err)
+	}
+	if err := x.file.Sync(); err != nil {
+		return fmt.Errorf("seal index %s: fsync: %w", x.path, err)
+	}
+	if x.mapping != nil {
+		if err := x.mapping.Protect(gommap.PROT_READ); err != nil {
+			return fmt.Errorf("seal index %s: mprotect: %w", x.path, err)
+		}
+	}
+	x.sealed = true
+	return nil
+}
+
+// Sealed reports whether Seal has been called.
+func (x *Index) Sealed() bool { return x.sealed }
+
+// Close unmaps and closes the file without flushing (the page cache keeps
+// the data; call Sync first for power-loss durability). No method but Len
+// may be called afterwards and no reader may still be using the index.
+func (x *Index) Close() error {
+	if x.closed {
+		return nil
+	}
+	x.closed = true
+	var errs []error
+	if x.mapping != nil {
+		if err := x.mapping.UnsafeUnmap(); err != nil {
+			errs = append(errs, fmt.Errorf("munmap: %w", err))
+		}
+		x.mapping = nil
+	}
+	if err := x.file.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close index %s: %w", x.path, err)
+	}
+	return nil
+}
+
+// Remove closes the index and deletes its file. The caller fsyncs the
+// directory if the removal must be durable.
+func (x *Index) Remove() error {
+	if err := x.Close(); err != nil {
+		return err
+	}
+	if err := os.Remove(x.path); err != nil {
+		return fmt.Errorf("remove index: %w", err)
+	}
+	return nil
+}
