@@ -1,0 +1,68 @@
+// Package shard owns streams and their shards on top of segment files: the
+// Store of a data directory, each Stream's metadata and routing table, each
+// Shard's ordered segments and sequence positions, resharding, the retention
+// compactor, group-commit syncing and tail notification.
+//
+// # On disk
+//
+//	<dir>/shardlog.meta                       JSON: format version, store id,
+//	                                           iterator-signing secret, account settings
+//	<dir>/streams/s_<name>/stream.json        JSON: stream metadata and shard list
+//	<dir>/streams/s_<name>/shardId-NNNNNNNNNNNN/<base>.log|.idx   segments (package segment)
+//
+// Stream directory names keep lower-case letters, digits and "_.-" of the
+// stream name and write an upper-case letter as '^' plus its lower case, so
+// "." and ".." cannot escape and names that differ only in case cannot
+// collide on case-insensitive file systems. Every metadata file is replaced
+// atomically (temp file, fsync, rename, fsync directory). A stream is created
+// in "<dir>.tmp" and renamed into place, and deleted by renaming it to
+// "<dir>.<n>.deleting" before removal, so after a crash it is whole or gone;
+// Open removes such leftovers. A reshard commits by rewriting stream.json
+// after its children's directories exist; Open removes shard directories that
+// stream.json does not list.
+//
+// # Sequence numbers
+//
+// Inside a shard a record's position (seq) is a uint64 counting from 0,
+// contiguous, and never reused: the active segment's file name carries the
+// next position even after every older segment has expired. The decimal
+// SequenceNumber clients see packs the shard's creation time, its index and
+// the position (see FormatSequenceNumber), so it is decodable without a
+// search and a number of another shard is recognisably foreign.
+//
+// # Routing
+//
+// A record goes to the open shard whose inclusive hash-key range holds the
+// MD5 of its partition key, read as a big-endian 128-bit integer, or its
+// explicit hash key. CreateStream splits [0, 2^128-1] evenly.
+//
+// # Concurrency and lock order
+//
+//	Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu
+//
+// Shard.waitMu is a leaf. Appends to one shard are serialised by Shard.mu;
+// appends to different shards run in parallel. Readers take no lock: they
+// load the published segment list (an atomic pointer to an immutable slice)
+// and take a reference on each segment they read, so the compactor can retire
+// a segment under them and it is unmapped only after the last reference goes.
+// Tail notification is a channel closed by the next append (TailChanged).
+//
+// # Durability
+//
+// After Shard.Append returns, its records are in the shared mapping and
+// survive kill -9. Under FsyncAlways Append returns only after a sync that
+// covers them; concurrent appenders share one sync (group commit). Under
+// FsyncInterval the store syncs every shard periodically; under FsyncNever
+// only segment rolls sync. The first failed write or sync makes the shard
+// refuse appends (ErrSticky) until the store is reopened.
+//
+// # Retention
+//
+// The compactor (Store.Compact, run every CompactInterval) retires whole
+// sealed segments whose newest record is older than the stream's retention,
+// rolls active segments older than MaxSegmentAge so that idle data expires
+// too, and drops closed shards whose records have all expired. Reads skip
+// records past retention even before the compactor has run.
+//
+// The package knows nothing of HTTP, JSON wire shapes or authentication.
+package shard

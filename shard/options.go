@@ -1,0 +1,120 @@
+package shard
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/shardlog/shardlog/segment"
+)
+
+// FsyncPolicy says when appended records are forced to stable storage. Every
+// policy survives kill -9: an acknowledged record is already in the shared
+// mapping, hence in the page cache.
+type FsyncPolicy string
+
+// Fsync policies.
+const (
+	// FsyncAlways acknowledges an append after a group-commit sync that all
+	// appends in flight on the shard share; it survives power loss.
+	FsyncAlways FsyncPolicy = "always"
+	// FsyncInterval syncs every shard in the background every FsyncInterval;
+	// a power loss loses at most that much.
+	FsyncInterval FsyncPolicy = "interval"
+	// FsyncNever leaves syncing to the kernel (and to segment rolls).
+	FsyncNever FsyncPolicy = "never"
+)
+
+// Options configures a Store. Zero fields take the defaults of DefaultOptions.
+type Options struct {
+	// Dir is the data directory; it is created when missing.
+	Dir string
+	// Segment configures the segment files of every shard.
+	Segment segment.Options
+	// MaxSegmentAge rolls an active segment whose first record is older than
+	// this, so that idle data can expire (default 1h).
+	MaxSegmentAge time.Duration
+	// RetentionFloor is the smallest retention a stream may be given (default
+	// 24h, AWS's minimum). A local setup may lower it, e.g. to 1m, to watch
+	// expiry happen; new streams still start at DefaultRetention.
+	RetentionFloor time.Duration
+	// CompactInterval is how often the retention compactor runs (default 30s).
+	CompactInterval time.Duration
+	// Fsync is the durability policy (default FsyncInterval).
+	Fsync FsyncPolicy
+	// FsyncInterval is the sync period under FsyncInterval (default 1s).
+	FsyncInterval time.Duration
+	// Region and AccountID appear in stream ARNs (defaults us-east-1 and
+	// 000000000000).
+	Region    string
+	AccountID string
+	// CreateDelay, DeleteDelay and UpdateDelay keep a stream CREATING,
+	// DELETING or UPDATING for that long (default 0: transitions are instant).
+	CreateDelay time.Duration
+	DeleteDelay time.Duration
+	UpdateDelay time.Duration
+	// Now is the clock (default time.Now); tests inject their own.
+	Now func() time.Time
+	// Logger receives store, recovery and compactor events; the zero Logger
+	// discards them.
+	Logger zerolog.Logger
+}
+
+// DefaultRetention is the retention period of a new stream.
+const DefaultRetention = 24 * time.Hour
+
+// MaxRetention is the largest retention period Kinesis allows (8760 h).
+const MaxRetention = 8760 * time.Hour
+
+// DefaultOptions returns the defaults documented on Options, with dir as the
+// data directory.
+func DefaultOptions(dir string) Options {
+	return Options{
+		Dir:             dir,
+		Segment:         segment.DefaultOptions(),
+		MaxSegmentAge:   time.Hour,
+		RetentionFloor:  DefaultRetention,
+		CompactInterval: 30 * time.Second,
+		Fsync:           FsyncInterval,
+		FsyncInterval:   time.Second,
+		Region:          "us-east-1",
+		AccountID:       "000000000000",
+		Now:             time.Now,
+		Logger:          zerolog.Nop(),
+	}
+}
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions(o.Dir)
+	if o.Segment.MaxSegmentBytes == 0 {
+		o.Segment.MaxSegmentBytes = d.Segment.MaxSegmentBytes
+	}
+	if o.Segment.IndexIntervalBytes == 0 {
+		o.Segment.IndexIntervalBytes = d.Segment.IndexIntervalBytes
+	}
+	if o.MaxSegmentAge == 0 {
+		o.MaxSegmentAge = d.MaxSegmentAge
+	}
+	if o.RetentionFloor == 0 {
+		o.RetentionFloor = d.RetentionFloor
+	}
+	if o.CompactInterval == 0 {
+		o.CompactInterval = d.CompactInterval
+	}
+	if o.Fsync == "" {
+		o.Fsync = d.Fsync
+	}
+	if o.FsyncInterval == 0 {
+		o.FsyncInterval = d.FsyncInterval
+	}
+	if o.Region == "" {
+		o.Region = d.Region
+	}
+	if o.AccountID == "" {
+		o.AccountID = d.AccountID
+	}
+	if o.Now == nil {
+		o.Now = d.Now
+	}
+	return o
+}

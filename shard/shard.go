@@ -1,0 +1,663 @@
+package shard
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/shardlog/shardlog/segment"
+)
+
+// Record is one record as the shard stores it. Append fills Seq and ArrivalMs.
+type Record = segment.Record
+
+// Shard is one ordered, append-only sequence of records: a list of segment
+// files of which the last is active while the shard is open.
+//
+// Concurrency: one appender at a time (Append holds the shard's write lock);
+// readers never take that lock: they load the published segment list and hold
+// a reference on each segment they read, so the compactor can retire segments
+// under them without unmapping memory they use.
+type Shard struct {
+	id    string
+	index int
+	seqID SeqID
+	dir   string
+	opts  *Options
+	log   zerolog.Logger
+
+	// Immutable after creation.
+	hashRange      HashRange
+	parent         string
+	adjacentParent string
+	createdMs      int64
+
+	// retention is the stream's retention in nanoseconds, shared with it.
+	retention *atomic.Int64
+
+	mu            sync.Mutex // serialises appends, rolls, close and retire
+	active        *segment.Segment
+	lastArrivalMs int64 // newest arrival time handed out; arrival times never go back
+
+	segs     atomic.Pointer[[]*segment.Segment] // published list, oldest first
+	next     atomic.Uint64                      // the position the next record gets
+	end      atomic.Uint64                      // position after the last record once closed; 0 while open
+	closedMs atomic.Int64                       // when the shard was closed; 0 while open
+	sticky   atomic.Pointer[error]              // first write/sync failure
+
+	waitMu sync.Mutex
+	waitCh chan struct{} // closed and cleared on the next append
+
+	syncMu  sync.Mutex // group commit: one syncer at a time, the rest wait
+	durable uint64     // positions below this are synced (under syncMu)
+}
+
+// shardSpec is what a new or reopened shard is made from.
+type shardSpec struct {
+	meta      shardMeta
+	dir       string
+	retention *atomic.Int64
+}
+
+// ID returns the shard id, e.g. "shardId-000000000003".
+func (sh *Shard) ID() string { return sh.id }
+
+// Index returns the shard's number within its stream.
+func (sh *Shard) Index() int { return sh.index }
+
+// SeqID returns the identity its sequence numbers carry.
+func (sh *Shard) SeqID() SeqID { return sh.seqID }
+
+// HashRange returns the inclusive hash-key range the shard owns.
+func (sh *Shard) HashRange() HashRange { return sh.hashRange }
+
+// Parent returns the id of the shard this one was split or merged from, or "".
+func (sh *Shard) Parent() string { return sh.parent }
+
+// AdjacentParent returns the id of the second parent of a merged shard, or "".
+func (sh *Shard) AdjacentParent() string { return sh.adjacentParent }
+
+// CreatedMs returns when the shard was created, in ms since the Unix epoch.
+func (sh *Shard) CreatedMs() int64 { return sh.createdMs }
+
+// Closed reports whether the shard has been closed by resharding.
+func (sh *Shard) Closed() bool { return sh.closedMs.Load() != 0 }
+
+// ClosedMs returns when the shard was closed, or 0 while it is open.
+func (sh *Shard) ClosedMs() int64 { return sh.closedMs.Load() }
+
+// Tail returns the position the next appended record will get; every record
+// below it is visible to readers.
+func (sh *Shard) Tail() uint64 { return sh.next.Load() }
+
+// End returns the position after the last record of a closed shard and true,
+// or 0 and false while the shard is open.
+func (sh *Shard) End() (uint64, bool) {
+	if !sh.Closed() {
+		return 0, false
+	}
+	return sh.end.Load(), true
+}
+
+// SequenceNumber formats the sequence number of position seq of this shard.
+func (sh *Shard) SequenceNumber(seq uint64) string {
+	var buf [40]byte
+	return string(FormatSequenceNumber(buf[:0], sh.seqID, seq))
+}
+
+// StartingSequenceNumber is the sequence number of the shard's first position.
+func (sh *Shard) StartingSequenceNumber() string { return sh.SequenceNumber(0) }
+
+// EndingSequenceNumber is the sequence number of the last record of a closed
+// shard (the starting one for a shard closed empty), or "" while it is open.
+func (sh *Shard) EndingSequenceNumber() string {
+	end, closed := sh.End()
+	if !closed {
+		return ""
+	}
+	if end > 0 {
+		end--
+	}
+	return sh.SequenceNumber(end)
+}
+
+// Position parses a sequence number of this shard into its position. It
+// returns ErrBadSequenceNumber for malformed input and ErrForeignSequenceNumber
+// for a number of another shard.
+func (sh *Shard) Position(sequenceNumber string) (uint64, error) {
+	id, seq, err := ParseSequenceNumber(sequenceNumber)
+	if err != nil {
+		return 0, err
+	}
+	if id != sh.seqID {
+		return 0, fmt.Errorf("shard %s: %w", sh.id, ErrForeignSequenceNumber)
+	}
+	return seq, nil
+}
+
+// openShard creates the shard's directory when missing and recovers its
+// segments: every segment but the last is sealed; the last is active (and
+// recovered) while the shard is open.
+func openShard(spec shardSpec, opts *Options) (*Shard, error) {
+	m := spec.meta
+	sh := &Shard{
+		id:             m.ID,
+		index:          m.Index,
+		seqID:          SeqID{EpochMs: m.CreatedMs, Index: m.Index},
+		dir:            spec.dir,
+		opts:           opts,
+		hashRange:      HashRange{Start: m.HashStart.Key, End: m.HashEnd.Key},
+		parent:         m.Parent,
+		adjacentParent: m.AdjacentParent,
+		createdMs:      m.CreatedMs,
+		retention:      spec.retention,
+	}
+	sh.log = opts.Logger.With().Str("component", "shard").Str("shard", m.ID).Logger()
+	if err := os.MkdirAll(spec.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open shard %s: %w", m.ID, err)
+	}
+	bases, err := segment.List(spec.dir, sh.log)
+	if err != nil {
+		return nil, fmt.Errorf("open shard %s: %w", m.ID, err)
+	}
+	segs := make([]*segment.Segment, 0, len(bases)+1)
+	closeAll := func() {
+		for _, s := range segs {
+			_ = s.Close()
+		}
+	}
+	for i, base := range bases {
+		active := m.End == nil && i == len(bases)-1
+		s, err := segment.Open(spec.dir, base, active, opts.Segment)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("open shard %s: %w", m.ID, err)
+		}
+		segs = append(segs, s)
+	}
+	next := m.NextFloor
+	if n := len(segs); n > 0 && segs[n-1].NextSeq() > next {
+		next = segs[n-1].NextSeq()
+	}
+	if m.End != nil {
+		sh.end.Store(*m.End)
+		sh.closedMs.Store(m.ClosedMs)
+		next = *m.End
+	} else if len(segs) == 0 {
+		s, err := segment.Create(spec.dir, next, opts.Segment)
+		if err != nil {
+			return nil, fmt.Errorf("open shard %s: %w", m.ID, err)
+		}
+		segs = append(segs, s)
+	}
+	if m.End == nil {
+		sh.active = segs[len(segs)-1]
+		sh.lastArrivalMs = sh.active.LastTimeMs()
+	}
+	sh.next.Store(next)
+	sh.durable = next
+	sh.segs.Store(&segs)
+	return sh, nil
+}
+
+// Append assigns the next positions and the current arrival time to recs, in
+// order, writes them, publishes them to readers and wakes tail waiters. It
+// returns how many records were stored: all of them unless err is non-nil, in
+// which case recs[:n] are stored and acknowledged and the rest are not.
+//
+// After Append returns the stored records survive kill -9; under FsyncAlways
+// they also survive power loss. A write or sync failure is sticky: the shard
+// refuses appends (ErrSticky) until the store is reopened. A failure to create
+// the next segment (a full disk) is not sticky: later appends try again.
+func (sh *Shard) Append(recs []Record) (n int, err error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	sh.mu.Lock()
+	n, err = sh.appendLocked(recs)
+	sh.mu.Unlock()
+	if n > 0 {
+		sh.wake()
+		if sh.opts.Fsync == FsyncAlways {
+			if serr := sh.syncTo(recs[n-1].Seq + 1); serr != nil {
+				return 0, serr
+			}
+		}
+	}
+	return n, err
+}
+
+// appendLocked writes recs into the active segment, rolling as it fills.
+// sh.mu must be held.
+func (sh *Shard) appendLocked(recs []Record) (int, error) {
+	if p := sh.sticky.Load(); p != nil {
+		return 0, *p
+	}
+	if sh.Closed() {
+		return 0, ErrShardClosed
+	}
+	now := sh.opts.Now().UnixMilli()
+	if now < sh.lastArrivalMs {
+		now = sh.lastArrivalMs
+	}
+	next := sh.next.Load()
+	for i := range recs {
+		recs[i].Seq = next + uint64(i)
+		recs[i].ArrivalMs = now
+	}
+	done := 0
+	for done < len(recs) {
+		if sh.active.Sealed() {
+			// A previous roll sealed the segment but could not create the next.
+			if err := sh.rollLocked(); err != nil {
+				return sh.publishLocked(done, now, err)
+			}
+		}
+		k, err := sh.active.Append(recs[done:])
+		done += k
+		if err != nil {
+			if errors.Is(err, segment.ErrTooLarge) {
+				return sh.publishLocked(done, now, fmt.Errorf("shard %s: %w", sh.id, ErrTooLarge))
+			}
+			return sh.publishLocked(done, now, sh.fail(fmt.Errorf("append to shard %s: %w", sh.id, err)))
+		}
+		if done < len(recs) {
+			if err := sh.rollLocked(); err != nil {
+				return sh.publishLocked(done, now, err)
+			}
+		}
+	}
+	return sh.publishLocked(done, now, nil)
+}
+
+// publishLocked makes the first n records of the current append visible.
+func (sh *Shard) publishLocked(n int, arrivalMs int64, err error) (int, error) {
+	if n > 0 {
+		sh.next.Add(uint64(n))
+		sh.lastArrivalMs = arrivalMs
+	}
+	return n, err
+}
+
+// fail records err as the shard's sticky failure and returns it wrapped in
+// ErrSticky.
+func (sh *Shard) fail(err error) error {
+	wrapped := fmt.Errorf("%w: %w", ErrSticky, err)
+	sh.sticky.CompareAndSwap(nil, &wrapped)
+	sh.log.Error().Err(err).Msg("shard refuses appends until reopened")
+	return wrapped
+}
+
+// rollLocked seals the active segment and starts the next one. A failed seal
+// is sticky; a failed create (full disk) leaves the sealed segment active so
+// the next append retries. sh.mu must be held.
+func (sh *Shard) rollLocked() error {
+	sh.syncMu.Lock()
+	defer sh.syncMu.Unlock()
+	old := sh.active
+	if !old.Sealed() {
+		if err := old.Seal(); err != nil {
+			return sh.fail(fmt.Errorf("seal segment %d of shard %s: %w", old.Base(), sh.id, err))
+		}
+		if old.NextSeq() > sh.durable {
+			sh.durable = old.NextSeq()
+		}
+	}
+	s, err := segment.Create(sh.dir, old.NextSeq(), sh.opts.Segment)
+	if err != nil {
+		sh.log.Error().Err(err).Uint64("base", old.NextSeq()).Msg("cannot create segment")
+		return fmt.Errorf("roll shard %s: %w", sh.id, err)
+	}
+	sh.active = s
+	cur := *sh.segs.Load()
+	segs := make([]*segment.Segment, len(cur), len(cur)+1)
+	copy(segs, cur)
+	segs = append(segs, s)
+	sh.segs.Store(&segs)
+	sh.log.Debug().Uint64("base", s.Base()).Msg("rolled segment")
+	return nil
+}
+
+// syncTo returns once every position below end is synced. Concurrent callers
+// share syncs: whoever holds syncMu syncs everything published so far, and
+// the callers queued behind it usually find their records already durable.
+func (sh *Shard) syncTo(end uint64) error {
+	sh.syncMu.Lock()
+	defer sh.syncMu.Unlock()
+	if sh.durable >= end {
+		return nil
+	}
+	return sh.syncLocked()
+}
+
+// syncLocked syncs the active segment. sh.syncMu must be held.
+func (sh *Shard) syncLocked() error {
+	if p := sh.sticky.Load(); p != nil {
+		return *p
+	}
+	target := sh.next.Load()
+	segs := *sh.segs.Load()
+	if len(segs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := segs[len(segs)-1].Sync(); err != nil {
+		return sh.fail(fmt.Errorf("sync shard %s: %w", sh.id, err))
+	}
+	if took := time.Since(start); took > time.Second {
+		sh.log.Warn().Dur("took", took).Msg("slow sync")
+	}
+	sh.durable = target
+	return nil
+}
+
+// Sync forces every record appended so far to stable storage.
+func (sh *Shard) Sync() error {
+	return sh.syncTo(sh.next.Load())
+}
+
+// wake closes the current tail channel, if anyone asked for one.
+func (sh *Shard) wake() {
+	sh.waitMu.Lock()
+	if sh.waitCh != nil {
+		close(sh.waitCh)
+		sh.waitCh = nil
+	}
+	sh.waitMu.Unlock()
+}
+
+// TailChanged returns a channel that is closed by the next append (or when
+// the shard closes). Check Tail after taking the channel to avoid missing an
+// append that happened just before.
+func (sh *Shard) TailChanged() <-chan struct{} {
+	sh.waitMu.Lock()
+	defer sh.waitMu.Unlock()
+	if sh.waitCh == nil {
+		sh.waitCh = make(chan struct{})
+	}
+	return sh.waitCh
+}
+
+// horizonMs is the arrival time below which records have expired.
+func (sh *Shard) horizonMs() int64 {
+	return sh.opts.Now().Add(-time.Duration(sh.retention.Load())).UnixMilli()
+}
+
+// ReadResult is what Read returns. Records alias segment memory that stays
+// mapped until Release; encode them before releasing.
+type ReadResult struct {
+	// Records are the records read, oldest first.
+	Records []Record
+	// Next is the position to continue from.
+	Next uint64
+	// MillisBehind is how far the newest returned record is from the shard's
+	// tip, in ms; 0 when the reader has caught up.
+	MillisBehind int64
+	// AtEnd is true when the shard is closed and Next is past its last record.
+	AtEnd bool
+
+	held []*segment.Segment
+}
+
+// Release drops the segment references the records depend on and resets the
+// result for reuse.
+func (r *ReadResult) Release() {
+	for _, s := range r.held {
+		s.Release()
+	}
+	clear(r.held)
+	r.held = r.held[:0]
+	clear(r.Records)
+	r.Records = r.Records[:0]
+}
+
+// TrimHorizon returns the position of the oldest record still retained (the
+// tail when there is none).
+func (sh *Shard) TrimHorizon() (uint64, error) {
+	horizon := sh.horizonMs()
+	for {
+		segs := *sh.segs.Load()
+		retry := false
+		for _, s := range segs {
+			if !s.Acquire() {
+				retry = true
+				break
+			}
+			if s.NextSeq() == s.Base() || s.LastTimeMs() < horizon {
+				s.Release()
+				continue
+			}
+			seq, ok, err := s.SeekTime(horizon)
+			s.Release()
+			if err != nil {
+				return 0, fmt.Errorf("trim horizon of shard %s: %w", sh.id, err)
+			}
+			if ok {
+				return seq, nil
+			}
+		}
+		if !retry {
+			return sh.readEnd(), nil
+		}
+	}
+}
+
+// readEnd is the position after the last readable record.
+func (sh *Shard) readEnd() uint64 {
+	if end, closed := sh.End(); closed {
+		return end
+	}
+	return sh.next.Load()
+}
+
+// SeekTime returns the position of the first retained record that arrived at
+// or after t, or the tail when there is none.
+func (sh *Shard) SeekTime(t time.Time) (uint64, error) {
+	ms := t.UnixMilli()
+	if h := sh.horizonMs(); ms < h {
+		ms = h
+	}
+	for {
+		segs := *sh.segs.Load()
+		retry := false
+		for _, s := range segs {
+			if !s.Acquire() {
+				retry = true
+				break
+			}
+			if s.NextSeq() == s.Base() || s.LastTimeMs() < ms {
+				s.Release()
+				continue
+			}
+			seq, ok, err := s.SeekTime(ms)
+			s.Release()
+			if err != nil {
+				return 0, fmt.Errorf("seek shard %s to %d: %w", sh.id, ms, err)
+			}
+			if ok {
+				return seq, nil
+			}
+		}
+		if !retry {
+			return sh.readEnd(), nil
+		}
+	}
+}
+
+// Read reads records from position pos on, at most maxRecords of them and at
+// most maxBytes of data (at least one record when any is there), skipping
+// records past retention. The result must be Released once its records have
+// been encoded. Read never blocks on appends.
+func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) error {
+	res.Release()
+	horizon := sh.horizonMs()
+	for {
+		segs := *sh.segs.Load()
+		retried := false
+		// The first segment that may hold pos: the last with base <= pos.
+		i := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > pos }) - 1
+		if i < 0 {
+			i = 0
+		}
+		next := pos
+		bytes := 0
+		for ; i < len(segs) && len(res.Records) < maxRecords; i++ {
+			s := segs[i]
+			if !s.Acquire() {
+				retried = true
+				break
+			}
+			if s.NextSeq() <= next || s.LastTimeMs() < horizon {
+				if s.NextSeq() > next {
+					next = s.NextSeq() // wholly expired
+				}
+				s.Release()
+				continue
+			}
+			if s.FirstTimeMs() < horizon {
+				seq, ok, err := s.SeekTime(horizon)
+				if err != nil {
+					s.Release()
+					res.Release()
+					return fmt.Errorf("read shard %s: %w", sh.id, err)
+				}
+				if ok && seq > next {
+					next = seq
+				}
+			}
+			if next < s.Base() {
+				next = s.Base()
+			}
+			before := len(res.Records)
+			recs, err := s.Read(next, maxRecords-before, maxBytes-bytes, res.Records)
+			if err != nil {
+				s.Release()
+				res.Release()
+				return fmt.Errorf("read shard %s at %d: %w", sh.id, next, err)
+			}
+			res.Records = recs
+			res.held = append(res.held, s)
+			for _, r := range recs[before:] {
+				bytes += len(r.Data)
+			}
+			if len(recs) > before {
+				next = recs[len(recs)-1].Seq + 1
+			}
+			if bytes >= maxBytes {
+				break
+			}
+		}
+		if retried {
+			res.Release()
+			continue
+		}
+		res.Next = next
+		end := sh.readEnd()
+		if res.Next < end && len(res.Records) > 0 {
+			behind := sh.opts.Now().UnixMilli() - res.Records[len(res.Records)-1].ArrivalMs
+			res.MillisBehind = max(behind, 1)
+		} else {
+			res.MillisBehind = 0
+		}
+		_, closed := sh.End()
+		res.AtEnd = closed && res.Next >= end
+		return nil
+	}
+}
+
+// closeLocked closes the shard for resharding: no append succeeds afterwards
+// and readers reaching End see AtEnd. sh.mu must be held.
+func (sh *Shard) closeLocked(nowMs int64) error {
+	if sh.Closed() {
+		return ErrShardClosed
+	}
+	sh.syncMu.Lock()
+	var err error
+	if !sh.active.Sealed() {
+		err = sh.active.Seal()
+	}
+	sh.syncMu.Unlock()
+	if err != nil {
+		return sh.fail(fmt.Errorf("close shard %s: %w", sh.id, err))
+	}
+	sh.end.Store(sh.next.Load())
+	sh.closedMs.Store(nowMs)
+	sh.wake()
+	return nil
+}
+
+// expire retires sealed segments whose newest record arrived before the
+// retention horizon, oldest first, and rolls the active segment once its
+// first record is older than MaxSegmentAge (or than the horizon) so that it
+// can expire in turn. It returns the number of segments retired.
+func (sh *Shard) expire() (int, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	horizon := sh.horizonMs()
+	now := sh.opts.Now()
+	if a := sh.active; a != nil && !sh.Closed() && !a.Sealed() && a.NextSeq() > a.Base() {
+		first := time.UnixMilli(a.FirstTimeMs())
+		if now.Sub(first) >= sh.opts.MaxSegmentAge || a.LastTimeMs() < horizon {
+			if err := sh.rollLocked(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	cur := *sh.segs.Load()
+	n := 0
+	for n < len(cur) && (cur[n] != sh.active || sh.Closed()) && cur[n].LastTimeMs() < horizon {
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	segs := append([]*segment.Segment(nil), cur[n:]...)
+	sh.segs.Store(&segs)
+	for _, s := range cur[:n] {
+		sh.log.Info().Uint64("base", s.Base()).Int64("bytes", s.Size()).Msg("retired expired segment")
+		s.Retire(true)
+	}
+	return n, nil
+}
+
+// empty reports whether the shard holds no segments (all expired).
+func (sh *Shard) empty() bool { return len(*sh.segs.Load()) == 0 }
+
+// shutdown closes every segment. No reader or appender may be active.
+func (sh *Shard) shutdown() error {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var first error
+	for _, s := range *sh.segs.Load() {
+		if err := s.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close shard %s: %w", sh.id, err)
+		}
+	}
+	empty := []*segment.Segment{}
+	sh.segs.Store(&empty)
+	return first
+}
+
+// retireAll empties the segment list and returns what it held, for the
+// caller to retire. Used when the stream is deleted.
+func (sh *Shard) retireAll() []*segment.Segment {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	old := *sh.segs.Load()
+	empty := []*segment.Segment{}
+	sh.segs.Store(&empty)
+	sh.active = nil
+	if !sh.Closed() {
+		sh.closedMs.Store(sh.opts.Now().UnixMilli())
+		sh.end.Store(sh.next.Load())
+	}
+	sh.sticky.CompareAndSwap(nil, &errDeleted)
+	return old
+}
+
+var errDeleted = fmt.Errorf("%w: deleted", ErrStreamNotFound)

@@ -1,0 +1,613 @@
+package shard
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/shardlog/shardlog/segment"
+)
+
+// clock is a settable test clock.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// testOptions are small enough to force segment rolls quickly.
+func testOptions(t *testing.T, dir string, c *clock) Options {
+	t.Helper()
+	o := DefaultOptions(dir)
+	o.Segment.MaxSegmentBytes = 64 << 10
+	o.Segment.IndexIntervalBytes = 512
+	o.Segment.Logger = zerolog.New(zerolog.NewTestWriter(t))
+	o.Logger = zerolog.New(zerolog.NewTestWriter(t))
+	o.CompactInterval = time.Hour // tests call Compact themselves
+	o.Fsync = FsyncNever
+	if c != nil {
+		o.Now = c.Now
+	}
+	return o
+}
+
+func mustOpen(t *testing.T, o Options) *Store {
+	t.Helper()
+	s, err := Open(o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func mustCreate(t *testing.T, s *Store, name string, shards int) *Stream {
+	t.Helper()
+	st, err := s.CreateStream(StreamConfig{Name: name, ShardCount: shards})
+	if err != nil {
+		t.Fatalf("CreateStream(%s): %v", name, err)
+	}
+	return st
+}
+
+// put appends one record per data item with partition key pk and returns
+// the results.
+func put(t *testing.T, st *Stream, pk string, data ...[]byte) []PutResult {
+	t.Helper()
+	recs := make([]Record, len(data))
+	keys := make([]HashKey, len(data))
+	for i, d := range data {
+		recs[i] = Record{PartitionKey: []byte(pk), Data: d}
+		keys[i] = HashPartitionKey([]byte(pk))
+	}
+	out := make([]PutResult, len(data))
+	st.Put(recs, keys, out)
+	for i, r := range out {
+		if r.Err != nil {
+			t.Fatalf("put %d: %v", i, r.Err)
+		}
+	}
+	return out
+}
+
+// readAll reads every record of sh from pos, copying the data out.
+func readAll(t *testing.T, sh *Shard, pos uint64) ([][]byte, []uint64) {
+	t.Helper()
+	var data [][]byte
+	var seqs []uint64
+	var res ReadResult
+	for {
+		if err := sh.Read(pos, 1000, 1<<20, &res); err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+		for _, r := range res.Records {
+			data = append(data, bytes.Clone(r.Data))
+			seqs = append(seqs, r.Seq)
+		}
+		n := len(res.Records)
+		pos = res.Next
+		res.Release()
+		if n == 0 {
+			return data, seqs
+		}
+	}
+}
+
+func payload(i, size int) []byte {
+	b := bytes.Repeat([]byte{byte(i)}, size)
+	copy(b, fmt.Sprintf("record-%d", i))
+	return b
+}
+
+func TestPutReadRollAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil)
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "orders", 1)
+	const n = 3000 // ~3 MB at 1 KiB: many rolls of 64 KiB segments
+	var want [][]byte
+	for i := 0; i < n; i += 10 {
+		batch := make([][]byte, 10)
+		for j := range batch {
+			batch[j] = payload(i+j, 1000)
+		}
+		want = append(want, batch...)
+		put(t, st, "pk", batch...)
+	}
+	sh := st.Shards()[0]
+	got, seqs := readAll(t, sh, 0)
+	if len(got) != n {
+		t.Fatalf("read %d records, want %d", len(got), n)
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) || seqs[i] != uint64(i) {
+			t.Fatalf("record %d: seq %d, data mismatch=%v", i, seqs[i], !bytes.Equal(got[i], want[i]))
+		}
+	}
+	if segs := len(*sh.segs.Load()); segs < 10 {
+		t.Fatalf("only %d segments: rolls did not happen", segs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := mustOpen(t, o)
+	st2, err := s2.Stream("orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh2 := st2.Shards()[0]
+	if sh2.Tail() != n {
+		t.Fatalf("tail after reopen = %d, want %d", sh2.Tail(), n)
+	}
+	got, _ = readAll(t, sh2, 0)
+	if len(got) != n || !bytes.Equal(got[n-1], want[n-1]) {
+		t.Fatalf("after reopen read %d records", len(got))
+	}
+	res := put(t, st2, "pk", []byte("after"))
+	if res[0].Seq != n {
+		t.Fatalf("first seq after reopen = %d, want %d", res[0].Seq, n)
+	}
+}
+
+func TestCrashWithoutCloseKeepsAcknowledged(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil)
+	s, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := mustCreate(t, s, "crash", 2)
+	var acked int
+	for i := 0; i < 500; i++ {
+		put(t, st, fmt.Sprintf("k%d", i), payload(i, 300))
+		acked++
+	}
+	// No Close: the handles are dropped as a crash would drop them. The
+	// mappings stay valid in this process, as the page cache would after kill -9.
+	s2 := mustOpen(t, o)
+	st2, err := s2.Stream("crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, sh := range st2.Shards() {
+		got, _ := readAll(t, sh, 0)
+		total += len(got)
+	}
+	if total != acked {
+		t.Fatalf("recovered %d records, acknowledged %d", total, acked)
+	}
+}
+
+func TestRoutingByHashKey(t *testing.T) {
+	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
+	st := mustCreate(t, s, "routes", 4)
+	for i := 0; i < 200; i++ {
+		pk := fmt.Sprintf("user-%d", i)
+		res := put(t, st, pk, []byte(pk))
+		k := HashPartitionKey([]byte(pk))
+		if !res[0].Shard.HashRange().Contains(k) {
+			t.Fatalf("%s routed to %s whose range does not hold its hash", pk, res[0].Shard.ID())
+		}
+	}
+	// Explicit hash keys at the range boundaries.
+	for _, sh := range st.OpenShards() {
+		for _, k := range []HashKey{sh.HashRange().Start, sh.HashRange().End} {
+			if got := st.Route(k); got != sh {
+				t.Fatalf("Route(%s) = %s, want %s", k, got.ID(), sh.ID())
+			}
+		}
+	}
+}
+
+func TestSplitMergeLineageAndSequenceOrder(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil)
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "reshard", 2)
+	before := put(t, st, "a", []byte("1"), []byte("2"))[1]
+	parent := before.Shard
+	mid := parent.HashRange().Start.Add1().Add1()
+	if err := st.SplitShard(parent.ID(), mid); err != nil {
+		t.Fatal(err)
+	}
+	if !parent.Closed() {
+		t.Fatal("parent still open after split")
+	}
+	if _, err := parent.Append([]Record{{PartitionKey: []byte("a")}}); !errors.Is(err, ErrShardClosed) {
+		t.Fatalf("append to closed parent: %v", err)
+	}
+	open := st.OpenShards()
+	if len(open) != 3 {
+		t.Fatalf("%d open shards after split, want 3", len(open))
+	}
+	var kids []*Shard
+	for _, sh := range st.Shards() {
+		if sh.Parent() == parent.ID() {
+			kids = append(kids, sh)
+		}
+	}
+	if len(kids) != 2 || kids[0].HashRange().End.Add1() != kids[1].HashRange().Start ||
+		kids[0].HashRange().Start != parent.HashRange().Start || kids[1].HashRange().End != parent.HashRange().End {
+		t.Fatalf("children do not partition the parent's range: %+v", kids)
+	}
+	after := put(t, st, "a", []byte("3"))[0]
+	if after.Shard.Parent() != parent.ID() {
+		t.Fatalf("record went to %s, not a child", after.Shard.ID())
+	}
+	if a, b := parent.SequenceNumber(before.Seq), after.Shard.SequenceNumber(after.Seq); !(a < b) {
+		t.Fatalf("child sequence number %s not above parent's %s", b, a)
+	}
+	if parent.EndingSequenceNumber() != parent.SequenceNumber(before.Seq) {
+		t.Fatalf("ending sequence number %s, want %s", parent.EndingSequenceNumber(), parent.SequenceNumber(before.Seq))
+	}
+	var res ReadResult
+	if err := parent.Read(before.Seq+1, 10, 1<<20, &res); err != nil || !res.AtEnd {
+		t.Fatalf("read past end of closed parent: AtEnd=%v err=%v", res.AtEnd, err)
+	}
+	res.Release()
+
+	if err := st.MergeShards(kids[0].ID(), kids[1].ID()); err != nil {
+		t.Fatal(err)
+	}
+	var merged *Shard
+	for _, sh := range st.OpenShards() {
+		if sh.Parent() == kids[0].ID() {
+			merged = sh
+		}
+	}
+	if merged == nil || merged.AdjacentParent() != kids[1].ID() || merged.HashRange() != parent.HashRange() {
+		t.Fatalf("merge lineage wrong: %+v", merged)
+	}
+	if err := st.MergeShards(open[0].ID(), merged.ID()); err == nil && open[0].HashRange().End.Add1() != merged.HashRange().Start {
+		t.Fatal("merged non-adjacent shards")
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := mustOpen(t, o)
+	st2, _ := s2.Stream("reshard")
+	if got, want := len(st2.Shards()), len(st.Shards()); got != want {
+		t.Fatalf("%d shards after reopen, want %d", got, want)
+	}
+	p2, err := st2.Shard(parent.ID())
+	if err != nil || !p2.Closed() || p2.EndingSequenceNumber() != parent.EndingSequenceNumber() {
+		t.Fatalf("closed parent after reopen: %v closed=%v", err, p2 != nil && p2.Closed())
+	}
+}
+
+func TestUpdateShardCount(t *testing.T) {
+	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
+	st := mustCreate(t, s, "scale", 4)
+	if err := st.UpdateShardCount(9); !errors.Is(err, ErrBadShardCount) {
+		t.Fatalf("scale 4->9: %v", err)
+	}
+	if err := st.UpdateShardCount(1); !errors.Is(err, ErrBadShardCount) {
+		t.Fatalf("scale 4->1: %v", err)
+	}
+	if err := st.UpdateShardCount(8); err != nil {
+		t.Fatal(err)
+	}
+	open := st.OpenShards()
+	if len(open) != 8 {
+		t.Fatalf("%d open shards, want 8", len(open))
+	}
+	for i, sh := range open {
+		if sh.HashRange() != SplitEvenly(8)[i] || sh.Parent() == "" {
+			t.Fatalf("shard %d: range %v parent %q", i, sh.HashRange(), sh.Parent())
+		}
+	}
+	if err := st.UpdateShardCount(4); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(st.OpenShards()); n != 4 {
+		t.Fatalf("%d open shards after scaling down, want 4", n)
+	}
+}
+
+func TestRetentionCompactor(t *testing.T) {
+	c := newClock()
+	o := testOptions(t, t.TempDir(), c)
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "expiring", 1)
+	sh := st.Shards()[0]
+	for i := 0; i < 300; i++ {
+		put(t, st, "k", payload(i, 1000)) // several sealed segments
+	}
+	old := len(*sh.segs.Load())
+	c.Advance(23 * time.Hour)
+	put(t, st, "k", []byte("young"))
+	s.Compact()
+	if got, _ := readAll(t, sh, 0); len(got) != 301 {
+		t.Fatalf("before expiry read %d records, want 301", len(got))
+	}
+	c.Advance(2 * time.Hour) // the first 300 are now 25 h old
+	// Reads hide expired records even before the compactor runs.
+	got, seqs := readAll(t, sh, 0)
+	if len(got) != 1 || string(got[0]) != "young" || seqs[0] != 300 {
+		t.Fatalf("after expiry read %d records (%v)", len(got), seqs)
+	}
+	if h, _ := sh.TrimHorizon(); h != 300 {
+		t.Fatalf("trim horizon %d, want 300", h)
+	}
+	s.Compact()
+	segs := *sh.segs.Load()
+	if len(segs) >= old || segs[0].Base() > 300 {
+		t.Fatalf("compactor left %d of %d segments, first base %d", len(segs), old, segs[0].Base())
+	}
+	files, _ := filepath.Glob(filepath.Join(sh.dir, "*.log"))
+	if len(files) != len(segs) {
+		t.Fatalf("%d .log files on disk for %d segments", len(files), len(segs))
+	}
+	// Idle data expires too: the active segment rolls by age, then goes.
+	c.Advance(48 * time.Hour)
+	s.Compact()
+	s.Compact()
+	if got, _ := readAll(t, sh, 0); len(got) != 0 {
+		t.Fatalf("read %d records after everything expired", len(got))
+	}
+	if res := put(t, st, "k", []byte("new")); res[0].Seq != 301 {
+		t.Fatalf("seq after full expiry = %d, want 301", res[0].Seq)
+	}
+}
+
+func TestClosedShardExpiresAway(t *testing.T) {
+	c := newClock()
+	s := mustOpen(t, testOptions(t, t.TempDir(), c))
+	st := mustCreate(t, s, "drop", 1)
+	put(t, st, "k", []byte("x"))
+	parent := st.Shards()[0]
+	if err := st.SplitShard(parent.ID(), HashKey{Hi: 1 << 63}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(25 * time.Hour)
+	s.Compact()
+	if _, err := st.Shard(parent.ID()); !errors.Is(err, ErrShardNotFound) {
+		t.Fatalf("expired closed shard still listed: %v", err)
+	}
+	if _, err := os.Stat(parent.dir); !os.IsNotExist(err) {
+		t.Fatalf("expired closed shard directory still there: %v", err)
+	}
+	if n := len(st.Shards()); n != 2 {
+		t.Fatalf("%d shards left, want the 2 children", n)
+	}
+}
+
+func TestSeekTime(t *testing.T) {
+	c := newClock()
+	s := mustOpen(t, testOptions(t, t.TempDir(), c))
+	st := mustCreate(t, s, "time", 1)
+	sh := st.Shards()[0]
+	start := c.Now()
+	for i := 0; i < 100; i++ {
+		put(t, st, "k", payload(i, 900))
+		c.Advance(time.Second)
+	}
+	for _, i := range []int{0, 1, 50, 99} {
+		seq, err := sh.SeekTime(start.Add(time.Duration(i) * time.Second))
+		if err != nil || seq != uint64(i) {
+			t.Fatalf("SeekTime(+%ds) = %d, %v", i, seq, err)
+		}
+	}
+	if seq, _ := sh.SeekTime(start.Add(time.Hour)); seq != 100 {
+		t.Fatalf("SeekTime(future) = %d, want tail 100", seq)
+	}
+}
+
+func TestDeleteStreamAndLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil)
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "Gone.", 2)
+	mustCreate(t, s, "gone.", 1) // differs only in case: must not collide
+	put(t, st, "k", []byte("x"))
+	if err := s.DeleteStream("Gone."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stream("Gone."); !errors.Is(err, ErrStreamNotFound) {
+		t.Fatalf("deleted stream still there: %v", err)
+	}
+	if _, err := os.Stat(st.dir); !os.IsNotExist(err) {
+		t.Fatalf("stream directory survived delete: %v", err)
+	}
+	if _, err := s.Stream("gone."); err != nil {
+		t.Fatalf("sibling stream lost: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Leftovers of interrupted operations.
+	root := filepath.Join(dir, streamsDir)
+	os.MkdirAll(filepath.Join(root, "s_half.tmp"), 0o755)
+	os.MkdirAll(filepath.Join(root, "s_old.1.deleting", "shardId-000000000000"), 0o755)
+	os.MkdirAll(filepath.Join(root, dirName("gone."), "shardId-000000000009"), 0o755)
+	s2 := mustOpen(t, o)
+	for _, p := range []string{"s_half.tmp", "s_old.1.deleting", filepath.Join(dirName("gone."), "shardId-000000000009")} {
+		if _, err := os.Stat(filepath.Join(root, p)); !os.IsNotExist(err) {
+			t.Fatalf("leftover %s not removed", p)
+		}
+	}
+	if n := len(s2.Streams()); n != 1 {
+		t.Fatalf("%d streams after reopen, want 1", n)
+	}
+}
+
+func TestRefusesOtherFormatVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, testOptions(t, dir, nil))
+	s.Close()
+	path := filepath.Join(dir, storeMetaFile)
+	var m storeMeta
+	if err := readJSON(path, &m); err != nil {
+		t.Fatal(err)
+	}
+	m.Version = 99
+	if err := writeJSONAtomic(path, &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(testOptions(t, dir, nil)); !errors.Is(err, ErrFormat) {
+		t.Fatalf("Open of version 99: %v", err)
+	}
+}
+
+// faults injects an error into one segment operation.
+type faults struct {
+	op  string
+	err atomic.Pointer[error]
+}
+
+func (f *faults) Fault(op string) error {
+	if p := f.err.Load(); p != nil && op == f.op {
+		return *p
+	}
+	return nil
+}
+
+func TestInjectedFaultsAreSticky(t *testing.T) {
+	for _, op := range []string{"append", "sync"} {
+		t.Run(op, func(t *testing.T) {
+			dir := t.TempDir()
+			f := &faults{op: op}
+			o := testOptions(t, dir, nil)
+			o.Segment.Faults = f
+			o.Fsync = FsyncAlways
+			s := mustOpen(t, o)
+			st := mustCreate(t, s, "faulty", 1)
+			sh := st.Shards()[0]
+			put(t, st, "k", []byte("ok"))
+			injected := errors.New("injected I/O error")
+			f.err.Store(&injected)
+			if _, err := sh.Append([]Record{{PartitionKey: []byte("k"), Data: []byte("lost")}}); err == nil {
+				t.Fatal("append succeeded through an injected fault")
+			}
+			tail := sh.Tail()
+			f.err.Store(nil)
+			if _, err := sh.Append([]Record{{PartitionKey: []byte("k"), Data: []byte("refused")}}); !errors.Is(err, ErrSticky) {
+				t.Fatalf("append after a failure: %v, want ErrSticky", err)
+			}
+			if sh.Tail() != tail {
+				t.Fatalf("tail moved from %d to %d on a refused append", tail, sh.Tail())
+			}
+			s.Close()
+			s2 := mustOpen(t, testOptions(t, dir, nil))
+			st2, _ := s2.Stream("faulty")
+			got, _ := readAll(t, st2.Shards()[0], 0)
+			if len(got) == 0 || string(got[0]) != "ok" {
+				t.Fatalf("after reopen: %q", got)
+			}
+			res := put(t, st2, "k", []byte("again"))
+			if res[0].Seq != uint64(len(got)) {
+				t.Fatalf("seq after reopen = %d, want %d", res[0].Seq, len(got))
+			}
+		})
+	}
+}
+
+func TestConcurrentAppendReadWaitCompact(t *testing.T) {
+	c := newClock()
+	o := testOptions(t, t.TempDir(), c)
+	o.Fsync = FsyncAlways
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "busy", 2)
+	const writers, perWriter = 4, 300
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWriter; i++ {
+				pk := fmt.Sprintf("w%d-%d", w, i)
+				recs := []Record{{PartitionKey: []byte(pk), Data: payload(i, 200)}}
+				out := make([]PutResult, 1)
+				st.Put(recs, []HashKey{HashPartitionKey([]byte(pk))}, out)
+				if out[0].Err != nil {
+					t.Error(out[0].Err)
+					return
+				}
+			}
+		}(w)
+	}
+	var readers sync.WaitGroup
+	for _, sh := range st.Shards() {
+		readers.Add(2)
+		go func(sh *Shard) { // a tailing reader woken by notifications
+			defer readers.Done()
+			var pos uint64
+			var res ReadResult
+			for {
+				ch := sh.TailChanged()
+				if err := sh.Read(pos, 100, 1<<20, &res); err != nil {
+					t.Error(err)
+					return
+				}
+				for i, r := range res.Records {
+					if r.Seq != pos+uint64(i) {
+						t.Errorf("gap: got seq %d at %d", r.Seq, pos+uint64(i))
+					}
+				}
+				pos = res.Next
+				n := len(res.Records)
+				res.Release()
+				if n > 0 {
+					continue
+				}
+				select {
+				case <-ch:
+				case <-stop:
+					return
+				}
+			}
+		}(sh)
+		go func(sh *Shard) { // a scanning reader
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				readAll(t, sh, 0)
+			}
+		}(sh)
+	}
+	readers.Add(1)
+	go func() { // the compactor, with time racing ahead slowly
+		defer readers.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				c.Advance(time.Minute)
+				s.Compact()
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	total := uint64(0)
+	for _, sh := range st.Shards() {
+		total += sh.Tail()
+	}
+	if total != writers*perWriter {
+		t.Fatalf("tails add to %d, want %d", total, writers*perWriter)
+	}
+}
+
+var _ segment.FaultInjector = (*faults)(nil)

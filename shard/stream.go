@@ -1,0 +1,440 @@
+package shard
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// StreamMode is the capacity mode of a stream.
+type StreamMode string
+
+// Stream modes.
+const (
+	ModeProvisioned StreamMode = "PROVISIONED"
+	ModeOnDemand    StreamMode = "ON_DEMAND"
+)
+
+// StreamStatus is the lifecycle state of a stream.
+type StreamStatus string
+
+// Stream statuses.
+const (
+	StatusCreating StreamStatus = "CREATING"
+	StatusActive   StreamStatus = "ACTIVE"
+	StatusUpdating StreamStatus = "UPDATING"
+	StatusDeleting StreamStatus = "DELETING"
+)
+
+// DefaultMaxRecordSizeKiB is the maximum record size of a new stream (1 MiB).
+const DefaultMaxRecordSizeKiB = 1024
+
+// MaxTags is how many tags a stream may carry.
+const MaxTags = 50
+
+// StreamConfig describes a stream to create.
+type StreamConfig struct {
+	Name                string
+	ShardCount          int
+	Mode                StreamMode // default ModeProvisioned
+	MaxRecordSizeKiB    int        // default DefaultMaxRecordSizeKiB
+	WarmThroughputMiBps int
+	Tags                map[string]string
+}
+
+// StreamInfo is a consistent snapshot of a stream's metadata.
+type StreamInfo struct {
+	Name                string
+	ARN                 string
+	Status              StreamStatus
+	Mode                StreamMode
+	CreatedAt           time.Time
+	RetentionHours      int
+	EncryptionType      string // "NONE" or "KMS"
+	KeyID               string
+	MaxRecordSizeKiB    int
+	WarmThroughputMiBps int
+	EnhancedMetrics     []string
+	OpenShardCount      int
+}
+
+// Stream is a named, ordered set of shards with its metadata. Its methods are
+// safe for concurrent use. Metadata changes are written to stream.json
+// atomically before they take effect in memory.
+type Stream struct {
+	store *Store
+	dir   string
+	arn   string
+	name  string
+
+	// retention is the retention period in ns, shared with the shards.
+	retention atomic.Int64
+	// open is the routing table: open shards sorted by hash-range start.
+	open atomic.Pointer[[]*Shard]
+	// deleting is set once DeleteStream has started.
+	deleting atomic.Bool
+
+	mu     sync.RWMutex // guards meta and shards; lock order: Stream.mu, then Shard.mu
+	meta   *streamMeta
+	shards []*Shard // every shard still retained, by index
+}
+
+// Name returns the stream name.
+func (st *Stream) Name() string { return st.name }
+
+// ARN returns the stream ARN.
+func (st *Stream) ARN() string { return st.arn }
+
+// MaxRecordSizeKiB returns the largest record the stream accepts, in KiB.
+func (st *Stream) MaxRecordSizeKiB() int {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.meta.MaxRecordSizeKiB
+}
+
+// Status returns the stream's current status.
+func (st *Stream) Status() StreamStatus {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.statusLocked()
+}
+
+func (st *Stream) statusLocked() StreamStatus {
+	now := st.store.opts.Now().UnixMilli()
+	switch {
+	case st.deleting.Load():
+		return StatusDeleting
+	case now < st.meta.CreatedMs+st.store.opts.CreateDelay.Milliseconds():
+		return StatusCreating
+	case now < st.meta.UpdatingUntilMs:
+		return StatusUpdating
+	}
+	return StatusActive
+}
+
+// Info returns a snapshot of the stream's metadata.
+func (st *Stream) Info() StreamInfo {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	m := st.meta
+	enc := m.EncryptionType
+	if enc == "" {
+		enc = "NONE"
+	}
+	return StreamInfo{
+		Name:                m.Name,
+		ARN:                 st.arn,
+		Status:              st.statusLocked(),
+		Mode:                m.Mode,
+		CreatedAt:           time.UnixMilli(m.CreatedMs),
+		RetentionHours:      m.RetentionHours,
+		EncryptionType:      enc,
+		KeyID:               m.KeyID,
+		MaxRecordSizeKiB:    m.MaxRecordSizeKiB,
+		WarmThroughputMiBps: m.WarmThroughputMiBps,
+		EnhancedMetrics:     slices.Clone(m.EnhancedMetrics),
+		OpenShardCount:      len(*st.open.Load()),
+	}
+}
+
+// Shards returns every retained shard, open and closed, in index order.
+func (st *Stream) Shards() []*Shard {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return slices.Clone(st.shards)
+}
+
+// OpenShards returns the open shards in hash-key order.
+func (st *Stream) OpenShards() []*Shard {
+	return slices.Clone(*st.open.Load())
+}
+
+// Shard returns the shard with the given id.
+func (st *Stream) Shard(id string) (*Shard, error) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	for _, sh := range st.shards {
+		if sh.id == id {
+			return sh, nil
+		}
+	}
+	return nil, fmt.Errorf("stream %s shard %s: %w", st.name, id, ErrShardNotFound)
+}
+
+// Route returns the open shard whose hash range holds key.
+func (st *Stream) Route(key HashKey) *Shard {
+	open := *st.open.Load()
+	i := sort.Search(len(open), func(i int) bool { return open[i].hashRange.End.Cmp(key) >= 0 })
+	if i == len(open) {
+		panic("BUG: open shards do not cover the hash-key space")
+	}
+	return open[i]
+}
+
+// PutResult is the outcome of one record of Put.
+type PutResult struct {
+	Shard *Shard // the shard the record went to
+	Seq   uint64 // its position there, when Err is nil
+	Err   error
+}
+
+// putBatch is per-call scratch for Put, pooled so a put allocates nothing.
+type putBatch struct {
+	order []int
+	recs  []Record
+}
+
+var putBatches = sync.Pool{New: func() any { return new(putBatch) }}
+
+// Put appends recs, routing recs[i] by keys[i], and fills out[i] for each.
+// Records bound for the same shard are appended as one batch in request
+// order. A record whose shard closes under it is routed again.
+func (st *Stream) Put(recs []Record, keys []HashKey, out []PutResult) {
+	if len(recs) != len(keys) || len(out) != len(recs) {
+		panic("BUG: Put needs as many keys and results as records")
+	}
+	for attempt := 0; ; attempt++ {
+		for i := range out {
+			out[i] = PutResult{Shard: st.Route(keys[i])}
+		}
+		if st.putRouted(recs, out) == 0 || attempt == 3 {
+			return
+		}
+	}
+}
+
+// putRouted appends records to the shards in out and returns how many failed
+// because their shard was closed meanwhile (their Err is then left nil and
+// their Shard reset for rerouting... by the caller).
+func (st *Stream) putRouted(recs []Record, out []PutResult) int {
+	single := true
+	for i := range out {
+		if out[i].Shard != out[0].Shard {
+			single = false
+			break
+		}
+	}
+	if single {
+		return st.appendGroup(out[0].Shard, recs, out, nil)
+	}
+	b := putBatches.Get().(*putBatch)
+	defer putBatches.Put(b)
+	b.order = b.order[:0]
+	for i := range out {
+		b.order = append(b.order, i)
+	}
+	sort.SliceStable(b.order, func(x, y int) bool {
+		return out[b.order[x]].Shard.index < out[b.order[y]].Shard.index
+	})
+	retry := 0
+	for start := 0; start < len(b.order); {
+		sh := out[b.order[start]].Shard
+		end := start
+		b.recs = b.recs[:0]
+		for end < len(b.order) && out[b.order[end]].Shard == sh {
+			b.recs = append(b.recs, recs[b.order[end]])
+			end++
+		}
+		retry += st.appendGroup(sh, b.recs, out, b.order[start:end])
+		start = end
+	}
+	clear(b.recs)
+	return retry
+}
+
+// appendGroup appends group to sh and records the outcome in out at the
+// given indexes (or at 0..len-1 when idx is nil). It returns how many records
+// must be routed again because sh closed.
+func (st *Stream) appendGroup(sh *Shard, group []Record, out []PutResult, idx []int) int {
+	at := func(i int) *PutResult {
+		if idx == nil {
+			return &out[i]
+		}
+		return &out[idx[i]]
+	}
+	n, err := sh.Append(group)
+	for i := 0; i < n; i++ {
+		r := at(i)
+		r.Seq, r.Err = group[i].Seq, nil
+	}
+	if err != nil && errors.Is(err, ErrShardClosed) {
+		return len(group) - n
+	}
+	for i := n; i < len(group); i++ {
+		at(i).Err = err
+	}
+	return 0
+}
+
+// update applies fn to a copy of the metadata, writes it, and installs it.
+// st.mu must be held for writing.
+func (st *Stream) updateLocked(fn func(m *streamMeta) error) error {
+	m := st.meta.clone()
+	if err := fn(m); err != nil {
+		return err
+	}
+	if err := writeJSONAtomic(filepath.Join(st.dir, streamFile), m); err != nil {
+		return fmt.Errorf("update stream %s: %w", st.name, err)
+	}
+	st.meta = m
+	st.retention.Store(m.RetentionNs)
+	return nil
+}
+
+// update is updateLocked with the lock taken.
+func (st *Stream) update(fn func(m *streamMeta) error) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.deleting.Load() {
+		return fmt.Errorf("stream %s: %w", st.name, ErrStreamNotFound)
+	}
+	return st.updateLocked(fn)
+}
+
+// SetRetentionHours sets the retention period. Hours must lie between the
+// store's retention floor and 8760.
+func (st *Stream) SetRetentionHours(hours int) error {
+	d := time.Duration(hours) * time.Hour
+	if d < st.store.opts.RetentionFloor || d > MaxRetention {
+		return fmt.Errorf("stream %s retention %dh: %w", st.name, hours, ErrBadRetention)
+	}
+	return st.update(func(m *streamMeta) error {
+		m.RetentionHours = hours
+		m.RetentionNs = int64(d)
+		return nil
+	})
+}
+
+// Retention returns the stream's retention period.
+func (st *Stream) Retention() time.Duration { return time.Duration(st.retention.Load()) }
+
+// SetMode switches the capacity mode and marks the stream UPDATING for the
+// store's UpdateDelay.
+func (st *Stream) SetMode(mode StreamMode) error {
+	return st.update(func(m *streamMeta) error {
+		m.Mode = mode
+		m.UpdatingUntilMs = st.updatingUntil()
+		return nil
+	})
+}
+
+func (st *Stream) updatingUntil() int64 {
+	if st.store.opts.UpdateDelay <= 0 {
+		return 0
+	}
+	return st.store.opts.Now().Add(st.store.opts.UpdateDelay).UnixMilli()
+}
+
+// SetEncryption records the encryption type ("NONE" or "KMS") and key id.
+func (st *Stream) SetEncryption(encType, keyID string) error {
+	return st.update(func(m *streamMeta) error {
+		m.EncryptionType, m.KeyID = encType, keyID
+		if encType == "NONE" {
+			m.KeyID = ""
+		}
+		m.UpdatingUntilMs = st.updatingUntil()
+		return nil
+	})
+}
+
+// SetEnhancedMetrics replaces the set of enabled shard-level metrics and
+// returns the sets before and after.
+func (st *Stream) SetEnhancedMetrics(metrics []string) (before, after []string, err error) {
+	err = st.update(func(m *streamMeta) error {
+		before = slices.Clone(m.EnhancedMetrics)
+		m.EnhancedMetrics = slices.Clone(metrics)
+		after = slices.Clone(metrics)
+		return nil
+	})
+	return before, after, err
+}
+
+// SetMaxRecordSize sets the largest record the stream accepts, in KiB.
+func (st *Stream) SetMaxRecordSize(kib int) error {
+	return st.update(func(m *streamMeta) error {
+		m.MaxRecordSizeKiB = kib
+		return nil
+	})
+}
+
+// SetWarmThroughput records the warm throughput in MiB/s.
+func (st *Stream) SetWarmThroughput(mibps int) error {
+	return st.update(func(m *streamMeta) error {
+		m.WarmThroughputMiBps = mibps
+		return nil
+	})
+}
+
+// WarmThroughput returns the recorded warm throughput in MiB/s.
+func (st *Stream) WarmThroughput() int {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.meta.WarmThroughputMiBps
+}
+
+// Tags returns a copy of the stream's tags.
+func (st *Stream) Tags() map[string]string {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return maps.Clone(st.meta.Tags)
+}
+
+// AddTags adds or overwrites tags. It fails with ErrTooManyTags when the
+// stream would carry more than MaxTags.
+func (st *Stream) AddTags(tags map[string]string) error {
+	return st.update(func(m *streamMeta) error {
+		merged := maps.Clone(m.Tags)
+		if merged == nil {
+			merged = make(map[string]string, len(tags))
+		}
+		maps.Copy(merged, tags)
+		if len(merged) > MaxTags {
+			return fmt.Errorf("stream %s: %w", st.name, ErrTooManyTags)
+		}
+		m.Tags = merged
+		return nil
+	})
+}
+
+// RemoveTags removes the tags with the given keys; absent keys are ignored.
+func (st *Stream) RemoveTags(keys []string) error {
+	return st.update(func(m *streamMeta) error {
+		for _, k := range keys {
+			delete(m.Tags, k)
+		}
+		return nil
+	})
+}
+
+// ResourcePolicy returns the stream's resource policy document, or "".
+func (st *Stream) ResourcePolicy() string {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.meta.ResourcePolicy
+}
+
+// SetResourcePolicy stores a resource policy document ("" deletes it).
+func (st *Stream) SetResourcePolicy(policy string) error {
+	return st.update(func(m *streamMeta) error {
+		m.ResourcePolicy = policy
+		return nil
+	})
+}
+
+// publishOpenLocked rebuilds the routing table. st.mu must be held.
+func (st *Stream) publishOpenLocked() {
+	open := make([]*Shard, 0, len(st.shards))
+	for _, sh := range st.shards {
+		if !sh.Closed() {
+			open = append(open, sh)
+		}
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].hashRange.Start.Cmp(open[j].hashRange.Start) < 0 })
+	st.open.Store(&open)
+}
