@@ -47,14 +47,14 @@ type shardMeta struct {
 
 // streamMeta is the content of <stream>/stream.json.
 type streamMeta struct {
-	Version             int               `json:"version"`
-	Name                string            `json:"name"`
-	CreatedMs           int64             `json:"created_ms"`
-	Mode                StreamMode        `json:"mode"`
-	RetentionHours      int               `json:"retention_hours"`
+	Version        int        `json:"version"`
+	Name           string     `json:"name"`
+	CreatedMs      int64      `json:"created_ms"`
+	Mode           StreamMode `json:"mode"`
+	RetentionHours int        `json:"retention_hours"`
 	// RetentionNs is the retention in force: RetentionHours, or the store's
 	// retention floor for a new stream when that floor is below 24 h.
-	RetentionNs int64 `json:"retention_ns"`
+	RetentionNs         int64             `json:"retention_ns"`
 	EncryptionType      string            `json:"encryption_type,omitempty"`
 	KeyID               string            `json:"key_id,omitempty"`
 	MaxRecordSizeKiB    int               `json:"max_record_size_kib"`
