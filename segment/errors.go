@@ -1,0 +1,62 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by Append.
+var (
+	// ErrTooLarge is returned by Append, before anything is written, when a
+	// record's data exceeds MaxDataBytes, its partition key or explicit hash
+	// key exceeds the frame's length fields, or its frame could never fit an
+	// empty segment of Options.MaxSegmentBytes.
+	ErrTooLarge = errors.New("segment: record too large")
+
+	// ErrOutOfOrder is returned by Append, before anything is written, when a
+	// record's Seq is not greater than the previous record's (or below the
+	// segment's base), or its ArrivalMs is smaller than the previous one's.
+	ErrOutOfOrder = errors.New("segment: record out of order")
+
+	// ErrSealed is returned by Append after Seal, and by Open with
+	// active=true for a compacted (read-only by format) segment.
+	ErrSealed = errors.New("segment: sealed")
+)
+
+// Errors returned by any method once the segment changed state.
+var (
+	// ErrClosed is returned by Append, Read, SeekTime, Sync, Seal and Compact
+	// after Close or after the last reference of a retired segment was
+	// released.
+	ErrClosed = errors.New("segment: closed")
+
+	// ErrNotSealed is returned by Compact on an active segment.
+	ErrNotSealed = errors.New("segment: not sealed")
+)
+
+// Errors returned by Open.
+var (
+	// ErrVersion is returned by Open when the file header names a format
+	// version or an incompatible feature flag this code does not know: the
+	// file was written by a newer shardlog and must not be read (or, worse,
+	// appended to) by this one.
+	ErrVersion = errors.New("segment: unsupported format version")
+
+	// ErrBadHeader is returned by Open when the file is too short for a
+	// header, its magic or header checksum is wrong, or it names another
+	// base than its file name.
+	ErrBadHeader = errors.New("segment: bad file header")
+)
+
+// CorruptError is returned, wrapped, by Read, SeekTime and Compact when a
+// frame (or compressed block) fails its checksum or its lengths do not add
+// up. The bytes are never returned. Match it with errors.As.
+type CorruptError struct {
+	Path   string // the .log file
+	Off    int64  // byte offset of the bad frame or block
+	Reason string // what was wrong, e.g. "crc mismatch"
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("segment: corrupt data in %s at offset %d: %s", e.Path, e.Off, e.Reason)
+}

@@ -1,0 +1,86 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rs/zerolog"
+)
+
+// List returns the bases of the segments in dir, sorted. It removes stray
+// *.tmp files (an interrupted Compact or metadata write) and index files
+// without a data file, and logs and ignores files it does not know, such as
+// the .broken forensics that recovery leaves. It does not open the segments.
+func List(dir string, log zerolog.Logger) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list segments in %s: %w", dir, err)
+	}
+	logs := map[uint64]bool{}
+	var idxs []uint64
+	removed := false
+	remove := func(name, why string) error {
+		p := filepath.Join(dir, name)
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("list segments in %s: %w", dir, err)
+		}
+		log.Info().Str("path", p).Msg(why)
+		removed = true
+		return nil
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			if err := remove(name, "removed temporary file"); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		base, ext, ok := parseName(name)
+		switch {
+		case ok && e.Type().IsRegular() && ext == ".log":
+			logs[base] = true
+		case ok && e.Type().IsRegular() && ext == ".idx":
+			idxs = append(idxs, base)
+		default:
+			log.Warn().Str("path", filepath.Join(dir, name)).Msg("ignoring unknown file in segment directory")
+		}
+	}
+	for _, base := range idxs {
+		if !logs[base] {
+			if err := remove(IndexName(base), "removed index without data file"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if removed {
+		if err := syncDir(dir); err != nil {
+			return nil, fmt.Errorf("list segments: %w", err)
+		}
+	}
+	bases := make([]uint64, 0, len(logs))
+	for base := range logs {
+		bases = append(bases, base)
+	}
+	slices.Sort(bases)
+	return bases, nil
+}
+
+// parseName splits "<20 digits>.log" or ".idx" into base and extension.
+func parseName(name string) (base uint64, ext string, ok bool) {
+	ext = filepath.Ext(name)
+	digits := strings.TrimSuffix(name, ext)
+	if len(digits) != 20 || (ext != ".log" && ext != ".idx") {
+		return 0, "", false
+	}
+	base, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return 0, "", false
+	}
+	return base, ext, true
+}

@@ -1,0 +1,106 @@
+package segment
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Compression names the block codec Compact uses for sealed segments.
+type Compression uint8
+
+// Codecs for Options.Compression. The value is stored in the file header of
+// compacted segments, so never renumber them.
+const (
+	None Compression = iota // keep sealed segments as plain frames
+	Zstd                    // klauspost/compress zstd, default level
+	S2                      // klauspost/compress s2 (Snappy-compatible block format, faster, larger)
+)
+
+func (c Compression) String() string {
+	switch c {
+	case None:
+		return "none"
+	case Zstd:
+		return "zstd"
+	case S2:
+		return "s2"
+	}
+	return "unknown"
+}
+
+// FaultInjector lets tests fail operations at a narrow seam. Fault is called
+// with op "create", "append", "sync", "seal" or "compact" at the start of
+// the operation; a non-nil error makes the operation fail with it, wrapped,
+// before anything changes. Production code leaves Options.Faults nil.
+type FaultInjector interface {
+	Fault(op string) error
+}
+
+// Options configures a segment. The zero value of a field means its default.
+type Options struct {
+	// MaxSegmentBytes is the size of an active segment's pre-allocated file,
+	// header included, in bytes. Default 64 MiB. The caller makes sure it
+	// holds at least one frame of the largest record it will append.
+	MaxSegmentBytes int64
+
+	// IndexIntervalBytes is the number of bytes of frames between two sparse
+	// index entries. Default 4096.
+	IndexIntervalBytes int
+
+	// Compression is the codec Compact rewrites sealed segments with;
+	// None (the default) makes Compact a no-op.
+	Compression Compression
+
+	// Logger receives open/recover, seal, compact and retire events. The
+	// zero value discards them.
+	Logger zerolog.Logger
+
+	// Faults injects errors in tests; nil in production.
+	Faults FaultInjector
+
+	// now is the clock for the creation time in new headers; tests fix it
+	// to make files byte-identical.
+	now func() time.Time
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxSegmentBytes    = 64 << 20
+	DefaultIndexIntervalBytes = 4096
+)
+
+// DefaultOptions returns the defaults: 64 MiB segments, an index entry every
+// 4 KiB, no compression, a discarding logger.
+func DefaultOptions() Options {
+	return Options{
+		MaxSegmentBytes:    DefaultMaxSegmentBytes,
+		IndexIntervalBytes: DefaultIndexIntervalBytes,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxSegmentBytes <= 0 {
+		o.MaxSegmentBytes = DefaultMaxSegmentBytes
+	}
+	if o.IndexIntervalBytes <= 0 {
+		o.IndexIntervalBytes = DefaultIndexIntervalBytes
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	return o
+}
+
+// indexCapacity is the number of entries an active segment's index needs:
+// one for the first frame plus one per full interval.
+func (o Options) indexCapacity() int {
+	return int(o.MaxSegmentBytes/int64(o.IndexIntervalBytes)) + 1
+}
+
+func (o Options) fault(op string) error {
+	if o.Faults == nil {
+		return nil
+	}
+	return o.Faults.Fault(op)
+}

@@ -1,0 +1,252 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/tysonmote/gommap"
+
+	"github.com/shardlog/shardlog/index"
+)
+
+// Open opens an existing segment.
+//
+// With active=false the segment is sealed: the file is mapped read-only at
+// its size and trusted, but every frame is still CRC-checked when read.
+// NextSeq comes from the last index entry plus a scan of the frames after
+// it. A missing or damaged index is rebuilt from the data.
+//
+// With active=true Open recovers the segment for appending: it drops index
+// entries that do not point at a valid frame with their seq, scans the frames
+// after the last good entry, cuts at the first torn or corrupt frame (saving
+// the cut bytes as <base>.log.broken and zeroing them, so that a later scan
+// cannot resurrect them), rebuilds the index tail, logs the cut at warn, and
+// re-allocates the file to MaxSegmentBytes if it is smaller (a segment sealed
+// by a clean shutdown). A compacted segment cannot be active (ErrSealed).
+func Open(dir string, base uint64, active bool, opts Options) (*Segment, error) {
+	s := newSegment(dir, base, opts)
+	if err := s.open(active); err != nil {
+		return nil, fmt.Errorf("open segment %s: %w", s.path, err)
+	}
+	return s, nil
+}
+
+func (s *Segment) open(active bool) (err error) {
+	flag := os.O_RDONLY
+	if active {
+		flag = os.O_RDWR
+	}
+	f, err := os.OpenFile(s.path, flag, 0)
+	if err != nil {
+		return err
+	}
+	v := &view{file: f}
+	defer func() {
+		if err != nil {
+			if v.mapping != nil {
+				_ = v.mapping.UnsafeUnmap()
+			}
+			if v.idx != nil {
+				_ = v.idx.Close()
+			}
+			_ = f.Close()
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	var hb [headerSize]byte
+	if _, err := f.ReadAt(hb[:], 0); err != nil {
+		return fmt.Errorf("%w: read: %v", ErrBadHeader, err)
+	}
+	if active && isZero(hb[:]) {
+		// Create crashed between fallocate and the header reaching disk: the
+		// file holds nothing, so give it the header it should have.
+		s.log.Warn().Str("path", s.path).Msg("segment header is all zeros, rewriting it")
+		h := header{base: s.base, createdNs: fi.ModTime().UnixNano()}
+		h.put(hb[:])
+		if _, err := f.WriteAt(hb[:], 0); err != nil {
+			return err
+		}
+	}
+	h, err := parseHeader(hb[:], s.base)
+	if err != nil {
+		return err
+	}
+	s.created = h.created()
+	if h.flags&flagCompressed != 0 {
+		if active {
+			return fmt.Errorf("%w: compacted segment opened as active", ErrSealed)
+		}
+		return s.openCompressed(v, h, size)
+	}
+	mapSize := size
+	if active && size < s.opts.MaxSegmentBytes {
+		if err := allocate(f, s.opts.MaxSegmentBytes); err != nil {
+			return err
+		}
+		mapSize = s.opts.MaxSegmentBytes
+	}
+	if v.mapping, err = mapFile(f, mapSize, active); err != nil {
+		return err
+	}
+	capacity := 0 // a sealed index keeps its size ...
+	if active {
+		capacity = s.opts.indexCapacity()
+	} else if _, err := os.Stat(s.idxPath); errors.Is(err, os.ErrNotExist) {
+		capacity = int(size/int64(s.opts.IndexIntervalBytes)) + 1 // ... unless it must be rebuilt
+	}
+	if v.idx, err = index.Open(s.idxPath, capacity); err != nil {
+		return err
+	}
+	if err := s.recover(v, active); err != nil {
+		return err
+	}
+	if active {
+		if err := v.mapping.Sync(gommap.MS_SYNC); err != nil {
+			return fmt.Errorf("msync: %w", err)
+		}
+		if err := v.idx.Sync(); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("fsync: %w", err)
+		}
+		s.synced = s.end.Load()
+	} else {
+		if err := v.idx.Seal(); err != nil {
+			return err
+		}
+		s.sealed.Store(true)
+	}
+	s.cur.Store(v)
+	return nil
+}
+
+// recover finds the end of the valid frames, repairs the index tail and, for
+// an active segment, cuts whatever follows the valid frames.
+func (s *Segment) recover(v *view, active bool) error {
+	start := time.Now()
+	m, idx := v.mapping, v.idx
+	limit := int64(len(m))
+
+	// Drop index entries that do not point at a valid frame with their seq:
+	// after power loss the index pages may have reached disk before the data.
+	dropped := 0
+	for idx.Len() > 0 {
+		e, _ := idx.Last()
+		var r Record
+		if e.Off >= headerSize && e.Off < uint64(limit) {
+			if size, _ := decodeFrame(m[e.Off:], &r); size > 0 && r.Seq == e.Seq && r.ArrivalMs == e.TimeMs && r.Seq >= s.base {
+				break
+			}
+		}
+		if err := idx.Truncate(idx.Len() - 1); err != nil {
+			return err
+		}
+		dropped++
+	}
+
+	off := int64(headerSize)
+	entryOff := int64(-1) // the frame the last good entry points at
+	if e, ok := idx.Last(); ok {
+		off, entryOff = int64(e.Off), int64(e.Off)
+	}
+	var (
+		prevSeq    uint64
+		prevMs     int64
+		first      = true
+		sinceIndex int
+		reason     string
+		records    int
+	)
+	for off < limit {
+		var r Record
+		var size int
+		size, reason = decodeFrame(m[off:], &r)
+		if size == 0 {
+			break
+		}
+		if first && off != entryOff && r.Seq < s.base {
+			reason = fmt.Sprintf("seq %d below base", r.Seq)
+			break
+		}
+		if !first && (r.Seq <= prevSeq || r.ArrivalMs < prevMs) {
+			reason = fmt.Sprintf("seq %d arrival %d out of order after seq %d arrival %d", r.Seq, r.ArrivalMs, prevSeq, prevMs)
+			break
+		}
+		if off != entryOff && (off == headerSize || sinceIndex >= s.opts.IndexIntervalBytes) {
+			err := idx.Append(index.Entry{Seq: r.Seq, Off: uint64(off), TimeMs: r.ArrivalMs})
+			if err != nil && !errors.Is(err, index.ErrFull) {
+				return fmt.Errorf("rebuild index: %w", err)
+			}
+			sinceIndex = 0
+		} else if off == entryOff {
+			sinceIndex = 0
+		}
+		sinceIndex += size
+		prevSeq, prevMs, first = r.Seq, r.ArrivalMs, false
+		off += int64(size)
+		records++
+	}
+
+	s.end.Store(off)
+	s.sinceIndex = sinceIndex
+	if !first {
+		s.nextSeq.Store(prevSeq + 1)
+		s.lastTimeMs.Store(prevMs)
+		var r Record
+		decodeFrame(m[headerSize:off], &r)
+		s.firstTimeMs.Store(r.ArrivalMs)
+	}
+
+	// Anything non-zero after the valid frames is a torn or corrupt tail.
+	tail := lastNonZero(m[off:limit])
+	ev := s.log.Debug()
+	if tail > 0 || dropped > 0 {
+		ev = s.log.Warn()
+	}
+	if tail > 0 {
+		if reason == "" {
+			reason = "data after the end-of-data marker"
+		}
+		if !active {
+			// A sealed file is never written; report and read up to the damage.
+			s.log.Error().Str("path", s.path).Int64("off", off).Int("bytes", tail).Str("reason", reason).
+				Msg("sealed segment has an unreadable tail")
+		} else {
+			cut := m[off : off+int64(tail)]
+			broken := s.path + ".broken"
+			if err := os.WriteFile(broken, cut, 0o644); err != nil {
+				s.log.Error().Err(err).Str("path", broken).Msg("could not save the cut tail")
+			}
+			clear(cut)
+		}
+	}
+	ev.Str("path", s.path).Bool("active", active).Int64("off", off).Int("bytes", tail).Str("reason", reason).
+		Int("dropped_index_entries", dropped).Int("scanned_records", records).Dur("took", time.Since(start)).
+		Msg("recovered segment")
+	return nil
+}
+
+// lastNonZero returns the length of b up to and including its last non-zero
+// byte (0 when b is all zeros).
+func lastNonZero(b []byte) int {
+	const chunk = 64 << 10
+	for end := len(b); end > 0; {
+		start := max(0, end-chunk)
+		if !isZero(b[start:end]) {
+			for i := end - 1; i >= start; i-- {
+				if b[i] != 0 {
+					return i + 1
+				}
+			}
+		}
+		end = start
+	}
+	return 0
+}

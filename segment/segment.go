@@ -1,0 +1,518 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tysonmote/gommap"
+
+	"github.com/shardlog/shardlog/index"
+)
+
+// Record is one record as stored in a segment. Records returned by Read
+// alias the segment's mapping (or a shared decompressed buffer) and must not
+// be modified; they stay valid while the caller holds a reference (Acquire).
+type Record struct {
+	Seq             uint64 // set by the caller before Append; strictly increasing
+	ArrivalMs       int64  // set by the caller, Unix milliseconds; non-decreasing
+	PartitionKey    []byte
+	ExplicitHashKey []byte // nil when absent
+	Data            []byte
+}
+
+// Segment is one data file <base>.log and its sparse index <base>.idx.
+//
+// Append, Seal, Compact and Close are called by one owner goroutine at a
+// time. Read, SeekTime, Sync and the getters are safe concurrently with
+// Append: readers only look below the end that Append publishes with an
+// atomic store after writing its frames. Readers that keep returned slices
+// hold a reference (Acquire/Release) so the mapping outlives them.
+type Segment struct {
+	dir     string
+	path    string // the .log file
+	idxPath string
+	base    uint64
+	opts    Options
+	log     zerolog.Logger
+	created time.Time
+
+	cur   atomic.Pointer[view] // mapping readers use; nil after the last unmap
+	cache atomic.Pointer[block] // last decompressed block (compressed views only)
+
+	end         atomic.Int64  // bytes of valid frames incl. header; frames below it are complete (plain view)
+	nextSeq     atomic.Uint64 // last seq + 1, or base when empty
+	firstTimeMs atomic.Int64
+	lastTimeMs  atomic.Int64
+	sealed      atomic.Bool
+
+	// Writer state, owned by the Append caller.
+	sinceIndex int           // bytes of frames since the last index entry
+	pending    []index.Entry // index entries of the current batch, reused
+
+	mu     sync.Mutex            // serialises Sync, Seal, Compact, Close and view swaps
+	synced int64                 // data bytes known to be msynced; under mu
+	failed atomic.Pointer[error] // sticky: a failed msync/fsync; Append and Sync return it
+	closed atomic.Bool
+
+	refs    atomic.Int64 // owner's reference + readers'; 0 = unmapped
+	retired atomic.Bool
+	remove  atomic.Bool // unlink the files when refs reaches 0
+	old     []*view     // views replaced by Compact, unmapped when no reader remains; under mu
+}
+
+// view is one mapping of the data file with its index. Compact replaces the
+// plain view by a compressed one; readers that loaded the old view keep
+// using it until they release their reference.
+type view struct {
+	file       *os.File
+	mapping    gommap.MMap // RW and file-sized for active segments, RO otherwise
+	idx        *index.Index
+	compressed bool
+	codec      Compression
+}
+
+func (v *view) close() error {
+	var errs []error
+	if v.mapping != nil {
+		if err := v.mapping.UnsafeUnmap(); err != nil {
+			errs = append(errs, fmt.Errorf("munmap: %w", err))
+		}
+	}
+	if err := v.file.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := v.idx.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Name returns the data file name of the segment with that base.
+func Name(base uint64) string { return fmt.Sprintf("%020d.log", base) }
+
+// IndexName returns the index file name of the segment with that base.
+func IndexName(base uint64) string { return fmt.Sprintf("%020d.idx", base) }
+
+func newSegment(dir string, base uint64, opts Options) *Segment {
+	opts = opts.withDefaults()
+	s := &Segment{
+		dir:     dir,
+		path:    filepath.Join(dir, Name(base)),
+		idxPath: filepath.Join(dir, IndexName(base)),
+		base:    base,
+		opts:    opts,
+	}
+	s.log = opts.Logger.With().Str("component", "segment").Uint64("base", base).Logger()
+	s.nextSeq.Store(base)
+	s.refs.Store(1)
+	return s
+}
+
+// Create creates a new active segment in dir: it pre-allocates
+// MaxSegmentBytes (so a full disk fails here, never as SIGBUS later), maps
+// the file read-write, writes the header, creates the index and fsyncs both
+// files and the directory. A leftover index without a data file is replaced.
+func Create(dir string, base uint64, opts Options) (*Segment, error) {
+	s := newSegment(dir, base, opts)
+	if err := s.create(); err != nil {
+		return nil, fmt.Errorf("create segment %s: %w", s.path, err)
+	}
+	s.log.Debug().Str("path", s.path).Msg("created segment")
+	return s, nil
+}
+
+func (s *Segment) create() (err error) {
+	if err := s.opts.fault("create"); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	v := &view{file: f}
+	defer func() {
+		if err != nil {
+			if v.mapping != nil {
+				_ = v.mapping.UnsafeUnmap()
+			}
+			if v.idx != nil {
+				_ = v.idx.Remove()
+			}
+			_ = f.Close()
+			_ = os.Remove(s.path)
+		}
+	}()
+	if err := allocate(f, s.opts.MaxSegmentBytes); err != nil {
+		return err
+	}
+	if v.mapping, err = mapFile(f, s.opts.MaxSegmentBytes, true); err != nil {
+		return err
+	}
+	s.created = s.opts.now()
+	h := header{base: s.base, createdNs: s.created.UnixNano()}
+	h.put(v.mapping)
+	if err := v.mapping[:headerSize].Sync(gommap.MS_SYNC); err != nil {
+		return fmt.Errorf("msync header: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync: %w", err)
+	}
+	if err := os.Remove(s.idxPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale index: %w", err)
+	}
+	if v.idx, err = index.Open(s.idxPath, s.opts.indexCapacity()); err != nil {
+		return err
+	}
+	if err := syncDir(s.dir); err != nil {
+		return err
+	}
+	s.end.Store(headerSize)
+	s.synced = headerSize
+	s.cur.Store(v)
+	return nil
+}
+
+// Append encodes whole frames for recs directly into the mapping (one copy
+// per record, no allocations), adds sparse index entries and then publishes
+// the new end with an atomic store. It writes as many whole records as fit:
+// n < len(recs) with a nil error means the segment is full and the caller
+// should roll. Before anything is written it returns ErrTooLarge if a record
+// can never fit an empty segment, ErrOutOfOrder if the seqs or arrival times
+// go backwards, ErrSealed or ErrClosed; on an injected fault or any error
+// nothing changes. The caller serialises Append calls.
+//
+// After Append returns the frames survive kill -9 (they are in the page
+// cache through the shared mapping); after Sync they survive power loss.
+func (s *Segment) Append(recs []Record) (n int, err error) {
+	if err := s.checkAppend(recs); err != nil {
+		return 0, fmt.Errorf("append segment %s: %w", s.path, err)
+	}
+	v := s.cur.Load()
+	m := v.mapping
+	off := s.end.Load()
+	limit := int64(len(m))
+	s.pending = s.pending[:0]
+	sinceIndex := s.sinceIndex
+	for i := range recs {
+		r := &recs[i]
+		size := frameSize(r)
+		if off+size > limit {
+			break
+		}
+		if off == headerSize || sinceIndex >= s.opts.IndexIntervalBytes {
+			s.pending = append(s.pending, index.Entry{Seq: r.Seq, Off: uint64(off), TimeMs: r.ArrivalMs})
+			sinceIndex = 0
+		}
+		putFrame(m[off:], r)
+		off += size
+		sinceIndex += int(size)
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	s.sinceIndex = sinceIndex
+	if s.end.Load() == headerSize {
+		s.firstTimeMs.Store(recs[0].ArrivalMs)
+	}
+	s.lastTimeMs.Store(recs[n-1].ArrivalMs)
+	s.end.Store(off) // publish the frames, then the seq that names them
+	s.nextSeq.Store(recs[n-1].Seq + 1)
+	// The index only ever points at published frames. A full index just
+	// makes the rest of the segment sparser.
+	for _, e := range s.pending {
+		if err := v.idx.Append(e); err != nil && !errors.Is(err, index.ErrFull) {
+			panic(fmt.Sprintf("BUG: index entry %+v refused: %v", e, err))
+		}
+	}
+	return n, nil
+}
+
+// checkAppend validates a batch before anything is written.
+func (s *Segment) checkAppend(recs []Record) error {
+	switch {
+	case s.closed.Load():
+		return ErrClosed
+	case s.sealed.Load():
+		return ErrSealed
+	case s.failed.Load() != nil:
+		return *s.failed.Load()
+	}
+	if err := s.opts.fault("append"); err != nil {
+		return err
+	}
+	next, lastMs := s.nextSeq.Load(), s.lastTimeMs.Load()
+	empty := s.end.Load() == headerSize
+	room := s.opts.MaxSegmentBytes - headerSize
+	for i := range recs {
+		r := &recs[i]
+		if len(r.Data) > MaxDataBytes || len(r.PartitionKey) > MaxPartitionKeyBytes ||
+			len(r.ExplicitHashKey) > MaxExplicitHashKeyBytes || frameSize(r) > room {
+			return fmt.Errorf("%w: record %d (seq %d): %d bytes of data, frame of %d bytes, segment room %d",
+				ErrTooLarge, i, r.Seq, len(r.Data), frameSize(r), room)
+		}
+		if r.Seq < next || (!empty && r.ArrivalMs < lastMs) {
+			return fmt.Errorf("%w: record %d has seq %d arrival %d after seq %d arrival %d",
+				ErrOutOfOrder, i, r.Seq, r.ArrivalMs, next-1, lastMs)
+		}
+		next, lastMs, empty = r.Seq+1, r.ArrivalMs, false
+	}
+	return nil
+}
+
+// Base returns the first seq the segment may hold, which names its files.
+func (s *Segment) Base() uint64 { return s.base }
+
+// Path returns the path of the data file.
+func (s *Segment) Path() string { return s.path }
+
+// NextSeq returns the last seq + 1, or Base when the segment is empty. Safe
+// concurrently with Append.
+func (s *Segment) NextSeq() uint64 { return s.nextSeq.Load() }
+
+// Empty reports whether the segment holds no record. Safe concurrently with
+// Append.
+func (s *Segment) Empty() bool { return s.nextSeq.Load() == s.base && s.end.Load() <= headerSize }
+
+// FirstTimeMs returns the arrival time of the first record, or 0 when empty.
+func (s *Segment) FirstTimeMs() int64 { return s.firstTimeMs.Load() }
+
+// LastTimeMs returns the arrival time of the newest record, or 0 when
+// empty. Safe concurrently with Append.
+func (s *Segment) LastTimeMs() int64 { return s.lastTimeMs.Load() }
+
+// CreatedAt returns when the segment file was created, from its header.
+func (s *Segment) CreatedAt() time.Time { return s.created }
+
+// Size returns the bytes of valid data including the header (for a
+// compacted segment: its compressed file size). Safe concurrently with Append.
+func (s *Segment) Size() int64 {
+	if v := s.cur.Load(); v != nil && v.compressed {
+		return int64(len(v.mapping))
+	}
+	return s.end.Load()
+}
+
+// Sealed reports whether the segment is read-only. Safe concurrently.
+func (s *Segment) Sealed() bool { return s.sealed.Load() }
+
+// Compressed reports whether the segment has been compacted into
+// compressed blocks.
+func (s *Segment) Compressed() bool {
+	v := s.cur.Load()
+	return v != nil && v.compressed
+}
+
+// Sync flushes the frames written since the last Sync (msync MS_SYNC) and
+// then the index. Safe concurrently with Append, which is how group commit
+// uses it: frames published before Sync starts survive power loss once it
+// returns. A failure is sticky: Sync and Append keep returning it until the
+// segment is reopened.
+func (s *Segment) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.syncLocked(); err != nil {
+		return fmt.Errorf("sync segment %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// syncLocked is Sync; s.mu must be held.
+func (s *Segment) syncLocked() error {
+	switch {
+	case s.closed.Load():
+		return ErrClosed
+	case s.failed.Load() != nil:
+		return *s.failed.Load()
+	case s.sealed.Load():
+		return nil // Seal synced everything
+	}
+	if err := s.opts.fault("sync"); err != nil {
+		return s.fail(err)
+	}
+	start := time.Now()
+	v := s.cur.Load()
+	end := s.end.Load()
+	if end > s.synced {
+		from := s.synced &^ int64(os.Getpagesize()-1) // msync wants a page-aligned start
+		if err := v.mapping[from:end].Sync(gommap.MS_SYNC); err != nil {
+			return s.fail(fmt.Errorf("msync: %w", err))
+		}
+	}
+	if err := v.idx.Sync(); err != nil {
+		return s.fail(err)
+	}
+	s.synced = end
+	if took := time.Since(start); took > time.Second {
+		s.log.Warn().Dur("took", took).Int64("bytes", end).Msg("slow msync")
+	}
+	return nil
+}
+
+// fail records a write error as sticky and returns it. We never retry an
+// fsync and carry on: the pages it failed to write may already be dropped.
+func (s *Segment) fail(err error) error {
+	s.failed.CompareAndSwap(nil, &err)
+	return err
+}
+
+// Seal flushes the segment, fsyncs it, trims the data file and the index to
+// their valid size and makes the mapping read-only; later Appends return
+// ErrSealed. Readers are not disturbed. Call it from the Append goroutine
+// (it may run concurrently with Sync).
+func (s *Segment) Seal() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.sealLocked(); err != nil {
+		return fmt.Errorf("seal segment %s: %w", s.path, err)
+	}
+	s.log.Info().Int64("bytes", s.end.Load()).Uint64("seq", s.nextSeq.Load()).Msg("sealed segment")
+	return nil
+}
+
+func (s *Segment) sealLocked() error {
+	if s.sealed.Load() {
+		return nil
+	}
+	if err := s.opts.fault("seal"); err != nil {
+		return err
+	}
+	if err := s.syncLocked(); err != nil {
+		return err
+	}
+	v := s.cur.Load()
+	end := s.end.Load()
+	// Pages past the new end stay mapped but nothing reads at or past end.
+	if err := v.file.Truncate(end); err != nil {
+		return s.fail(err)
+	}
+	if err := v.file.Sync(); err != nil {
+		return s.fail(fmt.Errorf("fsync: %w", err))
+	}
+	if err := v.idx.Seal(); err != nil {
+		return s.fail(err)
+	}
+	if err := v.mapping.Protect(gommap.PROT_READ); err != nil {
+		return fmt.Errorf("mprotect: %w", err)
+	}
+	s.sealed.Store(true)
+	return nil
+}
+
+// Acquire takes a reader reference, which keeps the mapping (and the
+// slices Read returns) valid until Release. It returns false when the
+// segment has already been retired and unmapped: the caller reloads its
+// segment list. Safe concurrently with everything.
+func (s *Segment) Acquire() bool {
+	for {
+		n := s.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if s.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// Release drops a reference taken by Acquire. The last reference of a
+// retired segment unmaps it (and removes its files if Retire asked).
+func (s *Segment) Release() {
+	switch n := s.refs.Add(-1); {
+	case n == 0:
+		s.destroy()
+	case n == 1:
+		s.mu.Lock()
+		s.releaseOldLocked()
+		s.mu.Unlock()
+	case n < 0:
+		panic(fmt.Sprintf("BUG: segment %d released %d times too often", s.base, -n))
+	}
+}
+
+// Retire drops the owner's reference; the segment is unmapped and closed
+// once the last reader releases it and, if remove is true, its .log and .idx
+// files are then unlinked and the directory fsynced. Calling Retire again
+// does nothing.
+func (s *Segment) Retire(remove bool) {
+	if s.retired.Swap(true) {
+		return
+	}
+	s.remove.Store(remove)
+	s.log.Debug().Bool("remove", remove).Msg("retire segment")
+	s.Release()
+}
+
+// releaseOldLocked unmaps the views Compact replaced once no reader can be
+// using them. s.mu must be held.
+func (s *Segment) releaseOldLocked() {
+	// Readers take a reference before they load the view, and Compact swaps
+	// the view before it queues the old one, so with only the owner's
+	// reference left nobody can still be using a queued view.
+	if len(s.old) == 0 || s.refs.Load() != 1 {
+		return
+	}
+	for _, v := range s.old {
+		if err := v.close(); err != nil {
+			s.log.Error().Err(err).Msg("close replaced mapping")
+		}
+	}
+	s.old = nil
+}
+
+// destroy unmaps everything when the last reference is gone.
+func (s *Segment) destroy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed.Store(true)
+	s.cache.Store(nil)
+	views := s.old
+	s.old = nil
+	if v := s.cur.Swap(nil); v != nil {
+		views = append(views, v)
+	}
+	for _, v := range views {
+		if err := v.close(); err != nil {
+			s.log.Error().Err(err).Str("path", s.path).Msg("close segment")
+		}
+	}
+	if !s.remove.Load() {
+		return
+	}
+	for _, p := range []string{s.path, s.idxPath} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Error().Err(err).Str("path", p).Msg("remove retired segment")
+		}
+	}
+	if err := syncDir(s.dir); err != nil {
+		s.log.Error().Err(err).Msg("fsync directory after retire")
+	}
+	s.log.Info().Msg("removed segment")
+}
+
+// Close is the owner's shutdown: it flushes an active segment (msync) and
+// unmaps it without deleting anything. No reader may remain. A sticky write
+// error is returned but the segment is closed anyway.
+func (s *Segment) Close() error {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return nil
+	}
+	err := s.syncLocked()
+	s.closed.Store(true)
+	s.mu.Unlock()
+	s.refs.Store(1)
+	s.remove.Store(false)
+	s.Release()
+	if err != nil {
+		return fmt.Errorf("close segment %s: %w", s.path, err)
+	}
+	return nil
+}
