@@ -259,7 +259,7 @@ func (s *Segment) Compact() error {
 		return fmt.Errorf("compact segment %s: %w", s.path, err)
 	}
 	oldSize := s.end.Load()
-	s.cur.Store(nv) // s.end keeps the plain size: readers of the old view use it
+	s.cur.Store(nv)          // s.end keeps the plain size: readers of the old view use it
 	s.old = append(s.old, v) // after the swap: see releaseOldLocked
 	s.releaseOldLocked()
 	s.log.Info().Str("codec", s.opts.Compression.String()).Int64("bytes", oldSize).

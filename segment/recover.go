@@ -18,9 +18,9 @@ import (
 // NextSeq comes from the last index entry plus a scan of the frames after
 // it. A missing or damaged index is rebuilt from the data.
 //
-// With active=true Open recovers the segment for appending: it drops index
-// entries that do not point at a valid frame with their seq, scans the frames
-// after the last good entry, cuts at the first torn or corrupt frame (saving
+// With active=true Open recovers the segment for appending: it scans all
+// frames with CRC checks, keeps the index entries that match them, cuts at
+// the first torn or corrupt frame (saving
 // the cut bytes as <base>.log.broken and zeroing them, so that a later scan
 // cannot resurrect them), rebuilds the index tail, logs the cut at warn, and
 // re-allocates the file to MaxSegmentBytes if it is smaller (a segment sealed
@@ -127,34 +127,39 @@ func (s *Segment) open(active bool) (err error) {
 	return nil
 }
 
-// recover finds the end of the valid frames, repairs the index tail and, for
-// an active segment, cuts whatever follows the valid frames.
+// recover finds the end of the valid frames, repairs the index and, for an
+// active segment, cuts whatever follows the valid frames.
+//
+// A sealed segment is trusted: the index tail is checked against the frames
+// and only the frames after the last good entry are scanned. An active
+// segment is scanned in full with CRC checks (tens of milliseconds for 64
+// MiB, and only once per start): after power loss a page in the middle may
+// be lost while later pages reached the disk, and a tail-only scan would
+// keep the frames behind such a hole. Index entries are kept while they
+// match the frames and rebuilt from the first one that does not.
 func (s *Segment) recover(v *view, active bool) error {
 	start := time.Now()
 	m, idx := v.mapping, v.idx
 	limit := int64(len(m))
 
-	// Drop index entries that do not point at a valid frame with their seq:
-	// after power loss the index pages may have reached disk before the data.
 	dropped := 0
-	for idx.Len() > 0 {
-		e, _ := idx.Last()
-		var r Record
-		if e.Off >= headerSize && e.Off < uint64(limit) {
-			if size, _ := decodeFrame(m[e.Off:], &r); size > 0 && r.Seq == e.Seq && r.ArrivalMs == e.TimeMs && r.Seq >= s.base {
+	off := int64(headerSize)
+	next := 0 // next index entry expected to match a frame
+	if !active {
+		// Drop index entries that do not point at a valid frame with their seq.
+		for idx.Len() > 0 {
+			e, _ := idx.Last()
+			if s.entryMatches(m, e) {
 				break
 			}
+			if err := idx.Truncate(idx.Len() - 1); err != nil {
+				return err
+			}
+			dropped++
 		}
-		if err := idx.Truncate(idx.Len() - 1); err != nil {
-			return err
+		if e, ok := idx.Last(); ok {
+			off, next = int64(e.Off), idx.Len()-1
 		}
-		dropped++
-	}
-
-	off := int64(headerSize)
-	entryOff := int64(-1) // the frame the last good entry points at
-	if e, ok := idx.Last(); ok {
-		off, entryOff = int64(e.Off), int64(e.Off)
 	}
 	var (
 		prevSeq    uint64
@@ -171,7 +176,7 @@ func (s *Segment) recover(v *view, active bool) error {
 		if size == 0 {
 			break
 		}
-		if first && off != entryOff && r.Seq < s.base {
+		if first && r.Seq < s.base {
 			reason = fmt.Sprintf("seq %d below base", r.Seq)
 			break
 		}
@@ -179,19 +184,41 @@ func (s *Segment) recover(v *view, active bool) error {
 			reason = fmt.Sprintf("seq %d arrival %d out of order after seq %d arrival %d", r.Seq, r.ArrivalMs, prevSeq, prevMs)
 			break
 		}
-		if off != entryOff && (off == headerSize || sinceIndex >= s.opts.IndexIntervalBytes) {
-			err := idx.Append(index.Entry{Seq: r.Seq, Off: uint64(off), TimeMs: r.ArrivalMs})
-			if err != nil && !errors.Is(err, index.ErrFull) {
+		// Existing entries must each sit on a frame boundary with its seq
+		// and time; from the first that does not, the index is rebuilt.
+		for next < idx.Len() && int64(idx.Entry(next).Off) < off {
+			dropped += idx.Len() - next
+			if err := idx.Truncate(next); err != nil {
+				return err
+			}
+		}
+		switch e := (index.Entry{Seq: r.Seq, Off: uint64(off), TimeMs: r.ArrivalMs}); {
+		case next < idx.Len() && idx.Entry(next) == e:
+			next++
+			sinceIndex = 0
+		case off == headerSize || sinceIndex >= s.opts.IndexIntervalBytes:
+			// Append would have indexed this frame: whatever the index
+			// holds from here on was not written by this rule.
+			dropped += idx.Len() - next
+			if err := idx.Truncate(next); err != nil {
+				return err
+			}
+			if err := idx.Append(e); err != nil && !errors.Is(err, index.ErrFull) {
 				return fmt.Errorf("rebuild index: %w", err)
 			}
-			sinceIndex = 0
-		} else if off == entryOff {
+			next = idx.Len()
 			sinceIndex = 0
 		}
 		sinceIndex += size
 		prevSeq, prevMs, first = r.Seq, r.ArrivalMs, false
 		off += int64(size)
 		records++
+	}
+	if next < idx.Len() { // entries pointing past the valid frames
+		dropped += idx.Len() - next
+		if err := idx.Truncate(next); err != nil {
+			return err
+		}
 	}
 
 	s.end.Store(off)
@@ -231,6 +258,17 @@ func (s *Segment) recover(v *view, active bool) error {
 		Int("dropped_index_entries", dropped).Int("scanned_records", records).Dur("took", time.Since(start)).
 		Msg("recovered segment")
 	return nil
+}
+
+// entryMatches reports whether e points at a valid frame with its seq and
+// arrival time.
+func (s *Segment) entryMatches(m []byte, e index.Entry) bool {
+	if e.Off < headerSize || e.Off >= uint64(len(m)) {
+		return false
+	}
+	var r Record
+	size, _ := decodeFrame(m[e.Off:], &r)
+	return size > 0 && r.Seq == e.Seq && r.ArrivalMs == e.TimeMs && r.Seq >= s.base
 }
 
 // lastNonZero returns the length of b up to and including its last non-zero

@@ -42,7 +42,7 @@ type Segment struct {
 	log     zerolog.Logger
 	created time.Time
 
-	cur   atomic.Pointer[view] // mapping readers use; nil after the last unmap
+	cur   atomic.Pointer[view]  // mapping readers use; nil after the last unmap
 	cache atomic.Pointer[block] // last decompressed block (compressed views only)
 
 	end         atomic.Int64  // bytes of valid frames incl. header; frames below it are complete (plain view)
