@@ -24,8 +24,9 @@ func (s *Store) compactLoop() {
 
 // Compact runs one pass of the retention compactor: in every stream it
 // retires sealed segments whose newest record is past retention (oldest
-// first), rolls active segments that have aged, and drops closed shards whose
-// records have all expired. Errors are logged; the pass goes on with the next
+// first), rolls active segments that have aged, compresses sealed segments
+// when a codec is configured, and drops closed shards whose records have all
+// expired. Errors are logged; the pass goes on with the next
 // shard. Compact is safe to call concurrently with everything else; tests call
 // it directly with an injected clock.
 func (s *Store) Compact() {
@@ -35,6 +36,9 @@ func (s *Store) Compact() {
 		}
 		for _, sh := range st.Shards() {
 			if _, err := sh.expire(); err != nil {
+				s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("compactor")
+			}
+			if _, err := sh.compress(); err != nil {
 				s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("compactor")
 			}
 		}

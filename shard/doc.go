@@ -40,7 +40,8 @@
 //
 //	Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu
 //
-// Shard.waitMu is a leaf. Appends to one shard are serialised by Shard.mu;
+// Shard.compactMu is taken before Shard.mu by the compactor only; Shard.waitMu
+// is a leaf. Appends to one shard are serialised by Shard.mu;
 // appends to different shards run in parallel. Readers take no lock: they
 // load the published segment list (an atomic pointer to an immutable slice)
 // and take a reference on each segment they read, so the compactor can retire

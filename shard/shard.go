@@ -55,6 +55,10 @@ type Shard struct {
 
 	syncMu  sync.Mutex // group commit: one syncer at a time, the rest wait
 	durable uint64     // positions below this are synced (under syncMu)
+
+	// compactMu keeps retiring and compressing one segment from overlapping;
+	// it is taken before mu, and appends never take it.
+	compactMu sync.Mutex
 }
 
 // shardSpec is what a new or reopened shard is made from.
@@ -596,6 +600,8 @@ func (sh *Shard) closeLocked(nowMs int64) error {
 // first record is older than MaxSegmentAge (or than the horizon) so that it
 // can expire in turn. It returns the number of segments retired.
 func (sh *Shard) expire() (int, error) {
+	sh.compactMu.Lock()
+	defer sh.compactMu.Unlock()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	horizon := sh.horizonMs()
@@ -621,6 +627,30 @@ func (sh *Shard) expire() (int, error) {
 	for _, s := range cur[:n] {
 		sh.log.Info().Uint64("base", s.Base()).Int64("bytes", s.Size()).Msg("retired expired segment")
 		s.Retire(true)
+	}
+	return n, nil
+}
+
+// compress rewrites sealed segments into compressed blocks when the store is
+// configured with a codec, oldest first. Readers keep reading throughout;
+// appends are not held up.
+func (sh *Shard) compress() (int, error) {
+	if sh.opts.Segment.Compression == segment.None {
+		return 0, nil
+	}
+	sh.compactMu.Lock()
+	defer sh.compactMu.Unlock()
+	n := 0
+	for _, s := range *sh.segs.Load() {
+		if !s.Sealed() || s.Compressed() || !s.Acquire() {
+			continue
+		}
+		err := s.Compact()
+		s.Release()
+		if err != nil {
+			return n, fmt.Errorf("compress shard %s: %w", sh.id, err)
+		}
+		n++
 	}
 	return n, nil
 }

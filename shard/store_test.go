@@ -611,3 +611,49 @@ func TestConcurrentAppendReadWaitCompact(t *testing.T) {
 }
 
 var _ segment.FaultInjector = (*faults)(nil)
+
+func TestCompactorCompressesSealedSegments(t *testing.T) {
+	for _, codec := range []segment.Compression{segment.Zstd, segment.S2} {
+		t.Run(codec.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			o := testOptions(t, dir, nil)
+			o.Segment.Compression = codec
+			s := mustOpen(t, o)
+			st := mustCreate(t, s, "json", 1)
+			sh := st.Shards()[0]
+			var want [][]byte
+			for i := 0; i < 2000; i++ { // several 64 KiB segments
+				rec := []byte(fmt.Sprintf(`{"name":"user%d","age":%d,"gender":"F","score":%d.5,"job":"engineer"}`, i, 20+i%50, i%100))
+				want = append(want, rec)
+				put(t, st, "k", rec)
+			}
+			s.Compact()
+			compressed := 0
+			for _, seg := range *sh.segs.Load() {
+				if seg.Compressed() {
+					compressed++
+				}
+			}
+			if compressed == 0 {
+				t.Fatal("no segment was compressed")
+			}
+			check := func(sh *Shard) {
+				t.Helper()
+				got, _ := readAll(t, sh, 0)
+				if len(got) != len(want) {
+					t.Fatalf("read %d records, want %d", len(got), len(want))
+				}
+				for i := range got {
+					if !bytes.Equal(got[i], want[i]) {
+						t.Fatalf("record %d = %q, want %q", i, got[i], want[i])
+					}
+				}
+			}
+			check(sh)
+			s.Close()
+			s2 := mustOpen(t, o)
+			st2, _ := s2.Stream("json")
+			check(st2.Shards()[0])
+		})
+	}
+}
