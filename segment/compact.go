@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,7 +63,11 @@ func compress(c Compression, dst, raw []byte) []byte {
 	if c == Zstd {
 		return zstdEncoder().EncodeAll(raw, dst)
 	}
-	return s2.Encode(dst, raw)
+	// s2.Encode writes at the start of its dst, so give it the free tail.
+	n := s2.MaxEncodedLen(len(raw))
+	dst = slices.Grow(dst, n)
+	enc := s2.Encode(dst[len(dst):len(dst)+n], raw)
+	return dst[:len(dst)+len(enc)]
 }
 
 func decompress(c Compression, payload []byte, rawLen int) ([]byte, error) {
