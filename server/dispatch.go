@@ -1,0 +1,162 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// targetPrefix is the service part of every X-Amz-Target.
+const targetPrefix = "Kinesis_20131202."
+
+// operation is one entry of the operation table.
+type operation struct {
+	name string // e.g. "PutRecords"
+	// call decodes body with c, runs the handler and appends the encoded
+	// response to dst.
+	call func(s *Server, c codec, body, dst []byte) ([]byte, error)
+}
+
+// operations maps an X-Amz-Target ("Kinesis_20131202.PutRecords") to its
+// operation. It is filled by register calls in init functions, one per
+// operation file, and read-only afterwards.
+var operations = map[string]*operation{}
+
+// resetter is implemented by request structs that are pooled with
+// capacity kept (slices reused across requests). reset must leave the
+// struct equal to its zero value except for slice capacity, and must zero
+// every element it used: encoding/json decodes into reused elements without
+// clearing them.
+type resetter interface{ reset() }
+
+// releaser is implemented by response structs that hold resources until
+// they are encoded (GetRecords holds mapped segment memory). release runs
+// after the response bytes are fully encoded.
+type releaser interface{ release() }
+
+// register adds an operation to the table. name is the operation name as in
+// X-Amz-Target after the service prefix. fn receives the decoded request and
+// returns the response, or an error: an *APIError for anything the client
+// should see (use apiErrorf and the err* type names), anything else becomes
+// an InternalFailure (shard sentinels are mapped by toAPIError).
+//
+// In is the request struct: exported fields named and typed as the Kinesis
+// members (pointers for optional scalars so that "absent" can be told from
+// zero, []byte for blobs, epochTime for timestamps). It is pooled: fn must
+// not keep it, or anything aliasing it, after returning. Out is the response
+// struct, encoded by the codec after fn returns; it may implement
+// jsonAppender to skip reflection and releaser to free resources after
+// encoding.
+//
+// Call register only from init functions:
+//
+//	func init() { register("GetShardIterator", (*Server).getShardIterator) }
+func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)) {
+	target := targetPrefix + name
+	if _, dup := operations[target]; dup {
+		panic("BUG: operation registered twice: " + name)
+	}
+	pool := &sync.Pool{New: func() any { return new(In) }}
+	operations[target] = &operation{name: name, call: func(s *Server, c codec, body, dst []byte) ([]byte, error) {
+		in := pool.Get().(*In)
+		defer func() {
+			if r, ok := any(in).(resetter); ok {
+				r.reset()
+			} else {
+				var zero In
+				*in = zero
+			}
+			pool.Put(in)
+		}()
+		if err := c.decode(body, in); err != nil {
+			return dst, err
+		}
+		out, err := fn(s, in)
+		if err != nil {
+			return dst, err
+		}
+		if r, ok := any(out).(releaser); ok {
+			defer r.release()
+		}
+		return c.encode(dst, out)
+	}}
+}
+
+// exchange is one request and its response as both transports see them.
+// The transport fills the request fields, calls Server.handle, and writes
+// status, contentType and body. Strings may alias transport buffers: they
+// are only used during handle.
+type exchange struct {
+	method      string
+	target      string // X-Amz-Target
+	contentType string // request Content-Type
+	body        []byte // request body
+
+	status          int
+	respContentType string
+	out             []byte // response body, appended to a pooled buffer
+}
+
+// errUnauthorizable is AWS's answer when it cannot tell which operation a
+// request is for.
+var errUnauthorizable = &APIError{Type: errAccessDenied, Message: "Unable to determine service/operation name to be authorized", status: http.StatusForbidden}
+
+// handle runs one request through the operation table and fills the
+// response fields of x. It follows the AWS front end's order of checks:
+// method, content type, empty body, operation name, body syntax, then the
+// operation itself (validation, then resources).
+func (s *Server) handle(x *exchange) {
+	start := time.Now()
+	op := s.route(x)
+	if s.log.Debug().Enabled() {
+		name := "-"
+		if op != nil {
+			name = op.name
+		}
+		s.log.Debug().Str("op", name).Int("status", x.status).Int("bytes", len(x.body)).Dur("took", time.Since(start)).Msg("request")
+	}
+}
+
+// route is handle without the access log; it returns the operation run, if
+// any.
+func (s *Server) route(x *exchange) *operation {
+	mediaType, _, _ := strings.Cut(x.contentType, ";")
+	c, known := codecs[strings.TrimSpace(mediaType)]
+	op := operations[x.target]
+	if x.method != http.MethodPost {
+		s.fail(x, jsonCodec{}, errUnauthorizable)
+		return nil
+	}
+	if !known {
+		if !strings.Contains(x.target, ".") {
+			s.fail(x, jsonCodec{}, errUnauthorizable)
+			return nil
+		}
+		s.fail(x, jsonCodec{}, &APIError{Type: errUnknownOperation, status: http.StatusNotFound})
+		return nil
+	}
+	if op == nil {
+		if len(x.body) > 0 && !json.Valid(x.body) {
+			s.fail(x, c, &APIError{Type: errSerialization})
+			return nil
+		}
+		s.fail(x, c, &APIError{Type: errUnknownOperation})
+		return nil
+	}
+	out, err := op.call(s, c, x.body, x.out)
+	if err != nil {
+		s.fail(x, c, s.toAPIError(op.name, err))
+		return op
+	}
+	x.status, x.respContentType, x.out = http.StatusOK, c.contentType(), out
+	return op
+}
+
+// fail fills x with an error response.
+func (s *Server) fail(x *exchange, c codec, e *APIError) {
+	x.status = e.Status()
+	x.respContentType = c.contentType()
+	x.out = c.encodeError(x.out[:0], e)
+}

@@ -1,0 +1,63 @@
+// Package server speaks the Amazon Kinesis Data Streams wire protocol on top
+// of a shard.Store: it decodes requests, validates them with AWS's messages,
+// runs them against the store and encodes responses and errors as AWS does,
+// so that unmodified AWS SDKs and the AWS CLI work against it with nothing
+// but an endpoint URL.
+//
+// # Transports
+//
+// Serve takes a listener owned by the caller and serves two protocols on it.
+// Each accepted connection is sniffed (its first bytes read under
+// Options.ReadTimeout, in its own goroutine): a connection that opens with
+// the HTTP/2 client preface ("PRI * HTTP/2.0...", h2c with prior knowledge,
+// as the AWS SDK for JavaScript v3 and the Java async client send to http://
+// endpoints) is served by net/http's HTTP/2 server; everything else by
+// fasthttp as HTTP/1.1. Both adapters build an exchange and call the same
+// protocol-neutral dispatch; neither knows any operation.
+//
+// # Operations
+//
+// One table maps X-Amz-Target ("Kinesis_20131202.PutRecords") to an
+// operation. Each operation lives in its own file (putrecords.go,
+// getrecords.go, ...) and registers itself from init with the generic
+//
+//	register[In, Out](name, func(s *Server, in *In) (*Out, error))
+//
+// In and Out are plain structs whose field names are the Kinesis member
+// names; a codec (JSON 1.1 today, CBOR later) decodes In and encodes Out.
+// Hot-path responses implement jsonAppender to encode without reflection;
+// request structs are pooled per operation.
+//
+// The front-end checks run in AWS's order: method, Content-Type, empty
+// body, operation name (UnknownOperationException), body syntax and types
+// (SerializationException), then the operation: member constraints first
+// (ValidationException, built with validator in AWS's words and field
+// order), resources after (ResourceNotFoundException, ...).
+//
+// # Errors
+//
+// errors.go holds the only table of error types and their HTTP status, the
+// APIError type and toAPIError, which maps shard's sentinel errors to
+// Kinesis types. Any other error becomes InternalFailure (status 500),
+// logged at error level with its chain; the client never sees a Go error or
+// a file path. Error bodies are {"__type": "...", "message": "..."}.
+//
+// # Shard iterators
+//
+// Iterators are opaque base64 tokens carrying the stream name, shard id,
+// the shard's creation time, a position and the time they were issued,
+// signed with HMAC-SHA256 under a key derived from the store's secret. They
+// survive restarts, cannot be forged or pointed at another shard or stream,
+// and expire after Options.IteratorTTL.
+//
+// # Memory
+//
+// GetRecords encodes records straight from the mapped segments and releases
+// its segment references only after the response is fully encoded into a
+// pooled buffer; no record outlives the mapping it aliases.
+//
+// # Not here
+//
+// Listeners, TLS and configuration belong to cmd/shardlog; storage,
+// routing by hash key and the sequence-number codec to shard.
+package server

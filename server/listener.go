@@ -1,0 +1,187 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// h2Preface is the HTTP/2 client connection preface (RFC 9113 §3.4). A
+// client speaking HTTP/2 without TLS "with prior knowledge" (h2c) sends it
+// first; no HTTP/1.x request starts with it ("PRI" is not a method AWS
+// clients use).
+var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+// sniffListener splits one listener in two by protocol: connections that
+// open with the HTTP/2 preface go to h2 (served by net/http), all others are
+// returned by Accept (served by fasthttp). Accepting and sniffing run in
+// their own goroutines, so a client that connects and sends nothing holds
+// only its own goroutine, and only until the read deadline.
+//
+// Connections are counted against the server's connection limit from
+// accept to Close; the accept loop waits while the limit is reached.
+type sniffListener struct {
+	inner    net.Listener
+	h2       *chanListener
+	http1    chan net.Conn
+	conns    chan struct{} // semaphore: one token per open connection, shared by the server
+	deadline time.Duration // for reading the first bytes
+
+	done      chan struct{}
+	closeOnce sync.Once
+	errMu     sync.Mutex
+	err       error // the accept error that stopped the loop, if any
+}
+
+func newSniffListener(inner net.Listener, conns chan struct{}, deadline time.Duration) *sniffListener {
+	l := &sniffListener{
+		inner:    inner,
+		http1:    make(chan net.Conn),
+		conns:    conns,
+		deadline: deadline,
+		done:     make(chan struct{}),
+	}
+	l.h2 = &chanListener{addr: inner.Addr(), conns: make(chan net.Conn), done: l.done, close: l.Close}
+	go l.acceptLoop()
+	return l
+}
+
+// acceptLoop accepts connections, waiting for a free slot first, and hands
+// each one to a sniffing goroutine.
+func (l *sniffListener) acceptLoop() {
+	var backoff time.Duration
+	for {
+		select {
+		case l.conns <- struct{}{}:
+		case <-l.done:
+			return
+		}
+		c, err := l.inner.Accept()
+		if err != nil {
+			<-l.conns
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Temporary (e.g. EMFILE surfaces as a timeout-like error): back off and retry.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-l.done:
+					return
+				}
+			}
+			l.errMu.Lock()
+			l.err = err
+			l.errMu.Unlock()
+			l.Close()
+			return
+		}
+		backoff = 0
+		go l.sniff(&countedConn{Conn: c, release: func() { <-l.conns }})
+	}
+}
+
+// sniff reads just enough of c to tell HTTP/2 from HTTP/1.x and passes it
+// on with the bytes read replayed.
+func (l *sniffListener) sniff(c *countedConn) {
+	var buf [24]byte
+	n := 0
+	_ = c.SetReadDeadline(time.Now().Add(l.deadline))
+	for n < len(h2Preface) && bytes.Equal(buf[:n], h2Preface[:n]) {
+		k, err := c.Read(buf[n:])
+		n += k
+		if err != nil {
+			if n == 0 || bytes.Equal(buf[:n], h2Preface[:n]) {
+				c.Close()
+				return
+			}
+			break // not HTTP/2; let fasthttp see the bytes and the error
+		}
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	c.replay = append([]byte(nil), buf[:n]...)
+	dst := l.http1
+	if n == len(h2Preface) && bytes.Equal(buf[:n], h2Preface) {
+		dst = l.h2.conns
+	}
+	select {
+	case dst <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+// Accept returns the next HTTP/1.x connection.
+func (l *sniffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.http1:
+		return c, nil
+	case <-l.done:
+		l.errMu.Lock()
+		defer l.errMu.Unlock()
+		if l.err != nil {
+			return nil, l.err
+		}
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting on both halves and closes the inner listener.
+// Connections already accepted stay open.
+func (l *sniffListener) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.done)
+		err = l.inner.Close()
+	})
+	return err
+}
+
+// Addr returns the inner listener's address.
+func (l *sniffListener) Addr() net.Addr { return l.inner.Addr() }
+
+// chanListener is the HTTP/2 half of a sniffListener.
+type chanListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	close func() error
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error   { return l.close() }
+func (l *chanListener) Addr() net.Addr { return l.addr }
+
+// countedConn replays the sniffed bytes before reading on, and frees its
+// connection slot once on Close.
+type countedConn struct {
+	net.Conn
+	replay    []byte
+	release   func()
+	closeOnce sync.Once
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	if len(c.replay) > 0 {
+		n := copy(p, c.replay)
+		c.replay = c.replay[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *countedConn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(c.release)
+	return err
+}

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Options configures a Server. Zero fields take the defaults listed on each
+// field (see DefaultOptions). The listen address is not here: the caller owns
+// listeners and hands them to Serve.
+type Options struct {
+	// Logger receives one access line per request at debug level and every
+	// InternalFailure at error level. The zero Logger discards everything.
+	Logger zerolog.Logger
+	// MaxBodyBytes is the largest request body accepted, in bytes (default
+	// 16 MiB: a 10 MiB record base64-encoded plus JSON overhead). Larger
+	// bodies are answered with a JSON error and status 413.
+	MaxBodyBytes int
+	// ReadTimeout bounds reading one request, headers and body, and the
+	// sniffing of the first bytes of a new connection (default 30s).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response (default 30s).
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle for this long (default 2m).
+	IdleTimeout time.Duration
+	// MaxConns is the most connections served at once, HTTP/1.1 and HTTP/2
+	// together; Accept waits while the limit is reached (default 10000).
+	MaxConns int
+	// IteratorTTL is how long a shard iterator stays valid (default 5m, as in
+	// AWS); older iterators get ExpiredIteratorException.
+	IteratorTTL time.Duration
+	// ShardLimit is the account's shard limit reported by DescribeLimits and
+	// enforced by CreateStream and resharding with LimitExceededException
+	// (default 10000).
+	ShardLimit int
+	// OnDemandStreamLimit is the number of ON_DEMAND streams the account may
+	// have (default 50).
+	OnDemandStreamLimit int
+	// Now is the clock (default time.Now); tests inject their own to expire
+	// iterators.
+	Now func() time.Time
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options {
+	return Options{
+		Logger:              zerolog.Nop(),
+		MaxBodyBytes:        16 << 20,
+		ReadTimeout:         30 * time.Second,
+		WriteTimeout:        30 * time.Second,
+		IdleTimeout:         2 * time.Minute,
+		MaxConns:            10000,
+		IteratorTTL:         5 * time.Minute,
+		ShardLimit:          10000,
+		OnDemandStreamLimit: 50,
+		Now:                 time.Now,
+	}
+}
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = d.ReadTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = d.WriteTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = d.IdleTimeout
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = d.MaxConns
+	}
+	if o.IteratorTTL <= 0 {
+		o.IteratorTTL = d.IteratorTTL
+	}
+	if o.ShardLimit <= 0 {
+		o.ShardLimit = d.ShardLimit
+	}
+	if o.OnDemandStreamLimit <= 0 {
+		o.OnDemandStreamLimit = d.OnDemandStreamLimit
+	}
+	if o.Now == nil {
+		o.Now = d.Now
+	}
+	return o
+}

@@ -1,0 +1,288 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/rs/zerolog"
+	"github.com/shardlog/shardlog/shard"
+	"github.com/valyala/fasthttp"
+)
+
+// Server answers the Kinesis API for one shard.Store over HTTP/1.1
+// (fasthttp) and cleartext HTTP/2 with prior knowledge (net/http), both on
+// the same listener. Its methods are safe for concurrent use. A Server does
+// not own the Store: close the Store after Shutdown returns.
+type Server struct {
+	store *shard.Store
+	opts  Options
+	log   zerolog.Logger
+
+	// iteratorKey signs shard iterators; derived from the store's secret so
+	// iterators survive restarts.
+	iteratorKey []byte
+
+	fast  *fasthttp.Server
+	h2    *http.Server
+	conns chan struct{} // connection slots, MaxConns of them
+
+	requestIDPrefix string
+	requestSeq      atomic.Uint64
+	closing         atomic.Bool
+}
+
+// New returns a Server for store. It serves nothing until Serve is called.
+func New(store *shard.Store, opts Options) *Server {
+	opts = opts.withDefaults()
+	s := &Server{
+		store:       store,
+		opts:        opts,
+		log:         opts.Logger.With().Str("component", "server").Logger(),
+		iteratorKey: deriveKey(store.Secret(), "shardlog iterator v1"),
+		conns:       make(chan struct{}, opts.MaxConns),
+	}
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	h := hex.EncodeToString(id[:])
+	s.requestIDPrefix = h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-"
+	s.fast = &fasthttp.Server{
+		Handler:               s.serveFast,
+		ErrorHandler:          s.fastError,
+		Name:                  "shardlog",
+		ReadTimeout:           opts.ReadTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		IdleTimeout:           opts.IdleTimeout,
+		MaxRequestBodySize:    opts.MaxBodyBytes,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		CloseOnShutdown:       true,
+		Logger:                fastLogger{s.log},
+	}
+	protocols := new(http.Protocols)
+	protocols.SetUnencryptedHTTP2(true)
+	s.h2 = &http.Server{
+		Handler:      s.Handler(),
+		Protocols:    protocols,
+		ReadTimeout:  opts.ReadTimeout,
+		WriteTimeout: opts.WriteTimeout,
+		IdleTimeout:  opts.IdleTimeout,
+		ErrorLog:     log.New(debugWriter{s.log}, "", 0),
+	}
+	return s
+}
+
+// deriveKey returns HMAC-SHA256(secret, purpose), a key for one purpose.
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// Serve serves ln until Shutdown: HTTP/2 connections (those opening with
+// the client preface) through net/http, everything else through fasthttp.
+// It closes ln when it returns. After Shutdown it returns nil; otherwise
+// the error that stopped accepting. Serve may be called for several
+// listeners at once.
+func (s *Server) Serve(ln net.Listener) error {
+	sl := newSniffListener(ln, s.conns, s.opts.ReadTimeout)
+	h2done := make(chan error, 1)
+	go func() { h2done <- s.h2.Serve(sl.h2) }()
+	err := s.fast.Serve(sl)
+	sl.Close()
+	if h2err := <-h2done; err == nil && !errors.Is(h2err, http.ErrServerClosed) && !errors.Is(h2err, net.ErrClosed) {
+		err = h2err
+	}
+	if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, lets requests in flight finish, and closes
+// every connection; it returns ctx's error if that takes longer than ctx
+// allows.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	var wg sync.WaitGroup
+	var h2err error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h2err = s.h2.Shutdown(ctx)
+	}()
+	err := s.fast.ShutdownWithContext(ctx)
+	wg.Wait()
+	if err == nil {
+		err = h2err
+	}
+	return err
+}
+
+// Handler returns the net/http adapter of the server: it serves HTTP/2
+// connections, and tests may mount it on an httptest.Server. It is safe for
+// concurrent use.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// RequestHandler returns the fasthttp adapter of the server, for tests that
+// drive fasthttp in memory. It is safe for concurrent use.
+func (s *Server) RequestHandler() fasthttp.RequestHandler { return s.serveFast }
+
+// requestID returns a new x-amzn-RequestId, unique within this process.
+func (s *Server) requestID(dst []byte) []byte {
+	dst = append(dst, s.requestIDPrefix...)
+	n := s.requestSeq.Add(1)
+	var digits [12]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = hexDigits[n&0xf]
+		n >>= 4
+	}
+	return append(dst, digits[:]...)
+}
+
+// Response buffers are pooled; a buffer grown past maxPooledBuffer (a
+// GetRecords page near 10 MiB) is dropped rather than kept alive.
+const maxPooledBuffer = 16 << 20
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
+
+func putBuffer(b *[]byte, used []byte) {
+	if cap(used) > maxPooledBuffer {
+		return
+	}
+	*b = used[:0]
+	buffers.Put(b)
+}
+
+// b2s views b as a string without copying; the string must not outlive b.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// serveFast is the fasthttp adapter.
+func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
+	buf := getBuffer()
+	x := exchange{
+		method:      b2s(ctx.Method()),
+		target:      b2s(ctx.Request.Header.Peek("X-Amz-Target")),
+		contentType: b2s(ctx.Request.Header.ContentType()),
+		body:        ctx.PostBody(),
+		out:         (*buf)[:0],
+	}
+	s.handle(&x)
+	s.writeFast(ctx, x.status, x.respContentType, x.out)
+	putBuffer(buf, x.out)
+}
+
+func (s *Server) writeFast(ctx *fasthttp.RequestCtx, status int, contentType string, body []byte) {
+	var id [40]byte
+	ctx.Response.Header.SetBytesV("X-Amzn-Requestid", s.requestID(id[:0]))
+	ctx.Response.Header.SetContentType(contentType)
+	ctx.SetStatusCode(status)
+	ctx.Response.SetBody(body)
+}
+
+// fastError answers requests fasthttp could not read. An oversized body
+// gets a JSON error, as AWS clients expect a body they can parse.
+func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
+	var e *APIError
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		e = s.tooLarge()
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			ctx.SetStatusCode(fasthttp.StatusRequestTimeout)
+			return
+		}
+		e = &APIError{Type: errSerialization, Message: "The request could not be parsed as HTTP."}
+	}
+	s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
+}
+
+func (s *Server) tooLarge() *APIError {
+	return &APIError{Type: errValidation, Message: "Request body exceeds the limit of " + strconv.Itoa(s.opts.MaxBodyBytes) + " bytes.", status: http.StatusRequestEntityTooLarge}
+}
+
+// serveHTTP is the net/http adapter, used for HTTP/2.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	in := getBuffer()
+	body, err := readBody((*in)[:0], r.Body, s.opts.MaxBodyBytes)
+	defer putBuffer(in, body)
+	out := getBuffer()
+	x := exchange{
+		method:      r.Method,
+		target:      r.Header.Get("X-Amz-Target"),
+		contentType: r.Header.Get("Content-Type"),
+		body:        body,
+		out:         (*out)[:0],
+	}
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		s.fail(&x, jsonCodec{}, s.tooLarge())
+	case err != nil:
+		// The client went away or timed out mid-body; nobody reads an answer.
+		putBuffer(out, x.out)
+		return
+	default:
+		s.handle(&x)
+	}
+	var id [40]byte
+	h := w.Header()
+	h["X-Amzn-Requestid"] = []string{string(s.requestID(id[:0]))}
+	h["Content-Type"] = []string{x.respContentType}
+	h["Content-Length"] = []string{strconv.Itoa(len(x.out))}
+	w.WriteHeader(x.status)
+	_, _ = w.Write(x.out)
+	putBuffer(out, x.out)
+}
+
+var errBodyTooLarge = errors.New("server: request body too large")
+
+// readBody appends all of r to dst, failing with errBodyTooLarge past limit
+// bytes.
+func readBody(dst []byte, r io.Reader, limit int) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if len(dst) > limit {
+			return dst, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// fastLogger routes fasthttp's own messages to zerolog at debug level
+// (they are about misbehaving connections, not server failures).
+type fastLogger struct{ log zerolog.Logger }
+
+func (l fastLogger) Printf(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
+
+// debugWriter routes net/http's error log (bad frames, TLS noise from
+// clients) to zerolog at debug level.
+type debugWriter struct{ log zerolog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug().Str("transport", "h2").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
