@@ -144,7 +144,6 @@ func BenchmarkCompressedRead(b *testing.B) {
 			if err := s.Compact(); err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64(plain)/float64(s.Size()), "ratio")
 			var dataBytes int
 			for _, r := range recs {
 				dataBytes += len(r.Data)
@@ -160,6 +159,7 @@ func BenchmarkCompressedRead(b *testing.B) {
 					}
 				}
 			}
+			b.ReportMetric(float64(plain)/float64(s.Size()), "ratio")
 		})
 	}
 }
