@@ -111,6 +111,3 @@ func decodeFrame(b []byte, r *Record) (size int, reason string) {
 
 // frameSeq returns the seq of a frame that frameAt accepted.
 func frameSeq(b []byte) uint64 { return binary.LittleEndian.Uint64(b[8:]) }
-
-// frameArrival returns the arrival time of a frame that frameAt accepted.
-func frameArrival(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b[16:])) }
