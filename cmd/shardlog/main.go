@@ -1,0 +1,113 @@
+// Command shardlog is a single-node, wire-compatible Amazon Kinesis Data
+// Streams daemon.
+//
+// Usage:
+//
+//	shardlog [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]
+//	shardlog version
+//
+// serve (the default) opens the data directory, recovers every stream and
+// serves the Kinesis API on ADDR over HTTP/1.1 and HTTP/2 (h2c) until SIGTERM
+// or SIGINT, then shuts down gracefully and exits 0; a second signal exits at
+// once with status 1. Configuration comes from the in-code defaults (the same
+// values as the repository's config.yaml), overlaid by FILE, overlaid by the
+// flags. version prints the version the binary was built with.
+//
+// This package is the only one that knows YAML, flags, signals and process
+// exit; every other package takes a plain Options struct.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...", from
+// git describe (see the Makefile).
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the subcommand in args and returns the process exit status:
+// 0 on success, 1 on a runtime failure, 2 on a usage error.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := parseServe(args, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "shardlog: %v\n", err)
+			return 2
+		}
+		if err := serve(cfg, stderr); err != nil {
+			fmt.Fprintf(stderr, "shardlog: %v\n", err)
+			return 1
+		}
+		return 0
+	case "version":
+		if len(args) > 0 {
+			fmt.Fprintln(stderr, "usage: shardlog version")
+			return 2
+		}
+		fmt.Fprintf(stdout, "shardlog %s\n", version)
+		return 0
+	case "help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "shardlog: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  shardlog [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]
+  shardlog version
+`)
+}
+
+// parseServe parses the serve flags and returns the effective config: the
+// defaults, overlaid by the --config file, overlaid by the other flags that
+// were given, validated.
+func parseServe(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("shardlog serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "YAML config `file` (default: built-in defaults, as in config.yaml)")
+	listen := fs.String("listen", "", "listen `address` host:port (overrides key listen)")
+	dataDir := fs.String("data-dir", "", "data `directory` (overrides key data_dir)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return cfg, err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = *listen
+		case "data-dir":
+			cfg.DataDir = *dataDir
+		}
+	})
+	if err := cfg.validate(); err != nil {
+		return cfg, fmt.Errorf("flags: %w", err)
+	}
+	return cfg, nil
+}
