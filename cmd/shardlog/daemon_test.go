@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The smoke tests in this package build the real shardlog binary, start it
+// on a free loopback port with a temporary data directory, and drive it with
+// an external client. Each skips when its client is missing, except under
+// CI=true, where .ci/run has installed every client and a missing one is a
+// failure.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildDir  string
+)
+
+// TestMain removes the binary built for the smoke tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// shardlogBinary builds cmd/shardlog once per test process, with the race
+// detector when the tests themselves run with it, and returns its path.
+func shardlogBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "shardlog-smoke-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(buildDir, "shardlog")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// requireClient skips the test when a client is not installed, with a message
+// saying how to install it, or fails it under CI=true.
+func requireClient(t *testing.T, ok bool, what, install string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed, and CI=true requires it (%s)", what, install)
+	}
+	t.Skipf("%s is not installed; %s to run this smoke test", what, install)
+}
+
+// daemon is a shardlog process started by startDaemon.
+type daemon struct {
+	// Endpoint is the daemon's base URL, http://127.0.0.1:<port>.
+	Endpoint string
+	cmd      *exec.Cmd
+	exited   chan error
+}
+
+// startDaemon starts shardlog on a free loopback port with a fresh data
+// directory and waits until it logs that it is serving. The daemon is
+// stopped with SIGTERM at the end of the test, which must make it exit 0.
+func startDaemon(t *testing.T) *daemon {
+	t.Helper()
+	cmd := exec.Command(shardlogBinary(t), "serve",
+		"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cmd: cmd, exited: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		// Wait closes the pipe, so it may only run once the log is read.
+		d.readLog(t, stderr, addr)
+		d.exited <- cmd.Wait()
+	}()
+	select {
+	case a := <-addr:
+		d.Endpoint = "http://" + a
+	case err := <-d.exited:
+		t.Fatalf("shardlog exited before serving: %v", err)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("shardlog did not log its start within 30s")
+	}
+	t.Cleanup(func() { d.stop(t) })
+	return d
+}
+
+// readLog forwards the daemon's log lines to the test log until the daemon
+// exits, and sends the listen address of the start line to addr.
+func (d *daemon) readLog(t *testing.T, r io.Reader, addr chan<- string) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		var entry struct {
+			Message string `json:"message"`
+			Listen  string `json:"listen"`
+		}
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Message == "shardlog started" {
+			select {
+			case addr <- entry.Listen:
+			default:
+			}
+		}
+		t.Log("shardlog: " + line)
+	}
+}
+
+// stop sends SIGTERM and checks that the daemon exits 0 within 20s.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Errorf("signal shardlog: %v", err)
+	}
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Errorf("shardlog did not exit cleanly on SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		d.cmd.Process.Kill()
+		t.Error("shardlog did not exit within 20s of SIGTERM")
+	}
+}
+
+// clientEnv is the environment for an AWS client pointed at a daemon: dummy
+// credentials, region us-east-1, and no shared config or profile that could
+// redirect it.
+func clientEnv(endpoint string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AWS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"AWS_ACCESS_KEY_ID=AKIDSHARDLOGTEST",
+		"AWS_SECRET_ACCESS_KEY=shardlog-test-secret",
+		"AWS_REGION=us-east-1",
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_PAGER=",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"SHARDLOG_ENDPOINT="+endpoint,
+	)
+}
