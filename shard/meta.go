@@ -62,8 +62,10 @@ type streamMeta struct {
 	EnhancedMetrics     []string          `json:"enhanced_metrics,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`
 	ResourcePolicy      string            `json:"resource_policy,omitempty"`
-	NextShardIndex      int               `json:"next_shard_index"`
-	Shards              []shardMeta       `json:"shards"`
+	// Distribution is "" (USER_PARTITION_KEY) or DistributionAuto.
+	Distribution   string      `json:"distribution,omitempty"`
+	NextShardIndex int         `json:"next_shard_index"`
+	Shards         []shardMeta `json:"shards"`
 	// UpdatingUntilMs keeps the stream UPDATING until then (UpdateDelay).
 	UpdatingUntilMs int64 `json:"updating_until_ms,omitempty"`
 }

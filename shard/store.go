@@ -166,6 +166,7 @@ func (s *Store) openStream(dir string) (*Stream, error) {
 func (s *Store) newStream(dir string, m *streamMeta) *Stream {
 	st := &Stream{store: s, dir: dir, name: m.Name, arn: s.StreamARN(m.Name), meta: m}
 	st.retention.Store(m.RetentionNs)
+	st.auto.Store(m.Distribution == DistributionAuto)
 	return st
 }
 

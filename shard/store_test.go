@@ -657,3 +657,25 @@ func TestCompactorCompressesSealedSegments(t *testing.T) {
 		})
 	}
 }
+
+func TestAutoDistributionSpreadsRecords(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, testOptions(t, dir, nil))
+	st := mustCreate(t, s, "auto", 3)
+	if err := st.SetRecordDistribution(DistributionAuto); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for i := 0; i < 30; i++ {
+		counts[put(t, st, "same-key", []byte("x"))[0].Shard.ID()]++
+	}
+	if len(counts) != 3 || counts["shardId-000000000000"] != 10 {
+		t.Fatalf("AUTO spread one partition key as %v", counts)
+	}
+	s.Close()
+	s2 := mustOpen(t, testOptions(t, dir, nil))
+	st2, _ := s2.Stream("auto")
+	if got := st2.Info().Distribution; got != DistributionAuto {
+		t.Fatalf("distribution after reopen = %s", got)
+	}
+}

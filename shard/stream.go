@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -30,6 +31,15 @@ const (
 	StatusActive   StreamStatus = "ACTIVE"
 	StatusUpdating StreamStatus = "UPDATING"
 	StatusDeleting StreamStatus = "DELETING"
+)
+
+// Record distribution strategies.
+const (
+	// DistributionUserPartitionKey routes by partition key or explicit hash key.
+	DistributionUserPartitionKey = "USER_PARTITION_KEY"
+	// DistributionAuto spreads records evenly over the open shards and ignores
+	// partition keys and explicit hash keys.
+	DistributionAuto = "AUTO"
 )
 
 // DefaultMaxRecordSizeKiB is the maximum record size of a new stream (1 MiB).
@@ -62,6 +72,7 @@ type StreamInfo struct {
 	WarmThroughputMiBps int
 	EnhancedMetrics     []string
 	OpenShardCount      int
+	Distribution        string // DistributionUserPartitionKey or DistributionAuto
 }
 
 // Stream is a named, ordered set of shards with its metadata. Its methods are
@@ -79,6 +90,9 @@ type Stream struct {
 	open atomic.Pointer[[]*Shard]
 	// deleting is set once DeleteStream has started.
 	deleting atomic.Bool
+	// auto is set under DistributionAuto; spread counts records handed out.
+	auto   atomic.Bool
+	spread atomic.Uint64
 
 	mu     sync.RWMutex // guards meta and shards; lock order: Stream.mu, then Shard.mu
 	meta   *streamMeta
@@ -140,6 +154,7 @@ func (st *Stream) Info() StreamInfo {
 		WarmThroughputMiBps: m.WarmThroughputMiBps,
 		EnhancedMetrics:     slices.Clone(m.EnhancedMetrics),
 		OpenShardCount:      len(*st.open.Load()),
+		Distribution:        cmp.Or(m.Distribution, DistributionUserPartitionKey),
 	}
 }
 
@@ -167,9 +182,13 @@ func (st *Stream) Shard(id string) (*Shard, error) {
 	return nil, fmt.Errorf("stream %s shard %s: %w", st.name, id, ErrShardNotFound)
 }
 
-// Route returns the open shard whose hash range holds key.
+// Route returns the open shard whose hash range holds key, or under
+// DistributionAuto the next open shard in turn.
 func (st *Stream) Route(key HashKey) *Shard {
 	open := *st.open.Load()
+	if st.auto.Load() {
+		return open[st.spread.Add(1)%uint64(len(open))]
+	}
 	i := sort.Search(len(open), func(i int) bool { return open[i].hashRange.End.Cmp(key) >= 0 })
 	if i == len(open) {
 		panic("BUG: open shards do not cover the hash-key space")
@@ -361,6 +380,22 @@ func (st *Stream) SetMaxRecordSize(kib int) error {
 		m.MaxRecordSizeKiB = kib
 		return nil
 	})
+}
+
+// SetRecordDistribution sets the record distribution strategy
+// (DistributionUserPartitionKey or DistributionAuto).
+func (st *Stream) SetRecordDistribution(strategy string) error {
+	err := st.update(func(m *streamMeta) error {
+		m.Distribution = strategy
+		if strategy == DistributionUserPartitionKey {
+			m.Distribution = ""
+		}
+		return nil
+	})
+	if err == nil {
+		st.auto.Store(strategy == DistributionAuto)
+	}
+	return err
 }
 
 // SetWarmThroughput records the warm throughput in MiB/s.
