@@ -27,7 +27,8 @@ test:
 ## fuzz: run every fuzz target of every package for FUZZTIME each.
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
-		for target in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz' || true); do \
+		targets=$$($(GO) test -list 'Fuzz.*' $$pkg); \
+		for target in $$(echo "$$targets" | grep '^Fuzz'); do \
 			echo "== $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
