@@ -31,9 +31,9 @@ type Server struct {
 	opts  Options
 	log   zerolog.Logger
 
-	// iteratorKey signs shard iterators; derived from the store's secret so
-	// iterators survive restarts.
-	iteratorKey []byte
+	// iterators signs and verifies shard iterators under a key derived from
+	// the store's secret, so iterators survive restarts.
+	iterators *macPool
 
 	fast  *fasthttp.Server
 	h2    *http.Server
@@ -48,11 +48,11 @@ type Server struct {
 func New(store *shard.Store, opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
-		store:       store,
-		opts:        opts,
-		log:         opts.Logger.With().Str("component", "server").Logger(),
-		iteratorKey: deriveKey(store.Secret(), "shardlog iterator v1"),
-		conns:       make(chan struct{}, opts.MaxConns),
+		store:     store,
+		opts:      opts,
+		log:       opts.Logger.With().Str("component", "server").Logger(),
+		iterators: newMACPool(deriveKey(store.Secret(), "shardlog iterator v1")),
+		conns:     make(chan struct{}, opts.MaxConns),
 	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxValidationErrors is how many constraint violations AWS lists at most.
@@ -65,7 +66,7 @@ func (v *validator) str(field string, s *string, minLen, maxLen int, re *regexp.
 	if re != nil && !re.MatchString(*s) {
 		v.fail(field, quote(*s), "Member must satisfy regular expression pattern: "+patternOf(re))
 	}
-	n := len([]rune(*s))
+	n := utf8.RuneCountInString(*s)
 	if n < minLen {
 		v.fail(field, quote(*s), "Member must have length greater than or equal to "+strconv.Itoa(minLen))
 	}
