@@ -1,0 +1,124 @@
+package server
+
+import (
+	"github.com/shardlog/shardlog/shard"
+)
+
+const (
+	// maxPartitionKeyChars is the longest partition key, in characters.
+	maxPartitionKeyChars = 256
+	// maxDataBytes is the largest data blob the service model admits (10 MiB,
+	// the highest MaxRecordSizeInKiB); a stream's own limit is checked after
+	// validation.
+	maxDataBytes = 10 << 20
+)
+
+type putRecordInput struct {
+	SequenceNumberForOrdering *string
+	PartitionKey              *string
+	ExplicitHashKey           *string
+	Data                      []byte
+	StreamName                *string
+	StreamARN                 *string
+}
+
+type putRecordOutput struct {
+	ShardId        string
+	SequenceNumber string
+	EncryptionType string
+}
+
+func init() { register("PutRecord", (*Server).putRecord) }
+
+// putRecord answers PutRecord: one record routed by its partition key or
+// explicit hash key.
+func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
+	var v validator
+	v.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, 0, -1, sequenceNumberPattern)
+	v.notNull("partitionKey", in.PartitionKey != nil)
+	v.str("partitionKey", in.PartitionKey, 1, maxPartitionKeyChars, nil)
+	v.str("explicitHashKey", in.ExplicitHashKey, 0, -1, hashKeyPattern)
+	v.notNull("data", in.Data != nil)
+	v.blob("data", in.Data, maxDataBytes)
+	v.streamName("streamName", in.StreamName)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.writableStream(in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	info := st.Info()
+	if err := checkRecordSize("data", in.Data, *in.PartitionKey, info.MaxRecordSizeKiB); err != nil {
+		return nil, err
+	}
+	if in.SequenceNumberForOrdering != nil {
+		if _, _, err := shard.ParseSequenceNumber(*in.SequenceNumberForOrdering); err != nil {
+			return nil, apiErrorf(errInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.",
+				*in.SequenceNumberForOrdering, st.Name(), s.store.Options().AccountID)
+		}
+	}
+	var keys [1]shard.HashKey
+	var recs [1]shard.Record
+	var results [1]shard.PutResult
+	recs[0] = shard.Record{PartitionKey: []byte(*in.PartitionKey), Data: in.Data}
+	if keys[0], err = routingKey(in.PartitionKey, in.ExplicitHashKey); err != nil {
+		return nil, err
+	}
+	if in.ExplicitHashKey != nil {
+		recs[0].ExplicitHashKey = []byte(*in.ExplicitHashKey)
+	}
+	st.Put(recs[:], keys[:], results[:])
+	if err := results[0].Err; err != nil {
+		return nil, err
+	}
+	return &putRecordOutput{
+		ShardId:        results[0].Shard.ID(),
+		SequenceNumber: results[0].Shard.SequenceNumber(results[0].Seq),
+		EncryptionType: info.EncryptionType,
+	}, nil
+}
+
+// writableStream is streamFor for the put operations, which AWS answers
+// with ResourceNotFoundException unless the stream is ACTIVE or UPDATING.
+func (s *Server) writableStream(name, arn *string) (*shard.Stream, error) {
+	st, err := s.streamFor(name, arn)
+	if err != nil {
+		return nil, err
+	}
+	if status := st.Status(); status != shard.StatusActive && status != shard.StatusUpdating {
+		return nil, s.streamNotFound(st.Name())
+	}
+	return st, nil
+}
+
+// routingKey is the hash key a record is routed by: its explicit hash key
+// (already validated against hashKeyPattern) or the MD5 of its partition key.
+func routingKey(partitionKey, explicitHashKey *string) (shard.HashKey, error) {
+	if explicitHashKey == nil {
+		return shard.HashPartitionKey([]byte(*partitionKey)), nil
+	}
+	k, err := shard.ParseHashKey(*explicitHashKey)
+	if err != nil {
+		return shard.HashKey{}, apiErrorf(errInvalidArgument,
+			"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicitHashKey)
+	}
+	return k, nil
+}
+
+// checkRecordSize enforces the stream's maximum record size, which counts
+// the data blob plus the partition key (in bytes).
+func checkRecordSize(field string, data []byte, partitionKey string, maxKiB int) error {
+	limit := maxKiB << 10
+	if len(data) > limit {
+		var v validator
+		v.blob(field, data, limit)
+		return v.err()
+	}
+	if len(data)+len(partitionKey) > limit {
+		return apiErrorf(errInvalidArgument, "Record size of %d bytes (data plus partition key) exceeds the stream's maximum record size of %d bytes.",
+			len(data)+len(partitionKey), limit)
+	}
+	return nil
+}
