@@ -1,0 +1,172 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+const (
+	// maxPutRecords is the most records one PutRecords may carry.
+	maxPutRecords = 500
+	// maxPutRecordsBytes is the most data plus partition keys one PutRecords
+	// may carry.
+	maxPutRecordsBytes = 10 << 20
+)
+
+type putRecordsInput struct {
+	Records    []putRecordsEntry
+	StreamName *string
+	StreamARN  *string
+}
+
+type putRecordsEntry struct {
+	Data            []byte
+	ExplicitHashKey *string
+	PartitionKey    *string
+}
+
+// reset keeps the Records capacity; see resetter.
+func (in *putRecordsInput) reset() {
+	clear(in.Records)
+	*in = putRecordsInput{Records: in.Records[:0]}
+}
+
+// putRecordsOutput is PutRecords' response, pooled with its scratch slices.
+type putRecordsOutput struct {
+	recs    []shard.Record
+	keys    []shard.HashKey
+	results []shard.PutResult
+	failed  int
+	kms     bool
+}
+
+var putRecordsOutputs = sync.Pool{New: func() any { return new(putRecordsOutput) }}
+
+func init() { register("PutRecords", (*Server).putRecords) }
+
+// putRecords answers PutRecords: every record is routed and appended, shard
+// by shard, and answered in request order.
+func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
+	var v validator
+	v.notNull("records", in.Records != nil)
+	v.listLen("records", len(in.Records), in.Records != nil, 1, maxPutRecords, func() string { return showEntries(in.Records) })
+	for i := range in.Records {
+		r := &in.Records[i]
+		if r.PartitionKey != nil && r.Data != nil && len(r.Data) <= maxDataBytes {
+			if n := len(*r.PartitionKey); n >= 1 && n <= maxPartitionKeyChars &&
+				(r.ExplicitHashKey == nil || hashKeyPattern.MatchString(*r.ExplicitHashKey)) {
+				continue // the common case, without building field names
+			}
+		}
+		field := "records." + strconv.Itoa(i+1) + ".member."
+		v.notNull(field+"partitionKey", r.PartitionKey != nil)
+		v.str(field+"partitionKey", r.PartitionKey, 1, maxPartitionKeyChars, nil)
+		v.notNull(field+"data", r.Data != nil)
+		v.blob(field+"data", r.Data, maxDataBytes)
+		v.str(field+"explicitHashKey", r.ExplicitHashKey, 0, -1, hashKeyPattern)
+	}
+	v.streamName("streamName", in.StreamName)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.writableStream(in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	info := st.Info()
+	out := putRecordsOutputs.Get().(*putRecordsOutput)
+	out.kms = info.EncryptionType == "KMS"
+	total := 0
+	for i := range in.Records {
+		r := &in.Records[i]
+		total += len(r.Data) + len(*r.PartitionKey)
+		if err := checkRecordSize("records."+strconv.Itoa(i+1)+".member.data", r.Data, *r.PartitionKey, info.MaxRecordSizeKiB); err != nil {
+			out.release()
+			return nil, err
+		}
+		key, err := routingKey(r.PartitionKey, r.ExplicitHashKey)
+		if err != nil {
+			out.release()
+			return nil, err
+		}
+		rec := shard.Record{PartitionKey: []byte(*r.PartitionKey), Data: r.Data}
+		if r.ExplicitHashKey != nil {
+			rec.ExplicitHashKey = []byte(*r.ExplicitHashKey)
+		}
+		out.recs = append(out.recs, rec)
+		out.keys = append(out.keys, key)
+	}
+	if total > maxPutRecordsBytes {
+		out.release()
+		return nil, apiErrorf(errInvalidArgument, "Records size exceeds %d bytes: the request carries %d bytes of data and partition keys.", maxPutRecordsBytes, total)
+	}
+	out.results = append(out.results[:0], make([]shard.PutResult, len(out.recs))...)
+	st.Put(out.recs, out.keys, out.results)
+	for i := range out.results {
+		if err := out.results[i].Err; err != nil {
+			out.failed++
+			s.log.Error().Err(err).Str("op", "PutRecords").Str("stream", st.Name()).Msg("record failed")
+		}
+	}
+	return out, nil
+}
+
+// showEntries prints a Records list as AWS does in validation messages.
+func showEntries(recs []putRecordsEntry) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, r := range recs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("PutRecordsRequestEntry(Data=java.nio.HeapByteBuffer[pos=0 lim=")
+		n := strconv.Itoa(len(r.Data))
+		b.WriteString(n + " cap=" + n + "], PartitionKey=")
+		if r.PartitionKey != nil {
+			b.WriteString(*r.PartitionKey)
+		}
+		b.WriteByte(')')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// release returns the output and its scratch to the pool.
+func (o *putRecordsOutput) release() {
+	clear(o.recs)
+	clear(o.results)
+	o.recs, o.keys, o.results = o.recs[:0], o.keys[:0], o.results[:0]
+	o.failed, o.kms = 0, false
+	putRecordsOutputs.Put(o)
+}
+
+// appendJSON encodes the response without reflection.
+func (o *putRecordsOutput) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"FailedRecordCount":`...)
+	dst = strconv.AppendInt(dst, int64(o.failed), 10)
+	dst = append(dst, `,"Records":[`...)
+	for i := range o.results {
+		r := &o.results[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if r.Err != nil {
+			dst = append(dst, `{"ErrorCode":"InternalFailure","ErrorMessage":"Internal service failure."}`...)
+			continue
+		}
+		dst = append(dst, `{"SequenceNumber":"`...)
+		dst = shard.FormatSequenceNumber(dst, r.Shard.SeqID(), r.Seq)
+		dst = append(dst, `","ShardId":"`...)
+		dst = append(dst, r.Shard.ID()...)
+		dst = append(dst, `"}`...)
+	}
+	dst = append(dst, `],"EncryptionType":`...)
+	if o.kms {
+		return append(dst, `"KMS"}`...)
+	}
+	return append(dst, `"NONE"}`...)
+}
