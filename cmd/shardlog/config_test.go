@@ -223,3 +223,24 @@ func TestRunVersionAndUsage(t *testing.T) {
 		t.Fatalf("bad config: code %d", code)
 	}
 }
+
+func TestNewLogger(t *testing.T) {
+	var buf strings.Builder
+	log := newLogger(logConfig{Level: "warn", Format: "json"}, &buf)
+	log.Info().Msg("hidden")
+	log.Warn().Str("stream", "s").Msg("shown")
+	if out := buf.String(); strings.Contains(out, "hidden") || !strings.Contains(out, `"stream":"s"`) {
+		t.Fatalf("json logger wrote %q", out)
+	}
+	buf.Reset()
+	log = newLogger(logConfig{Level: "disabled", Format: "console"}, &buf)
+	log.Error().Msg("nothing")
+	if buf.Len() != 0 {
+		t.Fatalf("disabled logger wrote %q", buf.String())
+	}
+	log = newLogger(logConfig{Level: "debug", Format: "console"}, &buf)
+	log.Debug().Str("stream", "s").Msg("for people")
+	if out := buf.String(); !strings.Contains(out, "for people") || !strings.Contains(out, "stream=s") {
+		t.Fatalf("console logger wrote %q", out)
+	}
+}

@@ -72,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// usage prints the command synopsis to w.
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   shardlog [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]

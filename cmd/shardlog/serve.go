@@ -27,11 +27,8 @@ func newLogger(c logConfig, w io.Writer) zerolog.Logger {
 	if c.Format == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339Nano, NoColor: true}
 	}
-	level := zerolog.Disabled
-	if c.Level != "disabled" {
-		// validate has checked the name, so ParseLevel cannot fail.
-		level, _ = zerolog.ParseLevel(c.Level)
-	}
+	// validate has checked the name, so ParseLevel cannot fail.
+	level, _ := zerolog.ParseLevel(c.Level)
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
