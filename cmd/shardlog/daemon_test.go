@@ -79,8 +79,20 @@ func requireClient(t *testing.T, ok bool, what, install string) {
 type daemon struct {
 	// Endpoint is the daemon's base URL, http://127.0.0.1:<port>.
 	Endpoint string
-	cmd      *exec.Cmd
-	exited   chan error
+	// Started is the daemon's start log line.
+	Started startLine
+	cmd     *exec.Cmd
+	exited  chan error
+	stopped bool
+}
+
+// startLine is the fields of the log line the daemon writes once serving.
+type startLine struct {
+	Message string  `json:"message"`
+	Listen  string  `json:"listen"`
+	DataDir string  `json:"data_dir"`
+	Streams int     `json:"streams"`
+	Took    float64 `json:"took"` // milliseconds
 }
 
 // startDaemon starts shardlog on a free loopback port with a fresh data
@@ -88,8 +100,13 @@ type daemon struct {
 // stopped with SIGTERM at the end of the test, which must make it exit 0.
 func startDaemon(t *testing.T) *daemon {
 	t.Helper()
-	cmd := exec.Command(shardlogBinary(t), "serve",
-		"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "data"))
+	return startDaemonIn(t, filepath.Join(t.TempDir(), "data"))
+}
+
+// startDaemonIn is startDaemon on the data directory dir.
+func startDaemonIn(t *testing.T, dir string) *daemon {
+	t.Helper()
+	cmd := exec.Command(shardlogBinary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -98,15 +115,15 @@ func startDaemon(t *testing.T) *daemon {
 		t.Fatal(err)
 	}
 	d := &daemon{cmd: cmd, exited: make(chan error, 1)}
-	addr := make(chan string, 1)
+	started := make(chan startLine, 1)
 	go func() {
 		// Wait closes the pipe, so it may only run once the log is read.
-		d.readLog(t, stderr, addr)
+		d.readLog(t, stderr, started)
 		d.exited <- cmd.Wait()
 	}()
 	select {
-	case a := <-addr:
-		d.Endpoint = "http://" + a
+	case d.Started = <-started:
+		d.Endpoint = "http://" + d.Started.Listen
 	case err := <-d.exited:
 		t.Fatalf("shardlog exited before serving: %v", err)
 	case <-time.After(30 * time.Second):
@@ -118,19 +135,16 @@ func startDaemon(t *testing.T) *daemon {
 }
 
 // readLog forwards the daemon's log lines to the test log until the daemon
-// exits, and sends the listen address of the start line to addr.
-func (d *daemon) readLog(t *testing.T, r io.Reader, addr chan<- string) {
+// exits, and sends the start line to started.
+func (d *daemon) readLog(t *testing.T, r io.Reader, started chan<- startLine) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		var entry struct {
-			Message string `json:"message"`
-			Listen  string `json:"listen"`
-		}
+		var entry startLine
 		if json.Unmarshal([]byte(line), &entry) == nil && entry.Message == "shardlog started" {
 			select {
-			case addr <- entry.Listen:
+			case started <- entry:
 			default:
 			}
 		}
@@ -138,9 +152,14 @@ func (d *daemon) readLog(t *testing.T, r io.Reader, addr chan<- string) {
 	}
 }
 
-// stop sends SIGTERM and checks that the daemon exits 0 within 20s.
+// stop sends SIGTERM and checks that the daemon exits 0 within 20s. Only
+// the first call does anything.
 func (d *daemon) stop(t *testing.T) {
 	t.Helper()
+	if d.stopped {
+		return
+	}
+	d.stopped = true
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Errorf("signal shardlog: %v", err)
 	}
