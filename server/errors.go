@@ -22,6 +22,7 @@ const (
 	errSerialization      = "SerializationException"
 	errUnknownOperation   = "UnknownOperationException"
 	errAccessDenied       = "AccessDeniedException"
+	errDryRunOperation    = "DryRunOperationException"
 	errInternalFailure    = "InternalFailure"
 	errServiceUnavailable = "ServiceUnavailable"
 )
@@ -40,6 +41,7 @@ var errorStatus = map[string]int{
 	errSerialization:      http.StatusBadRequest,
 	errUnknownOperation:   http.StatusBadRequest,
 	errAccessDenied:       http.StatusBadRequest,
+	errDryRunOperation:    http.StatusBadRequest,
 	errInternalFailure:    http.StatusInternalServerError,
 	errServiceUnavailable: http.StatusServiceUnavailable,
 }
