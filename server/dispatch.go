@@ -24,13 +24,6 @@ type operation struct {
 // operation file, and read-only afterwards.
 var operations = map[string]*operation{}
 
-// resetter is implemented by request structs that are pooled with
-// capacity kept (slices reused across requests). reset must leave the
-// struct equal to its zero value except for slice capacity, and must zero
-// every element it used: encoding/json decodes into reused elements without
-// clearing them.
-type resetter interface{ reset() }
-
 // releaser is implemented by response structs that hold resources until
 // they are encoded (GetRecords holds mapped segment memory). release runs
 // after the response bytes are fully encoded.
@@ -62,12 +55,8 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 	operations[target] = &operation{name: name, call: func(s *Server, c codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
-			if r, ok := any(in).(resetter); ok {
-				r.reset()
-			} else {
-				var zero In
-				*in = zero
-			}
+			var zero In
+			*in = zero
 			pool.Put(in)
 		}()
 		if err := c.decode(body, in); err != nil {

@@ -28,12 +28,6 @@ type putRecordsEntry struct {
 	PartitionKey    *string
 }
 
-// reset keeps the Records capacity; see resetter.
-func (in *putRecordsInput) reset() {
-	clear(in.Records)
-	*in = putRecordsInput{Records: in.Records[:0]}
-}
-
 // putRecordsOutput is PutRecords' response, pooled with its scratch slices.
 type putRecordsOutput struct {
 	recs    []shard.Record
