@@ -10,7 +10,7 @@ import (
 // page-cache path every policy shares) and FsyncAlways.
 func BenchmarkStreamPut(b *testing.B) {
 	for _, policy := range []FsyncPolicy{FsyncNever, FsyncAlways} {
-		for _, size := range []int{100, 1024} {
+		for _, size := range []int{100, 1024, 64 << 10} {
 			b.Run(fmt.Sprintf("fsync=%s/%dB", policy, size), func(b *testing.B) {
 				o := DefaultOptions(b.TempDir())
 				o.Fsync = policy
@@ -24,7 +24,10 @@ func BenchmarkStreamPut(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				const batch = 500
+				batch := 500
+				if size == 64<<10 {
+					batch = 1 // the large-record case: one 64 KiB record per append
+				}
 				recs := make([]Record, batch)
 				keys := make([]HashKey, batch)
 				out := make([]PutResult, batch)

@@ -38,7 +38,7 @@
 //
 // # Concurrency and lock order
 //
-//	Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu
+//	Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu  ->  Shard.sealMu
 //
 // Shard.compactMu is taken before Shard.mu by the compactor only; Shard.waitMu
 // is a leaf. Appends to one shard are serialised by Shard.mu;
@@ -54,7 +54,8 @@
 // survive kill -9. Under FsyncAlways Append returns only after a sync that
 // covers them; concurrent appenders share one sync (group commit). Under
 // FsyncInterval the store syncs every shard periodically; under FsyncNever
-// only segment rolls sync. The first failed write or sync makes the shard
+// only segment seals sync. A roll starts the next segment at once and seals
+// the full one in the background; a group-commit sync waits for that seal. The first failed write or sync makes the shard
 // refuse appends (ErrSticky) until the store is reopened.
 //
 // # Retention

@@ -56,6 +56,10 @@ type Shard struct {
 	syncMu  sync.Mutex // group commit: one syncer at a time, the rest wait
 	durable uint64     // positions below this are synced (under syncMu)
 
+	// sealMu is held while a rolled segment is sealed in the background (one
+	// at a time); taking it waits for that seal. Taken after mu and syncMu.
+	sealMu sync.Mutex
+
 	// compactMu keeps retiring and compressing one segment from overlapping;
 	// it is taken before mu, and appends never take it.
 	compactMu sync.Mutex
@@ -256,12 +260,6 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 	}
 	done := 0
 	for done < len(recs) {
-		if sh.active.Sealed() {
-			// A previous roll sealed the segment but could not create the next.
-			if err := sh.rollLocked(); err != nil {
-				return sh.publishLocked(done, now, err)
-			}
-		}
 		k, err := sh.active.Append(recs[done:])
 		done += k
 		if err != nil {
@@ -297,21 +295,12 @@ func (sh *Shard) fail(err error) error {
 	return wrapped
 }
 
-// rollLocked seals the active segment and starts the next one. A failed seal
-// is sticky; a failed create (full disk) leaves the sealed segment active so
-// the next append retries. sh.mu must be held.
+// rollLocked starts the next segment and seals the full one in the
+// background, so that appends do not wait for its data to reach the disk.
+// A failed create (a full disk) leaves the full segment active, so the next
+// append retries the roll; a failed seal is sticky. sh.mu must be held.
 func (sh *Shard) rollLocked() error {
-	sh.syncMu.Lock()
-	defer sh.syncMu.Unlock()
 	old := sh.active
-	if !old.Sealed() {
-		if err := old.Seal(); err != nil {
-			return sh.fail(fmt.Errorf("seal segment %d of shard %s: %w", old.Base(), sh.id, err))
-		}
-		if old.NextSeq() > sh.durable {
-			sh.durable = old.NextSeq()
-		}
-	}
 	s, err := segment.Create(sh.dir, old.NextSeq(), sh.opts.Segment)
 	if err != nil {
 		sh.log.Error().Err(err).Uint64("base", old.NextSeq()).Msg("cannot create segment")
@@ -323,8 +312,22 @@ func (sh *Shard) rollLocked() error {
 	copy(segs, cur)
 	segs = append(segs, s)
 	sh.segs.Store(&segs)
+	sh.sealMu.Lock() // released by the sealer
+	go func() {
+		defer sh.sealMu.Unlock()
+		if err := old.Seal(); err != nil {
+			sh.fail(fmt.Errorf("seal segment %d of shard %s: %w", old.Base(), sh.id, err))
+		}
+	}()
 	sh.log.Debug().Uint64("base", s.Base()).Msg("rolled segment")
 	return nil
+}
+
+// waitSealed returns once no rolled segment is being sealed.
+func (sh *Shard) waitSealed() {
+	// An empty critical section: the sealer holds sealMu until it is done.
+	sh.sealMu.Lock()
+	sh.sealMu.Unlock()
 }
 
 // syncTo returns once every position below end is synced. Concurrent callers
@@ -350,6 +353,10 @@ func (sh *Shard) syncLocked() error {
 		return nil
 	}
 	start := time.Now()
+	sh.waitSealed() // records of just-rolled segments are durable once sealed
+	if p := sh.sticky.Load(); p != nil {
+		return *p
+	}
 	if err := segs[len(segs)-1].Sync(); err != nil {
 		return sh.fail(fmt.Errorf("sync shard %s: %w", sh.id, err))
 	}
@@ -606,7 +613,7 @@ func (sh *Shard) expire() (int, error) {
 	defer sh.mu.Unlock()
 	horizon := sh.horizonMs()
 	now := sh.opts.Now()
-	if a := sh.active; a != nil && !sh.Closed() && !a.Sealed() && a.NextSeq() > a.Base() {
+	if a := sh.active; a != nil && !sh.Closed() && a.NextSeq() > a.Base() {
 		first := time.UnixMilli(a.FirstTimeMs())
 		if now.Sub(first) >= sh.opts.MaxSegmentAge || a.LastTimeMs() < horizon {
 			if err := sh.rollLocked(); err != nil {
@@ -616,7 +623,7 @@ func (sh *Shard) expire() (int, error) {
 	}
 	cur := *sh.segs.Load()
 	n := 0
-	for n < len(cur) && (cur[n] != sh.active || sh.Closed()) && cur[n].LastTimeMs() < horizon {
+	for n < len(cur) && cur[n].Sealed() && cur[n].LastTimeMs() < horizon {
 		n++
 	}
 	if n == 0 {
@@ -662,6 +669,7 @@ func (sh *Shard) empty() bool { return len(*sh.segs.Load()) == 0 }
 func (sh *Shard) shutdown() error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	sh.waitSealed()
 	var first error
 	for _, s := range *sh.segs.Load() {
 		if err := s.Close(); err != nil && first == nil {
@@ -678,6 +686,7 @@ func (sh *Shard) shutdown() error {
 func (sh *Shard) retireAll() []*segment.Segment {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	sh.waitSealed()
 	old := *sh.segs.Load()
 	empty := []*segment.Segment{}
 	sh.segs.Store(&empty)

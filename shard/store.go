@@ -287,6 +287,9 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 		WarmThroughputMiBps: cfg.WarmThroughputMiBps,
 		NextShardIndex:      cfg.ShardCount,
 	}
+	if cfg.Distribution == DistributionAuto {
+		m.Distribution = DistributionAuto
+	}
 	if len(cfg.Tags) > 0 {
 		m.Tags = make(map[string]string, len(cfg.Tags))
 		for k, v := range cfg.Tags {

@@ -56,6 +56,9 @@ type StreamConfig struct {
 	MaxRecordSizeKiB    int        // default DefaultMaxRecordSizeKiB
 	WarmThroughputMiBps int
 	Tags                map[string]string
+	// Distribution is DistributionUserPartitionKey (the default, also "") or
+	// DistributionAuto.
+	Distribution string
 }
 
 // StreamInfo is a consistent snapshot of a stream's metadata.
