@@ -1,7 +1,9 @@
 package server
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -121,6 +123,81 @@ func (v *validator) enum(field string, s *string, allowed ...string) {
 		}
 	}
 	v.fail(field, quote(*s), "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
+}
+
+// mapLen checks the number of entries of a present map member; AWS prints
+// the map as Java does ("{k1=v1, k2=v2}", here in key order).
+func (v *validator) mapLen(field string, m map[string]string, present bool, minLen, maxLen int) {
+	v.listLen(field, len(m), present, minLen, maxLen, func() string { return showMap(m) })
+}
+
+// mapEntries checks the length in characters of every key of a map member
+// against [keyMin, keyMax] and of every value against [valMin, valMax], as
+// AWS does: one violation for the keys and one for the values, naming the
+// whole map.
+func (v *validator) mapEntries(field string, m map[string]string, keyMin, keyMax, valMin, valMax int) {
+	keysOK, valuesOK := true, true
+	for k, val := range m {
+		keysOK = keysOK && lenWithin(k, keyMin, keyMax)
+		valuesOK = valuesOK && lenWithin(val, valMin, valMax)
+	}
+	if !keysOK {
+		v.fail(field, quote(showMap(m)), "Map keys must satisfy constraint: "+lengthConstraints(keyMin, keyMax))
+	}
+	if !valuesOK {
+		v.fail(field, quote(showMap(m)), "Map value must satisfy constraint: "+lengthConstraints(valMin, valMax))
+	}
+}
+
+// members checks the length in characters of every element of a string list
+// member against [minLen, maxLen], naming the whole list, as AWS does.
+func (v *validator) members(field string, list []string, minLen, maxLen int) {
+	for _, s := range list {
+		if !lenWithin(s, minLen, maxLen) {
+			v.fail(field, quote(showList(list)), "Member must satisfy constraint: "+lengthConstraints(minLen, maxLen))
+			return
+		}
+	}
+}
+
+// membersEnum checks every element of a string list member is one of
+// allowed, printed in that order.
+func (v *validator) membersEnum(field string, list []string, allowed ...string) {
+	for _, s := range list {
+		if !slices.Contains(allowed, s) {
+			v.fail(field, quote(showList(list)), "Member must satisfy constraint: [Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]]")
+			return
+		}
+	}
+}
+
+func lenWithin(s string, minLen, maxLen int) bool {
+	n := utf8.RuneCountInString(s)
+	return n >= minLen && n <= maxLen
+}
+
+// lengthConstraints is AWS's bracketed pair of length constraints.
+func lengthConstraints(minLen, maxLen int) string {
+	return "[Member must have length less than or equal to " + strconv.Itoa(maxLen) +
+		", Member must have length greater than or equal to " + strconv.Itoa(minLen) + "]"
+}
+
+// showList prints a list as Java does: "[a, b]".
+func showList(list []string) string { return "[" + strings.Join(list, ", ") + "]" }
+
+// showMap prints a map as Java does, "{k1=v1, k2=v2}", in key order so the
+// message is deterministic.
+func showMap(m map[string]string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k + "=" + m[k])
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // streamName checks the StreamName member.
