@@ -679,3 +679,28 @@ func TestAutoDistributionSpreadsRecords(t *testing.T) {
 		t.Fatalf("distribution after reopen = %s", got)
 	}
 }
+
+func TestCreateStreamWithAutoDistribution(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, testOptions(t, dir, nil))
+	st, err := s.CreateStream(StreamConfig{Name: "auto", ShardCount: 2, Distribution: DistributionAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for i := 0; i < 10; i++ {
+		counts[put(t, st, "same-key", []byte("x"))[0].Shard.ID()]++
+	}
+	if len(counts) != 2 {
+		t.Fatalf("AUTO from creation spread one partition key as %v", counts)
+	}
+	s.Close()
+	s2 := mustOpen(t, testOptions(t, dir, nil))
+	st2, err := s2.Stream("auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st2.Info().Distribution; got != DistributionAuto {
+		t.Fatalf("distribution after reopen = %s", got)
+	}
+}
