@@ -1,0 +1,31 @@
+package server
+
+type addTagsToStreamInput struct {
+	Tags       map[string]string
+	StreamName *string
+	StreamARN  *string
+}
+
+type addTagsToStreamOutput struct{}
+
+func init() { register("AddTagsToStream", (*Server).addTagsToStream) }
+
+// addTagsToStream answers AddTagsToStream: it adds or overwrites tags on a
+// stream named by StreamName or StreamARN.
+func (s *Server) addTagsToStream(in *addTagsToStreamInput) (*addTagsToStreamOutput, error) {
+	var v validator
+	validateTags(&v, in.Tags)
+	v.streamName("streamName", in.StreamName)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.addTags(st, in.Tags); err != nil {
+		return nil, err
+	}
+	return &addTagsToStreamOutput{}, nil
+}

@@ -1,0 +1,27 @@
+package server
+
+type listTagsForResourceInput struct {
+	ResourceARN *string
+}
+
+type listTagsForResourceOutput struct {
+	Tags []tag
+}
+
+func init() { register("ListTagsForResource", (*Server).listTagsForResource) }
+
+// listTagsForResource answers ListTagsForResource: every tag of a resource
+// named by ARN, sorted by key, in one page.
+func (s *Server) listTagsForResource(in *listTagsForResourceInput) (*listTagsForResourceOutput, error) {
+	var v validator
+	v.notNull("resourceARN", in.ResourceARN != nil)
+	v.resourceARN("resourceARN", in.ResourceARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.resourceStream(*in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	return &listTagsForResourceOutput{Tags: sortedTags(st.Tags())}, nil
+}

@@ -1,0 +1,31 @@
+package server
+
+import (
+	"regexp"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+// Patterns of the ResourceARN member (TagResource, PutResourcePolicy, ...):
+// any Kinesis resource ARN, of which a registered consumer's is the one that
+// is not a stream's.
+var (
+	resourceARNPattern = regexp.MustCompile(`^(?:arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+)$`)
+	consumerARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:.*stream/[a-zA-Z0-9_.-]+/consumer/[a-zA-Z0-9_.-]+:[0-9]+$`)
+)
+
+// resourceARN checks a ResourceARN member.
+func (v *validator) resourceARN(field string, arn *string) {
+	v.str(field, arn, 1, 2048, resourceARNPattern)
+}
+
+// resourceStream resolves the stream a ResourceARN names. Call it after
+// validation (validator.resourceARN). shardlog has no registered consumers
+// yet, so a consumer ARN names nothing: ResourceNotFoundException. A stream
+// ARN resolves as streamFor does.
+func (s *Server) resourceStream(arn string) (*shard.Stream, error) {
+	if consumerARNPattern.MatchString(arn) {
+		return nil, apiErrorf(errResourceNotFound, "Consumer %s under account %s not found.", arn, s.store.Options().AccountID)
+	}
+	return s.streamFor(nil, &arn)
+}

@@ -1,0 +1,30 @@
+package server
+
+type tagResourceInput struct {
+	Tags        map[string]string
+	ResourceARN *string
+}
+
+type tagResourceOutput struct{}
+
+func init() { register("TagResource", (*Server).tagResource) }
+
+// tagResource answers TagResource: AddTagsToStream for a resource named by
+// ARN. Stream ARNs are the only taggable resources until consumers exist.
+func (s *Server) tagResource(in *tagResourceInput) (*tagResourceOutput, error) {
+	var v validator
+	validateTags(&v, in.Tags)
+	v.notNull("resourceARN", in.ResourceARN != nil)
+	v.resourceARN("resourceARN", in.ResourceARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.resourceStream(*in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.addTags(st, in.Tags); err != nil {
+		return nil, err
+	}
+	return &tagResourceOutput{}, nil
+}

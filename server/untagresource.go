@@ -1,0 +1,30 @@
+package server
+
+type untagResourceInput struct {
+	TagKeys     []string
+	ResourceARN *string
+}
+
+type untagResourceOutput struct{}
+
+func init() { register("UntagResource", (*Server).untagResource) }
+
+// untagResource answers UntagResource: RemoveTagsFromStream for a resource
+// named by ARN.
+func (s *Server) untagResource(in *untagResourceInput) (*untagResourceOutput, error) {
+	var v validator
+	validateTagKeys(&v, in.TagKeys)
+	v.notNull("resourceARN", in.ResourceARN != nil)
+	v.resourceARN("resourceARN", in.ResourceARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.resourceStream(*in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.removeTags(st, in.TagKeys); err != nil {
+		return nil, err
+	}
+	return &untagResourceOutput{}, nil
+}
