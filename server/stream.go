@@ -63,3 +63,22 @@ func (s *Server) streamNotFound(name string) *APIError {
 func (s *Server) shardNotFound(stream, shardID string) *APIError {
 	return apiErrorf(errResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, stream, s.store.Options().AccountID)
 }
+
+// activeStream is streamFor for operations that need an ACTIVE stream
+// (resharding, retention changes): a stream that is CREATING or UPDATING
+// gets notActive's ResourceInUseException.
+func (s *Server) activeStream(name, arn *string) (*shard.Stream, error) {
+	st, err := s.streamFor(name, arn)
+	if err != nil {
+		return nil, err
+	}
+	if status := st.Status(); status != shard.StatusActive {
+		return nil, s.notActive(st.Name(), status)
+	}
+	return st, nil
+}
+
+// notActive is AWS's ResourceInUseException for a stream that is not ACTIVE.
+func (s *Server) notActive(name string, status shard.StreamStatus) *APIError {
+	return apiErrorf(errResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", name, s.store.Options().AccountID, status)
+}
