@@ -1,0 +1,35 @@
+package server
+
+// noPolicy is the policy document GetResourcePolicy returns for a resource
+// without a policy: an empty JSON object (the Policy member is required).
+const noPolicy = "{}"
+
+type getResourcePolicyInput struct {
+	ResourceARN *string
+}
+
+type getResourcePolicyOutput struct {
+	Policy string
+}
+
+func init() { register("GetResourcePolicy", (*Server).getResourcePolicy) }
+
+// getResourcePolicy answers GetResourcePolicy: the policy document attached
+// to a stream, or "{}" when there is none.
+func (s *Server) getResourcePolicy(in *getResourcePolicyInput) (*getResourcePolicyOutput, error) {
+	var v validator
+	v.notNull("resourceARN", in.ResourceARN != nil)
+	v.resourceARN("resourceARN", in.ResourceARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.resourceStream(*in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	policy := st.ResourcePolicy()
+	if policy == "" {
+		policy = noPolicy
+	}
+	return &getResourcePolicyOutput{Policy: policy}, nil
+}

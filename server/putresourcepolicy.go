@@ -1,0 +1,46 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+type putResourcePolicyInput struct {
+	ResourceARN *string
+	Policy      *string
+}
+
+type putResourcePolicyOutput struct{}
+
+func init() { register("PutResourcePolicy", (*Server).putResourcePolicy) }
+
+// putResourcePolicy answers PutResourcePolicy: it attaches a policy document,
+// which must be a JSON object, to a stream, replacing any other. shardlog
+// does not evaluate policies (there is no IAM here); it stores the document
+// and GetResourcePolicy returns it verbatim.
+func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*putResourcePolicyOutput, error) {
+	var v validator
+	v.notNull("resourceARN", in.ResourceARN != nil)
+	v.resourceARN("resourceARN", in.ResourceARN)
+	v.notNull("policy", in.Policy != nil)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.resourceStream(*in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	if !isJSONObject(*in.Policy) {
+		return nil, apiErrorf(errInvalidArgument, "Policy is not a valid JSON policy document.")
+	}
+	if err := st.SetResourcePolicy(*in.Policy); err != nil {
+		return nil, err
+	}
+	return &putResourcePolicyOutput{}, nil
+}
+
+// isJSONObject reports whether doc is one well-formed JSON object.
+func isJSONObject(doc string) bool {
+	b := bytes.TrimSpace([]byte(doc))
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+}

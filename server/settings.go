@@ -1,0 +1,89 @@
+package server
+
+import (
+	"slices"
+	"time"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+// Shard-level metrics of Enable/DisableEnhancedMonitoring, in the service
+// model's order; metricsAll stands for all of them.
+var shardLevelMetrics = []string{
+	"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
+	"WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds",
+}
+
+const metricsAll = "ALL"
+
+// metricsEnum is the values a ShardLevelMetrics element may take.
+var metricsEnum = append(slices.Clone(shardLevelMetrics), metricsAll)
+
+// Encryption types.
+const (
+	encryptionNone = "NONE"
+	encryptionKMS  = "KMS"
+)
+
+// maxWarmThroughputMiBps is the default ceiling of an on-demand stream's
+// warm throughput (10 GiB/s); more is LimitExceededException.
+const maxWarmThroughputMiBps = 10 << 10
+
+// Minimum throughput billing commitment statuses.
+const (
+	commitmentEnabled      = "ENABLED"
+	commitmentDisabled     = "DISABLED"
+	commitmentEndingAtTerm = "ENABLED_UNTIL_EARLIEST_ALLOWED_END"
+)
+
+// commitmentTerm is how long a minimum throughput billing commitment must
+// last before it can end.
+const commitmentTerm = 24 * time.Hour
+
+// commitment returns the account's minimum throughput billing commitment as
+// of now: a commitment whose disabling was scheduled ends at its earliest
+// allowed end, and one never set is DISABLED.
+func (s *Server) commitment() shard.AccountSettings {
+	a := s.store.AccountSettings()
+	switch {
+	case a.CommitmentStatus == "":
+		a.CommitmentStatus = commitmentDisabled
+	case a.CommitmentStatus == commitmentEndingAtTerm && s.opts.Now().UnixMilli() >= a.EarliestEndMs:
+		a.CommitmentStatus, a.CommitmentEndedMs = commitmentDisabled, a.EarliestEndMs
+	}
+	return a
+}
+
+// commitmentActive reports whether the account may use warm throughput:
+// its commitment is in force, even if scheduled to end.
+func (s *Server) commitmentActive() bool {
+	return s.commitment().CommitmentStatus != commitmentDisabled
+}
+
+// errNoCommitment answers a warm throughput request from an account
+// without a minimum throughput billing commitment.
+var errNoCommitment = apiErrorf(errInvalidArgument, "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED (see UpdateAccountSettings).")
+
+// checkWarmThroughput applies the rules of a warm throughput request for a
+// stream that is, or is becoming, mode.
+func (s *Server) checkWarmThroughput(name string, mode shard.StreamMode, mibps int) error {
+	if mode != shard.ModeOnDemand {
+		return apiErrorf(errInvalidArgument, "Warm throughput is only supported for ON_DEMAND streams; stream %s under account %s is %s.", name, s.store.Options().AccountID, mode)
+	}
+	if !s.commitmentActive() {
+		return errNoCommitment
+	}
+	if mibps > maxWarmThroughputMiBps {
+		return apiErrorf(errLimitExceeded, "Warm throughput of %d MiBps exceeds the limit of %d MiBps for an on-demand stream.", mibps, maxWarmThroughputMiBps)
+	}
+	return nil
+}
+
+// expandMetrics returns the metrics a ShardLevelMetrics list names, "ALL"
+// expanded, as a membership test.
+func expandMetrics(list []string) func(string) bool {
+	if slices.Contains(list, metricsAll) {
+		return func(string) bool { return true }
+	}
+	return func(m string) bool { return slices.Contains(list, m) }
+}
