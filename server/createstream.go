@@ -1,0 +1,141 @@
+package server
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+// onDemandShardCount is how many shards an ON_DEMAND stream created without
+// a ShardCount starts with (AWS's initial on-demand capacity is 4 MiB/s).
+const onDemandShardCount = 4
+
+// maxStreamTags is how many tags a stream may carry.
+const maxStreamTags = shard.MaxTags
+
+// accountMu serialises the operations that add shards or on-demand streams
+// (CreateStream, SplitShard, UpdateShardCount), so that the account's limits
+// checked before each one still hold when it runs.
+var accountMu sync.Mutex
+
+type streamModeDetailsInput struct {
+	StreamMode *string
+}
+
+type createStreamInput struct {
+	StreamName                 *string
+	ShardCount                 *int
+	StreamModeDetails          *streamModeDetailsInput
+	Tags                       map[string]string
+	WarmThroughputMiBps        *int
+	MaxRecordSizeInKiB         *int
+	RecordDistributionStrategy *string
+}
+
+// emptyOutput is the response of operations that answer nothing but success.
+type emptyOutput struct{}
+
+func init() { register("CreateStream", (*Server).createStream) }
+
+// createStream answers CreateStream. The stream is CREATING for the store's
+// CreateDelay, then ACTIVE.
+func (s *Server) createStream(in *createStreamInput) (*emptyOutput, error) {
+	var v validator
+	v.intRange("shardCount", in.ShardCount, 1, 1<<31-1)
+	v.notNull("streamName", in.StreamName != nil)
+	v.streamName("streamName", in.StreamName)
+	if in.StreamModeDetails != nil {
+		v.notNull("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode != nil)
+		v.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, string(shard.ModeProvisioned), string(shard.ModeOnDemand))
+	}
+	v.mapLen("tags", in.Tags, in.Tags != nil, 1, 200)
+	v.mapEntries("tags", in.Tags, 1, 128, 0, 256)
+	v.intRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, 1<<31-1)
+	v.intRange("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, 1024, 10240)
+	v.enum("recordDistributionStrategy", in.RecordDistributionStrategy, shard.DistributionAuto, shard.DistributionUserPartitionKey)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	name := *in.StreamName
+	account := s.store.Options().AccountID
+	mode := shard.ModeProvisioned
+	if in.StreamModeDetails != nil {
+		mode = shard.StreamMode(*in.StreamModeDetails.StreamMode)
+	}
+	cfg := shard.StreamConfig{Name: name, Mode: mode, Tags: in.Tags}
+	switch {
+	case in.ShardCount != nil:
+		cfg.ShardCount = *in.ShardCount
+	case mode == shard.ModeOnDemand:
+		cfg.ShardCount = onDemandShardCount
+	default:
+		return nil, apiErrorf(errInvalidArgument, "ShardCount is required for streams in PROVISIONED mode.")
+	}
+	if in.RecordDistributionStrategy != nil {
+		if *in.RecordDistributionStrategy == shard.DistributionAuto && mode != shard.ModeOnDemand {
+			return nil, apiErrorf(errInvalidArgument, "RecordDistributionStrategy AUTO is only supported for streams in ON_DEMAND mode.")
+		}
+		cfg.Distribution = *in.RecordDistributionStrategy
+	}
+	if len(in.Tags) > maxStreamTags {
+		return nil, apiErrorf(errInvalidArgument, "Failed to create stream %s under account %s because a given stream cannot have more than %d tags associated with it.", name, account, maxStreamTags)
+	}
+	if in.MaxRecordSizeInKiB != nil {
+		cfg.MaxRecordSizeKiB = *in.MaxRecordSizeInKiB
+	}
+	if in.WarmThroughputMiBps != nil {
+		cfg.WarmThroughputMiBps = *in.WarmThroughputMiBps
+	}
+
+	accountMu.Lock()
+	defer accountMu.Unlock()
+	if _, err := s.store.Stream(name); err == nil {
+		return nil, s.streamExists(name)
+	} else if !errors.Is(err, shard.ErrStreamNotFound) {
+		return nil, err
+	}
+	if open := s.store.OpenShardCount(); open+cfg.ShardCount > s.opts.ShardLimit {
+		return nil, s.shardLimitExceeded(open, cfg.ShardCount)
+	}
+	if mode == shard.ModeOnDemand {
+		if n := s.onDemandStreamCount(); n >= s.opts.OnDemandStreamLimit {
+			return nil, apiErrorf(errLimitExceeded, "This request would exceed the on-demand stream count limit for the account %s in %s. Current on-demand stream count for the account: %d. Limit: %d.",
+				account, s.store.Options().Region, n, s.opts.OnDemandStreamLimit)
+		}
+	}
+	if _, err := s.store.CreateStream(cfg); errors.Is(err, shard.ErrStreamExists) {
+		return nil, s.streamExists(name)
+	} else if err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}
+
+// streamExists is AWS's ResourceInUseException for a name already taken.
+func (s *Server) streamExists(name string) *APIError {
+	return apiErrorf(errResourceInUse, "Stream %s under account %s already exists.", name, s.store.Options().AccountID)
+}
+
+// shardLimitExceeded is AWS's LimitExceededException for a request that
+// would take the account's open shards, now current, past Options.ShardLimit
+// by adding additional shards.
+func (s *Server) shardLimitExceeded(current, additional int) *APIError {
+	o := s.store.Options()
+	return apiErrorf(errLimitExceeded, "This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. "+
+		"Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page "+
+		"(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+		o.AccountID, o.Region, current, s.opts.ShardLimit, additional)
+}
+
+// onDemandStreamCount is the number of ON_DEMAND streams, deleting ones
+// excluded.
+func (s *Server) onDemandStreamCount() int {
+	n := 0
+	for _, st := range s.store.Streams() {
+		if info := st.Info(); info.Mode == shard.ModeOnDemand && info.Status != shard.StatusDeleting {
+			n++
+		}
+	}
+	return n
+}

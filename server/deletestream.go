@@ -1,0 +1,39 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+type deleteStreamInput struct {
+	StreamName *string
+	StreamARN  *string
+	// EnforceConsumerDeletion is accepted; shardlog has no enhanced fan-out
+	// consumers that could block a deletion.
+	EnforceConsumerDeletion *bool
+}
+
+func init() { register("DeleteStream", (*Server).deleteStream) }
+
+// deleteStream answers DeleteStream. The stream is DELETING for the store's
+// DeleteDelay, then gone; a stream in any state, CREATING included, may be
+// deleted.
+func (s *Server) deleteStream(in *deleteStreamInput) (*emptyOutput, error) {
+	var v validator
+	v.streamName("streamName", in.StreamName)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteStream(st.Name()); errors.Is(err, shard.ErrStreamNotFound) {
+		return nil, s.streamNotFound(st.Name())
+	} else if err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}

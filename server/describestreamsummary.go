@@ -1,0 +1,81 @@
+package server
+
+import "github.com/shardlog/shardlog/shard"
+
+type describeStreamSummaryInput struct {
+	StreamName *string
+	StreamARN  *string
+}
+
+type describeStreamSummaryOutput struct {
+	StreamDescriptionSummary streamDescriptionSummary
+}
+
+// streamDescriptionSummary is the Kinesis StreamDescriptionSummary structure.
+type streamDescriptionSummary struct {
+	StreamName                 string
+	StreamARN                  string
+	StreamStatus               shard.StreamStatus
+	StreamModeDetails          streamModeDetails
+	RetentionPeriodHours       int
+	StreamCreationTimestamp    epochTime
+	EnhancedMonitoring         []enhancedMetrics
+	EncryptionType             string
+	KeyId                      string `json:",omitempty"`
+	OpenShardCount             int
+	ConsumerCount              int
+	MaxRecordSizeInKiB         int
+	WarmThroughput             *warmThroughput `json:",omitempty"`
+	RecordDistributionStrategy string          `json:",omitempty"`
+}
+
+// warmThroughput is the Kinesis WarmThroughputObject structure. shardlog
+// has no throughput limits, so the current warm throughput is the target.
+type warmThroughput struct {
+	TargetMiBps  int
+	CurrentMiBps int
+}
+
+func init() { register("DescribeStreamSummary", (*Server).describeStreamSummary) }
+
+// describeStreamSummary answers DescribeStreamSummary. A CREATING stream
+// reports no open shards yet, as DescribeStream lists none. WarmThroughput
+// and RecordDistributionStrategy are reported for ON_DEMAND streams only, as
+// AWS does (and WarmThroughput for any stream that has one set).
+func (s *Server) describeStreamSummary(in *describeStreamSummaryInput) (*describeStreamSummaryOutput, error) {
+	var v validator
+	v.streamName("streamName", in.StreamName)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	info := st.Info()
+	out := &describeStreamSummaryOutput{StreamDescriptionSummary: streamDescriptionSummary{
+		StreamName:              info.Name,
+		StreamARN:               info.ARN,
+		StreamStatus:            info.Status,
+		StreamModeDetails:       streamModeDetails{StreamMode: info.Mode},
+		RetentionPeriodHours:    info.RetentionHours,
+		StreamCreationTimestamp: epochTime{info.CreatedAt},
+		EnhancedMonitoring:      enhancedMonitoring(info),
+		EncryptionType:          info.EncryptionType,
+		KeyId:                   info.KeyID,
+		OpenShardCount:          info.OpenShardCount,
+		MaxRecordSizeInKiB:      info.MaxRecordSizeKiB,
+	}}
+	sum := &out.StreamDescriptionSummary
+	if info.Status == shard.StatusCreating {
+		sum.OpenShardCount = 0
+	}
+	if info.Mode == shard.ModeOnDemand || info.WarmThroughputMiBps > 0 {
+		sum.WarmThroughput = &warmThroughput{TargetMiBps: info.WarmThroughputMiBps, CurrentMiBps: info.WarmThroughputMiBps}
+	}
+	if info.Mode == shard.ModeOnDemand {
+		sum.RecordDistributionStrategy = info.Distribution
+	}
+	return out, nil
+}
