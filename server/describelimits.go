@@ -1,0 +1,23 @@
+package server
+
+type describeLimitsInput struct{}
+
+type describeLimitsOutput struct {
+	ShardLimit               int
+	OpenShardCount           int
+	OnDemandStreamCount      int
+	OnDemandStreamCountLimit int
+}
+
+func init() { register("DescribeLimits", (*Server).describeLimits) }
+
+// describeLimits answers DescribeLimits: the account's limits from Options
+// and the open shards and ON_DEMAND streams counted across the store.
+func (s *Server) describeLimits(*describeLimitsInput) (*describeLimitsOutput, error) {
+	return &describeLimitsOutput{
+		ShardLimit:               s.opts.ShardLimit,
+		OpenShardCount:           s.store.OpenShardCount(),
+		OnDemandStreamCount:      s.onDemandStreamCount(),
+		OnDemandStreamCountLimit: s.opts.OnDemandStreamLimit,
+	}, nil
+}

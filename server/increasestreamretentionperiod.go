@@ -1,0 +1,59 @@
+package server
+
+import (
+	"time"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+// maxRetentionHours is the longest retention period Kinesis allows.
+const maxRetentionHours = int(shard.MaxRetention / time.Hour)
+
+type streamRetentionInput struct {
+	StreamName           *string
+	StreamARN            *string
+	RetentionPeriodHours *int
+}
+
+func init() { register("IncreaseStreamRetentionPeriod", (*Server).increaseStreamRetentionPeriod) }
+
+// increaseStreamRetentionPeriod answers IncreaseStreamRetentionPeriod.
+func (s *Server) increaseStreamRetentionPeriod(in *streamRetentionInput) (*emptyOutput, error) {
+	return s.setRetention(in, true)
+}
+
+// setRetention is Increase- (increase true) and
+// DecreaseStreamRetentionPeriod: the new period must lie between the
+// store's retention floor (24 h, or less in a local setup, rounded up to
+// whole hours) and 8760 h, and must not go the other way than the
+// operation's name says; the same period is accepted.
+func (s *Server) setRetention(in *streamRetentionInput, increase bool) (*emptyOutput, error) {
+	var v validator
+	v.notNull("retentionPeriodHours", in.RetentionPeriodHours != nil)
+	v.streamName("streamName", in.StreamName)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.activeStream(in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	hours := *in.RetentionPeriodHours
+	floor := s.store.Options().RetentionFloor
+	minHours := int((floor + time.Hour - 1) / time.Hour)
+	switch current := st.Info().RetentionHours; {
+	case hours < minHours:
+		return nil, apiErrorf(errInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", minHours, hours)
+	case hours > maxRetentionHours:
+		return nil, apiErrorf(errInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", maxRetentionHours, hours)
+	case increase && hours < current:
+		return nil, apiErrorf(errInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, st.Name(), current)
+	case !increase && hours > current:
+		return nil, apiErrorf(errInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, st.Name(), current)
+	}
+	if err := st.SetRetentionHours(hours); err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}

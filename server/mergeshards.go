@@ -1,0 +1,55 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+type mergeShardsInput struct {
+	StreamName           *string
+	StreamARN            *string
+	ShardToMerge         *string
+	AdjacentShardToMerge *string
+}
+
+func init() { register("MergeShards", (*Server).mergeShards) }
+
+// mergeShards answers MergeShards: two open shards whose hash ranges touch
+// are closed and one child takes both ranges, naming ShardToMerge its
+// parent and AdjacentShardToMerge its adjacent parent.
+func (s *Server) mergeShards(in *mergeShardsInput) (*emptyOutput, error) {
+	var v validator
+	v.notNull("shardToMerge", in.ShardToMerge != nil)
+	v.str("shardToMerge", in.ShardToMerge, 1, 128, shardIDPattern)
+	v.notNull("adjacentShardToMerge", in.AdjacentShardToMerge != nil)
+	v.str("adjacentShardToMerge", in.AdjacentShardToMerge, 1, 128, shardIDPattern)
+	v.streamName("streamName", in.StreamName)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	accountMu.Lock()
+	defer accountMu.Unlock()
+	st, err := s.activeStream(in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.shardToReshard(st, *in.ShardToMerge)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.shardToReshard(st, *in.AdjacentShardToMerge)
+	if err != nil {
+		return nil, err
+	}
+	err = st.MergeShards(a.ID(), b.ID())
+	if errors.Is(err, shard.ErrNotAdjacent) {
+		return nil, apiErrorf(errInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
+			a.ID(), b.ID(), st.Name(), s.store.Options().AccountID)
+	}
+	if err := s.reshardError(st, a.ID(), err); err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+// scalingUniform is the only ScalingType.
+const scalingUniform = "UNIFORM_SCALING"
+
+type updateShardCountInput struct {
+	StreamName       *string
+	StreamARN        *string
+	TargetShardCount *int
+	ScalingType      *string
+}
+
+type updateShardCountOutput struct {
+	StreamName        string
+	StreamARN         string
+	CurrentShardCount int
+	TargetShardCount  int
+}
+
+func init() { register("UpdateShardCount", (*Server).updateShardCount) }
+
+// updateShardCount answers UpdateShardCount: every open shard is closed and
+// TargetShardCount children split the hash-key space evenly. As in AWS the
+// target may be at most double and at least half the open shard count
+// (LimitExceededException otherwise), and neither it nor the account's
+// resulting open shards may pass the shard limit.
+func (s *Server) updateShardCount(in *updateShardCountInput) (*updateShardCountOutput, error) {
+	var v validator
+	v.notNull("scalingType", in.ScalingType != nil)
+	v.enum("scalingType", in.ScalingType, scalingUniform)
+	v.streamName("streamName", in.StreamName)
+	v.notNull("targetShardCount", in.TargetShardCount != nil)
+	v.intRange("targetShardCount", in.TargetShardCount, 1, 1<<31-1)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	accountMu.Lock()
+	defer accountMu.Unlock()
+	st, err := s.activeStream(in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	target, current := *in.TargetShardCount, len(st.OpenShards())
+	switch {
+	case target > s.opts.ShardLimit:
+		return nil, apiErrorf(errLimitExceeded, "Target shard count or number of open shards cannot be greater than %d. Current open shard count: %d, Target shard count: %d",
+			s.opts.ShardLimit, current, target)
+	case target > 2*current:
+		return nil, apiErrorf(errLimitExceeded, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: %d, Target shard count: %d", current, target)
+	case 2*target < current:
+		return nil, apiErrorf(errLimitExceeded, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: %d, Target shard count: %d", current, target)
+	case target == current:
+		return nil, apiErrorf(errInvalidArgument, "Target shard count %d is the same as the current open shard count of stream %s under account %s.", target, st.Name(), s.store.Options().AccountID)
+	}
+	if open := s.store.OpenShardCount(); open-current+target > s.opts.ShardLimit {
+		return nil, s.shardLimitExceeded(open, target-current)
+	}
+	err = st.UpdateShardCount(target)
+	if errors.Is(err, shard.ErrBadShardCount) {
+		return nil, apiErrorf(errInvalidArgument, "Target shard count %d is not valid for stream %s with %d open shards.", target, st.Name(), current)
+	}
+	if err := s.reshardError(st, "", err); err != nil {
+		return nil, err
+	}
+	return &updateShardCountOutput{StreamName: st.Name(), StreamARN: st.ARN(), CurrentShardCount: current, TargetShardCount: target}, nil
+}
