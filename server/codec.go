@@ -51,6 +51,14 @@ func (jsonCodec) decode(body []byte, v any) error {
 	if len(body) == 0 {
 		return &APIError{Type: errSerialization}
 	}
+	if fd, ok := v.(jsonDecoder); ok {
+		if err := fd.decodeJSON(body); err == nil {
+			return nil
+		}
+		// Start again from zero: the fast path may have filled some fields.
+		rv := reflect.ValueOf(v).Elem()
+		rv.SetZero()
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return serializationError(err)
 	}

@@ -21,7 +21,7 @@ import (
 // testEnv is an in-process server on a loopback listener with a store in a
 // temporary directory, and clients for both transports.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	store *shard.Store
 	srv   *Server
@@ -42,7 +42,7 @@ type testClient struct {
 }
 
 // newEnv starts a server; opts may adjust Options (Now is always injected).
-func newEnv(t *testing.T, opts ...func(*Options)) *testEnv {
+func newEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, dir: t.TempDir()}
 	e.opts = Options{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)}
@@ -104,6 +104,9 @@ func (e *testEnv) stop() {
 	if e.srv == nil {
 		return
 	}
+	for _, c := range e.clients {
+		c.http.CloseIdleConnections()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); err != nil {
@@ -123,9 +126,6 @@ func (e *testEnv) stop() {
 func (e *testEnv) restart() {
 	e.t.Helper()
 	e.stop()
-	for _, c := range e.clients {
-		c.http.CloseIdleConnections()
-	}
 	e.start()
 }
 
@@ -213,7 +213,7 @@ func (c testClient) call(t *testing.T, addr, op string, in any) rawResponse {
 // protoCheck fails the test when a response arrives over the wrong HTTP
 // version, proving each client exercises the transport it is named after.
 type protoCheck struct {
-	t     *testing.T
+	t     testing.TB
 	major int
 	rt    http.RoundTripper
 }

@@ -62,12 +62,12 @@ func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 	var keys [1]shard.HashKey
 	var recs [1]shard.Record
 	var results [1]shard.PutResult
-	recs[0] = shard.Record{PartitionKey: []byte(*in.PartitionKey), Data: in.Data}
+	recs[0] = shard.Record{PartitionKey: s2b(*in.PartitionKey), Data: in.Data}
 	if keys[0], err = routingKey(in.PartitionKey, in.ExplicitHashKey); err != nil {
 		return nil, err
 	}
 	if in.ExplicitHashKey != nil {
-		recs[0].ExplicitHashKey = []byte(*in.ExplicitHashKey)
+		recs[0].ExplicitHashKey = s2b(*in.ExplicitHashKey)
 	}
 	st.Put(recs[:], keys[:], results[:])
 	if err := results[0].Err; err != nil {
@@ -97,7 +97,7 @@ func (s *Server) writableStream(name, arn *string) (*shard.Stream, error) {
 // (already validated against hashKeyPattern) or the MD5 of its partition key.
 func routingKey(partitionKey, explicitHashKey *string) (shard.HashKey, error) {
 	if explicitHashKey == nil {
-		return shard.HashPartitionKey([]byte(*partitionKey)), nil
+		return shard.HashPartitionKey(s2b(*partitionKey)), nil
 	}
 	k, err := shard.ParseHashKey(*explicitHashKey)
 	if err != nil {

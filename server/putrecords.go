@@ -87,9 +87,9 @@ func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 			out.release()
 			return nil, err
 		}
-		rec := shard.Record{PartitionKey: []byte(*r.PartitionKey), Data: r.Data}
+		rec := shard.Record{PartitionKey: s2b(*r.PartitionKey), Data: r.Data}
 		if r.ExplicitHashKey != nil {
-			rec.ExplicitHashKey = []byte(*r.ExplicitHashKey)
+			rec.ExplicitHashKey = s2b(*r.ExplicitHashKey)
 		}
 		out.recs = append(out.recs, rec)
 		out.keys = append(out.keys, key)

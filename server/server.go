@@ -171,6 +171,10 @@ func putBuffer(b *[]byte, used []byte) {
 // b2s views b as a string without copying; the string must not outlive b.
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
+// s2b views s as bytes without copying; the bytes must not be written to
+// and must not outlive s's backing memory.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // serveFast is the fasthttp adapter.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	buf := getBuffer()

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+// BenchmarkPutRecordsHTTP sends PutRecords of 500 records of 100 bytes
+// through the real HTTP/1.1 path over loopback, from GOMAXPROCS goroutines.
+// Bytes are record data bytes.
+func BenchmarkPutRecordsHTTP(b *testing.B) {
+	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
+	e.createStream("bench", 4)
+	type entry struct {
+		Data         []byte
+		PartitionKey string
+	}
+	records := make([]entry, 500)
+	for i := range records {
+		records[i] = entry{Data: bytes.Repeat([]byte{byte(i)}, 100), PartitionKey: "pk-" + strconv.Itoa(i)}
+	}
+	body, _ := json.Marshal(map[string]any{"StreamName": "bench", "Records": records})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	url := "http://" + e.addr + "/"
+	b.SetBytes(500 * 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+			req.Header.Set("X-Amz-Target", targetPrefix+"PutRecords")
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}

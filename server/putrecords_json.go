@@ -1,0 +1,286 @@
+package server
+
+import (
+	"encoding/base64"
+	"errors"
+	"unicode/utf8"
+)
+
+// jsonDecoder is implemented by request structs on hot paths that decode
+// the common, well-formed request without reflection. decodeJSON returns
+// errSlowPath for anything it does not handle (escapes, unexpected types,
+// malformed input); the codec then decodes with encoding/json, which also
+// words the errors. The result must equal encoding/json's for every input
+// decodeJSON accepts (FuzzPutRecordsDecode checks this). Decoded strings may
+// alias body, which outlives the request struct.
+type jsonDecoder interface {
+	decodeJSON(body []byte) error
+}
+
+var errSlowPath = errors.New("server: fall back to encoding/json")
+
+// decodeJSON decodes {"StreamName":..,"StreamARN":..,"Records":[{"Data":..,
+// "PartitionKey":..,"ExplicitHashKey":..}]} with one allocation for the
+// entries, one for the partition-key pointers and one for all data blobs.
+func (in *putRecordsInput) decodeJSON(body []byte) error {
+	d := scanner{b: body}
+	if !d.consume('{') {
+		return errSlowPath
+	}
+	if d.consume('}') {
+		return d.end()
+	}
+	for {
+		key, ok := d.str()
+		if !ok || !d.consume(':') {
+			return errSlowPath
+		}
+		switch key {
+		case "StreamName":
+			if !d.optStr(&in.StreamName) {
+				return errSlowPath
+			}
+		case "StreamARN":
+			if !d.optStr(&in.StreamARN) {
+				return errSlowPath
+			}
+		case "Records":
+			if !in.decodeRecords(&d) {
+				return errSlowPath
+			}
+		default:
+			return errSlowPath
+		}
+		if d.consume('}') {
+			return d.end()
+		}
+		if !d.consume(',') {
+			return errSlowPath
+		}
+	}
+}
+
+// decodeRecords decodes the Records array in two passes: the first counts
+// entries and data bytes so the second allocates once.
+func (in *putRecordsInput) decodeRecords(d *scanner) bool {
+	if d.null() {
+		in.Records = nil
+		return true
+	}
+	start := d.i
+	n, dataBytes := 0, 0
+	if !d.consume('[') {
+		return false
+	}
+	if !d.consume(']') {
+		for {
+			if !d.skipEntry(&dataBytes) {
+				return false
+			}
+			n++
+			if d.consume(']') {
+				break
+			}
+			if !d.consume(',') {
+				return false
+			}
+		}
+	}
+	d.i = start
+	d.consume('[')
+	in.Records = make([]putRecordsEntry, n)
+	keys := make([]string, 2*n) // partition keys and explicit hash keys
+	arena := make([]byte, 0, dataBytes)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			d.consume(',')
+		}
+		r := &in.Records[i]
+		d.consume('{')
+		if d.consume('}') {
+			continue
+		}
+		for {
+			key, _ := d.str()
+			d.consume(':')
+			var ok bool
+			switch key {
+			case "Data":
+				if d.null() {
+					r.Data = nil
+					ok = true
+					break
+				}
+				var s string
+				s, ok = d.str()
+				if ok {
+					at := len(arena)
+					var err error
+					arena, err = base64.StdEncoding.AppendDecode(arena, s2b(s))
+					r.Data, ok = arena[at:len(arena):len(arena)], err == nil
+				}
+			case "PartitionKey":
+				ok = d.optStrIn(&r.PartitionKey, &keys[2*i])
+			case "ExplicitHashKey":
+				ok = d.optStrIn(&r.ExplicitHashKey, &keys[2*i+1])
+			}
+			if !ok {
+				return false
+			}
+			if d.consume('}') {
+				break
+			}
+			d.consume(',')
+		}
+	}
+	return d.consume(']')
+}
+
+// skipEntry checks one record object in the first pass and adds the
+// decoded size of its Data to dataBytes.
+func (d *scanner) skipEntry(dataBytes *int) bool {
+	if !d.consume('{') {
+		return false
+	}
+	if d.consume('}') {
+		return true
+	}
+	seen := 0
+	for {
+		key, ok := d.str()
+		if !ok || !d.consume(':') {
+			return false
+		}
+		bit := 0
+		switch key {
+		case "Data":
+			bit = 1
+		case "PartitionKey":
+			bit = 2
+		case "ExplicitHashKey":
+			bit = 4
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false // duplicate keys: leave the last-wins rule to encoding/json
+		}
+		seen |= bit
+		if !d.null() {
+			s, ok := d.str()
+			if !ok {
+				return false
+			}
+			if bit == 1 {
+				*dataBytes += base64.StdEncoding.DecodedLen(len(s))
+			}
+		}
+		if d.consume('}') {
+			return true
+		}
+		if !d.consume(',') {
+			return false
+		}
+	}
+}
+
+// scanner reads the restricted JSON the fast decoders accept.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (d *scanner) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// consume skips white space and then c, reporting whether c was there.
+func (d *scanner) consume(c byte) bool {
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// null consumes a JSON null.
+func (d *scanner) null() bool {
+	d.ws()
+	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" {
+		d.i += 4
+		return true
+	}
+	return false
+}
+
+// str consumes a string without escapes or control characters, in valid
+// UTF-8, and returns it aliasing the body.
+func (d *scanner) str() (string, bool) {
+	if !d.consume('"') {
+		return "", false
+	}
+	start := d.i
+	ascii := true
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			s := d.b[start:d.i]
+			d.i++
+			if !ascii && !utf8.Valid(s) {
+				return "", false
+			}
+			return b2s(s), true
+		case c == '\\' || c < 0x20:
+			return "", false
+		case c >= 0x80:
+			ascii = false
+		}
+		d.i++
+	}
+	return "", false
+}
+
+// optStr decodes a string or null into *p.
+func (d *scanner) optStr(p **string) bool {
+	if d.null() {
+		*p = nil
+		return true
+	}
+	s, ok := d.str()
+	if ok {
+		*p = &s
+	}
+	return ok
+}
+
+// optStrIn is optStr storing the string in slot.
+func (d *scanner) optStrIn(p **string, slot *string) bool {
+	if d.null() {
+		*p = nil
+		return true
+	}
+	s, ok := d.str()
+	if ok {
+		*slot = s
+		*p = slot
+	}
+	return ok
+}
+
+// end checks nothing but white space follows.
+func (d *scanner) end() error {
+	d.ws()
+	if d.i != len(d.b) {
+		return errSlowPath
+	}
+	return nil
+}
