@@ -1,0 +1,46 @@
+package server
+
+import (
+	"time"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+type describeAccountSettingsInput struct{}
+
+// commitmentOutput is the MinimumThroughputBillingCommitmentOutput of
+// responses.
+type commitmentOutput struct {
+	Status               string
+	StartedAt            *epochTime `json:",omitempty"`
+	EndedAt              *epochTime `json:",omitempty"`
+	EarliestAllowedEndAt *epochTime `json:",omitempty"`
+}
+
+type accountSettingsOutput struct {
+	MinimumThroughputBillingCommitment commitmentOutput
+}
+
+func init() { register("DescribeAccountSettings", (*Server).describeAccountSettings) }
+
+// describeAccountSettings answers DescribeAccountSettings: the account's
+// minimum throughput billing commitment, DISABLED if it was never enabled.
+func (s *Server) describeAccountSettings(*describeAccountSettingsInput) (*accountSettingsOutput, error) {
+	return accountSettings(s.commitment()), nil
+}
+
+// accountSettings is the response of Describe and UpdateAccountSettings.
+func accountSettings(a shard.AccountSettings) *accountSettingsOutput {
+	at := func(ms int64) *epochTime {
+		if ms == 0 {
+			return nil
+		}
+		return &epochTime{time.UnixMilli(ms)}
+	}
+	return &accountSettingsOutput{MinimumThroughputBillingCommitment: commitmentOutput{
+		Status:               a.CommitmentStatus,
+		StartedAt:            at(a.CommitmentStartedMs),
+		EndedAt:              at(a.CommitmentEndedMs),
+		EarliestAllowedEndAt: at(a.EarliestEndMs),
+	}}
+}

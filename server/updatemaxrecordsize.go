@@ -1,0 +1,41 @@
+package server
+
+// Bounds of MaxRecordSizeInKiB: 1 MiB to 10 MiB.
+const (
+	minMaxRecordSizeKiB = 1024
+	maxMaxRecordSizeKiB = 10240
+)
+
+type updateMaxRecordSizeInput struct {
+	StreamARN          *string
+	MaxRecordSizeInKiB *int
+}
+
+type updateMaxRecordSizeOutput struct{}
+
+func init() { register("UpdateMaxRecordSize", (*Server).updateMaxRecordSize) }
+
+// updateMaxRecordSize answers UpdateMaxRecordSize: the largest record an
+// ACTIVE stream, named by StreamARN, accepts and returns, between 1024 and
+// 10240 KiB (ValidationException outside). It takes effect for the next
+// PutRecord(s) call.
+func (s *Server) updateMaxRecordSize(in *updateMaxRecordSizeInput) (*updateMaxRecordSizeOutput, error) {
+	var v validator
+	v.streamARN("streamARN", in.StreamARN)
+	v.notNull("maxRecordSizeInKiB", in.MaxRecordSizeInKiB != nil)
+	v.intRange("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, minMaxRecordSizeKiB, maxMaxRecordSizeKiB)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if in.StreamARN == nil {
+		return nil, apiErrorf(errInvalidArgument, "StreamARN must be provided.")
+	}
+	st, err := s.activeStream(nil, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.SetMaxRecordSize(*in.MaxRecordSizeInKiB); err != nil {
+		return nil, err
+	}
+	return &updateMaxRecordSizeOutput{}, nil
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"math"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+type updateStreamModeInput struct {
+	StreamARN           *string
+	StreamModeDetails   *streamModeDetailsInput
+	WarmThroughputMiBps *int
+}
+
+type updateStreamModeOutput struct{}
+
+func init() { register("UpdateStreamMode", (*Server).updateStreamMode) }
+
+// updateStreamMode answers UpdateStreamMode: it switches an ACTIVE stream,
+// named by StreamARN only, between PROVISIONED and ON_DEMAND and turns it
+// UPDATING for the store's UpdateDelay. Switching to the mode the stream is
+// already in is InvalidArgumentException; so is WarmThroughputMiBps unless
+// the new mode is ON_DEMAND and the account has a minimum throughput billing
+// commitment. Going ON_DEMAND past Options.OnDemandStreamLimit streams is
+// LimitExceededException. A stream leaving ON_DEMAND drops its warm
+// throughput.
+func (s *Server) updateStreamMode(in *updateStreamModeInput) (*updateStreamModeOutput, error) {
+	var v validator
+	v.notNull("streamARN", in.StreamARN != nil)
+	v.streamARN("streamARN", in.StreamARN)
+	v.notNull("streamModeDetails", in.StreamModeDetails != nil)
+	if d := in.StreamModeDetails; d != nil {
+		v.notNull("streamModeDetails.streamMode", d.StreamMode != nil)
+		v.enum("streamModeDetails.streamMode", d.StreamMode, string(shard.ModeProvisioned), string(shard.ModeOnDemand))
+	}
+	v.intRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, math.MaxInt32)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.activeStream(nil, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	mode := shard.StreamMode(*in.StreamModeDetails.StreamMode)
+	info := st.Info()
+	if info.Mode == mode {
+		return nil, apiErrorf(errInvalidArgument, "Stream %s under account %s is already in %s mode.", st.Name(), s.store.Options().AccountID, mode)
+	}
+	if in.WarmThroughputMiBps != nil {
+		if err := s.checkWarmThroughput(st.Name(), mode, *in.WarmThroughputMiBps); err != nil {
+			return nil, err
+		}
+	}
+	accountMu.Lock()
+	defer accountMu.Unlock()
+	if n := s.onDemandStreamCount(); mode == shard.ModeOnDemand && n >= s.opts.OnDemandStreamLimit {
+		return nil, apiErrorf(errLimitExceeded, "This request would exceed the on-demand stream count limit for the account %s in %s. Current on-demand stream count for the account: %d. Limit: %d.",
+			s.store.Options().AccountID, s.store.Options().Region, n, s.opts.OnDemandStreamLimit)
+	}
+	if err := st.SetMode(mode); err != nil {
+		return nil, err
+	}
+	warm := 0
+	if in.WarmThroughputMiBps != nil {
+		warm = *in.WarmThroughputMiBps
+	}
+	if warm != info.WarmThroughputMiBps {
+		if err := st.SetWarmThroughput(warm); err != nil {
+			return nil, err
+		}
+	}
+	return &updateStreamModeOutput{}, nil
+}

@@ -1,0 +1,44 @@
+package server
+
+import "github.com/shardlog/shardlog/shard"
+
+type updateStreamRecordDistributionStrategyInput struct {
+	StreamARN                  *string
+	RecordDistributionStrategy *string
+}
+
+type updateStreamRecordDistributionStrategyOutput struct{}
+
+func init() {
+	register("UpdateStreamRecordDistributionStrategy", (*Server).updateStreamRecordDistributionStrategy)
+}
+
+// updateStreamRecordDistributionStrategy answers
+// UpdateStreamRecordDistributionStrategy: how PutRecord(s) place the records
+// of a stream named by StreamARN, by partition key (USER_PARTITION_KEY, the
+// default) or spread evenly over the open shards (AUTO). AUTO needs an
+// ON_DEMAND stream (InvalidArgumentException otherwise). The change applies
+// to the next record; records already stored stay where they are.
+func (s *Server) updateStreamRecordDistributionStrategy(in *updateStreamRecordDistributionStrategyInput) (*updateStreamRecordDistributionStrategyOutput, error) {
+	var v validator
+	v.notNull("streamARN", in.StreamARN != nil)
+	v.streamARN("streamARN", in.StreamARN)
+	v.notNull("recordDistributionStrategy", in.RecordDistributionStrategy != nil)
+	v.enum("recordDistributionStrategy", in.RecordDistributionStrategy, shard.DistributionAuto, shard.DistributionUserPartitionKey)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.streamFor(nil, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	strategy := *in.RecordDistributionStrategy
+	if mode := st.Info().Mode; strategy == shard.DistributionAuto && mode != shard.ModeOnDemand {
+		return nil, apiErrorf(errInvalidArgument, "The AUTO record distribution strategy is only supported for ON_DEMAND streams; stream %s under account %s is %s.",
+			st.Name(), s.store.Options().AccountID, mode)
+	}
+	if err := st.SetRecordDistribution(strategy); err != nil {
+		return nil, err
+	}
+	return &updateStreamRecordDistributionStrategyOutput{}, nil
+}
