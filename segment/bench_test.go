@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -14,8 +15,8 @@ type roller struct {
 	s    *Segment
 }
 
-func newRoller(b *testing.B) *roller {
-	r := &roller{b: b, dir: b.TempDir(), opts: DefaultOptions()}
+func newRoller(b *testing.B, opts Options) *roller {
+	r := &roller{b: b, dir: b.TempDir(), opts: opts}
 	r.s = mustCreate(b, r.dir, 0, r.opts)
 	b.Cleanup(func() { r.s.Retire(true) })
 	return r
@@ -48,29 +49,35 @@ func BenchmarkAppend(b *testing.B) {
 		{"batch500x1KiB", 500, 1 << 10},
 		{"single64KiB", 1, 64 << 10},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			r := newRoller(b)
-			recs := make([]Record, bc.batch)
-			data := make([]byte, bc.size)
-			for i := range data {
-				data[i] = byte(i)
+		for _, prefault := range []bool{true, false} {
+			opts := DefaultOptions()
+			if !prefault {
+				opts.PrefaultBytes = -1
 			}
-			for i := range recs {
-				recs[i] = Record{PartitionKey: []byte("partition-key-0001"), Data: data}
-			}
-			b.SetBytes(int64(bc.batch * bc.size))
-			b.ReportAllocs()
-			seq := uint64(0)
-			for b.Loop() {
-				for i := range recs {
-					recs[i].Seq = seq
-					recs[i].ArrivalMs = int64(seq >> 10)
-					seq++
+			b.Run(fmt.Sprintf("%s/prefault=%v", bc.name, prefault), func(b *testing.B) {
+				r := newRoller(b, opts)
+				recs := make([]Record, bc.batch)
+				data := make([]byte, bc.size)
+				for i := range data {
+					data[i] = byte(i)
 				}
-				r.append(recs)
-			}
-			b.ReportMetric(float64(seq)/b.Elapsed().Seconds(), "records/s")
-		})
+				for i := range recs {
+					recs[i] = Record{PartitionKey: []byte("partition-key-0001"), Data: data}
+				}
+				b.SetBytes(int64(bc.batch * bc.size))
+				b.ReportAllocs()
+				seq := uint64(0)
+				for b.Loop() {
+					for i := range recs {
+						recs[i].Seq = seq
+						recs[i].ArrivalMs = int64(seq >> 10)
+						seq++
+					}
+					r.append(recs)
+				}
+				b.ReportMetric(float64(seq)/b.Elapsed().Seconds(), "records/s")
+			})
+		}
 	}
 }
 

@@ -48,6 +48,11 @@ type Options struct {
 	// index entries. Default 4096.
 	IndexIntervalBytes int
 
+	// PrefaultBytes is how far ahead of the writer an active segment's pages
+	// are populated in the background (see prefaulter). Default 8 MiB; a
+	// negative value turns prefaulting off.
+	PrefaultBytes int64
+
 	// Compression is the codec Compact rewrites sealed segments with;
 	// None (the default) makes Compact a no-op.
 	Compression Compression
@@ -68,6 +73,7 @@ type Options struct {
 const (
 	DefaultMaxSegmentBytes    = 64 << 20
 	DefaultIndexIntervalBytes = 4096
+	DefaultPrefaultBytes      = 8 << 20
 )
 
 // DefaultOptions returns the defaults: 64 MiB segments, an index entry every
@@ -85,6 +91,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IndexIntervalBytes <= 0 {
 		o.IndexIntervalBytes = DefaultIndexIntervalBytes
+	}
+	if o.PrefaultBytes == 0 {
+		o.PrefaultBytes = DefaultPrefaultBytes
 	}
 	if o.now == nil {
 		o.now = time.Now

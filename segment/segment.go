@@ -54,6 +54,9 @@ type Segment struct {
 	// Writer state, owned by the Append caller.
 	sinceIndex int           // bytes of frames since the last index entry
 	pending    []index.Entry // index entries of the current batch, reused
+	// prefault populates pages ahead of the writer while the segment is
+	// active and writable; nil otherwise. Set and halted under mu.
+	prefault atomic.Pointer[prefaulter]
 
 	mu     sync.Mutex            // serialises Sync, Seal, Compact, Close and view swaps
 	synced int64                 // data bytes known to be msynced; under mu
@@ -175,7 +178,23 @@ func (s *Segment) create() (err error) {
 	s.end.Store(headerSize)
 	s.synced = headerSize
 	s.cur.Store(v)
+	s.startPrefaultLocked(v, headerSize)
 	return nil
+}
+
+// startPrefaultLocked starts populating an active view's pages from off.
+func (s *Segment) startPrefaultLocked(v *view, off int64) {
+	if s.opts.PrefaultBytes > 0 {
+		s.prefault.Store(startPrefault(v.mapping, off, s.opts.PrefaultBytes))
+	}
+}
+
+// haltPrefaultLocked stops the prefaulter before the mapping is protected
+// or unmapped. s.mu must be held.
+func (s *Segment) haltPrefaultLocked() {
+	if p := s.prefault.Swap(nil); p != nil {
+		p.halt()
+	}
 }
 
 // Append encodes whole frames for recs directly into the mapping (one copy
@@ -218,6 +237,9 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 		return 0, nil
 	}
 	s.sinceIndex = sinceIndex
+	if p := s.prefault.Load(); p != nil {
+		p.want(off + s.opts.PrefaultBytes)
+	}
 	if s.end.Load() == headerSize {
 		s.firstTimeMs.Store(recs[0].ArrivalMs)
 	}
@@ -386,6 +408,7 @@ func (s *Segment) sealLocked() error {
 	if err := s.syncLocked(); err != nil {
 		return err
 	}
+	s.haltPrefaultLocked()
 	v := s.cur.Load()
 	end := s.end.Load()
 	// Pages past the new end stay mapped but nothing reads at or past end.
@@ -471,6 +494,7 @@ func (s *Segment) destroy() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed.Store(true)
+	s.haltPrefaultLocked()
 	s.cache.Store(nil)
 	views := s.old
 	s.old = nil
@@ -506,6 +530,7 @@ func (s *Segment) Close() error {
 		return nil
 	}
 	err := s.syncLocked()
+	s.haltPrefaultLocked()
 	s.closed.Store(true)
 	s.mu.Unlock()
 	s.refs.Store(1)
