@@ -1,0 +1,49 @@
+package server
+
+type createChannelInput struct {
+	ChannelName                      *string
+	ServiceExecutionRoleARN          *string
+	StreamConfigurationList          []channelStreamConfiguration
+	EncryptionConfiguration          *channelEncryptionConfiguration
+	LoggingConfiguration             *channelLoggingConfiguration
+	S3DestinationConfiguration       *channelS3Destination
+	S3TablesDestinationConfiguration *channelS3TablesDestination
+	Tags                             map[string]string
+}
+
+// createChannelOutput is never sent: CreateChannel always fails here.
+type createChannelOutput struct{}
+
+func init() { register("CreateChannel", (*Server).createChannel) }
+
+// createChannel answers CreateChannel. It checks the request as AWS does:
+// required members and enums, exactly one destination (S3 or S3 Tables),
+// and an existing ON_DEMAND source stream; then, since shardlog cannot
+// deliver to S3, it answers errChannelsUnsupported. It never creates
+// anything.
+func (s *Server) createChannel(in *createChannelInput) (*createChannelOutput, error) {
+	var v validator
+	v.notNull("channelName", in.ChannelName != nil)
+	v.notNull("serviceExecutionRoleARN", in.ServiceExecutionRoleARN != nil)
+	validateStreamConfigurations(&v, in.StreamConfigurationList)
+	if e := in.EncryptionConfiguration; e != nil {
+		v.notNull("encryptionConfiguration.encryptionType", e.EncryptionType != nil)
+		v.enum("encryptionConfiguration.encryptionType", e.EncryptionType, encryptionKMS)
+		v.notNull("encryptionConfiguration.keyId", e.KeyId != nil)
+	}
+	validateLogging(&v, "loggingConfiguration", in.LoggingConfiguration)
+	validateS3Destination(&v, in.S3DestinationConfiguration)
+	validateS3TablesDestination(&v, in.S3TablesDestinationConfiguration)
+	v.mapLen("tags", in.Tags, in.Tags != nil, 0, maxTagsPerCall)
+	v.mapEntries("tags", in.Tags, 1, maxTagKeyLen, 0, maxTagValueLen)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if (in.S3DestinationConfiguration == nil) == (in.S3TablesDestinationConfiguration == nil) {
+		return nil, apiErrorf(errInvalidArgument, "Specify either S3DestinationConfiguration or S3TablesDestinationConfiguration, but not both.")
+	}
+	if _, err := s.channelSourceStream(*in.StreamConfigurationList[0].StreamARN); err != nil {
+		return nil, err
+	}
+	return nil, errChannelsUnsupported
+}

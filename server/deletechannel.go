@@ -1,0 +1,21 @@
+package server
+
+type deleteChannelInput struct {
+	ChannelARN *string
+}
+
+// deleteChannelOutput is never sent: no channel exists to delete.
+type deleteChannelOutput struct{}
+
+func init() { register("DeleteChannel", (*Server).deleteChannel) }
+
+// deleteChannel answers DeleteChannel: ResourceNotFoundException for any
+// valid request, since shardlog has no channels.
+func (s *Server) deleteChannel(in *deleteChannelInput) (*deleteChannelOutput, error) {
+	var v validator
+	v.notNull("channelARN", in.ChannelARN != nil)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return nil, channelNotFound(*in.ChannelARN)
+}

@@ -1,0 +1,21 @@
+package server
+
+type describeChannelInput struct {
+	ChannelARN *string
+}
+
+// describeChannelOutput is never sent: no channel exists to describe.
+type describeChannelOutput struct{}
+
+func init() { register("DescribeChannel", (*Server).describeChannel) }
+
+// describeChannel answers DescribeChannel: ResourceNotFoundException for any
+// valid request, since shardlog has no channels.
+func (s *Server) describeChannel(in *describeChannelInput) (*describeChannelOutput, error) {
+	var v validator
+	v.notNull("channelARN", in.ChannelARN != nil)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return nil, channelNotFound(*in.ChannelARN)
+}

@@ -1,0 +1,31 @@
+package server
+
+type updateChannelInput struct {
+	ChannelARN                       *string
+	LoggingConfiguration             *channelLoggingConfiguration
+	S3DestinationConfiguration       *channelDataFreshness
+	S3TablesDestinationConfiguration *channelDataFreshness
+}
+
+// updateChannelOutput is never sent: no channel exists to update.
+type updateChannelOutput struct{}
+
+func init() { register("UpdateChannel", (*Server).updateChannel) }
+
+// updateChannel answers UpdateChannel: after validation,
+// ResourceNotFoundException, since shardlog has no channels.
+func (s *Server) updateChannel(in *updateChannelInput) (*updateChannelOutput, error) {
+	var v validator
+	v.notNull("channelARN", in.ChannelARN != nil)
+	validateLogging(&v, "loggingConfiguration", in.LoggingConfiguration)
+	if d := in.S3DestinationConfiguration; d != nil {
+		v.notNull("s3DestinationConfiguration.dataFreshnessInSeconds", d.DataFreshnessInSeconds != nil)
+	}
+	if d := in.S3TablesDestinationConfiguration; d != nil {
+		v.notNull("s3TablesDestinationConfiguration.dataFreshnessInSeconds", d.DataFreshnessInSeconds != nil)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return nil, channelNotFound(*in.ChannelARN)
+}
