@@ -103,6 +103,10 @@ func TestStreamEncryption(t *testing.T) {
 		if d := sum.StreamDescriptionSummary; d.EncryptionType != types.EncryptionTypeKms || aws.ToString(d.KeyId) != key {
 			t.Fatalf("DescribeStreamSummary reports %s %q", d.EncryptionType, aws.ToString(d.KeyId))
 		}
+		put, err := c.sdk.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(name), PartitionKey: aws.String("k"), Data: []byte("x")})
+		if err != nil || put.EncryptionType != types.EncryptionTypeKms {
+			t.Fatalf("PutRecord on an encrypted stream: %+v %v", put, err)
+		}
 		_, err = c.sdk.StopStreamEncryption(ctx, &kinesis.StopStreamEncryptionInput{StreamARN: aws.String(st.ARN()),
 			EncryptionType: types.EncryptionTypeKms, KeyId: aws.String(key)})
 		if err != nil {
