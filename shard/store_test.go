@@ -704,3 +704,63 @@ func TestCreateStreamWithAutoDistribution(t *testing.T) {
 		t.Fatalf("distribution after reopen = %s", got)
 	}
 }
+
+func TestPutDuringReshardNeitherLosesNorDuplicates(t *testing.T) {
+	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
+	st := mustCreate(t, s, "moving", 2)
+	const writers, perWriter = 4, 400
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			recs := make([]Record, 10)
+			keys := make([]HashKey, 10)
+			out := make([]PutResult, 10)
+			for i := 0; i < perWriter; i += len(recs) {
+				for j := range recs {
+					id := fmt.Sprintf("w%d-%d", w, i+j)
+					recs[j] = Record{PartitionKey: []byte(id), Data: []byte(id)}
+					keys[j] = HashPartitionKey([]byte(id))
+				}
+				st.Put(recs, keys, out)
+				for _, r := range out {
+					if r.Err != nil {
+						t.Error(r.Err)
+						return
+					}
+				}
+			}
+		}(w)
+	}
+	for i := 0; i < 6; i++ { // reshard repeatedly under the writers
+		widest := st.OpenShards()[0]
+		for _, sh := range st.OpenShards() {
+			r, w := sh.HashRange(), widest.HashRange()
+			if r.End.Hi-r.Start.Hi > w.End.Hi-w.Start.Hi {
+				widest = sh
+			}
+		}
+		r := widest.HashRange()
+		if err := st.SplitShard(widest.ID(), HashKey{Hi: r.Start.Hi + (r.End.Hi-r.Start.Hi)/2}); err != nil {
+			t.Error(err)
+			break
+		}
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for _, sh := range st.Shards() {
+		got, _ := readAll(t, sh, 0)
+		for _, d := range got {
+			seen[string(d)]++
+		}
+	}
+	if len(seen) != writers*perWriter {
+		t.Fatalf("%d distinct records stored, want %d", len(seen), writers*perWriter)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("record %s stored %d times", id, n)
+		}
+	}
+}

@@ -214,36 +214,20 @@ type putBatch struct {
 
 var putBatches = sync.Pool{New: func() any { return new(putBatch) }}
 
+// errReroute marks a record whose shard closed before it was appended; Put
+// routes it again.
+var errReroute = errors.New("shard: reroute")
+
 // Put appends recs, routing recs[i] by keys[i], and fills out[i] for each.
 // Records bound for the same shard are appended as one batch in request
-// order. A record whose shard closes under it is routed again.
+// order. A record whose shard closes under it (a concurrent reshard) is
+// routed again, up to three times; it is never appended twice.
 func (st *Stream) Put(recs []Record, keys []HashKey, out []PutResult) {
 	if len(recs) != len(keys) || len(out) != len(recs) {
 		panic("BUG: Put needs as many keys and results as records")
 	}
-	for attempt := 0; ; attempt++ {
-		for i := range out {
-			out[i] = PutResult{Shard: st.Route(keys[i])}
-		}
-		if st.putRouted(recs, out) == 0 || attempt == 3 {
-			return
-		}
-	}
-}
-
-// putRouted appends records to the shards in out and returns how many failed
-// because their shard was closed meanwhile (their Err is then left nil and
-// their Shard reset for rerouting... by the caller).
-func (st *Stream) putRouted(recs []Record, out []PutResult) int {
-	single := true
 	for i := range out {
-		if out[i].Shard != out[0].Shard {
-			single = false
-			break
-		}
-	}
-	if single {
-		return st.appendGroup(out[0].Shard, recs, out, nil)
+		out[i] = PutResult{Shard: st.Route(keys[i])}
 	}
 	b := putBatches.Get().(*putBatch)
 	defer putBatches.Put(b)
@@ -251,10 +235,47 @@ func (st *Stream) putRouted(recs []Record, out []PutResult) int {
 	for i := range out {
 		b.order = append(b.order, i)
 	}
+	for attempt := 0; ; attempt++ {
+		st.putRouted(recs, out, b)
+		b.order = b.order[:0]
+		for i := range out {
+			if out[i].Err == errReroute {
+				b.order = append(b.order, i)
+			}
+		}
+		if len(b.order) == 0 {
+			return
+		}
+		for _, i := range b.order {
+			if attempt == 3 {
+				out[i].Err = fmt.Errorf("stream %s: %w", st.name, ErrShardClosed)
+			} else {
+				out[i] = PutResult{Shard: st.Route(keys[i])}
+			}
+		}
+		if attempt == 3 {
+			return
+		}
+	}
+}
+
+// putRouted appends the records b.order names to the shards out names for
+// them, one batch per shard in request order.
+func (st *Stream) putRouted(recs []Record, out []PutResult, b *putBatch) {
+	single := len(b.order) == len(recs)
+	for _, i := range b.order {
+		if out[i].Shard != out[b.order[0]].Shard {
+			single = false
+			break
+		}
+	}
+	if single {
+		st.appendGroup(out[0].Shard, recs, out, nil)
+		return
+	}
 	sort.SliceStable(b.order, func(x, y int) bool {
 		return out[b.order[x]].Shard.index < out[b.order[y]].Shard.index
 	})
-	retry := 0
 	for start := 0; start < len(b.order); {
 		sh := out[b.order[start]].Shard
 		end := start
@@ -263,17 +284,16 @@ func (st *Stream) putRouted(recs []Record, out []PutResult) int {
 			b.recs = append(b.recs, recs[b.order[end]])
 			end++
 		}
-		retry += st.appendGroup(sh, b.recs, out, b.order[start:end])
+		st.appendGroup(sh, b.recs, out, b.order[start:end])
 		start = end
 	}
 	clear(b.recs)
-	return retry
 }
 
 // appendGroup appends group to sh and records the outcome in out at the
-// given indexes (or at 0..len-1 when idx is nil). It returns how many records
-// must be routed again because sh closed.
-func (st *Stream) appendGroup(sh *Shard, group []Record, out []PutResult, idx []int) int {
+// given indexes (or at 0..len-1 when idx is nil): the position, the error,
+// or errReroute when sh had closed.
+func (st *Stream) appendGroup(sh *Shard, group []Record, out []PutResult, idx []int) {
 	at := func(i int) *PutResult {
 		if idx == nil {
 			return &out[i]
@@ -286,12 +306,11 @@ func (st *Stream) appendGroup(sh *Shard, group []Record, out []PutResult, idx []
 		r.Seq, r.Err = group[i].Seq, nil
 	}
 	if err != nil && errors.Is(err, ErrShardClosed) {
-		return len(group) - n
+		err = errReroute
 	}
 	for i := n; i < len(group); i++ {
 		at(i).Err = err
 	}
-	return 0
 }
 
 // update applies fn to a copy of the metadata, writes it, and installs it.
