@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,7 +99,7 @@ func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 		out.release()
 		return nil, apiErrorf(errInvalidArgument, "Records size exceeds %d bytes: the request carries %d bytes of data and partition keys.", maxPutRecordsBytes, total)
 	}
-	out.results = append(out.results[:0], make([]shard.PutResult, len(out.recs))...)
+	out.results = slices.Grow(out.results[:0], len(out.recs))[:len(out.recs)]
 	st.Put(out.recs, out.keys, out.results)
 	for i := range out.results {
 		if err := out.results[i].Err; err != nil {
