@@ -53,4 +53,13 @@ var (
 	// ErrSticky is wrapped around the first write or sync failure of a shard:
 	// the shard refuses appends until the store is reopened.
 	ErrSticky = errors.New("shard: shard failed a write and refuses appends until reopened")
+	// ErrConsumerNotFound is returned when a stream has no registered
+	// consumer of that name (or it is being deregistered).
+	ErrConsumerNotFound = errors.New("shard: consumer not found")
+	// ErrConsumerExists is returned by RegisterConsumer for a name already
+	// registered on the stream.
+	ErrConsumerExists = errors.New("shard: consumer already exists")
+	// ErrTooManyConsumers is returned by RegisterConsumer past MaxConsumers
+	// consumers, or MaxCreatingConsumers of them CREATING.
+	ErrTooManyConsumers = errors.New("shard: too many consumers")
 )

@@ -68,6 +68,8 @@ type streamMeta struct {
 	Shards         []shardMeta `json:"shards"`
 	// UpdatingUntilMs keeps the stream UPDATING until then (UpdateDelay).
 	UpdatingUntilMs int64 `json:"updating_until_ms,omitempty"`
+	// Consumers are the registered enhanced fan-out consumers (consumer.go).
+	Consumers []consumerMeta `json:"consumers,omitempty"`
 }
 
 // clone returns a deep copy, so an update can be prepared aside and installed
@@ -81,6 +83,7 @@ func (m *streamMeta) clone() *streamMeta {
 			c.Tags[k] = v
 		}
 	}
+	c.Consumers = cloneConsumers(m.Consumers)
 	c.Shards = make([]shardMeta, len(m.Shards))
 	for i, s := range m.Shards {
 		c.Shards[i] = s
