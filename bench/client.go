@@ -1,0 +1,306 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+const (
+	targetPrefix = "Kinesis_20131202."
+	contentType  = "application/x-amz-json-1.1"
+	// dummyAuth satisfies servers that require a SigV4-shaped header
+	// (kinesalite); nothing checks the signature.
+	dummyAuth = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20240101/us-east-1/kinesis/aws4_request, " +
+		"SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" +
+		"0000000000000000000000000000000000000000000000000000000000000000"
+	requestTimeout = 30 * time.Second
+)
+
+// APIError is an error answer of the Kinesis API.
+type APIError struct {
+	Status  int
+	Type    string // __type without any namespace prefix
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%s (HTTP %d): %s", e.Type, e.Status, e.Message)
+}
+
+// throttled reports whether err asks the client to back off and resend.
+func throttled(typ string) bool {
+	return typ == "ProvisionedThroughputExceededException" || typ == "LimitExceededException" ||
+		typ == "ThrottlingException" || typ == "KMSThrottlingException"
+}
+
+// errorType returns the kind of err for the errors-by-type table.
+func errorType(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Type
+	}
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return "network"
+}
+
+// checkEndpoint parses endpoint and refuses hosts that are not loopback
+// unless allowRemote. It returns the host:port to dial and whether it is TLS.
+func checkEndpoint(endpoint string, allowRemote bool) (addr string, tls bool, err error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", false, fmt.Errorf("bench: endpoint %q: %w", endpoint, err)
+	}
+	switch u.Scheme {
+	case "http":
+	case "https":
+		tls = true
+	default:
+		return "", false, fmt.Errorf("bench: endpoint %q: scheme must be http or https", endpoint)
+	}
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
+		return "", false, fmt.Errorf("bench: endpoint %q has no host", endpoint)
+	}
+	if port == "" {
+		port = map[bool]string{false: "80", true: "443"}[tls]
+	}
+	if !allowRemote && !isLoopback(host) {
+		return "", false, fmt.Errorf("bench: endpoint %q is not loopback; pass --allow-remote to load a remote server", endpoint)
+	}
+	return net.JoinHostPort(host, port), tls, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address. It
+// does not resolve other names: a name is remote until proven otherwise.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// client speaks the Kinesis JSON 1.1 protocol over fasthttp. It is safe for
+// concurrent use.
+type client struct {
+	hc   *fasthttp.HostClient
+	host string
+}
+
+func newClient(addr string, tls bool, conns int) *client {
+	return &client{
+		host: addr,
+		hc: &fasthttp.HostClient{
+			Addr:                          addr,
+			IsTLS:                         tls,
+			MaxConns:                      conns,
+			MaxIdleConnDuration:           time.Minute,
+			ReadTimeout:                   requestTimeout,
+			WriteTimeout:                  requestTimeout,
+			MaxConnWaitTimeout:            requestTimeout,
+			NoDefaultUserAgentHeader:      true,
+			DisableHeaderNamesNormalizing: true,
+			ReadBufferSize:                64 << 10,
+			WriteBufferSize:               64 << 10,
+			MaxResponseBodySize:           64 << 20,
+		},
+	}
+}
+
+// prepare sets req up for op with body, which it does not copy: body must
+// stay unchanged until the request is done.
+func (c *client) prepare(req *fasthttp.Request, op string, body []byte) {
+	req.Reset()
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI("/")
+	req.Header.SetHost(c.host)
+	req.Header.SetContentType(contentType)
+	req.Header.Set("X-Amz-Target", targetPrefix+op)
+	req.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
+	req.Header.Set("Authorization", dummyAuth)
+	req.SetBodyRaw(body)
+}
+
+// do sends req and returns nil for a 200, an *APIError for an API error
+// answer, or the transport error.
+func (c *client) do(req *fasthttp.Request, resp *fasthttp.Response) error {
+	if err := c.hc.Do(req, resp); err != nil {
+		return err
+	}
+	if resp.StatusCode() == fasthttp.StatusOK {
+		return nil
+	}
+	return apiError(resp.StatusCode(), resp.Body())
+}
+
+// apiError builds the error of a non-200 answer.
+func apiError(status int, body []byte) *APIError {
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+		Msg2    string `json:"Message"`
+	}
+	_ = json.Unmarshal(body, &e)
+	if i := strings.LastIndexByte(e.Type, '#'); i >= 0 {
+		e.Type = e.Type[i+1:]
+	}
+	if e.Type == "" {
+		e.Type = fmt.Sprintf("HTTP%d", status)
+	}
+	if e.Message == "" {
+		e.Message = e.Msg2
+	}
+	return &APIError{Status: status, Type: e.Type, Message: e.Message}
+}
+
+// call sends a control-plane request, encoding in and decoding the answer
+// into out (when not nil) with encoding/json.
+func (c *client) call(op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	c.prepare(req, op, body)
+	if err := c.do(req, resp); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body(), out); err != nil {
+		return fmt.Errorf("%s: decode answer: %w", op, err)
+	}
+	return nil
+}
+
+// ensureStream creates stream with shards shards unless it exists, waits
+// for it to be ACTIVE and returns its open shards' ids and whether this call
+// created it.
+func (c *client) ensureStream(ctx context.Context, stream string, shards int) (ids []string, created bool, err error) {
+	err = c.call("CreateStream", map[string]any{"StreamName": stream, "ShardCount": shards}, nil)
+	var ae *APIError
+	switch {
+	case err == nil:
+		created = true
+	case errors.As(err, &ae) && ae.Type == "ResourceInUseException":
+	default:
+		return nil, false, err
+	}
+	for {
+		var out struct {
+			StreamDescription struct {
+				StreamStatus  string
+				HasMoreShards bool
+				Shards        []struct {
+					ShardId             string
+					SequenceNumberRange struct{ EndingSequenceNumber *string }
+				}
+			}
+		}
+		in := map[string]any{"StreamName": stream}
+		if len(ids) > 0 {
+			in["ExclusiveStartShardId"] = ids[len(ids)-1]
+		}
+		if err := c.call("DescribeStream", in, &out); err != nil {
+			return nil, created, err
+		}
+		d := out.StreamDescription
+		if d.StreamStatus != "ACTIVE" {
+			ids = nil
+			select {
+			case <-ctx.Done():
+				return nil, created, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		for _, s := range d.Shards {
+			if s.SequenceNumberRange.EndingSequenceNumber == nil {
+				ids = append(ids, s.ShardId)
+			}
+		}
+		if !d.HasMoreShards || len(d.Shards) == 0 {
+			return ids, created, nil
+		}
+	}
+}
+
+// deleteStream deletes stream without waiting.
+func (c *client) deleteStream(stream string) error {
+	return c.call("DeleteStream", map[string]any{"StreamName": stream, "EnforceConsumerDeletion": true}, nil)
+}
+
+// jsonField returns the raw value text of the first "key": in body: for a
+// string, its contents without quotes; nil when absent or null.
+func jsonField(body []byte, key string) []byte {
+	k := make([]byte, 0, len(key)+2)
+	k = append(append(append(k, '"'), key...), '"')
+	i := bytes.Index(body, k)
+	if i < 0 {
+		return nil
+	}
+	rest := skipColon(body[i+len(k):])
+	if len(rest) == 0 {
+		return nil
+	}
+	if rest[0] == '"' {
+		end := bytes.IndexByte(rest[1:], '"')
+		if end < 0 {
+			return nil
+		}
+		return rest[1 : 1+end]
+	}
+	end := bytes.IndexAny(rest, ",}] \t\r\n")
+	if end < 0 {
+		end = len(rest)
+	}
+	if v := rest[:end]; string(v) != "null" {
+		return v
+	}
+	return nil
+}
+
+// skipColon skips whitespace, one colon and whitespace.
+func skipColon(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r' || b[0] == ':') {
+		b = b[1:]
+	}
+	return b
+}
+
+// eachData calls fn with the text of every "Data" string in a GetRecords
+// answer, in order. Data is base64, so it holds no escapes, and no other
+// member of the answer is named Data.
+func eachData(body []byte, fn func(text []byte)) {
+	const key = `"Data"`
+	for {
+		i := bytes.Index(body, []byte(key))
+		if i < 0 {
+			return
+		}
+		body = skipColon(body[i+len(key):])
+		if len(body) == 0 || body[0] != '"' {
+			continue
+		}
+		end := bytes.IndexByte(body[1:], '"')
+		if end < 0 {
+			return
+		}
+		fn(body[1 : 1+end])
+		body = body[2+end:]
+	}
+}
