@@ -55,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "bench":
+		return runBench(args, stdout, stderr)
 	case "version":
 		if len(args) > 0 {
 			fmt.Fprintln(stderr, "usage: shardlog version")
@@ -76,6 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   shardlog [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]
+  shardlog bench [--workload put|putone|get|e2e] [--suite] [--serve] [--peers] [flags]
   shardlog version
 `)
 }

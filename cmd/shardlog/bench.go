@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shardlog/shardlog/bench"
+)
+
+// runBench is the bench subcommand: flags to bench.Options, then one
+// workload, the standard suite, or the suite against the peers. It returns
+// 0 when every run moved records and accounted for them, 1 otherwise, 2 on
+// a usage error.
+func runBench(args []string, stdout, stderr io.Writer) int {
+	d := bench.DefaultOptions()
+	fs := flag.NewFlagSet("shardlog bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o bench.Options
+	workload := fs.String("workload", string(d.Workload), "put | putone | get | e2e | efo")
+	fs.StringVar(&o.Endpoint, "endpoint", d.Endpoint, "Kinesis endpoint `URL`")
+	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow an endpoint that is not loopback")
+	fs.StringVar(&o.Stream, "stream", "", "stream `name` (default: a fresh stream, deleted after)")
+	fs.BoolVar(&o.KeepStream, "keep-stream", false, "do not delete the stream the run created")
+	fs.IntVar(&o.Shards, "shards", d.Shards, "shards of a created stream")
+	fs.IntVar(&o.Conns, "conns", 0, "producer connections (default 4; putone 16; e2e 1)")
+	fs.DurationVar(&o.Duration, "duration", d.Duration, "bound of the measured phase (get: of the put phase)")
+	fs.Int64Var(&o.Records, "records", 0, "stop producing after this many records (0: no limit)")
+	fs.IntVar(&o.RecordBytes, "record-size", d.RecordBytes, "record data `bytes` (at least 24)")
+	fs.IntVar(&o.Batch, "batch", 0, "records per PutRecords (default 500; e2e 1)")
+	fs.IntVar(&o.Keys, "keys", d.Keys, "distinct partition keys")
+	fs.IntVar(&o.Rate, "rate", 0, "producer records/s (0: unlimited; e2e default 1000)")
+	fs.DurationVar(&o.PollSleep, "poll-sleep", 0, "reader pause after an empty GetRecords")
+	fs.IntVar(&o.ServerPID, "server-pid", 0, "measure this server process's CPU from /proc")
+	fs.StringVar(&o.Label, "label", "", "target name in reports (default: shardlog with --serve, else target)")
+	suite := fs.Bool("suite", false, "run the standard workloads instead of one")
+	serveSelf := fs.Bool("serve", false, "start this binary's server on a free port and a temporary data dir, and measure it")
+	peers := fs.Bool("peers", false, "run the standard workloads against shardlog, kinesalite and kinesis-local")
+	nodeDir := fs.String("node-dir", "", "npm prefix holding kinesalite and kinesis-local (--peers; default: install into a temp dir)")
+	results := fs.String("results", "", "write the --peers Markdown report to `file`")
+	jsonOut := fs.Bool("json", false, "print results as JSON instead of the table")
+	report := fs.String("report", "", "write a self-contained HTML report to `file`")
+	quiet := fs.Bool("quiet", false, "no live progress line")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "shardlog bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	o.Workload = bench.Workload(*workload)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var progress io.Writer = stderr
+	if *quiet {
+		progress = nil
+	}
+	inPlace := false
+	if f, ok := stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			inPlace = true
+		}
+	}
+	o.Progress, o.ProgressInPlace = progress, inPlace
+
+	var rs []*bench.Result
+	switch {
+	case *peers:
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
+			return 1
+		}
+		if progress == nil {
+			progress = io.Discard
+		}
+		rs, err = bench.Peers(ctx, bench.PeersOptions{
+			ShardlogBin: self, NodeDir: *nodeDir, Duration: o.Duration, Results: *results,
+			Command: "shardlog bench " + strings.Join(args, " "), Progress: progress, InPlace: inPlace,
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
+			return 1
+		}
+	default:
+		if *serveSelf {
+			self, err := os.Executable()
+			if err != nil {
+				fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
+				return 1
+			}
+			srv, err := bench.StartShardlog(ctx, self)
+			if err != nil {
+				fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
+				return 1
+			}
+			defer srv.Stop()
+			o.Endpoint, o.ServerPID = srv.Endpoint, srv.PID
+			if o.Label == "" {
+				o.Label = "shardlog"
+			}
+		}
+		if *suite {
+			std := bench.Standard(o.Duration)
+			rs = bench.RunSuite(ctx, o.Label, o.Endpoint, o.ServerPID, std, progress, inPlace)
+		} else {
+			r, err := bench.Run(ctx, o)
+			if err != nil {
+				fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
+				return 1
+			}
+			rs = []*bench.Result{r}
+		}
+	}
+	if *jsonOut {
+		if err := bench.WriteJSON(stdout, rs); err != nil {
+			fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
+			return 1
+		}
+	} else {
+		bench.WriteTable(stdout, rs)
+	}
+	if *report != "" {
+		f, err := os.Create(*report)
+		if err == nil {
+			err = errors.Join(bench.WriteHTML(f, "shardlog bench "+time.Now().UTC().Format(time.RFC3339), rs), f.Close())
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "shardlog bench: report: %v\n", err)
+			return 1
+		}
+	}
+	for _, r := range rs {
+		if !r.OK() {
+			return 1
+		}
+	}
+	return 0
+}
