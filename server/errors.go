@@ -25,6 +25,9 @@ const (
 	errDryRunOperation    = "DryRunOperationException"
 	errInternalFailure    = "InternalFailure"
 	errServiceUnavailable = "ServiceUnavailable"
+	// errRequestTimeout answers a client too slow to send its request
+	// within ReadTimeout; the AWS SDKs retry it.
+	errRequestTimeout = "RequestTimeout"
 )
 
 // errorStatus is the HTTP status of each error type. A type missing here is a
@@ -44,6 +47,7 @@ var errorStatus = map[string]int{
 	errDryRunOperation:    http.StatusBadRequest,
 	errInternalFailure:    http.StatusInternalServerError,
 	errServiceUnavailable: http.StatusServiceUnavailable,
+	errRequestTimeout:     http.StatusRequestTimeout,
 }
 
 // APIError is a Kinesis error as the client sees it: a type from the table

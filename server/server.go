@@ -34,6 +34,8 @@ type Server struct {
 	// iterators signs and verifies shard iterators under a key derived from
 	// the store's secret, so iterators survive restarts.
 	iterators *macPool
+	// subs are the live SubscribeToShard subscriptions.
+	subs *subscriptions
 
 	fast  *fasthttp.Server
 	h2    *http.Server
@@ -53,6 +55,7 @@ func New(store *shard.Store, opts Options) *Server {
 		log:       opts.Logger.With().Str("component", "server").Logger(),
 		iterators: newMACPool(deriveKey(store.Secret(), "shardlog iterator v1")),
 		conns:     make(chan struct{}, opts.MaxConns),
+		subs:      newSubscriptions(),
 	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])
@@ -116,6 +119,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // allows.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
+	s.subs.closeAll() // streaming responses end, so their connections can close
 	var wg sync.WaitGroup
 	var h2err error
 	wg.Add(1)
@@ -185,6 +189,10 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		body:        ctx.PostBody(),
 		out:         (*buf)[:0],
 	}
+	if x.target == subscribeTarget && s.subscribeFast(ctx, &x) {
+		putBuffer(buf, x.out)
+		return
+	}
 	s.handle(&x)
 	s.writeFast(ctx, x.status, x.respContentType, x.out)
 	putBuffer(buf, x.out)
@@ -208,10 +216,10 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			ctx.SetStatusCode(fasthttp.StatusRequestTimeout)
-			return
+			e = &APIError{Type: errRequestTimeout, Message: "The request was not received within the read timeout."}
+		} else {
+			e = &APIError{Type: errSerialization, Message: "The request could not be parsed as HTTP."}
 		}
-		e = &APIError{Type: errSerialization, Message: "The request could not be parsed as HTTP."}
 	}
 	s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
 }
@@ -238,6 +246,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(&x, jsonCodec{}, s.tooLarge())
 	case err != nil:
 		// The client went away or timed out mid-body; nobody reads an answer.
+		putBuffer(out, x.out)
+		return
+	case x.target == subscribeTarget && s.subscribeHTTP(w, r, &x):
 		putBuffer(out, x.out)
 		return
 	default:
