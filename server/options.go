@@ -37,6 +37,17 @@ type Options struct {
 	// OnDemandStreamLimit is the number of ON_DEMAND streams the account may
 	// have (default 50).
 	OnDemandStreamLimit int
+	// SubscriptionLifetime is how long a SubscribeToShard subscription lasts
+	// before its response ends (default 5m, as in AWS).
+	SubscriptionLifetime time.Duration
+	// SubscriptionHeartbeat is how often an idle subscription sends an event
+	// with no records, carrying its ContinuationSequenceNumber (default 1s).
+	SubscriptionHeartbeat time.Duration
+	// SubscribeRetryInterval is AWS's takeover rule: a SubscribeToShard for
+	// the same consumer and shard within this of the last successful one is
+	// refused with ResourceInUseException; a later one takes over and ends
+	// the earlier subscription (default 5s).
+	SubscribeRetryInterval time.Duration
 	// Now is the clock (default time.Now); tests inject their own to expire
 	// iterators.
 	Now func() time.Time
@@ -45,16 +56,19 @@ type Options struct {
 // DefaultOptions returns the defaults documented on Options.
 func DefaultOptions() Options {
 	return Options{
-		Logger:              zerolog.Nop(),
-		MaxBodyBytes:        16 << 20,
-		ReadTimeout:         30 * time.Second,
-		WriteTimeout:        30 * time.Second,
-		IdleTimeout:         2 * time.Minute,
-		MaxConns:            10000,
-		IteratorTTL:         5 * time.Minute,
-		ShardLimit:          10000,
-		OnDemandStreamLimit: 50,
-		Now:                 time.Now,
+		Logger:                 zerolog.Nop(),
+		MaxBodyBytes:           16 << 20,
+		ReadTimeout:            30 * time.Second,
+		WriteTimeout:           30 * time.Second,
+		IdleTimeout:            2 * time.Minute,
+		MaxConns:               10000,
+		IteratorTTL:            5 * time.Minute,
+		ShardLimit:             10000,
+		OnDemandStreamLimit:    50,
+		SubscriptionLifetime:   5 * time.Minute,
+		SubscriptionHeartbeat:  time.Second,
+		SubscribeRetryInterval: 5 * time.Second,
+		Now:                    time.Now,
 	}
 }
 
@@ -84,6 +98,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OnDemandStreamLimit <= 0 {
 		o.OnDemandStreamLimit = d.OnDemandStreamLimit
+	}
+	if o.SubscriptionLifetime <= 0 {
+		o.SubscriptionLifetime = d.SubscriptionLifetime
+	}
+	if o.SubscriptionHeartbeat <= 0 {
+		o.SubscriptionHeartbeat = d.SubscriptionHeartbeat
+	}
+	if o.SubscribeRetryInterval <= 0 {
+		o.SubscribeRetryInterval = d.SubscribeRetryInterval
 	}
 	if o.Now == nil {
 		o.Now = d.Now

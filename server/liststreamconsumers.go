@@ -1,0 +1,112 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+const (
+	// listConsumersDefault is ListStreamConsumers' default MaxResults.
+	listConsumersDefault = 100
+	// listConsumersMax is the largest MaxResults.
+	listConsumersMax = 10000
+	// listConsumersTokenTTL is how long a NextToken stays valid (300 s, as
+	// for ListShards).
+	listConsumersTokenTTL = 300 * time.Second
+	// consumersTokenVersion is the version of consumersToken.
+	consumersTokenVersion = 1
+)
+
+type listStreamConsumersInput struct {
+	StreamARN               *string
+	NextToken               *string
+	MaxResults              *int
+	StreamCreationTimestamp *epochTime
+}
+
+type listStreamConsumersOutput struct {
+	Consumers []consumer
+	NextToken string `json:",omitempty"`
+}
+
+// consumersToken is the content of a ListStreamConsumers NextToken (base64
+// of its JSON): the stream and its creation time, the last consumer
+// returned (by creation time and name, the listing order) and when the
+// token was issued.
+type consumersToken struct {
+	Version   int    `json:"v"`
+	Stream    string `json:"s"`
+	CreatedMs int64  `json:"c"`
+	AfterMs   int64  `json:"am"`
+	AfterName string `json:"an"`
+	IssuedMs  int64  `json:"t"`
+}
+
+func init() { register("ListStreamConsumers", (*Server).listStreamConsumers) }
+
+// listStreamConsumers answers ListStreamConsumers: the stream's consumers in
+// registration order, MaxResults at a time. The StreamARN must accompany a
+// NextToken, as AWS requires.
+func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamConsumersOutput, error) {
+	var v validator
+	v.notNull("streamARN", in.StreamARN != nil)
+	v.streamARN("streamARN", in.StreamARN)
+	v.str("nextToken", in.NextToken, 1, 1048576, nil)
+	v.intRange("maxResults", in.MaxResults, 1, listConsumersMax)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.streamFor(nil, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	info := st.Info()
+	if ts := in.StreamCreationTimestamp; ts != nil && ts.Unix() != info.CreatedAt.Unix() {
+		return nil, s.streamNotFound(st.Name())
+	}
+	var after *consumersToken
+	if in.NextToken != nil {
+		var tok consumersToken
+		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
+		if err != nil || json.Unmarshal(b, &tok) != nil || tok.Version != consumersTokenVersion || tok.Stream != st.Name() || tok.CreatedMs != info.CreatedAt.UnixMilli() {
+			return nil, apiErrorf(errInvalidArgument, "Invalid NextToken: %s", *in.NextToken)
+		}
+		if age := s.opts.Now().UnixMilli() - tok.IssuedMs; age > listConsumersTokenTTL.Milliseconds() {
+			return nil, apiErrorf(errExpiredNextToken, "The NextToken has expired: it was issued %d ms ago, and NextTokens are valid for %d ms.", age, listConsumersTokenTTL.Milliseconds())
+		}
+		after = &tok
+	}
+	limit := listConsumersDefault
+	if in.MaxResults != nil {
+		limit = *in.MaxResults
+	}
+	out := &listStreamConsumersOutput{Consumers: []consumer{}}
+	var last shard.ConsumerInfo
+	for _, c := range st.Consumers() {
+		ms := c.CreatedAt.UnixMilli()
+		if after != nil && (ms < after.AfterMs || ms == after.AfterMs && c.Name <= after.AfterName) {
+			continue
+		}
+		if len(out.Consumers) == limit {
+			tok, err := json.Marshal(consumersToken{
+				Version:   consumersTokenVersion,
+				Stream:    st.Name(),
+				CreatedMs: info.CreatedAt.UnixMilli(),
+				AfterMs:   last.CreatedAt.UnixMilli(),
+				AfterName: last.Name,
+				IssuedMs:  s.opts.Now().UnixMilli(),
+			})
+			if err != nil {
+				return nil, err
+			}
+			out.NextToken = base64.RawURLEncoding.EncodeToString(tok)
+			break
+		}
+		out.Consumers = append(out.Consumers, toConsumer(c))
+		last = c
+	}
+	return out, nil
+}

@@ -1,0 +1,386 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shardlog/shardlog/shard"
+	"github.com/valyala/fasthttp"
+)
+
+// subscribeTarget is the X-Amz-Target of SubscribeToShard, which both
+// transport adapters route to their streaming path before the operation
+// table: its response is an event stream, not one body.
+const subscribeTarget = targetPrefix + "SubscribeToShard"
+
+// maxEventBytes is the most record data one SubscribeToShardEvent carries;
+// a backlog is sent as several events back to back.
+const maxEventBytes = 1 << 20
+
+type subscribeToShardInput struct {
+	ConsumerARN      *string
+	ShardId          *string
+	StartingPosition *startingPosition
+}
+
+// startingPosition is the Kinesis StartingPosition structure.
+type startingPosition struct {
+	Type           *string
+	SequenceNumber *string
+	Timestamp      *epochTime
+}
+
+// subKey identifies a subscription slot: one consumer on one shard.
+type subKey struct {
+	consumerARN string
+	shardID     string
+}
+
+// subscription is one live SubscribeToShard response.
+type subscription struct {
+	key     subKey
+	stream  *shard.Stream
+	shard   *shard.Shard
+	name    string // consumer name
+	pos     uint64 // the next position to send
+	started time.Time
+
+	done    chan struct{} // closed by end
+	endOnce sync.Once
+	reason  *APIError // sent as an exception event when not nil
+}
+
+// end stops the subscription; reason, when not nil, is sent to the client
+// as an exception event first. Only the first call counts.
+func (sub *subscription) end(reason *APIError) {
+	sub.endOnce.Do(func() {
+		sub.reason = reason
+		close(sub.done)
+	})
+}
+
+// subscriptions tracks the live subscriptions of a server and the time of
+// the last successful SubscribeToShard per slot, for the takeover rule. It
+// is safe for concurrent use.
+type subscriptions struct {
+	mu     sync.Mutex
+	byKey  map[subKey]*subscription
+	closed bool
+}
+
+func newSubscriptions() *subscriptions {
+	return &subscriptions{byKey: make(map[subKey]*subscription)}
+}
+
+// errTakenOver ends a subscription that a newer one replaced.
+var errTakenOver = &APIError{Type: errResourceInUse, Message: "Another SubscribeToShard call for this consumer and shard took over the subscription."}
+
+// claim installs sub in its slot. Within gap of the previous successful call
+// for the slot it fails with AWS's ResourceInUseException; after it, the
+// previous subscription, if still live, ends with errTakenOver.
+func (ss *subscriptions) claim(sub *subscription, gap time.Duration, account string) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return &APIError{Type: errServiceUnavailable, Message: "Service is shutting down."}
+	}
+	if old := ss.byKey[sub.key]; old != nil {
+		if sub.started.Sub(old.started) < gap {
+			return apiErrorf(errResourceInUse, "Another active subscription exists for consumer %s on shard %s under account %s. Wait %d seconds after a successful SubscribeToShard call before calling it again.",
+				sub.key.consumerARN, sub.key.shardID, account, int(gap.Seconds()))
+		}
+		old.end(errTakenOver)
+	}
+	ss.byKey[sub.key] = sub
+	return nil
+}
+
+// release forgets sub once it has ended, unless a newer one holds its slot.
+// The slot's time is kept while the takeover gap may still apply.
+func (ss *subscriptions) release(sub *subscription, gap time.Duration, now time.Time) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.byKey[sub.key] == sub && now.Sub(sub.started) >= gap {
+		delete(ss.byKey, sub.key)
+	}
+}
+
+// endConsumer ends every subscription of the consumer with the given ARN.
+func (ss *subscriptions) endConsumer(arn string, reason *APIError) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for k, sub := range ss.byKey {
+		if k.consumerARN == arn {
+			sub.end(reason)
+			delete(ss.byKey, k)
+		}
+	}
+}
+
+// closeAll ends every subscription cleanly and refuses new ones (Shutdown).
+func (ss *subscriptions) closeAll() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.closed = true
+	for k, sub := range ss.byKey {
+		sub.end(nil)
+		delete(ss.byKey, k)
+	}
+}
+
+// subscribe validates a SubscribeToShard request, resolves its consumer,
+// shard and starting position, and claims the slot. Errors are answered as
+// ordinary error responses, before any event.
+func (s *Server) subscribe(in *subscribeToShardInput) (*subscription, error) {
+	var v validator
+	v.notNull("consumerARN", in.ConsumerARN != nil)
+	v.consumerARN("consumerARN", in.ConsumerARN)
+	v.notNull("shardId", in.ShardId != nil)
+	v.str("shardId", in.ShardId, 1, 128, shardIDPattern)
+	v.notNull("startingPosition", in.StartingPosition != nil)
+	if p := in.StartingPosition; p != nil {
+		v.notNull("startingPosition.type", p.Type != nil)
+		v.enum("startingPosition.type", p.Type,
+			iterAtSequenceNumber, iterAfterSequenceNumber, iterTrimHorizon, iterLatest, iterAtTimestamp)
+		v.str("startingPosition.sequenceNumber", p.SequenceNumber, 0, -1, sequenceNumberPattern)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, c, err := s.consumerFor(in.ConsumerARN, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	account := s.store.Options().AccountID
+	if c.Status != shard.ConsumerActive {
+		return nil, apiErrorf(errResourceInUse, "Consumer %s under account %s is not in an ACTIVE state, instead in state %s.", c.ARN, account, c.Status)
+	}
+	shardID := normalizeShardID(*in.ShardId)
+	sh, err := st.Shard(shardID)
+	if errors.Is(err, shard.ErrShardNotFound) {
+		return nil, s.shardNotFound(st.Name(), shardID)
+	} else if err != nil {
+		return nil, err
+	}
+	p := in.StartingPosition
+	pos, err := s.iteratorPosition(st, sh, *p.Type, p.SequenceNumber, p.Timestamp)
+	if err != nil {
+		return nil, err
+	}
+	sub := &subscription{
+		key:     subKey{consumerARN: c.ARN, shardID: sh.ID()},
+		stream:  st,
+		shard:   sh,
+		name:    c.Name,
+		pos:     pos,
+		started: s.opts.Now(),
+		done:    make(chan struct{}),
+	}
+	if err := s.subs.claim(sub, s.opts.SubscribeRetryInterval, account); err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+// sink is where a subscription writes framed messages: write queues bytes,
+// flush pushes them to the client. gone is closed when the client has left
+// (nil when the transport cannot tell before a write fails).
+type sink struct {
+	write func([]byte) error
+	flush func() error
+	gone  <-chan struct{}
+}
+
+// pump runs a subscription until it ends: the initial response, then an
+// event whenever the shard's tail moves (woken by its tail notification,
+// never by polling), a heartbeat event every SubscriptionHeartbeat while it
+// is idle, and the last event with ChildShards once a closed shard is read
+// to its end. It returns after SubscriptionLifetime, a takeover, the
+// consumer's deregistration, Shutdown or a failed write.
+func (s *Server) pump(sub *subscription, c codec, out sink) {
+	w := getEventWriter(c)
+	defer putEventWriter(w)
+	defer func() { s.subs.release(sub, s.opts.SubscribeRetryInterval, s.opts.Now()) }()
+	send := func(b []byte, err error) bool {
+		if err == nil {
+			err = out.write(b)
+		}
+		if err == nil {
+			err = out.flush()
+		}
+		if err != nil {
+			sub.end(nil)
+			return false
+		}
+		return true
+	}
+	if !send(w.initialResponse()) {
+		return
+	}
+	lifetime := time.NewTimer(s.opts.SubscriptionLifetime)
+	defer lifetime.Stop()
+	heartbeat := time.NewTicker(s.opts.SubscriptionHeartbeat)
+	defer heartbeat.Stop()
+
+	sh := sub.shard
+	kms := sub.stream.Info().EncryptionType == "KMS"
+	var res shard.ReadResult
+	defer res.Release()
+	var ev subscribeToShardEvent
+	var cont string
+	due := false // a heartbeat is owed
+	for {
+		tail := sh.TailChanged() // taken before reading, so no append is missed
+		if err := sh.Read(sub.pos, maxGetRecords, maxEventBytes, &res); err != nil {
+			s.log.Error().Err(err).Str("op", "SubscribeToShard").Str("stream", sub.stream.Name()).Str("shard", sh.ID()).Msg("internal failure")
+			send(w.exception(internalFailure))
+			return
+		}
+		sub.pos = res.Next
+		if len(res.Records) > 0 || res.AtEnd || due && sub.pos > 0 {
+			ev.Records = ev.Records[:0]
+			id := sh.SeqID()
+			for _, r := range res.Records {
+				er := eventRecord{
+					SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
+					ApproximateArrivalTimestamp: epochTime{time.UnixMilli(r.ArrivalMs)},
+					Data:                        r.Data,
+					PartitionKey:                string(r.PartitionKey),
+				}
+				if kms {
+					er.EncryptionType = "KMS"
+				}
+				ev.Records = append(ev.Records, er)
+			}
+			ev.MillisBehindLatest = res.MillisBehind
+			ev.ChildShards = nil
+			ev.ContinuationSequenceNumber = nil
+			if res.AtEnd {
+				ev.ChildShards = childShards(sub.stream, sh)
+			} else {
+				// AFTER_SEQUENCE_NUMBER of this resumes at sub.pos.
+				cont = sh.SequenceNumber(sub.pos - 1)
+				ev.ContinuationSequenceNumber = &cont
+			}
+			n, atEnd := len(res.Records), res.AtEnd
+			ok := send(w.event(&ev))
+			clear(ev.Records)
+			res.Release()
+			if !ok || atEnd {
+				return
+			}
+			due = false
+			if n > 0 {
+				continue // there may be more behind this batch
+			}
+		}
+		select {
+		case <-tail:
+		case <-heartbeat.C:
+			due = true
+			if _, err := sub.stream.Consumer(sub.name); err != nil || sub.stream.Status() == shard.StatusDeleting {
+				send(w.exception(s.consumerNotFound(sub.key.consumerARN)))
+				return
+			}
+		case <-sub.done:
+			if sub.reason != nil {
+				send(w.exception(sub.reason))
+			}
+			return
+		case <-out.gone:
+			sub.end(nil)
+			return
+		case <-lifetime.C:
+			sub.end(nil)
+			return
+		}
+	}
+}
+
+// subscribeFast is the fasthttp (HTTP/1.1) adapter of SubscribeToShard:
+// the events go out as a chunked body, flushed one message at a time. It
+// returns false, having done nothing, for requests the ordinary path must
+// answer (wrong method or content type).
+func (s *Server) subscribeFast(ctx *fasthttp.RequestCtx, x *exchange) bool {
+	c, ok := s.subscribeCodec(x)
+	if !ok {
+		return false
+	}
+	sub, err := s.decodeSubscribe(c, x.body)
+	if err != nil {
+		s.fail(x, c, s.toAPIError("SubscribeToShard", err))
+		s.writeFast(ctx, x.status, x.respContentType, x.out)
+		return true
+	}
+	// A subscription outlives WriteTimeout; a zero deadline set by the
+	// handler tells fasthttp not to impose its own.
+	_ = ctx.SetWriteDeadline(time.Time{})
+	var id [40]byte
+	ctx.Response.Header.SetBytesV("X-Amzn-Requestid", s.requestID(id[:0]))
+	ctx.Response.Header.SetContentType(eventStreamContentType)
+	ctx.SetStatusCode(http.StatusOK)
+	ctx.SetBodyStreamWriter(func(bw *bufio.Writer) {
+		s.pump(sub, c, sink{
+			write: func(b []byte) error { _, err := bw.Write(b); return err },
+			flush: bw.Flush,
+		})
+	})
+	return true
+}
+
+// subscribeHTTP is the net/http (HTTP/2) adapter of SubscribeToShard: one
+// DATA frame per message, and the subscription ends when the client resets
+// the stream.
+func (s *Server) subscribeHTTP(w http.ResponseWriter, r *http.Request, x *exchange) bool {
+	c, ok := s.subscribeCodec(x)
+	if !ok {
+		return false
+	}
+	var id [40]byte
+	h := w.Header()
+	h["X-Amzn-Requestid"] = []string{string(s.requestID(id[:0]))}
+	sub, err := s.decodeSubscribe(c, x.body)
+	if err != nil {
+		s.fail(x, c, s.toAPIError("SubscribeToShard", err))
+		h["Content-Type"] = []string{x.respContentType}
+		h["Content-Length"] = []string{strconv.Itoa(len(x.out))}
+		w.WriteHeader(x.status)
+		_, _ = w.Write(x.out)
+		return true
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	h["Content-Type"] = []string{eventStreamContentType}
+	w.WriteHeader(http.StatusOK)
+	s.pump(sub, c, sink{
+		write: func(b []byte) error { _, err := w.Write(b); return err },
+		flush: rc.Flush,
+		gone:  r.Context().Done(),
+	})
+	return true
+}
+
+// subscribeCodec returns the codec of a SubscribeToShard request, or false
+// when the ordinary path should answer it (and its errors).
+func (s *Server) subscribeCodec(x *exchange) (codec, bool) {
+	if x.method != http.MethodPost {
+		return nil, false
+	}
+	mediaType, _, _ := strings.Cut(x.contentType, ";")
+	c, ok := codecs[strings.TrimSpace(mediaType)]
+	return c, ok
+}
+
+// decodeSubscribe decodes and starts a subscription.
+func (s *Server) decodeSubscribe(c codec, body []byte) (*subscription, error) {
+	in := new(subscribeToShardInput)
+	if err := c.decode(body, in); err != nil {
+		return nil, err
+	}
+	return s.subscribe(in)
+}
