@@ -81,7 +81,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	c := newClient(addr, tls, o.Conns+o.Shards+2)
 	stream := o.Stream
 	if stream == "" {
-		stream = fmt.Sprintf("bench-%s-%08x", o.Name, uint32(o.Seed))
+		stream = streamName(o.Name, o.Seed)
 	}
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	shards, created, err := c.ensureStream(setupCtx, stream, o.Shards)
@@ -153,6 +153,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
+// streamName makes a fresh stream's name from the run's: characters that
+// AWS's pattern [a-zA-Z0-9_.-]+ rejects become '-'.
+func streamName(name string, seed uint64) string {
+	b := []byte(fmt.Sprintf("bench-%s-%08x", name, uint32(seed)))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	return string(b[:min(len(b), 128)])
+}
+
 // runProducer runs o.Conns producer workers for at most d.
 func runProducer(ctx context.Context, p *producer, d time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -221,15 +233,15 @@ func measure(ctx context.Context, o *Options, res *Result, rec *recorder, phase 
 	wg.Go(func() {
 		tick := time.NewTicker(sampleEvery)
 		defer tick.Stop()
-		lastPrint := start
+		nextPrint := start.Add(o.ProgressEvery)
 		for {
 			select {
 			case <-stop:
 				return
 			case now := <-tick.C:
 				s.sample(now)
-				if o.Progress != nil && now.Sub(lastPrint) >= o.ProgressEvery {
-					lastPrint = now
+				if o.Progress != nil && !now.Before(nextPrint.Add(-sampleEvery/2)) {
+					nextPrint = nextPrint.Add(o.ProgressEvery)
 					progress(o, rec, now.Sub(start))
 				}
 			}
