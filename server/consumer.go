@@ -116,3 +116,42 @@ func (s *Server) consumerStream(streamARN, what string) (*shard.Stream, error) {
 func (s *Server) consumerNotFound(what string) *APIError {
 	return apiErrorf(errResourceNotFound, "Consumer %s under account %s not found.", what, s.store.Options().AccountID)
 }
+
+// tagged is a resource that carries tags: a stream, or a registered
+// consumer (consumerTags).
+type tagged interface {
+	Name() string
+	Tags() map[string]string
+	AddTags(map[string]string) error
+	RemoveTags([]string) error
+}
+
+// consumerTags is the tagged view of one registered consumer.
+type consumerTags struct {
+	st   *shard.Stream
+	name string
+}
+
+func (c consumerTags) Name() string { return c.name }
+
+func (c consumerTags) Tags() map[string]string {
+	tags, _ := c.st.ConsumerTags(c.name)
+	return tags
+}
+
+func (c consumerTags) AddTags(tags map[string]string) error { return c.st.AddConsumerTags(c.name, tags) }
+
+func (c consumerTags) RemoveTags(keys []string) error { return c.st.RemoveConsumerTags(c.name, keys) }
+
+// resourceTagged resolves the stream or consumer a ResourceARN names, for
+// the tag operations. Call it after validation (validator.resourceARN).
+func (s *Server) resourceTagged(arn string) (tagged, error) {
+	if !consumerARNPattern.MatchString(arn) {
+		return s.resourceStream(arn)
+	}
+	st, c, err := s.consumerFor(&arn, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return consumerTags{st: st, name: c.Name}, nil
+}

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shardlog/shardlog/shard"
@@ -85,7 +88,11 @@ func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamC
 	}
 	out := &listStreamConsumersOutput{Consumers: []consumer{}}
 	var last shard.ConsumerInfo
-	for _, c := range st.Consumers() {
+	all := st.Consumers()
+	slices.SortStableFunc(all, func(a, b shard.ConsumerInfo) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.Name, b.Name))
+	})
+	for _, c := range all {
 		ms := c.CreatedAt.UnixMilli()
 		if after != nil && (ms < after.AfterMs || ms == after.AfterMs && c.Name <= after.AfterName) {
 			continue
