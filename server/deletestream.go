@@ -9,8 +9,9 @@ import (
 type deleteStreamInput struct {
 	StreamName *string
 	StreamARN  *string
-	// EnforceConsumerDeletion is accepted; shardlog has no enhanced fan-out
-	// consumers that could block a deletion.
+	// EnforceConsumerDeletion deletes a stream that has registered
+	// consumers (and ends their subscriptions); without it such a stream is
+	// refused with ResourceInUseException.
 	EnforceConsumerDeletion *bool
 }
 
@@ -29,6 +30,13 @@ func (s *Server) deleteStream(in *deleteStreamInput) (*emptyOutput, error) {
 	st, err := s.streamFor(in.StreamName, in.StreamARN)
 	if err != nil {
 		return nil, err
+	}
+	consumers := st.Consumers()
+	if len(consumers) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
+		return nil, apiErrorf(errResourceInUse, "Stream %s under account %s has registered consumers. Deregister them or use EnforceConsumerDeletion.", st.Name(), s.store.Options().AccountID)
+	}
+	for _, c := range consumers {
+		s.subs.endConsumer(c.ARN, s.consumerNotFound(c.ARN))
 	}
 	if err := s.store.DeleteStream(st.Name()); errors.Is(err, shard.ErrStreamNotFound) {
 		return nil, s.streamNotFound(st.Name())

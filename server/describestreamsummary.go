@@ -65,6 +65,7 @@ func (s *Server) describeStreamSummary(in *describeStreamSummaryInput) (*describ
 		EncryptionType:          info.EncryptionType,
 		KeyId:                   info.KeyID,
 		OpenShardCount:          info.OpenShardCount,
+		ConsumerCount:           len(st.Consumers()),
 		MaxRecordSizeInKiB:      info.MaxRecordSizeKiB,
 	}}
 	sum := &out.StreamDescriptionSummary

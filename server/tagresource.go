@@ -19,7 +19,7 @@ func (s *Server) tagResource(in *tagResourceInput) (*tagResourceOutput, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.resourceStream(*in.ResourceARN)
+	st, err := s.resourceTagged(*in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}

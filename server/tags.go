@@ -75,7 +75,7 @@ func checkTagKeys[V any](keys map[string]V) error {
 // addTags adds or overwrites tags on st after AWS's argument checks:
 // characters, the reserved "aws:" prefix, and at most shard.MaxTags tags on
 // the stream afterwards (InvalidArgumentException otherwise).
-func (s *Server) addTags(st *shard.Stream, tags map[string]string) error {
+func (s *Server) addTags(st tagged, tags map[string]string) error {
 	if err := checkTagKeys(tags); err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (s *Server) addTags(st *shard.Stream, tags map[string]string) error {
 
 // removeTags removes the tags with the given keys from st; keys the stream
 // does not carry are ignored, keys with forbidden characters refused.
-func (s *Server) removeTags(st *shard.Stream, keys []string) error {
+func (s *Server) removeTags(st tagged, keys []string) error {
 	set := make(map[string]struct{}, len(keys))
 	for _, k := range keys {
 		set[k] = struct{}{}
