@@ -6,7 +6,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: build run test fuzz bench clean
+.PHONY: build run test fuzz bench bench-peers clean
 
 ## build: compile the daemon to bin/shardlog, stamped with git describe.
 build:
@@ -34,9 +34,18 @@ fuzz:
 		done; \
 	done
 
-## bench: run the micro-benchmarks of every package.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+## bench: build shardlog, start it on a temporary data dir and a free port,
+## run the standard load workloads of bench/ (BENCH_DURATION each) over HTTP
+## and print the table. Micro-benchmarks: go test -run '^$$' -bench . ./...
+BENCH_DURATION ?= 10s
+bench: build
+	./bin/shardlog bench --serve --suite --duration $(BENCH_DURATION) --report bin/bench.html
+
+## bench-peers: install kinesalite 3.3.3 and kinesis-local 0.6.2 from npm into
+## a temporary directory, run the standard workloads against shardlog and each
+## peer in one run, write bench/RESULTS.md (and bin/bench-peers.html).
+bench-peers: build
+	./bin/shardlog bench --peers --duration $(BENCH_DURATION) --results bench/RESULTS.md --report bin/bench-peers.html
 
 ## clean: remove build outputs (not ./data).
 clean:

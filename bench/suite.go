@@ -167,6 +167,45 @@ func writeResultsMarkdown(w io.Writer, rs []*Result, o PeersOptions, commands []
 		s := find("shardlog", std.Name)
 		fmt.Fprintf(w, "| %s | %s | %s |\n", std.Name, ratio(s, find("kinesalite", std.Name)), ratio(s, find("kinesis-local", std.Name)))
 	}
+	writeTargets(w, find)
+	fmt.Fprintf(w, "\n## Workloads\n\n")
+	fmt.Fprintf(w, "- put-100B, put-1KiB: PutRecords of 500 records, 4 connections (one request in flight each), 4 shards, 1,000 partition keys.\n")
+	fmt.Fprintf(w, "- putone-100B: PutRecord, 16 connections, 4 shards.\n")
+	fmt.Fprintf(w, "- get-1KiB: PutRecords of 500 × 1 KiB until %s or 500,000 records (not measured), then one GetRecords poller per shard drains from TRIM_HORIZON (Limit 10000); every record is checked.\n", o.Duration)
+	fmt.Fprintf(w, "- e2e-1000/s: one producer paced at 1,000 PutRecord/s, one GetRecords poller per shard polling without sleep; latency is from each record's scheduled send time (so a producer that falls behind is charged for it) to the moment a poller decodes it.\n")
+	fmt.Fprintf(w, "- Latency of put/putone/get is per request. Every record carries an id and a CRC-32C; get and e2e report missing, duplicate, corrupt and out-of-order records.\n")
+}
+
+// writeTargets writes the targets for shardlog and whether this run
+// met them.
+func writeTargets(w io.Writer, find func(label, name string) *Result) {
+	fmt.Fprintf(w, "\n## Targets\n\n| target | measured | met |\n|---|---|---|\n")
+	row := func(name, measured string, met bool) {
+		fmt.Fprintf(w, "| %s | %s | %s |\n", name, measured, map[bool]string{true: "yes", false: "**no**"}[met])
+	}
+	times := func(s, p *Result) float64 {
+		if s == nil || p == nil || p.RecordsPerSec == 0 {
+			return 0
+		}
+		return s.RecordsPerSec / p.RecordsPerSec
+	}
+	if s := find("shardlog", "put-100B"); s != nil {
+		x := times(s, find("kinesalite", "put-100B"))
+		row("PutRecords 500×100 B, 4 conns: ≥ 50× kinesalite (~1M records/s)", fmt.Sprintf("%.0f records/s, %.1f× kinesalite", s.RecordsPerSec, x), s.OK() && x >= 50)
+	}
+	if s := find("shardlog", "put-1KiB"); s != nil {
+		row("PutRecords 500×1 KiB: ≥ 400 MB/s", fmt.Sprintf("%.0f MB/s", s.MBPerSec), s.OK() && s.MBPerSec >= 400)
+	}
+	if s := find("shardlog", "putone-100B"); s != nil {
+		x := times(s, find("kinesalite", "putone-100B"))
+		row("PutRecord 100 B, 16 conns: ≥ 10× kinesalite (~45,000 requests/s)", fmt.Sprintf("%.0f requests/s, %.1f× kinesalite", s.RequestsPerSec, x), s.OK() && x >= 10)
+	}
+	if s := find("shardlog", "get-1KiB"); s != nil {
+		row("GetRecords drain of 1 KiB: ≥ 250,000 records/s", fmt.Sprintf("%.0f records/s", s.RecordsPerSec), s.OK() && s.RecordsPerSec >= 250000)
+	}
+	if s := find("shardlog", "e2e-1000/s"); s != nil {
+		row("e2e at 1,000 records/s: p99 < 2 ms", fmt.Sprintf("p99 %.2f ms (p50 %.2f ms)", s.Latency.P99, s.Latency.P50), s.OK() && s.Latency.P99 < 2)
+	}
 }
 
 func cpuModel() string {
