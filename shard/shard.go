@@ -546,7 +546,8 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 			}
 			before := len(res.Records)
 			recs, err := s.Read(next, maxRecords-before, maxBytes-bytes, res.Records)
-			if err != nil {
+			var corrupt *segment.CorruptError
+			if err != nil && (len(recs) == 0 || !errors.As(err, &corrupt)) {
 				s.Release()
 				res.Release()
 				return fmt.Errorf("read shard %s at %d: %w", sh.id, next, err)
@@ -558,6 +559,13 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 			}
 			if len(recs) > before {
 				next = recs[len(recs)-1].Seq + 1
+			}
+			if err != nil {
+				// The records before a corrupt frame passed their checks:
+				// return them and stop at the damage, which the next read
+				// reports as an error.
+				sh.log.Error().Err(err).Uint64("seq", next).Msg("corrupt record; returning the records before it")
+				break
 			}
 			if bytes >= maxBytes {
 				break
