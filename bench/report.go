@@ -48,6 +48,9 @@ func (r *Result) Problems() string {
 			}
 		}
 	}
+	if r.PutLatency != nil {
+		parts = append(parts, fmt.Sprintf("put p50 %.3f p99 %.3f ms", r.PutLatency.P50, r.PutLatency.P99))
+	}
 	if r.Err != "" {
 		parts = append(parts, "ERROR: "+r.Err)
 	}

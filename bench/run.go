@@ -35,6 +35,7 @@ type Result struct {
 
 	LatencyKind  string           `json:"latency_kind"` // "request" or "put-to-visible"
 	Latency      Latency          `json:"latency"`
+	PutLatency   *Latency         `json:"put_latency,omitempty"` // e2e: the producer's requests
 	Distribution []Quantile       `json:"distribution,omitempty"`
 	Timeline     []Point          `json:"timeline,omitempty"`
 	Errors       map[string]int64 `json:"errors"`
@@ -149,6 +150,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		finishCheck(res, p, readers)
 		mergeErrors(res, p.rec)
 		mergeErrors(res, rec)
+		p.rec.mu.Lock()
+		put := summarize(p.rec.total)
+		p.rec.mu.Unlock()
+		res.PutLatency = &put
 	}
 	return res, nil
 }
