@@ -323,6 +323,14 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	}
 	st := s.newStream(final, m)
 	if err := st.openShards(); err != nil {
+		// A shard could not get its first segment (a full disk): take the
+		// stream back out, so that it is gone now and after a restart.
+		aside := fmt.Sprintf("%s.%d%s", final, time.Now().UnixNano(), deleteSuffix)
+		if rerr := os.Rename(final, aside); rerr != nil {
+			return nil, errors.Join(err, fmt.Errorf("create stream %s: undo: %w", cfg.Name, rerr))
+		}
+		_ = syncDir(root)
+		_ = os.RemoveAll(aside)
 		return nil, err
 	}
 	s.streams[cfg.Name] = st
