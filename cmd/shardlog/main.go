@@ -4,6 +4,7 @@
 // Usage:
 //
 //	shardlog [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]
+//	shardlog bench [--workload put|putone|get|e2e] [--suite] [--serve] [--peers] [flags]
 //	shardlog version
 //
 // serve (the default) opens the data directory, recovers every stream and
@@ -11,7 +12,9 @@
 // or SIGINT, then shuts down gracefully and exits 0; a second signal exits at
 // once with status 1. Configuration comes from the in-code defaults (the same
 // values as the repository's config.yaml), overlaid by FILE, overlaid by the
-// flags. version prints the version the binary was built with.
+// flags. bench runs the load generator of package bench against an endpoint
+// (or, with --serve, against a shardlog it starts). version prints the
+// version the binary was built with.
 //
 // This package is the only one that knows YAML, flags, signals and process
 // exit; every other package takes a plain Options struct.
