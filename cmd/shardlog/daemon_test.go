@@ -103,35 +103,11 @@ func startDaemon(t *testing.T) *daemon {
 	return startDaemonIn(t, filepath.Join(t.TempDir(), "data"))
 }
 
-// startDaemonIn is startDaemon on the data directory dir.
+// startDaemonIn is startDaemon on the data directory dir, with the built-in
+// default configuration.
 func startDaemonIn(t *testing.T, dir string) *daemon {
 	t.Helper()
-	cmd := exec.Command(shardlogBinary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d := &daemon{cmd: cmd, exited: make(chan error, 1)}
-	started := make(chan startLine, 1)
-	go func() {
-		// Wait closes the pipe, so it may only run once the log is read.
-		d.readLog(t, stderr, started)
-		d.exited <- cmd.Wait()
-	}()
-	select {
-	case d.Started = <-started:
-		d.Endpoint = "http://" + d.Started.Listen
-	case err := <-d.exited:
-		t.Fatalf("shardlog exited before serving: %v", err)
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("shardlog did not log its start within 30s")
-	}
-	t.Cleanup(func() { d.stop(t) })
-	return d
+	return startDaemonConfig(t, dir, "")
 }
 
 // readLog forwards the daemon's log lines to the test log until the daemon
