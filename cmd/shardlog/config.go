@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"reflect"
 	"regexp"
@@ -249,8 +250,8 @@ func (c *config) validate() error {
 	s, l := c.Storage, c.Limits
 	checks := []func() error{
 		func() error {
-			if c.Listen == "" {
-				return bad("listen", `""`, "must be host:port")
+			if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+				return bad("listen", fmt.Sprintf("%q", c.Listen), "must be host:port, e.g. 127.0.0.1:4567")
 			}
 			return nil
 		},

@@ -175,6 +175,7 @@ func TestBadConfigNamesKey(t *testing.T) {
 	f("iterator_ttl: forever\n", "iterator_ttl")
 	f("region: mars\n", "region")
 	f("listen: [a, b]\n", "listen")
+	f("listen: localhost\n", "listen")
 	f("data_dir: ''\n", "data_dir")
 	// Wrong shapes.
 	f("storage: 5\n", "storage")
