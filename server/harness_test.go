@@ -219,6 +219,23 @@ type protoCheck struct {
 }
 
 func (p *protoCheck) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		// The Go SDK closes the request body as soon as the response headers
+		// arrive, while net/http's HTTP/1.1 write loop may still be probing
+		// the body for bytes past Content-Length; that probe then fails and
+		// the transport closes the connection under the response being read
+		// (a streaming SubscribeToShard, or a body not yet read). On
+		// loopback a server answers fast enough to hit this; hand the
+		// transport a copy the SDK cannot close.
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	resp, err := p.rt.RoundTrip(r)
 	if err == nil && resp.ProtoMajor != p.major {
 		p.t.Errorf("response over HTTP/%d.%d, want HTTP/%d", resp.ProtoMajor, resp.ProtoMinor, p.major)
