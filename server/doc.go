@@ -24,7 +24,8 @@
 //	register[In, Out](name, func(s *Server, in *In) (*Out, error))
 //
 // In and Out are plain structs whose field names are the Kinesis member
-// names; a codec (JSON 1.1 today, CBOR later) decodes In and encodes Out.
+// names; a codec (JSON 1.1 in codec.go, CBOR 1.1 in cbor.go, chosen by
+// Content-Type) decodes In and encodes Out.
 // Hot-path responses implement jsonAppender to encode without reflection;
 // request structs are pooled per operation.
 //
@@ -33,6 +34,19 @@
 // (SerializationException), then the operation: member constraints first
 // (ValidationException, built with validator in AWS's words and field
 // order), resources after (ResourceNotFoundException, ...).
+//
+// # Subscriptions
+//
+// SubscribeToShard is the one operation outside the table: both adapters
+// route it to a streaming path (subscribetoshard.go) whose response is an
+// application/vnd.amazon.eventstream body framed by the SDK's eventstream
+// encoder (eventstream.go): initial-response first, then one
+// SubscribeToShardEvent whenever the shard's tail notification fires, a
+// heartbeat event while idle, ChildShards at the end of a closed shard.
+// Over HTTP/1.1 it is a chunked fasthttp body stream, over HTTP/2 a
+// flushed net/http response. Subscriptions end after
+// Options.SubscriptionLifetime, on takeover, on deregistration and on
+// Shutdown.
 //
 // # Errors
 //
