@@ -35,13 +35,21 @@ func (j *javaCBOR) head(major byte, n uint64) {
 		j.b = binary.BigEndian.AppendUint64(j.b, n)
 	}
 }
-func (j *javaCBOR) start() *javaCBOR         { j.b = append(j.b, 0xbf); return j }
-func (j *javaCBOR) end() *javaCBOR           { j.b = append(j.b, 0xff); return j }
-func (j *javaCBOR) startList() *javaCBOR     { j.b = append(j.b, 0x9f); return j }
-func (j *javaCBOR) text(s string) *javaCBOR  { j.head(3, uint64(len(s))); j.b = append(j.b, s...); return j }
-func (j *javaCBOR) bytes(p []byte) *javaCBOR { j.head(2, uint64(len(p))); j.b = append(j.b, p...); return j }
-func (j *javaCBOR) int(n uint64) *javaCBOR   { j.head(0, n); return j }
-func (j *javaCBOR) key(k string) *javaCBOR   { return j.text(k) }
+func (j *javaCBOR) start() *javaCBOR     { j.b = append(j.b, 0xbf); return j }
+func (j *javaCBOR) end() *javaCBOR       { j.b = append(j.b, 0xff); return j }
+func (j *javaCBOR) startList() *javaCBOR { j.b = append(j.b, 0x9f); return j }
+func (j *javaCBOR) text(s string) *javaCBOR {
+	j.head(3, uint64(len(s)))
+	j.b = append(j.b, s...)
+	return j
+}
+func (j *javaCBOR) bytes(p []byte) *javaCBOR {
+	j.head(2, uint64(len(p)))
+	j.b = append(j.b, p...)
+	return j
+}
+func (j *javaCBOR) int(n uint64) *javaCBOR { j.head(0, n); return j }
+func (j *javaCBOR) key(k string) *javaCBOR { return j.text(k) }
 func (j *javaCBOR) timestamp(t time.Time) *javaCBOR {
 	j.head(6, 1)
 	return j.int(uint64(t.UnixMilli()))

@@ -139,7 +139,9 @@ func (c consumerTags) Tags() map[string]string {
 	return tags
 }
 
-func (c consumerTags) AddTags(tags map[string]string) error { return c.st.AddConsumerTags(c.name, tags) }
+func (c consumerTags) AddTags(tags map[string]string) error {
+	return c.st.AddConsumerTags(c.name, tags)
+}
 
 func (c consumerTags) RemoveTags(keys []string) error { return c.st.RemoveConsumerTags(c.name, keys) }
 
