@@ -32,17 +32,23 @@ type Entry struct {
 type Index struct {
 	path     string
 	file     *os.File
-	mapping  gommap.MMap  // whole file, capacity*EntrySize bytes; nil when capacity is 0
-	capacity int          // entries the mapping has room for
-	length   atomic.Int64 // valid entries; published after the entry bytes are written
-	sealed   bool
-	closed   bool
+	mapping  gommap.MMap // capacity*EntrySize bytes; nil when capacity is 0
+	capacity int         // entries the mapping has room for
+	// allocated is how many entries the file has blocks for; the mapping
+	// past it lies beyond the end of the file and is never touched. It
+	// grows by doubling as entries are appended (writer-owned).
+	allocated int
+	length    atomic.Int64 // valid entries; published after the entry bytes are written
+	sealed    bool
+	closed    bool
 }
 
-// Open opens the index file at path, creating it if needed, and maps it
-// read-write. The file is pre-allocated (not sparse) to capacity entries so
-// that a full disk fails here rather than as SIGBUS during Append; an
-// existing larger file keeps its size.
+// Open opens the index file at path, creating it if needed, and maps room
+// for capacity entries read-write. Blocks are allocated (fallocate, not a
+// sparse truncate) for the first initialEntries at once and then by
+// doubling ahead of Append, so that an idle index costs little disk and a
+// full disk shows up as an error from Append, never as SIGBUS. An existing
+// larger file keeps its size.
 //
 // The number of valid entries is never taken from the file size: entries
 // are read from the start while each one strictly follows the previous
@@ -69,18 +75,19 @@ func open(f *os.File, path string, capacity int) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	want := int64(capacity) * EntrySize
-	if fi.Size() < want {
-		if err := allocate(f, want); err != nil {
+	allocated := int(fi.Size() / EntrySize)
+	if allocated >= capacity {
+		capacity = allocated
+	} else if first := min(capacity, initialEntries); allocated < first {
+		if err := allocate(f, int64(first)*EntrySize); err != nil {
 			return nil, err
 		}
 		if err := f.Sync(); err != nil {
 			return nil, err
 		}
-	} else {
-		capacity = int(fi.Size() / EntrySize)
+		allocated = first
 	}
-	x := &Index{path: path, file: f, capacity: capacity}
+	x := &Index{path: path, file: f, capacity: capacity, allocated: allocated}
 	if capacity > 0 {
 		x.mapping, err = gommap.MapRegion(f.Fd(), 0, int64(capacity)*EntrySize,
 			gommap.PROT_READ|gommap.PROT_WRITE, gommap.MAP_SHARED)
@@ -105,17 +112,31 @@ func allocate(f *os.File, size int64) error {
 	return nil
 }
 
+// initialEntries is how many entries a new index file has blocks for.
+const initialEntries = 1024
+
+// grow allocates blocks for at least one more entry, doubling the file up
+// to capacity.
+func (x *Index) grow() error {
+	next := min(x.capacity, max(2*x.allocated, initialEntries))
+	if err := allocate(x.file, int64(next)*EntrySize); err != nil {
+		return err
+	}
+	x.allocated = next
+	return nil
+}
+
 // scanValid counts the leading entries that strictly follow each other.
 func (x *Index) scanValid() int {
 	var prev Entry
-	for i := 0; i < x.capacity; i++ {
+	for i := 0; i < x.allocated; i++ {
 		e := x.entry(i)
 		if !follows(prev, e, i == 0) {
 			return i
 		}
 		prev = e
 	}
-	return x.capacity
+	return x.allocated
 }
 
 // follows reports whether e may come right after prev (or first).
@@ -183,6 +204,11 @@ func (x *Index) Append(e Entry) error {
 	}
 	if n == x.capacity {
 		return ErrFull
+	}
+	if n == x.allocated {
+		if err := x.grow(); err != nil {
+			return fmt.Errorf("%w: cannot grow %s: %w", ErrFull, x.path, err)
+		}
 	}
 	b := x.mapping[n*EntrySize : (n+1)*EntrySize : (n+1)*EntrySize]
 	binary.LittleEndian.PutUint64(b[0:8], e.Seq)
@@ -253,10 +279,12 @@ func (x *Index) Sync() error {
 	if x.closed {
 		return ErrClosed
 	}
-	if x.mapping == nil {
+	n := x.Len()
+	if x.mapping == nil || n == 0 {
 		return nil
 	}
-	if err := x.mapping.Sync(gommap.MS_SYNC); err != nil {
+	// Only the published entries: the mapping may reach past the file's end.
+	if err := x.mapping[:n*EntrySize].Sync(gommap.MS_SYNC); err != nil {
 		return fmt.Errorf("msync index %s: %w", x.path, err)
 	}
 	return nil

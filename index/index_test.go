@@ -29,7 +29,7 @@ func mustAppend(t *testing.T, x *Index, es ...Entry) {
 
 func TestOpenPreallocates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.idx")
-	x := mustOpen(t, path, 100)
+	x := mustOpen(t, path, 100) // below initialEntries: allocated whole
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -271,4 +271,42 @@ func TestConcurrentLookup(t *testing.T) {
 	}
 	close(done)
 	wg.Wait()
+}
+
+func TestAllocationGrowsWithAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.idx")
+	const capacity = 10 * initialEntries
+	x := mustOpen(t, path, capacity)
+	size := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if got := size(); got != initialEntries*EntrySize {
+		t.Fatalf("new index allocated %d bytes, want %d", got, initialEntries*EntrySize)
+	}
+	const n = 3*initialEntries + 5
+	for i := 1; i <= n; i++ {
+		mustAppend(t, x, Entry{Seq: uint64(i), Off: uint64(64 * i), TimeMs: int64(i)})
+	}
+	if got := size(); got != 4*initialEntries*EntrySize {
+		t.Fatalf("after %d entries the file has %d bytes, want %d", n, got, 4*initialEntries*EntrySize)
+	}
+	if err := x.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	y := mustOpen(t, path, capacity)
+	if y.Len() != n || y.Cap() != capacity {
+		t.Fatalf("reopened Len, Cap = %d, %d; want %d, %d", y.Len(), y.Cap(), n, capacity)
+	}
+	if e, _ := y.LookupSeq(2000); e.Seq != 2000 {
+		t.Fatalf("LookupSeq(2000) = %+v", e)
+	}
+	mustAppend(t, y, Entry{Seq: n + 1, Off: 64 * (n + 1), TimeMs: n + 1})
 }

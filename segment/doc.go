@@ -1,5 +1,5 @@
 // Package segment stores the records of one shard position range in one
-// memory-mapped, pre-allocated data file with a sparse index (package
+// memory-mapped data file, allocated ahead of its writer, with a sparse index (package
 // index): framing with CRC-32C, batched appends straight into the mapping,
 // reads by seq or arrival time, crash recovery of a torn tail, sealing, and
 // optional block compression of sealed segments.
@@ -43,8 +43,11 @@
 //	28    4    dataLen    uint32 (at most MaxDataBytes = 10 MiB)
 //	32    ...  partition key, explicit hash key, data
 //
-// size must equal 32 + pkLen + ehkLen + dataLen. An active file is
-// pre-allocated to MaxSegmentBytes, so the word after the last frame is zero.
+// size must equal 32 + pkLen + ehkLen + dataLen. An active file is mapped
+// at MaxSegmentBytes; its blocks are allocated with fallocate (zeros, never a
+// sparse hole) InitialBytes at creation and then by doubling ahead of the
+// frames, so the word after the last frame is zero, a full disk is an error
+// from Append rather than a SIGBUS, and an idle segment costs about 1 MiB.
 // A sealed file is trimmed to the end of its last frame.
 //
 // A compacted file continues with blocks, each holding whole v1 frames

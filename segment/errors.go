@@ -13,6 +13,11 @@ var (
 	// empty segment of Options.MaxSegmentBytes.
 	ErrTooLarge = errors.New("segment: record too large")
 
+	// ErrNoSpace is returned by Append when the file cannot be given blocks
+	// for the next frame (a full disk). Nothing was written; the segment
+	// stays usable and a later Append may succeed once space is freed.
+	ErrNoSpace = errors.New("segment: no space to grow the file")
+
 	// ErrOutOfOrder is returned by Append, before anything is written, when a
 	// record's Seq is not greater than the previous record's (or below the
 	// segment's base), or its ArrivalMs is smaller than the previous one's.

@@ -48,6 +48,10 @@ type Options struct {
 	// index entries. Default 4096.
 	IndexIntervalBytes int
 
+	// InitialBytes is how much of a new segment file gets blocks at once;
+	// Append allocates the rest as it goes (doubling). Default 1 MiB.
+	InitialBytes int64
+
 	// PrefaultBytes is how far ahead of the writer an active segment's pages
 	// are populated in the background (see prefaulter). Default 8 MiB; a
 	// negative value turns prefaulting off.
@@ -74,6 +78,7 @@ const (
 	DefaultMaxSegmentBytes    = 64 << 20
 	DefaultIndexIntervalBytes = 4096
 	DefaultPrefaultBytes      = 8 << 20
+	DefaultInitialBytes       = 1 << 20
 )
 
 // DefaultOptions returns the defaults: 64 MiB segments, an index entry every
@@ -91,6 +96,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IndexIntervalBytes <= 0 {
 		o.IndexIntervalBytes = DefaultIndexIntervalBytes
+	}
+	if o.InitialBytes <= 0 {
+		o.InitialBytes = DefaultInitialBytes
 	}
 	if o.PrefaultBytes == 0 {
 		o.PrefaultBytes = DefaultPrefaultBytes

@@ -84,11 +84,11 @@ func (s *Segment) open(active bool) (err error) {
 		}
 		return s.openCompressed(v, h, size)
 	}
+	// An active segment is mapped at its full size; only the part the file
+	// has blocks for is ever read or written (Append allocates ahead).
 	mapSize := size
+	s.allocated = size
 	if active && size < s.opts.MaxSegmentBytes {
-		if err := allocate(f, s.opts.MaxSegmentBytes); err != nil {
-			return err
-		}
 		mapSize = s.opts.MaxSegmentBytes
 	}
 	if v.mapping, err = mapFile(f, mapSize, active); err != nil {
@@ -141,7 +141,7 @@ func (s *Segment) open(active bool) (err error) {
 func (s *Segment) recover(v *view, active bool) error {
 	start := time.Now()
 	m, idx := v.mapping, v.idx
-	limit := int64(len(m))
+	limit := min(int64(len(m)), s.allocated) // never read past the end of the file
 
 	dropped := 0
 	off := int64(headerSize)

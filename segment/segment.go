@@ -52,6 +52,7 @@ type Segment struct {
 	sealed      atomic.Bool
 
 	// Writer state, owned by the Append caller.
+	allocated  int64         // bytes of the file with blocks; the mapping past it is beyond EOF
 	sinceIndex int           // bytes of frames since the last index entry
 	pending    []index.Entry // index entries of the current batch, reused
 	// prefault populates pages ahead of the writer while the segment is
@@ -117,10 +118,12 @@ func newSegment(dir string, base uint64, opts Options) *Segment {
 	return s
 }
 
-// Create creates a new active segment in dir: it pre-allocates
-// MaxSegmentBytes (so a full disk fails here, never as SIGBUS later), maps
-// the file read-write, writes the header, creates the index and fsyncs both
-// files and the directory. A leftover index without a data file is replaced.
+// Create creates a new active segment in dir: it maps MaxSegmentBytes
+// read-write but gives the file blocks (fallocate, never a sparse truncate)
+// only for its first InitialBytes; Append allocates more ahead of the
+// frames it writes, so a full disk is an error from Create or Append, never
+// a SIGBUS, and an idle shard costs little disk. Create writes the header,
+// creates the index and fsyncs both files and the directory. A leftover index without a data file is replaced.
 func Create(dir string, base uint64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
 	if err := s.create(); err != nil {
@@ -151,9 +154,11 @@ func (s *Segment) create() (err error) {
 			_ = os.Remove(s.path)
 		}
 	}()
-	if err := allocate(f, s.opts.MaxSegmentBytes); err != nil {
+	first := min(s.opts.InitialBytes, s.opts.MaxSegmentBytes)
+	if err := allocate(f, first); err != nil {
 		return err
 	}
+	s.allocated = first
 	if v.mapping, err = mapFile(f, s.opts.MaxSegmentBytes, true); err != nil {
 		return err
 	}
@@ -218,11 +223,17 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 	limit := int64(len(m))
 	s.pending = s.pending[:0]
 	sinceIndex := s.sinceIndex
+	var growErr error
 	for i := range recs {
 		r := &recs[i]
 		size := frameSize(r)
 		if off+size > limit {
 			break
+		}
+		if off+size > s.allocated {
+			if growErr = s.grow(off + size); growErr != nil {
+				break
+			}
 		}
 		if off == headerSize || sinceIndex >= s.opts.IndexIntervalBytes {
 			s.pending = append(s.pending, index.Entry{Seq: r.Seq, Off: uint64(off), TimeMs: r.ArrivalMs})
@@ -234,11 +245,14 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 		n++
 	}
 	if n == 0 {
+		if growErr != nil {
+			return 0, fmt.Errorf("append segment %s: %w: %w", s.path, ErrNoSpace, growErr)
+		}
 		return 0, nil
 	}
 	s.sinceIndex = sinceIndex
 	if p := s.prefault.Load(); p != nil {
-		p.want(off + s.opts.PrefaultBytes)
+		p.want(min(off+s.opts.PrefaultBytes, s.allocated))
 	}
 	if s.end.Load() == headerSize {
 		s.firstTimeMs.Store(recs[0].ArrivalMs)
@@ -254,6 +268,18 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 		}
 	}
 	return n, nil
+}
+
+// grow gives the file blocks up to at least need bytes: twice what it has,
+// and PrefaultBytes past need, up to MaxSegmentBytes. Called by the writer.
+func (s *Segment) grow(need int64) error {
+	v := s.cur.Load()
+	next := min(max(2*s.allocated, need+max(s.opts.PrefaultBytes, 0)), int64(len(v.mapping)))
+	if err := allocate(v.file, next); err != nil {
+		return err
+	}
+	s.allocated = next
+	return nil
 }
 
 // checkAppend validates a batch before anything is written.

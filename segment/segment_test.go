@@ -126,14 +126,14 @@ func TestSealAndReopen(t *testing.T) {
 	r.Close()
 
 	// A cleanly sealed segment can become active again (the newest segment
-	// after a clean shutdown): it is re-allocated and takes appends.
+	// after a clean shutdown): it grows again as it takes appends.
 	a := mustOpen(t, dir, 0, true, o)
 	defer a.Close()
 	mustAppend(t, a, records(500, 10, 200))
 	want = append(want, records(500, 10, 200)...)
 	checkAll(t, a, want)
-	if fi, _ := os.Stat(a.Path()); fi.Size() != o.MaxSegmentBytes {
-		t.Fatalf("reactivated file is %d bytes, want %d", fi.Size(), o.MaxSegmentBytes)
+	if fi, _ := os.Stat(a.Path()); fi.Size() < a.Size() || fi.Size() > o.MaxSegmentBytes {
+		t.Fatalf("reactivated file is %d bytes for %d bytes of frames", fi.Size(), a.Size())
 	}
 }
 
@@ -243,4 +243,37 @@ func TestList(t *testing.T) {
 			t.Fatalf("%s exists = %v, want %v", name, err == nil, want)
 		}
 	}
+}
+
+func TestFileGrowsAheadOfAppends(t *testing.T) {
+	o := testOptions(t)
+	dir := t.TempDir()
+	s := mustCreate(t, dir, 0, o)
+	size := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if got := size(); got != o.InitialBytes {
+		t.Fatalf("new file has %d bytes, want InitialBytes %d", got, o.InitialBytes)
+	}
+	want := records(0, 600, 1000) // ~600 KiB: several doublings
+	mustAppend(t, s, want)
+	if got := size(); got < s.Size() || got > o.MaxSegmentBytes {
+		t.Fatalf("file has %d bytes for %d bytes of frames (max %d)", got, s.Size(), o.MaxSegmentBytes)
+	}
+	checkAll(t, s, want)
+	// A crash (no Close) and recovery read only what the file holds.
+	r := mustOpen(t, dir, 0, true, o)
+	defer r.Close()
+	checkAll(t, r, want)
+	more := records(600, 500, 1000) // more than the rest of the 1 MiB
+	n, err := r.Append(more)
+	if err != nil || n == 0 || n == len(more) {
+		t.Fatalf("Append past the old size: n=%d err=%v (want a partial write at 1 MiB)", n, err)
+	}
+	checkAll(t, r, append(want, more[:n]...))
 }

@@ -266,6 +266,10 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 			if errors.Is(err, segment.ErrTooLarge) {
 				return sh.publishLocked(done, now, fmt.Errorf("shard %s: %w", sh.id, ErrTooLarge))
 			}
+			if errors.Is(err, segment.ErrNoSpace) { // a full disk: not sticky, retried by the next append
+				sh.log.Error().Err(err).Msg("cannot grow segment")
+				return sh.publishLocked(done, now, fmt.Errorf("append to shard %s: %w", sh.id, err))
+			}
 			return sh.publishLocked(done, now, sh.fail(fmt.Errorf("append to shard %s: %w", sh.id, err)))
 		}
 		if done < len(recs) {
