@@ -15,7 +15,7 @@ func testOptions(t testing.TB) Options {
 	o := DefaultOptions()
 	o.MaxSegmentBytes = 1 << 20
 	o.IndexIntervalBytes = 512
-	o.InitialBytes = 64 << 10  // files grow several times before they fill
+	o.InitialBytes = 64 << 10 // files grow several times before they fill
 	o.PrefaultBytes = 16 << 10
 	o.Logger = zerolog.New(zerolog.NewTestWriter(t))
 	return o
