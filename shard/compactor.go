@@ -34,7 +34,17 @@ func (s *Store) Compact() {
 		if st.deleting.Load() {
 			continue
 		}
+		horizon := s.opts.Now().Add(-st.Retention()).UnixMilli()
 		for _, sh := range st.Shards() {
+			if !sh.Loaded() {
+				if !sh.mayHaveExpired(horizon) {
+					continue // an idle shard stays unopened
+				}
+				if err := sh.ensure(); err != nil {
+					s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("compactor")
+					continue
+				}
+			}
 			if _, err := sh.expire(); err != nil {
 				s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("compactor")
 			}

@@ -119,6 +119,11 @@ func (st *Stream) openShardLocked(id string) (*Shard, error) {
 func (st *Stream) reshardLocked(parents []*Shard, children []child) error {
 	sort.Slice(parents, func(i, j int) bool { return parents[i].index < parents[j].index })
 	for _, p := range parents {
+		if err := p.ensure(); err != nil {
+			return fmt.Errorf("reshard %s: %w", st.name, err)
+		}
+	}
+	for _, p := range parents {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 	}

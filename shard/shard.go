@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,12 @@ type Shard struct {
 
 	// retention is the stream's retention in nanoseconds, shared with it.
 	retention *atomic.Int64
+	// nextFloor is the metadata's lowest position for the next record.
+	nextFloor uint64
+
+	loadMu  sync.Mutex  // serialises ensure
+	loaded  atomic.Bool // segments are open (set once by ensure)
+	loadErr error       // the failure of the first load; under loadMu
 
 	mu            sync.Mutex // serialises appends, rolls, close and retire
 	active        *segment.Segment
@@ -100,8 +107,12 @@ func (sh *Shard) Closed() bool { return sh.closedMs.Load() != 0 }
 func (sh *Shard) ClosedMs() int64 { return sh.closedMs.Load() }
 
 // Tail returns the position the next appended record will get; every record
-// below it is visible to readers.
-func (sh *Shard) Tail() uint64 { return sh.next.Load() }
+// below it is visible to readers. It loads a dormant shard (0 if that fails;
+// reads then report the failure).
+func (sh *Shard) Tail() uint64 {
+	_ = sh.ensure()
+	return sh.next.Load()
+}
 
 // End returns the position after the last record of a closed shard and true,
 // or 0 and false while the shard is open.
@@ -148,10 +159,10 @@ func (sh *Shard) Position(sequenceNumber string) (uint64, error) {
 	return seq, nil
 }
 
-// openShard creates the shard's directory when missing and recovers its
-// segments: every segment but the last is sealed; the last is active (and
-// recovered) while the shard is open.
-func openShard(spec shardSpec, opts *Options) (*Shard, error) {
+// newShard makes a dormant shard from its metadata: it holds no file or
+// mapping until first touched (see ensure), so a store with thousands of idle
+// shards starts in time proportional to its metadata, not its data.
+func newShard(spec shardSpec, opts *Options) *Shard {
 	m := spec.meta
 	sh := &Shard{
 		id:             m.ID,
@@ -164,54 +175,101 @@ func openShard(spec shardSpec, opts *Options) (*Shard, error) {
 		adjacentParent: m.AdjacentParent,
 		createdMs:      m.CreatedMs,
 		retention:      spec.retention,
+		nextFloor:      m.NextFloor,
 	}
 	sh.log = opts.Logger.With().Str("component", "shard").Str("shard", m.ID).Logger()
-	if err := os.MkdirAll(spec.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("open shard %s: %w", m.ID, err)
-	}
-	bases, err := segment.List(spec.dir, sh.log)
-	if err != nil {
-		return nil, fmt.Errorf("open shard %s: %w", m.ID, err)
-	}
-	segs := make([]*segment.Segment, 0, len(bases)+1)
-	closeAll := func() {
-		for _, s := range segs {
-			_ = s.Close()
-		}
-	}
-	for i, base := range bases {
-		active := m.End == nil && i == len(bases)-1
-		s, err := segment.Open(spec.dir, base, active, opts.Segment)
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("open shard %s: %w", m.ID, err)
-		}
-		segs = append(segs, s)
-	}
-	next := m.NextFloor
-	if n := len(segs); n > 0 && segs[n-1].NextSeq() > next {
-		next = segs[n-1].NextSeq()
-	}
 	if m.End != nil {
 		sh.end.Store(*m.End)
 		sh.closedMs.Store(m.ClosedMs)
-		next = *m.End
-	} else if len(segs) == 0 {
-		s, err := segment.Create(spec.dir, next, opts.Segment)
+	}
+	empty := []*segment.Segment{}
+	sh.segs.Store(&empty)
+	return sh
+}
+
+// openShard makes a shard and loads it at once: used for new shards, whose
+// first segment must exist on disk before their metadata is committed.
+func openShard(spec shardSpec, opts *Options) (*Shard, error) {
+	sh := newShard(spec, opts)
+	if err := sh.ensure(); err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// ensure loads a dormant shard: it creates the shard's directory when
+// missing and recovers its segments (every segment but the last is sealed;
+// the last is active and recovered while the shard is open). A failure is
+// remembered and returned by every later call.
+func (sh *Shard) ensure() error {
+	if sh.loaded.Load() {
+		return nil
+	}
+	sh.loadMu.Lock()
+	defer sh.loadMu.Unlock()
+	if sh.loaded.Load() {
+		return nil
+	}
+	if sh.loadErr != nil {
+		return sh.loadErr
+	}
+	if err := sh.load(); err != nil {
+		sh.loadErr = fmt.Errorf("open shard %s: %w", sh.id, err)
+		return sh.loadErr
+	}
+	sh.loaded.Store(true)
+	return nil
+}
+
+// load does ensure's work; nothing else touches the shard's segments
+// before it returns.
+func (sh *Shard) load() error {
+	if err := os.MkdirAll(sh.dir, 0o755); err != nil {
+		return err
+	}
+	bases, err := segment.List(sh.dir, sh.log)
+	if err != nil {
+		return err
+	}
+	end, closed := sh.End()
+	segs := make([]*segment.Segment, 0, len(bases)+1)
+	for i, base := range bases {
+		active := !closed && i == len(bases)-1
+		s, err := segment.Open(sh.dir, base, active, sh.opts.Segment)
 		if err != nil {
-			return nil, fmt.Errorf("open shard %s: %w", m.ID, err)
+			for _, s := range segs {
+				_ = s.Close()
+			}
+			return err
 		}
 		segs = append(segs, s)
 	}
-	if m.End == nil {
+	next := sh.nextFloor
+	if n := len(segs); n > 0 && segs[n-1].NextSeq() > next {
+		next = segs[n-1].NextSeq()
+	}
+	if closed {
+		next = end
+	} else {
+		if len(segs) == 0 {
+			s, err := segment.Create(sh.dir, next, sh.opts.Segment)
+			if err != nil {
+				return err
+			}
+			segs = append(segs, s)
+		}
 		sh.active = segs[len(segs)-1]
 		sh.lastArrivalMs = sh.active.LastTimeMs()
 	}
 	sh.next.Store(next)
 	sh.durable = next
 	sh.segs.Store(&segs)
-	return sh, nil
+	return nil
 }
+
+// Loaded reports whether the shard has been touched since the store opened
+// (it then holds its segments' files and mappings).
+func (sh *Shard) Loaded() bool { return sh.loaded.Load() }
 
 // Append assigns the next positions and the current arrival time to recs, in
 // order, writes them, publishes them to readers and wakes tail waiters. It
@@ -225,6 +283,9 @@ func openShard(spec shardSpec, opts *Options) (*Shard, error) {
 func (sh *Shard) Append(recs []Record) (n int, err error) {
 	if len(recs) == 0 {
 		return 0, nil
+	}
+	if err := sh.ensure(); err != nil {
+		return 0, err
 	}
 	sh.mu.Lock()
 	n, err = sh.appendLocked(recs)
@@ -373,6 +434,9 @@ func (sh *Shard) syncLocked() error {
 
 // Sync forces every record appended so far to stable storage.
 func (sh *Shard) Sync() error {
+	if !sh.loaded.Load() {
+		return nil // a dormant shard has nothing unsynced
+	}
 	return sh.syncTo(sh.next.Load())
 }
 
@@ -434,6 +498,9 @@ func (r *ReadResult) Release() {
 // TrimHorizon returns the position of the oldest record still retained (the
 // tail when there is none).
 func (sh *Shard) TrimHorizon() (uint64, error) {
+	if err := sh.ensure(); err != nil {
+		return 0, err
+	}
 	horizon := sh.horizonMs()
 	for {
 		segs := *sh.segs.Load()
@@ -473,6 +540,9 @@ func (sh *Shard) readEnd() uint64 {
 // SeekTime returns the position of the first retained record that arrived at
 // or after t, or the tail when there is none.
 func (sh *Shard) SeekTime(t time.Time) (uint64, error) {
+	if err := sh.ensure(); err != nil {
+		return 0, err
+	}
 	ms := t.UnixMilli()
 	if h := sh.horizonMs(); ms < h {
 		ms = h
@@ -510,6 +580,9 @@ func (sh *Shard) SeekTime(t time.Time) (uint64, error) {
 // been encoded. Read never blocks on appends.
 func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) error {
 	res.Release()
+	if err := sh.ensure(); err != nil {
+		return err
+	}
 	horizon := sh.horizonMs()
 	for {
 		segs := *sh.segs.Load()
@@ -619,6 +692,9 @@ func (sh *Shard) closeLocked(nowMs int64) error {
 // first record is older than MaxSegmentAge (or than the horizon) so that it
 // can expire in turn. It returns the number of segments retired.
 func (sh *Shard) expire() (int, error) {
+	if !sh.loaded.Load() {
+		return 0, nil
+	}
 	sh.compactMu.Lock()
 	defer sh.compactMu.Unlock()
 	sh.mu.Lock()
@@ -654,7 +730,7 @@ func (sh *Shard) expire() (int, error) {
 // configured with a codec, oldest first. Readers keep reading throughout;
 // appends are not held up.
 func (sh *Shard) compress() (int, error) {
-	if sh.opts.Segment.Compression == segment.None {
+	if sh.opts.Segment.Compression == segment.None || !sh.loaded.Load() {
 		return 0, nil
 	}
 	sh.compactMu.Lock()
@@ -674,11 +750,42 @@ func (sh *Shard) compress() (int, error) {
 	return n, nil
 }
 
-// empty reports whether the shard holds no segments (all expired).
-func (sh *Shard) empty() bool { return len(*sh.segs.Load()) == 0 }
+// empty reports whether the shard holds no segments (all expired). For a
+// dormant shard it looks at the directory without opening anything.
+func (sh *Shard) empty() bool {
+	if sh.loaded.Load() {
+		return len(*sh.segs.Load()) == 0
+	}
+	logs, _ := filepath.Glob(filepath.Join(sh.dir, "*.log"))
+	return len(logs) == 0
+}
+
+// mayHaveExpired reports, for a dormant shard, whether a sealed segment's
+// file was last written before horizonMs, i.e. whether loading it for the
+// compactor could free anything. The modification time of a sealed file is
+// at or after its newest record's arrival, so a false answer is safe. The
+// active segment is left for the shard's first use.
+func (sh *Shard) mayHaveExpired(horizonMs int64) bool {
+	logs, err := filepath.Glob(filepath.Join(sh.dir, "*.log"))
+	if err != nil || len(logs) == 0 {
+		return false
+	}
+	if !sh.Closed() {
+		logs = logs[:len(logs)-1] // names sort by base: the last is active
+	}
+	for _, p := range logs {
+		if fi, err := os.Stat(p); err == nil && fi.ModTime().UnixMilli() < horizonMs {
+			return true
+		}
+	}
+	return false
+}
 
 // shutdown closes every segment. No reader or appender may be active.
 func (sh *Shard) shutdown() error {
+	if !sh.loaded.Load() {
+		return nil
+	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.waitSealed()

@@ -157,7 +157,7 @@ func (s *Store) openStream(dir string) (*Stream, error) {
 			dir, m.Version, metaVersion, ErrFormat)
 	}
 	st := s.newStream(dir, &m)
-	if err := st.openShards(); err != nil {
+	if err := st.openShards(false); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -170,16 +170,19 @@ func (s *Store) newStream(dir string, m *streamMeta) *Stream {
 	return st
 }
 
-// openShards opens the shards listed in the metadata and removes shard
-// directories it does not list (a reshard interrupted before its metadata
-// was written).
-func (st *Stream) openShards() error {
+// openShards makes the shards listed in the metadata, dormant or (eager)
+// loaded at once, and removes shard directories the metadata does not list
+// (a reshard interrupted before its metadata was written).
+func (st *Stream) openShards(eager bool) error {
 	known := make(map[string]bool, len(st.meta.Shards))
 	for _, m := range st.meta.Shards {
-		sh, err := openShard(shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention}, &st.store.opts)
-		if err != nil {
-			st.closeShards()
-			return fmt.Errorf("open stream %s: %w", st.name, err)
+		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention}
+		sh := newShard(spec, &st.store.opts)
+		if eager {
+			if err := sh.ensure(); err != nil {
+				st.closeShards()
+				return fmt.Errorf("open stream %s: %w", st.name, err)
+			}
 		}
 		st.shards = append(st.shards, sh)
 		known[m.ID] = true
@@ -322,7 +325,7 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
 	st := s.newStream(final, m)
-	if err := st.openShards(); err != nil {
+	if err := st.openShards(true); err != nil {
 		// A shard could not get its first segment (a full disk): take the
 		// stream back out, so that it is gone now and after a restart.
 		aside := fmt.Sprintf("%s.%d%s", final, time.Now().UnixNano(), deleteSuffix)

@@ -764,3 +764,65 @@ func TestPutDuringReshardNeitherLosesNorDuplicates(t *testing.T) {
 		}
 	}
 }
+
+func TestShardsStayDormantUntilTouched(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	o := testOptions(t, dir, c)
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "lazy", 4)
+	for i := 0; i < 400; i++ {
+		put(t, st, fmt.Sprintf("k%d", i), payload(i, 1000)) // sealed segments in every shard
+	}
+	tails := map[string]uint64{}
+	for _, sh := range st.Shards() {
+		tails[sh.ID()] = sh.Tail()
+	}
+	s.Close()
+
+	s2 := mustOpen(t, o)
+	st2, _ := s2.Stream("lazy")
+	shards := st2.Shards()
+	_ = st2.Info()
+	_ = st2.OpenShards()
+	for _, sh := range shards {
+		if sh.Loaded() {
+			t.Fatalf("%s loaded by opening the store or describing the stream", sh.ID())
+		}
+		_ = sh.StartingSequenceNumber()
+	}
+	res := put(t, st2, "k1", []byte("wake"))
+	touched := res[0].Shard
+	if !touched.Loaded() || touched.Tail() != tails[touched.ID()]+1 {
+		t.Fatalf("written shard: loaded=%v tail=%d, want tail %d", touched.Loaded(), touched.Tail(), tails[touched.ID()]+1)
+	}
+	for _, sh := range shards {
+		if sh != touched && sh.Loaded() {
+			t.Fatalf("%s loaded by a write to %s", sh.ID(), touched.ID())
+		}
+	}
+	s2.Compact() // nothing expired: the compactor leaves dormant shards alone
+	for _, sh := range shards {
+		if sh != touched && sh.Loaded() {
+			t.Fatalf("%s loaded by a compactor pass with nothing to expire", sh.ID())
+		}
+	}
+	other := shards[0]
+	if other == touched {
+		other = shards[1]
+	}
+	if got, _ := readAll(t, other, 0); uint64(len(got)) != tails[other.ID()] {
+		t.Fatalf("read %d records from a dormant shard, want %d", len(got), tails[other.ID()])
+	}
+	// Expired sealed segments make the compactor load the shard and free them.
+	c.Advance(48 * time.Hour)
+	s2.Compact()
+	for _, sh := range shards {
+		if !sh.Loaded() {
+			t.Fatalf("%s with expired segments was not loaded by the compactor", sh.ID())
+		}
+		if got, _ := readAll(t, sh, 0); len(got) != 0 {
+			t.Fatalf("%s still returns %d expired records", sh.ID(), len(got))
+		}
+	}
+}
