@@ -177,34 +177,43 @@ func writeResultsMarkdown(w io.Writer, rs []*Result, o PeersOptions, commands []
 }
 
 // writeTargets writes the issue's targets for shardlog and whether this run
-// met them.
+// met them, in absolute terms and as a ratio to kinesalite in the same run.
 func writeTargets(w io.Writer, find func(label, name string) *Result) {
-	fmt.Fprintf(w, "\n## Targets\n\n| target | measured | met |\n|---|---|---|\n")
-	row := func(name, measured string, met bool) {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", name, measured, map[bool]string{true: "yes", false: "**no**"}[met])
-	}
-	times := func(s, p *Result) float64 {
-		if s == nil || p == nil || p.RecordsPerSec == 0 {
-			return 0
+	fmt.Fprintf(w, "\n## Targets (issue 5)\n\n")
+	fmt.Fprintf(w, "The issue states each target both absolutely and as a multiple of kinesalite; this\n")
+	fmt.Fprintf(w, "generator drives kinesalite harder than the issue's reference figures, so both are shown.\n\n")
+	fmt.Fprintf(w, "| target | measured | absolute met | vs kinesalite |\n|---|---|---|---|\n")
+	yes := map[bool]string{true: "yes", false: "**no**"}
+	ratio := func(s *Result, name string, want float64) string {
+		p := find("kinesalite", name)
+		if p == nil || p.RecordsPerSec == 0 {
+			return "n/a"
 		}
-		return s.RecordsPerSec / p.RecordsPerSec
+		x := s.RecordsPerSec / p.RecordsPerSec
+		if want == 0 {
+			return fmt.Sprintf("%.1f×", x)
+		}
+		return fmt.Sprintf("%.1f× (want %.0f×): %s", x, want, yes[s.OK() && x >= want])
 	}
 	if s := find("shardlog", "put-100B"); s != nil {
-		x := times(s, find("kinesalite", "put-100B"))
-		row("PutRecords 500×100 B, 4 conns: ≥ 50× kinesalite (~1M records/s)", fmt.Sprintf("%.0f records/s, %.1f× kinesalite", s.RecordsPerSec, x), s.OK() && x >= 50)
+		fmt.Fprintf(w, "| PutRecords 500×100 B, 4 conns, 4 shards: ~1,000,000 records/s, 50× kinesalite | %.0f records/s | %s | %s |\n",
+			s.RecordsPerSec, yes[s.OK() && s.RecordsPerSec >= 1e6], ratio(s, "put-100B", 50))
 	}
 	if s := find("shardlog", "put-1KiB"); s != nil {
-		row("PutRecords 500×1 KiB: ≥ 400 MB/s", fmt.Sprintf("%.0f MB/s", s.MBPerSec), s.OK() && s.MBPerSec >= 400)
+		fmt.Fprintf(w, "| PutRecords 500×1 KiB: 400 MB/s of payload, 25× kinesalite | %.0f MB/s | %s | %s |\n",
+			s.MBPerSec, yes[s.OK() && s.MBPerSec >= 400], ratio(s, "put-1KiB", 25))
 	}
 	if s := find("shardlog", "putone-100B"); s != nil {
-		x := times(s, find("kinesalite", "putone-100B"))
-		row("PutRecord 100 B, 16 conns: ≥ 10× kinesalite (~45,000 requests/s)", fmt.Sprintf("%.0f requests/s, %.1f× kinesalite", s.RequestsPerSec, x), s.OK() && x >= 10)
+		fmt.Fprintf(w, "| PutRecord 100 B, 16 conns: ~45,000 requests/s, 10× kinesalite | %.0f requests/s | %s | %s |\n",
+			s.RequestsPerSec, yes[s.OK() && s.RequestsPerSec >= 45000], ratio(s, "putone-100B", 10))
 	}
 	if s := find("shardlog", "get-1KiB"); s != nil {
-		row("GetRecords drain of 1 KiB: ≥ 250,000 records/s", fmt.Sprintf("%.0f records/s", s.RecordsPerSec), s.OK() && s.RecordsPerSec >= 250000)
+		fmt.Fprintf(w, "| GetRecords drain of 1 KiB: 250,000 records/s, 8× kinesalite | %.0f records/s | %s | %s |\n",
+			s.RecordsPerSec, yes[s.OK() && s.RecordsPerSec >= 250000], ratio(s, "get-1KiB", 8))
 	}
 	if s := find("shardlog", "e2e-1000/s"); s != nil {
-		row("e2e at 1,000 records/s: p99 < 2 ms", fmt.Sprintf("p99 %.2f ms (p50 %.2f ms)", s.Latency.P99, s.Latency.P50), s.OK() && s.Latency.P99 < 2)
+		fmt.Fprintf(w, "| e2e at 1,000 records/s, polling without sleep: p99 < 2 ms | p99 %.2f ms (p50 %.2f ms) | %s | |\n",
+			s.Latency.P99, s.Latency.P50, yes[s.OK() && s.Latency.P99 < 2])
 	}
 }
 
