@@ -218,7 +218,8 @@ func (o *putRecordsOutput) cborShape() any {
 	for i := range o.results {
 		r := &o.results[i]
 		if r.Err != nil {
-			out.Records = append(out.Records, putRecordsResultEntry{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."})
+			code, msg := recordError(r.Err)
+			out.Records = append(out.Records, putRecordsResultEntry{ErrorCode: code, ErrorMessage: msg})
 			continue
 		}
 		out.Records = append(out.Records, putRecordsResultEntry{SequenceNumber: r.Shard.SequenceNumber(r.Seq), ShardId: r.Shard.ID()})

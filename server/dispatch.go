@@ -134,6 +134,10 @@ func (s *Server) route(x *exchange) *operation {
 		s.fail(x, c, &APIError{Type: errUnknownOperation})
 		return nil
 	}
+	if s.injectError() {
+		s.fail(x, c, errInjected)
+		return op
+	}
 	out, err := op.call(s, c, x.body, x.out)
 	if err != nil {
 		s.fail(x, c, s.toAPIError(op.name, err))

@@ -60,6 +60,7 @@ func (s *Server) enhancedMonitoring(in *enhancedMonitoringInput, enable bool) (*
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.setEnhanced(st, after)
 	return &enhancedMonitoringOutput{
 		StreamName:               st.Name(),
 		StreamARN:                st.ARN(),

@@ -39,6 +39,7 @@ func init() { register("GetRecords", (*Server).getRecords) }
 // getRecords answers GetRecords: records from the iterator's position on,
 // and the iterator to continue with.
 func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
+	began := time.Now()
 	var v validator
 	v.intRange("limit", in.Limit, 1, maxGetRecords)
 	v.notNull("shardIterator", in.ShardIterator != nil)
@@ -77,11 +78,21 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 	if in.Limit != nil {
 		limit = *in.Limit
 	}
+	lim := s.limits.Load()
+	if lim.Throughput && !s.limiter.admitRead(sh, lim) {
+		s.observeGetRecords(st, sh, nil, true, began)
+		return nil, s.throughputExceeded(st, sh)
+	}
 	out := getRecordsOutputs.Get().(*getRecordsOutput)
 	if err := sh.Read(it.pos, limit, maxGetRecordsBytes, &out.res); err != nil {
 		out.release()
+		s.observeGetRecords(st, sh, nil, false, began)
 		return nil, err
 	}
+	if lim.Throughput {
+		s.limiter.chargeRead(sh, dataBytes(out.res.Records), lim)
+	}
+	s.observeGetRecords(st, sh, out, false, began)
 	out.shard = sh
 	out.kms = st.Info().EncryptionType == "KMS"
 	if out.res.AtEnd {

@@ -48,8 +48,12 @@ type Options struct {
 	// refused with ResourceInUseException; a later one takes over and ends
 	// the earlier subscription (default 5s).
 	SubscribeRetryInterval time.Duration
+	// Limits is the limits emulator (throughput limits, error injection,
+	// account limits); the zero value emulates nothing. SetLimits changes it
+	// live.
+	Limits Limits
 	// Now is the clock (default time.Now); tests inject their own to expire
-	// iterators.
+	// iterators and to drive the limits emulator.
 	Now func() time.Time
 }
 

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -33,6 +35,7 @@ func init() { register("PutRecord", (*Server).putRecord) }
 // putRecord answers PutRecord: one record routed by its partition key or
 // explicit hash key.
 func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
+	began := time.Now()
 	var v validator
 	v.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, 0, -1, sequenceNumberPattern)
 	v.notNull("partitionKey", in.PartitionKey != nil)
@@ -69,7 +72,12 @@ func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 	if in.ExplicitHashKey != nil {
 		recs[0].ExplicitHashKey = s2b(*in.ExplicitHashKey)
 	}
+	if s.limits.Load().Throughput && !s.throttleWrites(st, recs[:], keys[:], results[:]) {
+		s.observePutRecord(st, &recs[0], &results[0], true, began)
+		return nil, s.throughputExceeded(st, results[0].Shard)
+	}
 	st.Put(recs[:], keys[:], results[:])
+	s.observePutRecord(st, &recs[0], &results[0], false, began)
 	if err := results[0].Err; err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shardlog/shardlog/shard"
 )
@@ -36,6 +37,7 @@ type putRecordsOutput struct {
 	results []shard.PutResult
 	failed  int
 	kms     bool
+	scratch putScratch // for the limits emulator
 }
 
 var putRecordsOutputs = sync.Pool{New: func() any { return new(putRecordsOutput) }}
@@ -45,6 +47,7 @@ func init() { register("PutRecords", (*Server).putRecords) }
 // putRecords answers PutRecords: every record is routed and appended, shard
 // by shard, and answered in request order.
 func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
+	began := time.Now()
 	var v validator
 	v.notNull("records", in.Records != nil)
 	v.listLen("records", len(in.Records), in.Records != nil, 1, maxPutRecords, func() string { return showEntries(in.Records) })
@@ -100,13 +103,22 @@ func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 		return nil, apiErrorf(errInvalidArgument, "Records size exceeds %d bytes: the request carries %d bytes of data and partition keys.", maxPutRecordsBytes, total)
 	}
 	out.results = slices.Grow(out.results[:0], len(out.recs))[:len(out.recs)]
-	st.Put(out.recs, out.keys, out.results)
+	if s.limits.Load().Throughput {
+		if s.throttleWrites(st, out.recs, out.keys, out.results) {
+			putAdmitted(st, out.recs, out.keys, out.results, &out.scratch)
+		}
+	} else {
+		st.Put(out.recs, out.keys, out.results)
+	}
 	for i := range out.results {
 		if err := out.results[i].Err; err != nil {
 			out.failed++
-			s.log.Error().Err(err).Str("op", "PutRecords").Str("stream", st.Name()).Msg("record failed")
+			if !isThrottled(err) {
+				s.log.Error().Err(err).Str("op", "PutRecords").Str("stream", st.Name()).Msg("record failed")
+			}
 		}
 	}
+	s.observePutRecords(st, out.recs, out.results, began)
 	return out, nil
 }
 
@@ -150,7 +162,12 @@ func (o *putRecordsOutput) appendJSON(dst []byte) []byte {
 			dst = append(dst, ',')
 		}
 		if r.Err != nil {
-			dst = append(dst, `{"ErrorCode":"InternalFailure","ErrorMessage":"Internal service failure."}`...)
+			code, msg := recordError(r.Err)
+			dst = append(dst, `{"ErrorCode":"`...)
+			dst = append(dst, code...)
+			dst = append(dst, `","ErrorMessage":`...)
+			dst = appendJSONString(dst, msg)
+			dst = append(dst, '}')
 			continue
 		}
 		dst = append(dst, `{"SequenceNumber":"`...)

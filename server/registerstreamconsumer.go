@@ -38,6 +38,10 @@ func (s *Server) registerStreamConsumer(in *registerStreamConsumerInput) (*regis
 	if err != nil {
 		return nil, err
 	}
+	if n := s.limits.Load().ConsumersPerStream; n > 0 && n < shard.MaxConsumers && len(st.Consumers()) >= n {
+		return nil, apiErrorf(errLimitExceeded, "Stream %s under account %s has reached the limit of %d registered consumers.",
+			st.Name(), s.store.Options().AccountID, n)
+	}
 	c, err := st.RegisterConsumer(*in.ConsumerName)
 	switch {
 	case errors.Is(err, shard.ErrConsumerExists):

@@ -44,6 +44,11 @@ type Server struct {
 	requestIDPrefix string
 	requestSeq      atomic.Uint64
 	closing         atomic.Bool
+
+	ready   atomic.Bool    // /readyz answers 200 (health.go)
+	metrics *serverMetrics // /metrics (metrics.go)
+	limits  limitsState    // the limits emulator's settings (limits.go)
+	limiter *limiter       // its per-shard state
 }
 
 // New returns a Server for store. It serves nothing until Serve is called.
@@ -56,7 +61,10 @@ func New(store *shard.Store, opts Options) *Server {
 		iterators: newMACPool(deriveKey(store.Secret(), "shardlog iterator v1")),
 		conns:     make(chan struct{}, opts.MaxConns),
 		subs:      newSubscriptions(),
+		metrics:   newServerMetrics(),
+		limiter:   newLimiter(opts.Now),
 	}
+	s.SetLimits(opts.Limits)
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	h := hex.EncodeToString(id[:])
@@ -181,6 +189,9 @@ func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // serveFast is the fasthttp adapter.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
+	if s.serveOperatorFast(ctx) {
+		return
+	}
 	buf := getBuffer()
 	x := exchange{
 		method:      b2s(ctx.Method()),
@@ -230,6 +241,9 @@ func (s *Server) tooLarge() *APIError {
 
 // serveHTTP is the net/http adapter, used for HTTP/2.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveOperatorHTTP(w, r) {
+		return
+	}
 	in := getBuffer()
 	body, err := readBody((*in)[:0], r.Body, s.opts.MaxBodyBytes)
 	defer putBuffer(in, body)

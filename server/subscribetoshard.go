@@ -268,6 +268,7 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 				ev.ContinuationSequenceNumber = &cont
 			}
 			n, atEnd := len(res.Records), res.AtEnd
+			s.observeSubscribeEvent(sub.stream, n, dataBytes(res.Records), res.MillisBehind)
 			ok := send(w.event(&ev))
 			clear(ev.Records)
 			res.Release()

@@ -62,6 +62,10 @@ func (s *Server) updateShardCount(in *updateShardCountInput) (*updateShardCountO
 	if open := s.store.OpenShardCount(); open-current+target > s.opts.ShardLimit {
 		return nil, s.shardLimitExceeded(open, target-current)
 	}
+	if !s.limiter.admitScale(st.Name(), s.limits.Load().UpdateShardCountPerDay) {
+		return nil, apiErrorf(errLimitExceeded, "Stream %s under account %s has reached the limit of %d UpdateShardCount calls in a rolling 24-hour period.",
+			st.Name(), s.store.Options().AccountID, s.limits.Load().UpdateShardCountPerDay)
+	}
 	err = st.UpdateShardCount(target)
 	if errors.Is(err, shard.ErrBadShardCount) {
 		return nil, apiErrorf(errInvalidArgument, "Target shard count %d is not valid for stream %s with %d open shards.", target, st.Name(), current)

@@ -1,0 +1,227 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Operator endpoints share the API port. The Kinesis API is POST / only, so
+// a GET (or HEAD) of these paths can never be an API request:
+//
+//	GET /healthz  200 "ok" while the process serves at all (also during recovery)
+//	GET /readyz   200 "ready" once SetReady(true), 503 "recovering" before
+//	GET /metrics  Prometheus text format (see metrics.go)
+const (
+	pathHealthz = "/healthz"
+	pathReadyz  = "/readyz"
+	pathMetrics = "/metrics"
+)
+
+// SetReady marks the server ready (or not) for /readyz. The caller sets it
+// once the store has recovered and Serve runs; New leaves it false. Safe
+// for concurrent use.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Ready reports what /readyz answers. Safe for concurrent use.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// serveOperatorFast answers the GET endpoints over fasthttp; it reports
+// false for anything else, which then goes to the API.
+func (s *Server) serveOperatorFast(ctx *fasthttp.RequestCtx) bool {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		return false
+	}
+	switch string(ctx.Path()) {
+	case pathHealthz:
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("ok\n")
+	case pathReadyz:
+		ctx.SetContentType("text/plain; charset=utf-8")
+		if s.ready.Load() {
+			ctx.SetBodyString("ready\n")
+		} else {
+			ctx.SetStatusCode(http.StatusServiceUnavailable)
+			ctx.SetBodyString("recovering\n")
+		}
+	case pathMetrics:
+		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.write(ctx, s.store)
+	default:
+		return false
+	}
+	return true
+}
+
+// serveOperatorHTTP is serveOperatorFast for the net/http (HTTP/2) adapter.
+func (s *Server) serveOperatorHTTP(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	switch r.URL.Path {
+	case pathHealthz:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	case pathReadyz:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if s.ready.Load() {
+			_, _ = w.Write([]byte("ready\n"))
+		} else {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("recovering\n"))
+		}
+	case pathMetrics:
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.write(w, s.store)
+	default:
+		return false
+	}
+	return true
+}
+
+// Standby answers on a listener while the store recovers, before a Server
+// exists: /healthz is 200, /readyz is 503, and every API request gets 503
+// ServiceUnavailable (which AWS SDKs retry) with Connection: close, so the
+// client's next attempt opens a connection the real Server will accept.
+// Handoff then passes the listener on to Server.Serve without closing it,
+// so the port stays bound from start to finish.
+type Standby struct {
+	inner net.Listener
+	conns chan net.Conn // accepted connections, for whichever side consumes them
+	errc  chan error    // the accept error that stopped the loop
+	fast  *fasthttp.Server
+	own   *handoffListener // the standby's view
+	wg    sync.WaitGroup   // the standby's Serve
+	once  sync.Once
+}
+
+// NewStandby starts answering on ln. Exactly one of Handoff or Close must
+// follow.
+func NewStandby(ln net.Listener) *Standby {
+	sb := &Standby{inner: ln, conns: make(chan net.Conn), errc: make(chan error, 1)}
+	go sb.acceptLoop()
+	sb.own = sb.view()
+	sb.fast = &fasthttp.Server{
+		Handler:               standbyHandler,
+		Name:                  "shardlog",
+		NoDefaultServerHeader: true,
+		ReadTimeout:           5 * time.Second,
+		IdleTimeout:           time.Second,
+		CloseOnShutdown:       true,
+	}
+	sb.wg.Add(1)
+	go func() {
+		defer sb.wg.Done()
+		_ = sb.fast.Serve(sb.own)
+	}()
+	return sb
+}
+
+func (sb *Standby) acceptLoop() {
+	for {
+		c, err := sb.inner.Accept()
+		if err != nil {
+			sb.errc <- err
+			close(sb.conns)
+			return
+		}
+		sb.conns <- c
+	}
+}
+
+// view returns a listener that takes connections from the accept loop
+// until it is closed; closing it leaves the real listener open.
+func (sb *Standby) view() *handoffListener {
+	return &handoffListener{sb: sb, done: make(chan struct{})}
+}
+
+// Handoff stops the standby answering (its open connections are closed
+// once their current request is answered) and returns a listener for
+// Server.Serve: the same port, and closing it closes the real listener.
+func (sb *Standby) Handoff() net.Listener {
+	sb.stop()
+	l := sb.view()
+	l.closeInner = true
+	return l
+}
+
+// Close stops the standby and closes the listener (the store could not be
+// opened, so nothing will serve).
+func (sb *Standby) Close() error {
+	sb.stop()
+	return sb.inner.Close()
+}
+
+func (sb *Standby) stop() {
+	sb.once.Do(func() {
+		_ = sb.own.Close()
+		_ = sb.fast.Shutdown()
+		sb.wg.Wait()
+	})
+}
+
+// standbyHandler answers requests during recovery.
+func standbyHandler(ctx *fasthttp.RequestCtx) {
+	ctx.SetConnectionClose()
+	if ctx.IsGet() || ctx.IsHead() {
+		switch string(ctx.Path()) {
+		case pathHealthz:
+			ctx.SetContentType("text/plain; charset=utf-8")
+			ctx.SetBodyString("ok\n")
+			return
+		case pathReadyz, pathMetrics:
+			ctx.SetContentType("text/plain; charset=utf-8")
+			ctx.SetStatusCode(http.StatusServiceUnavailable)
+			ctx.SetBodyString("recovering\n")
+			return
+		}
+	}
+	e := &APIError{Type: errServiceUnavailable, Message: "shardlog is recovering its data directory; retry shortly."}
+	ctx.Response.Header.Set("Retry-After", "1")
+	ctx.SetStatusCode(e.Status())
+	ctx.SetContentType(jsonCodec{}.contentType())
+	ctx.SetBody(jsonCodec{}.encodeError(nil, e))
+}
+
+// handoffListener is one consumer's view of a Standby's accept loop.
+type handoffListener struct {
+	sb         *Standby
+	done       chan struct{}
+	closeOnce  sync.Once
+	closeInner bool // Close closes the real listener (the Server's view)
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case <-l.done:
+		return nil, net.ErrClosed
+	default:
+	}
+	select {
+	case c, ok := <-l.sb.conns:
+		if !ok {
+			err := <-l.sb.errc
+			l.sb.errc <- err
+			return nil, err
+		}
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.done)
+		if l.closeInner {
+			err = l.sb.inner.Close()
+		}
+	})
+	return err
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.sb.inner.Addr() }
