@@ -52,6 +52,9 @@ type Options struct {
 	// account limits); the zero value emulates nothing. SetLimits changes it
 	// live.
 	Limits Limits
+	// Console serves the web console at GET /console on the API port
+	// (default off here; config.yaml turns it on).
+	Console bool
 	// Now is the clock (default time.Now); tests inject their own to expire
 	// iterators and to drive the limits emulator.
 	Now func() time.Time

@@ -36,6 +36,9 @@ type Server struct {
 	iterators *macPool
 	// subs are the live SubscribeToShard subscriptions.
 	subs *subscriptions
+	// console serves the web console under /console; nil when
+	// Options.Console is off.
+	console *console
 
 	fast  *fasthttp.Server
 	h2    *http.Server
@@ -65,6 +68,9 @@ func New(store *shard.Store, opts Options) *Server {
 		limiter:   newLimiter(opts.Now),
 	}
 	s.SetLimits(opts.Limits)
+	if opts.Console {
+		s.console = newConsole(s)
+	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	h := hex.EncodeToString(id[:])
@@ -128,6 +134,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.subs.closeAll() // streaming responses end, so their connections can close
+	s.console.close()
 	var wg sync.WaitGroup
 	var h2err error
 	wg.Add(1)
@@ -189,6 +196,9 @@ func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // serveFast is the fasthttp adapter.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
+	if s.console != nil && s.console.serve(ctx) {
+		return
+	}
 	if s.serveOperatorFast(ctx) {
 		return
 	}
