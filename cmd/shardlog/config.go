@@ -33,6 +33,7 @@ type config struct {
 	Streams     streamsConfig `yaml:"streams"`      // emulated state transition delays
 	Limits      limitsConfig  `yaml:"limits"`       // account limits and connection bounds
 	IteratorTTL time.Duration `yaml:"iterator_ttl"` // lifetime of a shard iterator
+	Console     bool          `yaml:"console"`      // serve the web console at GET /console on the API port
 }
 
 // logConfig configures the root zerolog logger.
@@ -109,6 +110,7 @@ func defaultConfig() config {
 			IdleTimeout:         vo.IdleTimeout,
 		},
 		IteratorTTL: vo.IteratorTTL,
+		Console:     true,
 	}
 }
 
@@ -380,6 +382,7 @@ func (c *config) serverOptions(log zerolog.Logger) server.Options {
 	o.IdleTimeout = c.Limits.IdleTimeout
 	o.MaxConns = c.Limits.MaxConns
 	o.IteratorTTL = c.IteratorTTL
+	o.Console = c.Console
 	o.ShardLimit = c.Limits.ShardLimit
 	o.OnDemandStreamLimit = c.Limits.OnDemandStreamLimit
 	return o

@@ -245,3 +245,20 @@ func TestNewLogger(t *testing.T) {
 		t.Fatalf("console logger wrote %q", out)
 	}
 }
+
+func TestConsoleKey(t *testing.T) {
+	def := defaultConfig()
+	if !def.serverOptions(zerolog.Nop()).Console {
+		t.Fatal("the web console is off by default")
+	}
+	got, err := loadConfig(writeConfig(t, "console: false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.serverOptions(zerolog.Nop()).Console {
+		t.Fatal("console: false left the console on")
+	}
+	if _, err := loadConfig(writeConfig(t, "console: maybe\n")); err == nil || !strings.Contains(err.Error(), "console") {
+		t.Fatalf("console: maybe: %v", err)
+	}
+}
