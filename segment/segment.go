@@ -357,8 +357,9 @@ func (s *Segment) Compressed() bool {
 	return v != nil && v.compressed
 }
 
-// Sync flushes the frames written since the last Sync (msync MS_SYNC) and
-// then the index. Safe concurrently with Append, which is how group commit
+// Sync flushes the frames written since the last Sync (msync MS_SYNC); the
+// index, which recovery rebuilds, is left to Seal and Close. Safe
+// concurrently with Append, which is how group commit
 // uses it: frames published before Sync starts survive power loss once it
 // returns. A failure is sticky: Sync and Append keep returning it until the
 // segment is reopened.
@@ -393,9 +394,9 @@ func (s *Segment) syncLocked() error {
 			return s.fail(fmt.Errorf("msync: %w", err))
 		}
 	}
-	if err := v.idx.Sync(); err != nil {
-		return s.fail(err)
-	}
+	// The index is not synced: it is derived data that recovery rebuilds
+	// by scanning the active segment, and syncing it too would double the
+	// cost of every group commit. Seal and Close sync it.
 	s.synced = end
 	if took := time.Since(start); took > time.Second {
 		s.log.Warn().Dur("took", took).Int64("bytes", end).Msg("slow msync")
@@ -556,6 +557,9 @@ func (s *Segment) Close() error {
 		return nil
 	}
 	err := s.syncLocked()
+	if v := s.cur.Load(); err == nil && v != nil && !s.sealed.Load() {
+		err = v.idx.Sync()
+	}
 	s.haltPrefaultLocked()
 	s.closed.Store(true)
 	s.mu.Unlock()

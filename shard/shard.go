@@ -281,6 +281,19 @@ func (sh *Shard) Loaded() bool { return sh.loaded.Load() }
 // refuses appends (ErrSticky) until the store is reopened. A failure to create
 // the next segment (a full disk) is not sticky: later appends try again.
 func (sh *Shard) Append(recs []Record) (n int, err error) {
+	n, err = sh.appendVisible(recs)
+	if n > 0 && sh.opts.Fsync == FsyncAlways {
+		if serr := sh.syncTo(recs[n-1].Seq + 1); serr != nil {
+			return 0, serr
+		}
+	}
+	return n, err
+}
+
+// appendVisible is Append without the FsyncAlways sync: the records are
+// visible and survive kill -9, and the caller syncs (Stream.Put appends to
+// every shard of a request first and then syncs them together).
+func (sh *Shard) appendVisible(recs []Record) (n int, err error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
@@ -292,11 +305,6 @@ func (sh *Shard) Append(recs []Record) (n int, err error) {
 	sh.mu.Unlock()
 	if n > 0 {
 		sh.wake()
-		if sh.opts.Fsync == FsyncAlways {
-			if serr := sh.syncTo(recs[n-1].Seq + 1); serr != nil {
-				return 0, serr
-			}
-		}
 	}
 	return n, err
 }

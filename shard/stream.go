@@ -210,6 +210,14 @@ type PutResult struct {
 type putBatch struct {
 	order []int
 	recs  []Record
+	syncs []pendingSync // FsyncAlways: shards appended to, synced at the end
+}
+
+// pendingSync is a shard Put appended to and the position it must sync to.
+type pendingSync struct {
+	shard *Shard
+	end   uint64
+	err   error
 }
 
 var putBatches = sync.Pool{New: func() any { return new(putBatch) }}
@@ -235,6 +243,8 @@ func (st *Stream) Put(recs []Record, keys []HashKey, out []PutResult) {
 	for i := range out {
 		b.order = append(b.order, i)
 	}
+	b.syncs = b.syncs[:0]
+	defer st.syncPut(out, b)
 	for attempt := 0; ; attempt++ {
 		st.putRouted(recs, out, b)
 		b.order = b.order[:0]
@@ -259,6 +269,40 @@ func (st *Stream) Put(recs []Record, keys []HashKey, out []PutResult) {
 	}
 }
 
+// syncPut makes the records Put appended durable under FsyncAlways: every
+// shard it touched is synced, in parallel when there are several, so one
+// request waits for the slowest sync rather than for their sum. A record of
+// a shard whose sync failed is reported failed.
+func (st *Stream) syncPut(out []PutResult, b *putBatch) {
+	switch len(b.syncs) {
+	case 0:
+		return
+	case 1:
+		b.syncs[0].err = b.syncs[0].shard.syncTo(b.syncs[0].end)
+	default:
+		var wg sync.WaitGroup
+		for i := range b.syncs {
+			wg.Add(1)
+			go func(p *pendingSync) {
+				defer wg.Done()
+				p.err = p.shard.syncTo(p.end)
+			}(&b.syncs[i])
+		}
+		wg.Wait()
+	}
+	for _, p := range b.syncs {
+		if p.err == nil {
+			continue
+		}
+		for i := range out {
+			if out[i].Shard == p.shard && out[i].Err == nil {
+				out[i].Err = p.err
+			}
+		}
+	}
+	clear(b.syncs)
+}
+
 // putRouted appends the records b.order names to the shards out names for
 // them, one batch per shard in request order.
 func (st *Stream) putRouted(recs []Record, out []PutResult, b *putBatch) {
@@ -270,7 +314,7 @@ func (st *Stream) putRouted(recs []Record, out []PutResult, b *putBatch) {
 		}
 	}
 	if single {
-		st.appendGroup(out[0].Shard, recs, out, nil)
+		st.appendGroup(out[0].Shard, recs, out, nil, b)
 		return
 	}
 	sort.SliceStable(b.order, func(x, y int) bool {
@@ -284,7 +328,7 @@ func (st *Stream) putRouted(recs []Record, out []PutResult, b *putBatch) {
 			b.recs = append(b.recs, recs[b.order[end]])
 			end++
 		}
-		st.appendGroup(sh, b.recs, out, b.order[start:end])
+		st.appendGroup(sh, b.recs, out, b.order[start:end], b)
 		start = end
 	}
 	clear(b.recs)
@@ -293,17 +337,20 @@ func (st *Stream) putRouted(recs []Record, out []PutResult, b *putBatch) {
 // appendGroup appends group to sh and records the outcome in out at the
 // given indexes (or at 0..len-1 when idx is nil): the position, the error,
 // or errReroute when sh had closed.
-func (st *Stream) appendGroup(sh *Shard, group []Record, out []PutResult, idx []int) {
+func (st *Stream) appendGroup(sh *Shard, group []Record, out []PutResult, idx []int, b *putBatch) {
 	at := func(i int) *PutResult {
 		if idx == nil {
 			return &out[i]
 		}
 		return &out[idx[i]]
 	}
-	n, err := sh.Append(group)
+	n, err := sh.appendVisible(group)
 	for i := 0; i < n; i++ {
 		r := at(i)
 		r.Seq, r.Err = group[i].Seq, nil
+	}
+	if n > 0 && st.store.opts.Fsync == FsyncAlways {
+		b.syncs = append(b.syncs, pendingSync{shard: sh, end: group[n-1].Seq + 1})
 	}
 	if err != nil && errors.Is(err, ErrShardClosed) {
 		err = errReroute
