@@ -513,20 +513,24 @@ func TestConsoleScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	shot := func(file string) {
+	shot := func(file string, full bool) {
 		t.Helper()
-		png := browserValue(t, ctx, chromedp.CaptureScreenshot())
+		a := chromedp.CaptureScreenshot()
+		if full {
+			a = chromedp.FullScreenshot(100) // quality 100: PNG
+		}
+		png := browserValue(t, ctx, a)
 		if err := os.WriteFile(filepath.Join(dir, file), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	base := "http://" + e.addr + "/console"
 	browse(t, ctx, 15*time.Second, "streams", chromedp.Navigate(base+"?theme=light"), chromedp.WaitVisible(`body[data-streams="5"]`), chromedp.Sleep(2500*time.Millisecond))
-	shot("streams-light.png")
+	shot("streams-light.png", false)
 	browse(t, ctx, 15*time.Second, "streams dark", chromedp.Navigate(base+"?theme=dark"), chromedp.WaitVisible(`body[data-streams="5"]`), chromedp.Sleep(2500*time.Millisecond))
-	shot("streams-dark.png")
+	shot("streams-dark.png", false)
 	browse(t, ctx, 15*time.Second, "stream", chromedp.Navigate(base+"?theme=light#/stream/orders"), chromedp.WaitVisible(`body[data-view="stream"]`), chromedp.Sleep(1500*time.Millisecond))
-	shot("stream-light.png")
+	shot("stream-light.png", true)
 	browse(t, ctx, 15*time.Second, "tail", chromedp.Navigate(base+"?theme=dark#/stream/orders/shard/shardId-000000000002"), chromedp.WaitVisible(`#tail-state[data-state="live"]`), chromedp.WaitVisible(`#tail article.rec`), chromedp.Sleep(1500*time.Millisecond))
-	shot("tail-dark.png")
+	shot("tail-dark.png", false)
 }

@@ -416,7 +416,7 @@ function streamView(main, name) {
           `<td class="mono">${esc(s.ParentShardId || '—')}</td><td class="mono">${esc(s.AdjacentParentShardId || '—')}</td>` +
           `<td class="mono" title="${esc(q.StartingSequenceNumber)} – ${esc(q.EndingSequenceNumber || 'open')}">${esc(shortKey(q.StartingSequenceNumber || ''))} – ${esc(q.EndingSequenceNumber ? shortKey(q.EndingSequenceNumber) : 'open')}</td>` +
           `<td class="num">${sg.length}</td><td class="num">${fmtBytes(sg.reduce((a, x) => a + x.bytes, 0))}</td>` +
-          `<td><a href="${esc(tailHref(name, s.ShardId))}" data-tail="${esc(s.ShardId)}">Tail ${esc(s.ShardId.replace(/^shardId-0*/, '#'))}</a></td></tr>`;
+          `<td><a href="${esc(tailHref(name, s.ShardId))}" data-tail="${esc(s.ShardId)}">Tail ${esc(s.ShardId.replace(/^shardId-0*(?=\d)/, '#'))}</a></td></tr>`;
       }).join('') || '<tr><td colspan="9" class="muted">No shards retained.</td></tr>';
       $('#lineage', main).innerHTML = shardTree(shards, name);
       $('#segments-table tbody', main).innerHTML = segs.shards.flatMap(s => s.segments.map(g =>
