@@ -24,16 +24,17 @@ import (
 // defaultConfig gives every key its value; a file overrides only the keys it
 // sets, and flags override the file. Field tags are the YAML keys.
 type config struct {
-	Listen      string        `yaml:"listen"`       // host:port of the Kinesis API (HTTP/1.1 and h2c)
-	DataDir     string        `yaml:"data_dir"`     // directory of the store
-	Region      string        `yaml:"region"`       // region in stream ARNs
-	AccountID   string        `yaml:"account_id"`   // 12-digit account id in stream ARNs
-	Log         logConfig     `yaml:"log"`          // root logger
-	Storage     storageConfig `yaml:"storage"`      // segments, durability, retention
-	Streams     streamsConfig `yaml:"streams"`      // emulated state transition delays
-	Limits      limitsConfig  `yaml:"limits"`       // account limits and connection bounds
-	IteratorTTL time.Duration `yaml:"iterator_ttl"` // lifetime of a shard iterator
-	Console     bool          `yaml:"console"`      // serve the web console at GET /console on the API port
+	Listen      string         `yaml:"listen"`       // host:port of the Kinesis API (HTTP/1.1 and h2c)
+	DataDir     string         `yaml:"data_dir"`     // directory of the store
+	Region      string         `yaml:"region"`       // region in stream ARNs
+	AccountID   string         `yaml:"account_id"`   // 12-digit account id in stream ARNs
+	Log         logConfig      `yaml:"log"`          // root logger
+	Storage     storageConfig  `yaml:"storage"`      // segments, durability, retention
+	Streams     streamsConfig  `yaml:"streams"`      // emulated state transition delays
+	Limits      limitsConfig   `yaml:"limits"`       // account limits and connection bounds
+	Emulator    emulatorConfig `yaml:"emulator"`     // AWS's per-shard throughput limits and error injection
+	IteratorTTL time.Duration  `yaml:"iterator_ttl"` // lifetime of a shard iterator
+	Console     bool           `yaml:"console"`      // serve the web console at GET /console on the API port
 }
 
 // logConfig configures the root zerolog logger.
@@ -64,13 +65,25 @@ type streamsConfig struct {
 
 // limitsConfig bounds the account and the HTTP connections.
 type limitsConfig struct {
-	ShardLimit          int           `yaml:"shard_limit"`            // open shards per account
-	OnDemandStreamLimit int           `yaml:"on_demand_stream_limit"` // on-demand streams per account
-	MaxBodyBytes        int           `yaml:"max_body_bytes"`         // largest request body, bytes
-	MaxConns            int           `yaml:"max_conns"`              // concurrent connections
-	ReadTimeout         time.Duration `yaml:"read_timeout"`           // to read a whole request
-	WriteTimeout        time.Duration `yaml:"write_timeout"`          // to write a whole response
-	IdleTimeout         time.Duration `yaml:"idle_timeout"`           // keep-alive connection idle time
+	ShardLimit          int           `yaml:"shard_limit"`                // open shards per account
+	OnDemandStreamLimit int           `yaml:"on_demand_stream_limit"`     // on-demand streams per account
+	MaxBodyBytes        int           `yaml:"max_body_bytes"`             // largest request body, bytes
+	MaxConns            int           `yaml:"max_conns"`                  // concurrent connections
+	ReadTimeout         time.Duration `yaml:"read_timeout"`               // to read a whole request
+	WriteTimeout        time.Duration `yaml:"write_timeout"`              // to write a whole response
+	IdleTimeout         time.Duration `yaml:"idle_timeout"`               // keep-alive connection idle time
+	ConsumersPerStream  int           `yaml:"consumers_per_stream"`       // registered fan-out consumers per stream
+	ScalingsPerDay      int           `yaml:"update_shard_count_per_day"` // UpdateShardCount calls per stream per rolling day; 0 unlimited
+}
+
+// emulatorConfig is the limits emulator of package server, off by default.
+type emulatorConfig struct {
+	Throughput            bool    `yaml:"throughput"`               // enforce the per-shard rates below
+	WriteBytesPerSecond   int     `yaml:"write_bytes_per_second"`   // per shard, data plus partition key
+	WriteRecordsPerSecond int     `yaml:"write_records_per_second"` // per shard
+	ReadBytesPerSecond    int     `yaml:"read_bytes_per_second"`    // per shard, GetRecords data
+	ReadCallsPerSecond    int     `yaml:"read_calls_per_second"`    // per shard, GetRecords calls
+	ErrorProbability      float64 `yaml:"error_probability"`        // chance of an injected InternalFailure per request
 }
 
 // defaultConfig returns the configuration used when no file is given. Its
@@ -108,6 +121,14 @@ func defaultConfig() config {
 			ReadTimeout:         vo.ReadTimeout,
 			WriteTimeout:        vo.WriteTimeout,
 			IdleTimeout:         vo.IdleTimeout,
+			ConsumersPerStream:  shard.MaxConsumers,
+			ScalingsPerDay:      0,
+		},
+		Emulator: emulatorConfig{
+			WriteBytesPerSecond:   server.AWSWriteBytesPerSecond,
+			WriteRecordsPerSecond: server.AWSWriteRecordsPerSecond,
+			ReadBytesPerSecond:    server.AWSReadBytesPerSecond,
+			ReadCallsPerSecond:    server.AWSReadCallsPerSecond,
 		},
 		IteratorTTL: vo.IteratorTTL,
 		Console:     true,
@@ -339,6 +360,19 @@ func (c *config) validate() error {
 		func() error { return positive("limits.write_timeout", l.WriteTimeout) },
 		func() error { return positive("limits.idle_timeout", l.IdleTimeout) },
 		func() error { return positive("iterator_ttl", c.IteratorTTL) },
+		func() error {
+			if l.ConsumersPerStream < 1 || l.ConsumersPerStream > shard.MaxConsumers {
+				return bad("limits.consumers_per_stream", l.ConsumersPerStream, fmt.Sprintf("must be between 1 and %d", shard.MaxConsumers))
+			}
+			return nil
+		},
+		func() error {
+			if l.ScalingsPerDay < 0 {
+				return bad("limits.update_shard_count_per_day", l.ScalingsPerDay, "must not be negative (0: unlimited)")
+			}
+			return nil
+		},
+		func() error { return c.Emulator.validate(bad) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -385,5 +419,6 @@ func (c *config) serverOptions(log zerolog.Logger) server.Options {
 	o.Console = c.Console
 	o.ShardLimit = c.Limits.ShardLimit
 	o.OnDemandStreamLimit = c.Limits.OnDemandStreamLimit
+	o.Limits = c.serverLimits()
 	return o
 }

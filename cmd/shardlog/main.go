@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch cmd {
 	case "serve":
-		cfg, err := parseServe(args, stderr)
+		cfg, reload, err := parseServeReload(args, stderr)
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -53,13 +53,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "shardlog: %v\n", err)
 			return 2
 		}
-		if err := serve(cfg, stderr); err != nil {
+		if err := serveReloading(cfg, reload, stderr); err != nil {
 			fmt.Fprintf(stderr, "shardlog: %v\n", err)
 			return 1
 		}
 		return 0
 	case "bench":
 		return runBench(args, stdout, stderr)
+	case "config":
+		return runConfig(args, stdout, stderr)
+	case "fsck":
+		return runFsck(args, stdout, stderr)
+	case "inspect":
+		return runInspect(args, stdout, stderr)
 	case "version":
 		if len(args) > 0 {
 			fmt.Fprintln(stderr, "usage: shardlog version")
@@ -80,8 +86,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 // usage prints the command synopsis to w.
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  shardlog [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]
+  shardlog [serve] [--config FILE] [--listen ADDR] [--data-dir DIR] [--KEY=VALUE ...]
   shardlog bench [--workload put|putone|get|e2e] [--suite] [--serve] [--peers] [flags]
+  shardlog config check [FILE]
+  shardlog fsck [--json] DATA_DIR
+  shardlog inspect [--dump STREAM/SHARD] DATA_DIR
   shardlog version
 `)
 }
@@ -90,31 +99,45 @@ func usage(w io.Writer) {
 // defaults, overlaid by the --config file, overlaid by the other flags that
 // were given, validated.
 func parseServe(args []string, stderr io.Writer) (config, error) {
+	cfg, _, err := parseServeReload(args, stderr)
+	return cfg, err
+}
+
+// parseServeReload is parseServe that also returns a function rereading
+// the file and the environment under the same flags, for SIGHUP. Every
+// config key is a flag too (--emulator.throughput, --log.level=debug), and
+// SHARDLOG_<KEY> variables override the file (configenv.go).
+func parseServeReload(args []string, stderr io.Writer) (config, func() (config, error), error) {
 	fs := flag.NewFlagSet("shardlog serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "YAML config `file` (default: built-in defaults, as in config.yaml)")
 	listen := fs.String("listen", "", "listen `address` host:port (overrides key listen)")
 	dataDir := fs.String("data-dir", "", "data `directory` (overrides key data_dir)")
+	keys := keyFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return config{}, err
+		return config{}, nil, err
 	}
 	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+		return config{}, nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := loadConfig(*path)
-	if err != nil {
-		return cfg, err
-	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "listen":
-			cfg.Listen = *listen
-		case "data-dir":
-			cfg.DataDir = *dataDir
+	flags := func(c *config) error {
+		if err := keys(c); err != nil {
+			return err
 		}
-	})
-	if err := cfg.validate(); err != nil {
-		return cfg, fmt.Errorf("flags: %w", err)
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "listen":
+				c.Listen = *listen
+			case "data-dir":
+				c.DataDir = *dataDir
+			}
+		})
+		if err := c.validate(); err != nil {
+			return fmt.Errorf("flags: %w", err)
+		}
+		return nil
 	}
-	return cfg, nil
+	load := func() (config, error) { return loadLayers(*path, os.Environ(), flags) }
+	cfg, err := load()
+	return cfg, load, err
 }

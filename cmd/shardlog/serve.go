@@ -35,26 +35,48 @@ func newLogger(c logConfig, w io.Writer) zerolog.Logger {
 // serve runs the daemon with cfg until SIGTERM or SIGINT, then shuts down
 // gracefully and returns nil. A second signal during the shutdown exits the
 // process at once with status 1. Logs go to logw.
-func serve(cfg config, logw io.Writer) error {
-	log := newLogger(cfg.Log, logw)
+func serve(cfg config, logw io.Writer) error { return serveReloading(cfg, nil, logw) }
+
+// serveReloading is serve that applies reload's configuration on SIGHUP
+// (reload may be nil: SIGHUP is then ignored). The port is bound before
+// recovery and answers /healthz, and 503 to everything else, until the
+// store is open; then /readyz turns 200 and systemd hears READY=1.
+func serveReloading(cfg config, reload func() (config, error), logw io.Writer) error {
+	// The root logger passes everything; the global level filters, so that
+	// SIGHUP can change it for every sub-logger at once.
+	log := newLogger(cfg.Log, logw).Level(zerolog.TraceLevel)
+	setLogLevel(cfg.Log.Level)
+	rememberConfig(cfg)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	standby := server.NewStandby(ln)
+	notify(log, "STATUS=recovering "+cfg.DataDir)
+	testRecoveryPause()
 
 	began := time.Now()
 	store, err := shard.Open(cfg.storeOptions(log))
 	if err != nil {
-		return fmt.Errorf("open data dir %s: %w", cfg.DataDir, err)
+		return errors.Join(fmt.Errorf("open data dir %s: %w", cfg.DataDir, err), standby.Close())
 	}
 	recovered, took := len(store.Streams()), time.Since(began)
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return errors.Join(fmt.Errorf("listen: %w", err), store.Close())
-	}
 	srv := server.New(store, cfg.serverOptions(log))
+	registerStoreMetrics(srv.Metrics(), store, cfg.DataDir, took)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(standby.Handoff()) }()
+	srv.SetReady(true)
+	notify(log, "READY=1\nSTATUS=serving on "+ln.Addr().String())
+	stopWatchdog := startWatchdog(log, srv)
+	defer stopWatchdog()
 	log.Info().
 		Str("version", version).
 		Str("listen", ln.Addr().String()).
@@ -63,19 +85,20 @@ func serve(cfg config, logw io.Writer) error {
 		Dur("took", took).
 		Msg("shardlog started")
 
-	var serveErr error
-	select {
-	case sig := <-sigs:
+	sig, serveErr := waitSignal(sigs, hups, served, reload, srv, log)
+	if sig == nil {
+		log.Error().Err(serveErr).Msg("server stopped accepting; shutting down")
+		served = nil
+	} else {
 		log.Info().Str("signal", sig.String()).Msg("shutting down; a second signal exits at once")
 		go func() {
 			sig := <-sigs
 			log.Warn().Str("signal", sig.String()).Msg("second signal: exiting at once")
 			os.Exit(1)
 		}()
-	case serveErr = <-served:
-		log.Error().Err(serveErr).Msg("server stopped accepting; shutting down")
-		served = nil
 	}
+	srv.SetReady(false)
+	notify(log, "STOPPING=1")
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	began = time.Now()
