@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -20,10 +21,14 @@ var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 // their own goroutines, so a client that connects and sends nothing holds
 // only its own goroutine, and only until the read deadline.
 //
+// With a TLS config, it terminates TLS instead of sniffing and splits by the
+// protocol ALPN negotiated (tls.go).
+//
 // Connections are counted against the server's connection limit from
 // accept to Close; the accept loop waits while the limit is reached.
 type sniffListener struct {
 	inner    net.Listener
+	tls      *tls.Config // nil: cleartext, sniff for the h2c preface
 	h2       *chanListener
 	http1    chan net.Conn
 	conns    chan struct{} // semaphore: one token per open connection, shared by the server
@@ -35,9 +40,10 @@ type sniffListener struct {
 	err       error // the accept error that stopped the loop, if any
 }
 
-func newSniffListener(inner net.Listener, conns chan struct{}, deadline time.Duration) *sniffListener {
+func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns chan struct{}, deadline time.Duration) *sniffListener {
 	l := &sniffListener{
 		inner:    inner,
+		tls:      tlsConfig,
 		http1:    make(chan net.Conn),
 		conns:    conns,
 		deadline: deadline,
@@ -86,6 +92,10 @@ func (l *sniffListener) acceptLoop() {
 // sniff reads just enough of c to tell HTTP/2 from HTTP/1.x and passes it
 // on with the bytes read replayed.
 func (l *sniffListener) sniff(c *countedConn) {
+	if l.tls != nil {
+		l.handshake(c)
+		return
+	}
 	var buf [24]byte
 	n := 0
 	_ = c.SetReadDeadline(time.Now().Add(l.deadline))
@@ -106,11 +116,7 @@ func (l *sniffListener) sniff(c *countedConn) {
 	if n == len(h2Preface) && bytes.Equal(buf[:n], h2Preface) {
 		dst = l.h2.conns
 	}
-	select {
-	case dst <- c:
-	case <-l.done:
-		c.Close()
-	}
+	l.handoff(dst, c)
 }
 
 // Accept returns the next HTTP/1.x connection.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,6 +53,13 @@ type Options struct {
 	// account limits); the zero value emulates nothing. SetLimits changes it
 	// live.
 	Limits Limits
+	// TLS, when set, makes Serve terminate TLS on every connection it
+	// accepts and choose the protocol by ALPN: "h2" is served by net/http's
+	// HTTP/2, anything else by fasthttp as HTTP/1.1. Cleartext h2c is then
+	// not accepted. Empty NextProtos means h2 and http/1.1; a zero
+	// MinVersion means TLS 1.2. Nil (the default) serves cleartext. The
+	// config is cloned by New.
+	TLS *tls.Config
 	// Console serves the web console at GET /console on the API port
 	// (default off here; config.yaml turns it on).
 	Console bool

@@ -57,6 +57,7 @@ type Server struct {
 // New returns a Server for store. It serves nothing until Serve is called.
 func New(store *shard.Store, opts Options) *Server {
 	opts = opts.withDefaults()
+	opts.TLS = serverTLSConfig(opts.TLS)
 	s := &Server{
 		store:     store,
 		opts:      opts,
@@ -90,6 +91,7 @@ func New(store *shard.Store, opts Options) *Server {
 	}
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
+	protocols.SetHTTP2(true) // *tls.Conns that negotiated h2 (tls.go)
 	s.h2 = &http.Server{
 		Handler:      s.Handler(),
 		Protocols:    protocols,
@@ -109,12 +111,13 @@ func deriveKey(secret []byte, purpose string) []byte {
 }
 
 // Serve serves ln until Shutdown: HTTP/2 connections (those opening with
-// the client preface) through net/http, everything else through fasthttp.
+// the client preface, or with Options.TLS those that negotiated h2)
+// through net/http, everything else through fasthttp.
 // It closes ln when it returns. After Shutdown it returns nil; otherwise
 // the error that stopped accepting. Serve may be called for several
 // listeners at once.
 func (s *Server) Serve(ln net.Listener) error {
-	sl := newSniffListener(ln, s.conns, s.opts.ReadTimeout)
+	sl := newSniffListener(ln, s.opts.TLS, s.conns, s.opts.ReadTimeout)
 	h2done := make(chan error, 1)
 	go func() { h2done <- s.h2.Serve(sl.h2) }()
 	err := s.fast.Serve(sl)

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"crypto/tls"
+	"net"
+	"time"
+)
+
+// ALPN protocol IDs (RFC 7301) the server offers when TLS is on: HTTP/2
+// first, as AWS's endpoints do, so clients that speak both pick it.
+const (
+	alpnH2    = "h2"
+	alpnHTTP1 = "http/1.1"
+)
+
+// serverTLSConfig returns a copy of c ready for Serve: ALPN offers h2 and
+// http/1.1 unless c names its own protocols, and TLS 1.2 is the floor. It
+// returns nil for a nil c (TLS off).
+func serverTLSConfig(c *tls.Config) *tls.Config {
+	if c == nil {
+		return nil
+	}
+	c = c.Clone()
+	if len(c.NextProtos) == 0 {
+		c.NextProtos = []string{alpnH2, alpnHTTP1}
+	}
+	if c.MinVersion == 0 {
+		c.MinVersion = tls.VersionTLS12
+	}
+	return c
+}
+
+// handshake terminates TLS on c and routes the connection by the protocol
+// ALPN settled on: "h2" goes to net/http's HTTP/2 server, which takes the
+// *tls.Conn as it takes one from tls.Listen; anything else (http/1.1, or a
+// client that offered no ALPN) goes to fasthttp. The handshake must finish
+// within the sniffing deadline. Closing the returned *tls.Conn closes c and
+// frees its connection slot.
+func (l *sniffListener) handshake(c *countedConn) {
+	tc := tls.Server(c, l.tls)
+	_ = c.SetDeadline(time.Now().Add(l.deadline))
+	if err := tc.Handshake(); err != nil {
+		tc.Close()
+		return
+	}
+	_ = c.SetDeadline(time.Time{})
+	dst := l.http1
+	if tc.ConnectionState().NegotiatedProtocol == alpnH2 {
+		dst = l.h2.conns
+	}
+	l.handoff(dst, tc)
+}
+
+// handoff passes c to the half that serves it, or closes c if the listener
+// closes first.
+func (l *sniffListener) handoff(dst chan net.Conn, c net.Conn) {
+	select {
+	case dst <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
