@@ -6,7 +6,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: build run test fuzz bench bench-peers clean
+.PHONY: build run test fuzz bench bench-peers install clean
 
 ## build: compile the daemon to bin/shardlog, stamped with git describe.
 build:
@@ -46,6 +46,25 @@ bench: build
 ## peer in one run, write bench/RESULTS.md (and bin/bench-peers.html).
 bench-peers: build
 	./bin/shardlog bench --peers --duration $(BENCH_DURATION) --results bench/RESULTS.md --report bin/bench-peers.html
+
+## install: build, then install (as root) the binary to $(PREFIX)/bin, the
+## systemd unit cmd/shardlog/shardlog.service, /etc/shardlog/config.yaml
+## (the defaults; an existing file is kept), a `shardlog` system user and
+## its data directory /var/lib/shardlog. Then: systemctl enable --now shardlog.
+## DESTDIR stages into a directory instead (no user, no chown).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: build
+	install -D -m 0755 bin/shardlog $(DESTDIR)$(PREFIX)/bin/shardlog
+	sed 's|/usr/local/bin/shardlog|$(PREFIX)/bin/shardlog|' cmd/shardlog/shardlog.service > bin/shardlog.service
+	install -D -m 0644 bin/shardlog.service $(DESTDIR)/etc/systemd/system/shardlog.service
+	test -e $(DESTDIR)/etc/shardlog/config.yaml || install -D -m 0644 config.yaml $(DESTDIR)/etc/shardlog/config.yaml
+	install -d -m 0750 $(DESTDIR)/var/lib/shardlog
+	if [ -z "$(DESTDIR)" ]; then \
+		id -u shardlog >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/shardlog --no-create-home --shell /usr/sbin/nologin shardlog; \
+		chown shardlog:shardlog /var/lib/shardlog; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
 
 ## clean: remove build outputs (not ./data).
 clean:
