@@ -123,6 +123,7 @@ func (o *getRecordsOutput) release() {
 func (o *getRecordsOutput) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"Records":[`...)
 	id := o.shard.SeqID()
+	var seqs shard.SeqFormatter // the records of a page have consecutive positions
 	for i, r := range o.res.Records {
 		if i > 0 {
 			dst = append(dst, ',')
@@ -132,7 +133,7 @@ func (o *getRecordsOutput) appendJSON(dst []byte) []byte {
 		dst = append(dst, `,"PartitionKey":`...)
 		dst = appendJSONString(dst, r.PartitionKey)
 		dst = append(dst, `,"SequenceNumber":"`...)
-		dst = shard.FormatSequenceNumber(dst, id, r.Seq)
+		dst = seqs.Append(dst, id, r.Seq)
 		dst = append(dst, `","ApproximateArrivalTimestamp":`...)
 		dst = appendEpochMs(dst, r.ArrivalMs)
 		if o.kms {

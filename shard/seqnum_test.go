@@ -79,3 +79,25 @@ func FuzzSequenceNumber(f *testing.F) {
 		}
 	})
 }
+
+func TestSeqFormatterMatchesFormat(t *testing.T) {
+	var f SeqFormatter
+	ids := []SeqID{{EpochMs: 1764000000000, Index: 1}, {EpochMs: 1764000000000, Index: 2}, {}}
+	check := func(id SeqID, seq uint64) {
+		t.Helper()
+		got := string(f.Append(nil, id, seq))
+		if want := string(FormatSequenceNumber(nil, id, seq)); got != want {
+			t.Fatalf("SeqFormatter(%v, %d) = %s, want %s", id, seq, got, want)
+		}
+	}
+	for _, id := range ids {
+		for _, start := range []uint64{0, 8, 99, 9999999999999999990, 1<<64 - 3} {
+			for seq := start; seq >= start && seq < start+12; seq++ { // runs across carries
+				check(id, seq)
+			}
+		}
+	}
+	check(ids[0], 5) // jumps back and between shards
+	check(ids[1], 6)
+	check(ids[1], 6)
+}
