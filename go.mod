@@ -3,6 +3,7 @@ module github.com/shardlog/shardlog
 go 1.26.8
 
 require (
+	github.com/segmentio/asm v1.2.1
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0 // indirect
 	github.com/VictoriaMetrics/metrics v1.45.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
