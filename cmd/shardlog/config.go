@@ -35,6 +35,14 @@ type config struct {
 	Emulator    emulatorConfig `yaml:"emulator"`     // AWS's per-shard throughput limits and error injection
 	IteratorTTL time.Duration  `yaml:"iterator_ttl"` // lifetime of a shard iterator
 	Console     bool           `yaml:"console"`      // serve the web console at GET /console on the API port
+	TLS         tlsFiles       `yaml:"tls"`          // certificate and key; TLS on the API port when set
+}
+
+// tlsFiles names the PEM files of the API's TLS certificate and key; both
+// empty serves cleartext (`shardlog cert` makes a self-signed pair).
+type tlsFiles struct {
+	CertFile string `yaml:"cert_file"` // certificate chain, leaf first
+	KeyFile  string `yaml:"key_file"`  // private key of the leaf
 }
 
 // logConfig configures the root zerolog logger.
@@ -373,6 +381,12 @@ func (c *config) validate() error {
 			return nil
 		},
 		func() error { return c.Emulator.validate(bad) },
+		func() error {
+			if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+				return bad("tls.cert_file", fmt.Sprintf("%q", c.TLS.CertFile), "tls.cert_file and tls.key_file must be set together")
+			}
+			return nil
+		},
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
