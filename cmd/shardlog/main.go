@@ -62,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBench(args, stdout, stderr)
 	case "config":
 		return runConfig(args, stdout, stderr)
+	case "cert":
+		return runCert(args, stdout, stderr)
 	case "fsck":
 		return runFsck(args, stdout, stderr)
 	case "inspect":
@@ -89,6 +91,7 @@ func usage(w io.Writer) {
   shardlog [serve] [--config FILE] [--listen ADDR] [--data-dir DIR] [--KEY=VALUE ...]
   shardlog bench [--workload put|putone|get|e2e] [--suite] [--serve] [--peers] [flags]
   shardlog config check [FILE]
+  shardlog cert --out DIR [--host 127.0.0.1,localhost]
   shardlog fsck [--json] DATA_DIR
   shardlog inspect [--dump STREAM/SHARD] DATA_DIR
   shardlog version
