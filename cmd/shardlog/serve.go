@@ -54,6 +54,10 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	signal.Notify(hups, syscall.SIGHUP)
 	defer signal.Stop(hups)
 
+	tlsConf, err := cfg.tlsConfig()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -69,7 +73,9 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	}
 	recovered, took := len(store.Streams()), time.Since(began)
 
-	srv := server.New(store, cfg.serverOptions(log))
+	opts := cfg.serverOptions(log)
+	opts.TLS = tlsConf
+	srv := server.New(store, opts)
 	registerStoreMetrics(srv.Metrics(), store, cfg.DataDir, took)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(standby.Handoff()) }()
@@ -80,6 +86,7 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	log.Info().
 		Str("version", version).
 		Str("listen", ln.Addr().String()).
+		Bool("tls", tlsConf != nil).
 		Str("data_dir", cfg.DataDir).
 		Int("streams", recovered).
 		Dur("took", took).
