@@ -90,6 +90,7 @@ type daemon struct {
 type startLine struct {
 	Message string  `json:"message"`
 	Listen  string  `json:"listen"`
+	TLS     bool    `json:"tls"`
 	DataDir string  `json:"data_dir"`
 	Streams int     `json:"streams"`
 	Took    float64 `json:"took"` // milliseconds
