@@ -181,8 +181,8 @@ func TestLoopbackGuard(t *testing.T) {
 	if _, err := Run(t.Context(), Options{Endpoint: "http://192.0.2.1:4567"}); err == nil || !strings.Contains(err.Error(), "--allow-remote") {
 		t.Errorf("Run against a remote endpoint: %v", err)
 	}
-	if _, err := Run(t.Context(), Options{Workload: EFO}); err == nil || !strings.Contains(err.Error(), "SubscribeToShard") {
-		t.Errorf("efo: %v", err)
+	if _, err := Run(t.Context(), Options{Workload: EFO, Consumers: 21}); err == nil || !strings.Contains(err.Error(), "consumers 21") {
+		t.Errorf("efo with 21 consumers: %v", err)
 	}
 }
 

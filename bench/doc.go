@@ -11,7 +11,10 @@
 //	        by one GetRecords poller per shard (measured)
 //	e2e     a producer at a fixed Rate, one GetRecords poller per shard polling
 //	        without sleep; latency is put-to-visible, from a timestamp in each record
-//	efo     not yet: it needs SubscribeToShard
+//	efo     Consumers registered consumers, each on its own HTTP/2 connection (h2c,
+//	        or TLS with ALPN h2), subscribed to every shard with SubscribeToShard;
+//	        a producer at a fixed Rate; latency is put-to-push, from the timestamp
+//	        in each record to its arrival in an event (efo.go)
 //
 // # Record layout
 //
@@ -35,7 +38,7 @@
 //
 // # Correctness
 //
-// Workloads that read (get, e2e) account for every record: missing (acknowledged
+// Workloads that read (get, e2e, efo; efo per consumer) account for every record: missing (acknowledged
 // but never read), duplicate, corrupt (bad checksum, size or magic) and
 // out-of-order (a record read after a later record of the same producer worker
 // in the same shard; resent records are exempt). Result.OK is false on any.

@@ -57,6 +57,9 @@ type Options struct {
 	PollSleep time.Duration
 	// GetLimit is GetRecords' Limit.
 	GetLimit int
+	// Consumers is the number of enhanced fan-out consumers efo registers,
+	// each subscribed to every shard (default 1, at most 20).
+	Consumers int
 	// MaxRetries bounds the resends of a throttled record.
 	MaxRetries int
 	// ServerPID, when positive, is the server process whose CPU (with its
@@ -104,13 +107,16 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Shards == 0 {
 		o.Shards = d.Shards
+		if o.Workload == EFO {
+			o.Shards = 1
+		}
 	}
 	if o.Conns == 0 {
 		o.Conns = d.Conns
 		if o.Workload == PutOne {
 			o.Conns = 16
 		}
-		if o.Workload == E2E {
+		if o.Workload == E2E || o.Workload == EFO {
 			o.Conns = 1
 		}
 	}
@@ -122,7 +128,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Batch == 0 {
 		o.Batch = d.Batch
-		if o.Workload == E2E {
+		if o.Workload == E2E || o.Workload == EFO {
 			o.Batch = 1
 		}
 	}
@@ -132,8 +138,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Keys == 0 {
 		o.Keys = d.Keys
 	}
-	if o.Rate == 0 && o.Workload == E2E {
+	if o.Rate == 0 && (o.Workload == E2E || o.Workload == EFO) {
 		o.Rate = 1000
+	}
+	if o.Consumers == 0 {
+		o.Consumers = 1
 	}
 	if o.GetLimit == 0 {
 		o.GetLimit = d.GetLimit
@@ -146,11 +155,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Name == "" {
 		o.Name = fmt.Sprintf("%s-%s", o.Workload, sizeName(o.RecordBytes))
+		if o.Workload == EFO {
+			o.Name = fmt.Sprintf("efo-%dc-%s", o.Consumers, sizeName(o.RecordBytes))
+		}
 	}
 	switch o.Workload {
-	case Put, PutOne, Get, E2E:
-	case EFO:
-		return o, fmt.Errorf("bench: workload efo: not yet: it needs SubscribeToShard (enhanced fan-out), which shardlog does not serve yet")
+	case Put, PutOne, Get, E2E, EFO:
 	default:
 		return o, fmt.Errorf("bench: unknown workload %q (put, putone, get, e2e, efo)", o.Workload)
 	}
@@ -167,6 +177,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("bench: record size %d: want at least %d (the id and checksum header)", o.RecordBytes, headerBytes)
 	case o.Batch < 1 || o.Batch > 500:
 		return o, fmt.Errorf("bench: batch %d: want 1 to 500", o.Batch)
+	case o.Consumers < 1 || o.Consumers > maxConsumers:
+		return o, fmt.Errorf("bench: consumers %d: want 1 to %d", o.Consumers, maxConsumers)
 	case o.Keys < 1:
 		return o, fmt.Errorf("bench: keys %d: want at least 1", o.Keys)
 	case o.GetLimit < 1 || o.GetLimit > 10000:

@@ -33,9 +33,11 @@ type Result struct {
 	MBPerSec       float64 `json:"mb_per_sec"` // payload, 10^6 bytes
 	RequestsPerSec float64 `json:"requests_per_sec"`
 
-	LatencyKind  string           `json:"latency_kind"` // "request" or "put-to-visible"
+	LatencyKind  string           `json:"latency_kind"` // "request", "put-to-visible" or "put-to-push"
 	Latency      Latency          `json:"latency"`
-	PutLatency   *Latency         `json:"put_latency,omitempty"` // e2e: the producer's requests
+	Consumers    int              `json:"consumers,omitempty"`    // efo: registered consumers
+	PerConsumer  []Latency        `json:"per_consumer,omitempty"` // efo: put-to-push of each consumer
+	PutLatency   *Latency         `json:"put_latency,omitempty"`  // e2e: the producer's requests
 	Distribution []Quantile       `json:"distribution,omitempty"`
 	Timeline     []Point          `json:"timeline,omitempty"`
 	Errors       map[string]int64 `json:"errors"`
@@ -154,6 +156,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		put := summarize(p.rec.total)
 		p.rec.mu.Unlock()
 		res.PutLatency = &put
+	case EFO:
+		if err := runEFO(ctx, &o, c, cd, res, p, addr, tls, stream, shards); err != nil {
+			return nil, fmt.Errorf("bench: efo at %s: %w", o.Endpoint, err)
+		}
 	}
 	return res, nil
 }
