@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,14 +30,15 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow an endpoint that is not loopback")
 	fs.StringVar(&o.Stream, "stream", "", "stream `name` (default: a fresh stream, deleted after)")
 	fs.BoolVar(&o.KeepStream, "keep-stream", false, "do not delete the stream the run created")
-	fs.IntVar(&o.Shards, "shards", d.Shards, "shards of a created stream")
+	fs.IntVar(&o.Shards, "shards", 0, "shards of a created stream (default 4; efo 1)")
 	fs.IntVar(&o.Conns, "conns", 0, "producer connections (default 4; putone 16; e2e 1)")
 	fs.DurationVar(&o.Duration, "duration", d.Duration, "bound of the measured phase (get: of the put phase)")
 	fs.Int64Var(&o.Records, "records", 0, "stop producing after this many records (0: no limit)")
 	fs.IntVar(&o.RecordBytes, "record-size", d.RecordBytes, "record data `bytes` (at least 24)")
 	fs.IntVar(&o.Batch, "batch", 0, "records per PutRecords (default 500; e2e 1)")
 	fs.IntVar(&o.Keys, "keys", d.Keys, "distinct partition keys")
-	fs.IntVar(&o.Rate, "rate", 0, "producer records/s (0: unlimited; e2e default 1000)")
+	fs.IntVar(&o.Rate, "rate", 0, "producer records/s (0: unlimited; e2e and efo default 1000)")
+	consumers := fs.String("consumers", "1,5", "efo: registered consumers; a comma-separated `list` runs once per count")
 	fs.DurationVar(&o.PollSleep, "poll-sleep", 0, "reader pause after an empty GetRecords")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "measure this server process's CPU from /proc")
 	fs.StringVar(&o.Label, "label", "", "target name in reports (default: shardlog with --serve, else target)")
@@ -48,6 +50,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "print results as JSON instead of the table")
 	report := fs.String("report", "", "write a self-contained HTML report to `file`")
 	quiet := fs.Bool("quiet", false, "no live progress line")
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		// shardlog bench efo [flags]: the workload named first.
+		args = append([]string{"--workload", args[0]}, args[1:]...)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -114,12 +120,23 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			std := bench.Standard(o.Duration)
 			rs = bench.RunSuite(ctx, o.Label, o.Endpoint, o.ServerPID, std, progress, inPlace)
 		} else {
-			r, err := bench.Run(ctx, o)
-			if err != nil {
-				fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
-				return 1
+			counts := []int{0}
+			if o.Workload == bench.EFO {
+				var err error
+				if counts, err = parseCounts(*consumers); err != nil {
+					fmt.Fprintf(stderr, "shardlog bench: --consumers: %v\n", err)
+					return 2
+				}
 			}
-			rs = []*bench.Result{r}
+			for _, n := range counts {
+				o.Consumers = n
+				r, err := bench.Run(ctx, o)
+				if err != nil {
+					fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
+					return 1
+				}
+				rs = append(rs, r)
+			}
 		}
 	}
 	if *jsonOut {
@@ -146,4 +163,17 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// parseCounts parses a comma-separated list of positive integers.
+func parseCounts(list string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive count", f)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
 }
