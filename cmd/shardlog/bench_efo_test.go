@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/shardlog/shardlog/bench"
+)
+
+// TestBenchEFO runs `shardlog bench efo` briefly against a real daemon,
+// with 1 and then 3 consumers: every consumer must receive every record
+// (the run's check), with a put-to-push latency for each.
+func TestBenchEFO(t *testing.T) {
+	d := startDaemon(t)
+	var stdout, stderr bytes.Buffer
+	code := runBench([]string{"efo", "--endpoint", d.Endpoint, "--duration", "1s", "--rate", "300",
+		"--consumers", "1,3", "--quiet", "--json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("shardlog bench efo: exit %d\n%s\n%s", code, stderr.Bytes(), stdout.Bytes())
+	}
+	var rs []bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &rs); err != nil {
+		t.Fatalf("bench output: %v\n%s", err, stdout.Bytes())
+	}
+	if len(rs) != 2 {
+		t.Fatalf("%d results, want one per consumer count", len(rs))
+	}
+	for i, want := range []int{1, 3} {
+		r := rs[i]
+		if r.Workload != bench.EFO || r.Consumers != want || len(r.PerConsumer) != want || r.Shards != 1 {
+			t.Fatalf("result %d: workload %s, %d consumers (%d latencies), %d shards; want efo, %d, 1 shard",
+				i, r.Workload, r.Consumers, len(r.PerConsumer), r.Shards, want)
+		}
+		if r.Check == nil || !r.Check.OK() || r.Check.Acked < 200 || r.Check.Read != int64(want)*r.Check.Acked {
+			t.Fatalf("result %d: check %+v, want every acknowledged record read once by each of %d consumers", i, r.Check, want)
+		}
+		if r.LatencyKind != "put-to-push" || r.Latency.P99 <= 0 {
+			t.Fatalf("result %d: latency %s %+v", i, r.LatencyKind, r.Latency)
+		}
+		t.Logf("%s: put-to-push p50 %.3f ms, p99 %.3f ms", r.Name, r.Latency.P50, r.Latency.P99)
+	}
+}
