@@ -637,11 +637,19 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 				res.Release()
 				return fmt.Errorf("read shard %s at %d: %w", sh.id, next, err)
 			}
+			added := 0
+			for _, r := range recs[before:] {
+				added += len(r.Data)
+			}
+			if before > 0 && added > maxBytes-bytes {
+				// The segment always returns one record; past the first
+				// segment that one may not fit: leave it for the next read.
+				clear(recs[before:])
+				recs, added = recs[:before], 0
+			}
 			res.Records = recs
 			res.held = append(res.held, s)
-			for _, r := range recs[before:] {
-				bytes += len(r.Data)
-			}
+			bytes += added
 			if len(recs) > before {
 				next = recs[len(recs)-1].Seq + 1
 			}
@@ -652,7 +660,9 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 				sh.log.Error().Err(err).Uint64("seq", next).Msg("corrupt record; returning the records before it")
 				break
 			}
-			if bytes >= maxBytes {
+			if next < s.NextSeq() {
+				// A limit stopped the read inside this segment: going on to
+				// the next one would skip the rest of it.
 				break
 			}
 		}

@@ -826,3 +826,38 @@ func TestShardsStayDormantUntilTouched(t *testing.T) {
 		}
 	}
 }
+
+func TestReadAcrossSegmentsWithByteLimit(t *testing.T) {
+	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
+	st := mustCreate(t, s, "paged", 1)
+	sh := st.Shards()[0]
+	const n = 600 // ~900 KB of 1-2 KiB records: many 64 KiB segments
+	for i := 0; i < n; i++ {
+		put(t, st, "k", payload(i, 1000+(i*37)%1000))
+	}
+	for _, limit := range []int{1, 5000, 100 << 10, 1 << 20} {
+		var res ReadResult
+		pos, seen := uint64(0), 0
+		for pos < n {
+			if err := sh.Read(pos, 10000, limit, &res); err != nil {
+				t.Fatal(err)
+			}
+			bytes := 0
+			for i, r := range res.Records {
+				if r.Seq != pos+uint64(i) {
+					t.Fatalf("limit %d: read at %d returned seq %d at index %d", limit, pos, r.Seq, i)
+				}
+				bytes += len(r.Data)
+			}
+			if len(res.Records) == 0 || (len(res.Records) > 1 && bytes > limit) {
+				t.Fatalf("limit %d: read at %d returned %d records of %d bytes", limit, pos, len(res.Records), bytes)
+			}
+			seen += len(res.Records)
+			pos = res.Next
+			res.Release()
+		}
+		if seen != n {
+			t.Fatalf("limit %d: read %d records, want %d", limit, seen, n)
+		}
+	}
+}
