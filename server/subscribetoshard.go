@@ -233,8 +233,32 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 	defer res.Release()
 	var ev subscribeToShardEvent
 	var cont string
+	var allowance pushAllowance
 	due := false // a heartbeat is owed
 	for {
+		if l := s.limits.Load(); l.Throughput {
+			if d := allowance.delay(s.opts.Now(), l.ReadBytesPerSecond); d > 0 {
+				wait := time.NewTimer(d)
+				select {
+				case <-wait.C:
+				case <-sub.done:
+					wait.Stop()
+					if sub.reason != nil {
+						send(w.exception(sub.reason))
+					}
+					return
+				case <-out.gone:
+					wait.Stop()
+					sub.end(nil)
+					return
+				case <-lifetime.C:
+					wait.Stop()
+					sub.end(nil)
+					return
+				}
+				continue
+			}
+		}
 		tail := sh.TailChanged() // taken before reading, so no append is missed
 		if err := sh.Read(sub.pos, maxGetRecords, maxEventBytes, &res); err != nil {
 			s.log.Error().Err(err).Str("op", "SubscribeToShard").Str("stream", sub.stream.Name()).Str("shard", sh.ID()).Msg("internal failure")
@@ -267,8 +291,9 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 				cont = sh.SequenceNumber(sub.pos - 1)
 				ev.ContinuationSequenceNumber = &cont
 			}
-			n, atEnd := len(res.Records), res.AtEnd
-			s.observeSubscribeEvent(sub.stream, n, dataBytes(res.Records), res.MillisBehind)
+			n, atEnd, size := len(res.Records), res.AtEnd, dataBytes(res.Records)
+			s.observeSubscribeEvent(sub.stream, n, size, res.MillisBehind)
+			allowance.charge(size)
 			ok := send(w.event(&ev))
 			clear(ev.Records)
 			res.Release()
