@@ -1,0 +1,83 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// TestPushAllowanceRate pushes 1 MiB events as fast as a subscription's
+// allowance lets them go, on a simulated clock, and checks the sustained
+// rate is AWS's 2 MiB/s per consumer-shard.
+func TestPushAllowanceRate(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	var a pushAllowance
+	pushed := 0
+	for t0 := now; now.Sub(t0) < 60*time.Second; {
+		if d := a.delay(now, AWSReadBytesPerSecond); d > 0 {
+			now = now.Add(d)
+			continue
+		}
+		a.charge(maxEventBytes)
+		if now.Sub(t0) >= 2*time.Second {
+			pushed += maxEventBytes
+		}
+	}
+	rate := float64(pushed) / 58
+	if math.Abs(rate-AWSReadBytesPerSecond) > 0.05*AWSReadBytesPerSecond {
+		t.Fatalf("sustained push rate %.0f B/s, want %d within 5%%", rate, AWSReadBytesPerSecond)
+	}
+}
+
+// TestSubscribePushLimit checks that with throughput emulation on, a
+// subscription that has just been pushed a backlog larger than a second of
+// its allowance waits for the debt before the next event, and that without
+// emulation it does not.
+func TestSubscribePushLimit(t *testing.T) {
+	const rate = 200_000 // bytes/s
+	for _, throttled := range []bool{true, false} {
+		name := map[bool]string{true: "throughput", false: "off"}[throttled]
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, fastSubscriptions, func(o *Options) {
+				o.Limits = Limits{Throughput: throttled, ReadBytesPerSecond: rate}
+			})
+			c := e.clients[1] // h2c
+			ctx := context.Background()
+			st := e.createStream("push-limit", 1)
+			arn := registerConsumer(t, c.sdk, st.ARN(), "app")
+			// 400 KB of backlog: the first event takes it all (under
+			// maxEventBytes) and leaves 200 KB owed, a second at rate.
+			put := func(n int) {
+				t.Helper()
+				if _, err := c.sdk.PutRecord(ctx, &kinesis.PutRecordInput{
+					StreamName: aws.String("push-limit"), PartitionKey: aws.String("pk"), Data: bytes.Repeat([]byte{'x'}, n),
+				}); err != nil {
+					t.Fatalf("PutRecord: %v", err)
+				}
+			}
+			for range 4 {
+				put(100_000)
+			}
+			es := subscribe(t, c.sdk, arn, "shardId-000000000000",
+				types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
+			collect(t, es, 4)
+			put(10)
+			t0 := time.Now()
+			collect(t, es, 1)
+			took := time.Since(t0)
+			t.Logf("next record pushed after %v", took)
+			if throttled && took < 700*time.Millisecond {
+				t.Fatalf("pushed after %v with 200 KB owed at %d B/s; want about 1s", took, rate)
+			}
+			if !throttled && took > 500*time.Millisecond {
+				t.Fatalf("pushed after %v without emulation", took)
+			}
+		})
+	}
+}
