@@ -46,7 +46,16 @@
 // Over HTTP/1.1 it is a chunked fasthttp body stream, over HTTP/2 a
 // flushed net/http response. Subscriptions end after
 // Options.SubscriptionLifetime, on takeover, on deregistration and on
-// Shutdown.
+// Shutdown. With Limits.Throughput on, each subscription pushes at most
+// Limits.ReadBytesPerSecond (AWS's 2 MiB/s per consumer-shard) from a
+// budget of its own (subscribelimit.go).
+//
+// # Transports
+//
+// One listener serves every transport (listener.go): cleartext connections
+// opening with the HTTP/2 preface go to net/http (h2c), the rest to
+// fasthttp. With Options.TLS, TLS is terminated on accept instead and ALPN
+// decides: h2 to net/http, http/1.1 (or no ALPN) to fasthttp (tls.go).
 //
 // # Errors
 //
