@@ -89,7 +89,7 @@ type emulatorConfig struct {
 	Throughput            bool    `yaml:"throughput"`               // enforce the per-shard rates below
 	WriteBytesPerSecond   int     `yaml:"write_bytes_per_second"`   // per shard, data plus partition key
 	WriteRecordsPerSecond int     `yaml:"write_records_per_second"` // per shard
-	ReadBytesPerSecond    int     `yaml:"read_bytes_per_second"`    // per shard, GetRecords data
+	ReadBytesPerSecond    int     `yaml:"read_bytes_per_second"`    // per shard, GetRecords data; and per subscription, pushed data
 	ReadCallsPerSecond    int     `yaml:"read_calls_per_second"`    // per shard, GetRecords calls
 	ErrorProbability      float64 `yaml:"error_probability"`        // chance of an injected InternalFailure per request
 }
