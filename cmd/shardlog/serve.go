@@ -78,7 +78,10 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	srv := server.New(store, opts)
 	registerStoreMetrics(srv.Metrics(), store, cfg.DataDir, took)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(standby.Handoff()) }()
+	// Hand the listener over before announcing readiness: a client that
+	// connects after the start line must reach the server, not the standby.
+	live := standby.Handoff()
+	go func() { served <- srv.Serve(live) }()
 	srv.SetReady(true)
 	notify(log, "READY=1\nSTATUS=serving on "+ln.Addr().String())
 	stopWatchdog := startWatchdog(log, srv)
