@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync"
@@ -158,7 +159,11 @@ func (sb *Standby) Close() error {
 func (sb *Standby) stop() {
 	sb.once.Do(func() {
 		_ = sb.own.Close()
-		_ = sb.fast.Shutdown()
+		// Connections the standby holds get their answer and Connection:
+		// close; a client that sends nothing is not worth waiting for.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = sb.fast.ShutdownWithContext(ctx)
 		sb.wg.Wait()
 	})
 }
