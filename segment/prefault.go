@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"os"
 	"sync/atomic"
 
 	"github.com/tysonmote/gommap"
@@ -9,6 +10,9 @@ import (
 
 // prefaultChunk is how much one madvise call populates.
 const prefaultChunk = 1 << 20
+
+// pageSize is the unit madvise works in.
+var pageSize = int64(os.Getpagesize())
 
 // prefaulter populates the pages of an active segment's mapping ahead of
 // the writer, on its own goroutine, so that Append copies into pages that
@@ -20,22 +24,24 @@ const prefaultChunk = 1 << 20
 type prefaulter struct {
 	mapping gommap.MMap
 	target  atomic.Int64 // populate up to here (the writer raises it)
-	upTo    int64        // populated below this; owned by the goroutine
+	upTo    atomic.Int64 // populated below this; written by the goroutine only
 	bell    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
 }
 
-// startPrefault starts populating m from off on.
-func startPrefault(m gommap.MMap, off, ahead int64) *prefaulter {
+// startPrefault starts populating m from off up to target, which must not
+// pass the end of the file (populating past it fails and stops the
+// prefaulter).
+func startPrefault(m gommap.MMap, off, target int64) *prefaulter {
 	p := &prefaulter{
 		mapping: m,
-		upTo:    off &^ (1<<12 - 1),
 		bell:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	p.want(off + ahead)
+	p.upTo.Store(off &^ (pageSize - 1))
+	p.want(target)
 	go p.run()
 	return p
 }
@@ -64,17 +70,19 @@ func (p *prefaulter) run() {
 			return
 		case <-p.bell:
 		}
-		for p.upTo < p.target.Load() {
+		for up := p.upTo.Load(); up < p.target.Load(); up = p.upTo.Load() {
 			select {
 			case <-p.stop:
 				return
 			default:
 			}
-			end := min(p.upTo+prefaultChunk, int64(len(p.mapping)))
-			if err := unix.Madvise(p.mapping[p.upTo:end], unix.MADV_POPULATE_WRITE); err != nil {
+			// Whole pages: madvise wants an aligned start, and the page that
+			// holds the target's last byte is backed by the file.
+			end := min(up+prefaultChunk, (p.target.Load()+pageSize-1)&^(pageSize-1), int64(len(p.mapping)))
+			if err := unix.Madvise(p.mapping[up:end], unix.MADV_POPULATE_WRITE); err != nil {
 				return // unsupported, or the mapping is going away: appends fault as usual
 			}
-			p.upTo = end
+			p.upTo.Store(end)
 		}
 	}
 }

@@ -190,7 +190,7 @@ func (s *Segment) create() (err error) {
 // startPrefaultLocked starts populating an active view's pages from off.
 func (s *Segment) startPrefaultLocked(v *view, off int64) {
 	if s.opts.PrefaultBytes > 0 {
-		s.prefault.Store(startPrefault(v.mapping, off, s.opts.PrefaultBytes))
+		s.prefault.Store(startPrefault(v.mapping, off, min(off+s.opts.PrefaultBytes, s.allocated)))
 	}
 }
 

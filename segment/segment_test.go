@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestAppendRead(t *testing.T) {
@@ -276,4 +277,30 @@ func TestFileGrowsAheadOfAppends(t *testing.T) {
 		t.Fatalf("Append past the old size: n=%d err=%v (want a partial write at 1 MiB)", n, err)
 	}
 	checkAll(t, r, append(want, more[:n]...))
+}
+
+func TestPrefaulterStaysAheadOfTheWriter(t *testing.T) {
+	o := testOptions(t) // 64 KiB initial file, 16 KiB prefault window
+	s := mustCreate(t, t.TempDir(), 0, o)
+	defer s.Close()
+	populated := func() int64 {
+		p := s.prefault.Load()
+		if p == nil {
+			t.Fatal("no prefaulter on an active segment")
+		}
+		return p.upTo.Load()
+	}
+	waitFor := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for populated() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("prefaulter stopped at %d, want %d (end %d)", populated(), want, s.Size())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor(headerSize + o.PrefaultBytes)
+	mustAppend(t, s, records(0, 300, 1000)) // past the first allocation: the file grows
+	waitFor(s.Size() + o.PrefaultBytes)
 }
