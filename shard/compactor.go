@@ -7,17 +7,18 @@ import (
 	"time"
 )
 
-// compactLoop runs Compact every CompactInterval until the store closes.
-func (s *Store) compactLoop() {
+// every runs fn every interval until the store closes. The caller has
+// added one to s.wg.
+func (s *Store) every(interval time.Duration, fn func()) {
 	defer s.wg.Done()
-	t := time.NewTicker(s.opts.CompactInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.Compact()
+			fn()
 		}
 	}
 }

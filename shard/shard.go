@@ -504,37 +504,10 @@ func (r *ReadResult) Release() {
 }
 
 // TrimHorizon returns the position of the oldest record still retained (the
-// tail when there is none).
+// tail when there is none): SeekTime clamps every time to the retention
+// horizon, so seeking to the epoch finds it.
 func (sh *Shard) TrimHorizon() (uint64, error) {
-	if err := sh.ensure(); err != nil {
-		return 0, err
-	}
-	horizon := sh.horizonMs()
-	for {
-		segs := *sh.segs.Load()
-		retry := false
-		for _, s := range segs {
-			if !s.Acquire() {
-				retry = true
-				break
-			}
-			if s.NextSeq() == s.Base() || s.LastTimeMs() < horizon {
-				s.Release()
-				continue
-			}
-			seq, ok, err := s.SeekTime(horizon)
-			s.Release()
-			if err != nil {
-				return 0, fmt.Errorf("trim horizon of shard %s: %w", sh.id, err)
-			}
-			if ok {
-				return seq, nil
-			}
-		}
-		if !retry {
-			return sh.readEnd(), nil
-		}
-	}
+	return sh.SeekTime(time.UnixMilli(0))
 }
 
 // readEnd is the position after the last readable record.

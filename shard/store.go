@@ -86,10 +86,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.wg.Add(1)
-	go s.compactLoop()
+	go s.every(opts.CompactInterval, s.Compact)
 	if opts.Fsync == FsyncInterval {
 		s.wg.Add(1)
-		go s.syncLoop()
+		go s.every(opts.FsyncInterval, s.syncAll)
 	}
 	return s, nil
 }
@@ -484,21 +484,7 @@ func (s *Store) closeStreams() {
 	}
 }
 
-// syncLoop syncs every shard every FsyncInterval.
-func (s *Store) syncLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.opts.FsyncInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.syncAll()
-		}
-	}
-}
-
+// syncAll syncs every loaded shard (FsyncInterval's background pass).
 func (s *Store) syncAll() {
 	for _, st := range s.Streams() {
 		for _, sh := range st.Shards() {
