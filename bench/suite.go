@@ -58,8 +58,10 @@ type PeersOptions struct {
 	Duration time.Duration
 	// Results is where to write the Markdown report (bench/RESULTS.md).
 	Results string
-	// Command is the command line that ran Peers, for the report.
+	// Command is the command line that ran Peers, and Version the
+	// shardlog version measured, for the report.
 	Command  string
+	Version  string
 	Progress io.Writer
 	InPlace  bool
 }
@@ -132,6 +134,7 @@ func writeResultsMarkdown(w io.Writer, rs []*Result, o PeersOptions, commands []
 	fmt.Fprintf(w, "- Machine: %s, %d CPUs (nproc), %s memory; %s.\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version())
 	fmt.Fprintf(w, "- Load average before: %s; after: %s. Client and server share the machine, so a busy\n  machine (other builds) lowers every figure; compare ratios from the same run.\n", load0, load1)
 	fmt.Fprintf(w, "- Each workload runs for at most %s against a fresh stream; the generator and each server\n  share the CPUs. CPU columns are percent of one core over the measured phase.\n", o.Duration)
+	fmt.Fprintf(w, "- shardlog: %s.\n", o.Version)
 	fmt.Fprintf(w, "- Peers: kinesalite %s, kinesis-local %s (kinesis-mock's Node build), from npm.\n\n", KinesaliteVersion, KinesisLocalVersion)
 	fmt.Fprintf(w, "Servers were started as:\n\n```\n%s\n```\n\n", strings.Join(commands, "\n"))
 	fmt.Fprintf(w, "| target | workload | records/s | MB/s | p50 ms | p99 ms | p99.9 ms | client CPU | server CPU | errors / check |\n")
