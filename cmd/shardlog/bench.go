@@ -92,7 +92,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		rs, err = bench.Peers(ctx, bench.PeersOptions{
 			ShardlogBin: self, NodeDir: *nodeDir, Duration: o.Duration, Results: *results,
-			Command: "shardlog bench " + strings.Join(args, " "), Progress: progress, InPlace: inPlace,
+			Command: "shardlog bench " + strings.Join(args, " "), Version: version, Progress: progress, InPlace: inPlace,
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "shardlog bench: %v\n", err)
