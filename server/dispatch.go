@@ -13,10 +13,12 @@ const targetPrefix = "Kinesis_20131202."
 
 // operation is one entry of the operation table.
 type operation struct {
-	name string // e.g. "PutRecords"
-	// call decodes body with c, runs the handler and appends the encoded
-	// response to dst.
-	call func(s *Server, c codec, body, dst []byte) ([]byte, error)
+	name   string // e.g. "PutRecords"
+	action string // IAM action, e.g. "kinesis:PutRecords"
+	// call decodes body with c, checks that cred may run the operation on
+	// the resources the request names (nil cred: auth mode none), runs the
+	// handler and appends the encoded response to dst.
+	call func(s *Server, cred *credential, c codec, body, dst []byte) ([]byte, error)
 }
 
 // operations maps an X-Amz-Target ("Kinesis_20131202.PutRecords") to its
@@ -52,7 +54,8 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 		panic("BUG: operation registered twice: " + name)
 	}
 	pool := &sync.Pool{New: func() any { return new(In) }}
-	operations[target] = &operation{name: name, call: func(s *Server, c codec, body, dst []byte) ([]byte, error) {
+	op := &operation{name: name, action: "kinesis:" + name}
+	op.call = func(s *Server, cred *credential, c codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
 			var zero In
@@ -60,6 +63,9 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 			pool.Put(in)
 		}()
 		if err := c.decode(body, in); err != nil {
+			return dst, err
+		}
+		if err := s.authorize(cred, op, in); err != nil {
 			return dst, err
 		}
 		out, err := fn(s, in)
@@ -70,7 +76,8 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 			defer r.release()
 		}
 		return c.encode(dst, out)
-	}}
+	}
+	operations[target] = op
 }
 
 // exchange is one request and its response as both transports see them.
@@ -82,6 +89,9 @@ type exchange struct {
 	target      string // X-Amz-Target
 	contentType string // request Content-Type
 	body        []byte // request body
+	// headers gives signature verification the rest of the request; nil
+	// for transports that have none (auth mode sigv4 then refuses).
+	headers requestHeaders
 
 	status          int
 	respContentType string
@@ -134,11 +144,18 @@ func (s *Server) route(x *exchange) *operation {
 		s.fail(x, c, &APIError{Type: errUnknownOperation})
 		return nil
 	}
+	// AWS checks the signature here: after the operation is known, before
+	// the body is decoded; authorization follows decoding, in op.call.
+	cred, authErr := s.authenticate(x)
+	if authErr != nil {
+		s.fail(x, c, authErr)
+		return op
+	}
 	if s.injectError() {
 		s.fail(x, c, errInjected)
 		return op
 	}
-	out, err := op.call(s, c, x.body, x.out)
+	out, err := op.call(s, cred, c, x.body, x.out)
 	if err != nil {
 		s.fail(x, c, s.toAPIError(op.name, err))
 		return op

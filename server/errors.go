@@ -48,6 +48,11 @@ var errorStatus = map[string]int{
 	errInternalFailure:    http.StatusInternalServerError,
 	errServiceUnavailable: http.StatusServiceUnavailable,
 	errRequestTimeout:     http.StatusRequestTimeout,
+	// Authentication (sigv4.go): 400, as Kinesis answers them.
+	errMissingToken:        http.StatusBadRequest,
+	errIncompleteSignature: http.StatusBadRequest,
+	errUnrecognizedClient:  http.StatusBadRequest,
+	errInvalidSignature:    http.StatusBadRequest,
 }
 
 // APIError is a Kinesis error as the client sees it: a type from the table

@@ -60,6 +60,10 @@ type Options struct {
 	// MinVersion means TLS 1.2. Nil (the default) serves cleartext. The
 	// config is cloned by New.
 	TLS *tls.Config
+	// Auth is access control: AuthNone (the zero value) accepts every
+	// request; AuthSigV4 verifies AWS Signature Version 4 against Auth.Keys
+	// and enforces their policies. SetAuth changes it live.
+	Auth Auth
 	// Console serves the web console at GET /console on the API port
 	// (default off here; config.yaml turns it on).
 	Console bool

@@ -48,10 +48,11 @@ type Server struct {
 	requestSeq      atomic.Uint64
 	closing         atomic.Bool
 
-	ready   atomic.Bool    // /readyz answers 200 (health.go)
-	metrics *serverMetrics // /metrics (metrics.go)
-	limits  limitsState    // the limits emulator's settings (limits.go)
-	limiter *limiter       // its per-shard state
+	ready   atomic.Bool             // /readyz answers 200 (health.go)
+	metrics *serverMetrics          // /metrics (metrics.go)
+	limits  limitsState             // the limits emulator's settings (limits.go)
+	limiter *limiter                // its per-shard state
+	auth    atomic.Pointer[keyring] // access control (auth.go); SetAuth swaps it
 }
 
 // New returns a Server for store. It serves nothing until Serve is called.
@@ -69,6 +70,7 @@ func New(store *shard.Store, opts Options) *Server {
 		limiter:   newLimiter(opts.Now),
 	}
 	s.SetLimits(opts.Limits)
+	s.SetAuth(opts.Auth)
 	if opts.Console {
 		s.console = newConsole(s)
 	}
@@ -211,6 +213,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		target:      b2s(ctx.Request.Header.Peek("X-Amz-Target")),
 		contentType: b2s(ctx.Request.Header.ContentType()),
 		body:        ctx.PostBody(),
+		headers:     (*fastHeaders)(ctx),
 		out:         (*buf)[:0],
 	}
 	if x.target == subscribeTarget && s.subscribeFast(ctx, &x) {
@@ -266,6 +269,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		target:      r.Header.Get("X-Amz-Target"),
 		contentType: r.Header.Get("Content-Type"),
 		body:        body,
+		headers:     (*httpHeaders)(r),
 		out:         (*out)[:0],
 	}
 	switch {

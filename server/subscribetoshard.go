@@ -18,6 +18,10 @@ import (
 // table: its response is an event stream, not one body.
 const subscribeTarget = targetPrefix + "SubscribeToShard"
 
+// subscribeOp names SubscribeToShard for authorization; it is not in the
+// operation table, since its response streams.
+var subscribeOp = &operation{name: "SubscribeToShard", action: "kinesis:SubscribeToShard"}
+
 // maxEventBytes is the most record data one SubscribeToShardEvent carries;
 // a backlog is sent as several events back to back.
 const maxEventBytes = 1 << 20
@@ -337,7 +341,7 @@ func (s *Server) subscribeFast(ctx *fasthttp.RequestCtx, x *exchange) bool {
 	if !ok {
 		return false
 	}
-	sub, err := s.decodeSubscribe(c, x.body)
+	sub, err := s.decodeSubscribe(x, c)
 	if err != nil {
 		s.fail(x, c, s.toAPIError("SubscribeToShard", err))
 		s.writeFast(ctx, x.status, x.respContentType, x.out)
@@ -370,7 +374,7 @@ func (s *Server) subscribeHTTP(w http.ResponseWriter, r *http.Request, x *exchan
 	var id [40]byte
 	h := w.Header()
 	h["X-Amzn-Requestid"] = []string{string(s.requestID(id[:0]))}
-	sub, err := s.decodeSubscribe(c, x.body)
+	sub, err := s.decodeSubscribe(x, c)
 	if err != nil {
 		s.fail(x, c, s.toAPIError("SubscribeToShard", err))
 		h["Content-Type"] = []string{x.respContentType}
@@ -402,10 +406,18 @@ func (s *Server) subscribeCodec(x *exchange) (codec, bool) {
 	return c, ok
 }
 
-// decodeSubscribe decodes and starts a subscription.
-func (s *Server) decodeSubscribe(c codec, body []byte) (*subscription, error) {
+// decodeSubscribe checks the signature, decodes, authorizes (against the
+// consumer ARN) and starts a subscription.
+func (s *Server) decodeSubscribe(x *exchange, c codec) (*subscription, error) {
+	cred, authErr := s.authenticate(x)
+	if authErr != nil {
+		return nil, authErr
+	}
 	in := new(subscribeToShardInput)
-	if err := c.decode(body, in); err != nil {
+	if err := c.decode(x.body, in); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(cred, subscribeOp, in); err != nil {
 		return nil, err
 	}
 	return s.subscribe(in)

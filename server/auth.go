@@ -1,0 +1,286 @@
+package server
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Access control: with Auth.Mode "sigv4" every API request must carry a
+// valid AWS Signature Version 4 (sigv4.go) by one of Auth.Keys, and the
+// key's identity policy, together with the resource policy of the stream
+// the request touches, must allow the operation on its resource
+// (policy.go). The checks run in AWS's order: the signature in route, after
+// the method, content type and operation name are known and before the body
+// is decoded; authorization in the operation wrapper, after decoding (the
+// resource is in the body) and before validation.
+
+// AuthMode selects request authentication.
+type AuthMode string
+
+const (
+	// AuthNone accepts any request, signed or not, as local emulators do.
+	AuthNone AuthMode = "none"
+	// AuthSigV4 verifies AWS Signature Version 4 and enforces policies.
+	AuthSigV4 AuthMode = "sigv4"
+)
+
+// Auth configures access control. The zero value is AuthNone.
+type Auth struct {
+	// Mode is AuthNone (default, also "") or AuthSigV4.
+	Mode AuthMode
+	// Keys are the access keys accepted under AuthSigV4.
+	Keys []AuthKey
+}
+
+// Secret is a secret string. It formats and marshals as "REDACTED", so a
+// key logged by accident shows nothing.
+type Secret string
+
+// String implements fmt.Stringer.
+func (Secret) String() string { return "REDACTED" }
+
+// GoString implements fmt.GoStringer (%#v).
+func (Secret) GoString() string { return `"REDACTED"` }
+
+// MarshalJSON keeps secrets out of JSON logs.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"REDACTED"`), nil }
+
+// AuthKey is one access key: its id and secret, the IAM user it stands for
+// (in ARNs and AccessDenied messages; default: the access key id) and its
+// compiled identity policy (nil allows nothing).
+type AuthKey struct {
+	AccessKeyID     string
+	SecretAccessKey Secret
+	User            string
+	Policy          *Policy
+}
+
+// keyring is the compiled Auth, swapped whole by SetAuth.
+type keyring struct {
+	sigv4 bool
+	keys  map[string]*credential
+}
+
+// credential is an access key as the verifier and the policy check use it.
+type credential struct {
+	id      string
+	secret  Secret
+	userARN string // arn:aws:iam::<account>:user/<user>
+	account string
+	policy  *Policy
+	derived atomic.Pointer[signingKey] // cached per scope date
+}
+
+func newKeyring(a Auth, account string) *keyring {
+	kr := &keyring{sigv4: a.Mode == AuthSigV4, keys: make(map[string]*credential, len(a.Keys))}
+	for _, k := range a.Keys {
+		user := k.User
+		if user == "" {
+			user = k.AccessKeyID
+		}
+		kr.keys[k.AccessKeyID] = &credential{
+			id:      k.AccessKeyID,
+			secret:  k.SecretAccessKey,
+			userARN: "arn:aws:iam::" + account + ":user/" + user,
+			account: account,
+			policy:  k.Policy,
+		}
+	}
+	return kr
+}
+
+// SetAuth replaces the access control settings; requests already verified
+// finish under the old ones. It is safe for concurrent use (SIGHUP reload).
+func (s *Server) SetAuth(a Auth) {
+	s.auth.Store(newKeyring(a, s.store.Options().AccountID))
+}
+
+// authenticate verifies x's signature when sigv4 is on. It returns nil, nil
+// in mode none.
+func (s *Server) authenticate(x *exchange) (*credential, *APIError) {
+	kr := s.auth.Load()
+	if kr == nil || !kr.sigv4 {
+		return nil, nil
+	}
+	if x.headers == nil {
+		return nil, errNoAuth
+	}
+	return verifySigV4(x, kr, s.store.Options().Region, s.opts.Now())
+}
+
+// authorize checks that c may run operation op with the decoded request in
+// on every resource it touches. A nil c (mode none) may do anything.
+func (s *Server) authorize(c *credential, op *operation, in any) error {
+	if c == nil {
+		return nil
+	}
+	for _, res := range s.resourcesOf(op.name, in) {
+		if e := s.allowed(c, op.action, res); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// allowed evaluates the key's policy and the resource policy of the stream
+// resource names, if any: an explicit Deny in either wins, then an Allow in
+// either grants (one account: IAM's same-account rule), else denied.
+func (s *Server) allowed(c *credential, action, resource string) *APIError {
+	lower := actionLower(action)
+	id := c.policy.evaluate(lower, resource, nil)
+	if id == explicitDeny {
+		return s.accessDenied(c, action, resource, "with an explicit deny in an identity-based policy")
+	}
+	rd := implicitDeny
+	if rp := s.resourcePolicy(resource); rp != nil {
+		rd = rp.evaluate(lower, resource, c)
+	}
+	switch {
+	case rd == explicitDeny:
+		return s.accessDenied(c, action, resource, "with an explicit deny in a resource-based policy")
+	case id == allowed || rd == allowed:
+		return nil
+	}
+	return s.accessDenied(c, action, resource, "because no identity-based policy allows the "+action+" action")
+}
+
+func (s *Server) accessDenied(c *credential, action, resource, why string) *APIError {
+	return &APIError{Type: errAccessDenied, Message: "User: " + c.userARN + " is not authorized to perform: " + action + " on resource: " + resource + " " + why}
+}
+
+// lowerActions caches "kinesis:PutRecords" → "kinesis:putrecords".
+var lowerActions sync.Map
+
+func actionLower(action string) string {
+	if v, ok := lowerActions.Load(action); ok {
+		return v.(string)
+	}
+	l := strings.ToLower(action)
+	lowerActions.Store(action, l)
+	return l
+}
+
+// resourcePolicy returns the compiled resource policy of the stream that
+// resource (a stream or consumer ARN) belongs to, or nil. Compiled policies
+// are cached by document text.
+func (s *Server) resourcePolicy(resource string) *Policy {
+	prefix := s.store.StreamARN("")
+	if !strings.HasPrefix(resource, prefix) {
+		return nil
+	}
+	name, _, _ := strings.Cut(resource[len(prefix):], "/")
+	st, err := s.store.Stream(name)
+	if err != nil {
+		return nil
+	}
+	doc := st.ResourcePolicy()
+	if doc == "" {
+		return nil
+	}
+	if p, ok := resourcePolicies.Load(doc); ok {
+		return p.(*Policy)
+	}
+	p, err := parsePolicy([]byte(doc), true)
+	if err != nil {
+		// A document PutResourcePolicy accepted but we cannot read grants
+		// nothing and denies nothing; the identity policy decides.
+		s.log.Warn().Err(err).Str("stream", name).Msg("resource policy not enforced")
+		p = &Policy{}
+	}
+	if n := resourcePolicyCount.Add(1); n > 1024 {
+		resourcePolicies.Clear()
+		resourcePolicyCount.Store(0)
+	}
+	resourcePolicies.Store(doc, p)
+	return p
+}
+
+var (
+	resourcePolicies    sync.Map // document → *Policy
+	resourcePolicyCount atomic.Int64
+)
+
+// resourceFields are the request members that name a resource, by Go field
+// index, per request type.
+type resourceFields struct {
+	streamName, streamARN, consumerARN, consumerName, resourceARN, shardIterator []int
+}
+
+var resourceFieldCache sync.Map // reflect.Type → *resourceFields
+
+func fieldsOf(t reflect.Type) *resourceFields {
+	if v, ok := resourceFieldCache.Load(t); ok {
+		return v.(*resourceFields)
+	}
+	f := &resourceFields{}
+	idx := func(name string) []int {
+		if sf, ok := t.FieldByName(name); ok && sf.Type == reflect.TypeFor[*string]() {
+			return sf.Index
+		}
+		return nil
+	}
+	f.streamName, f.streamARN = idx("StreamName"), idx("StreamARN")
+	f.consumerARN, f.consumerName = idx("ConsumerARN"), idx("ConsumerName")
+	f.resourceARN, f.shardIterator = idx("ResourceARN"), idx("ShardIterator")
+	resourceFieldCache.Store(t, f)
+	return f
+}
+
+func stringField(v reflect.Value, index []int) string {
+	if index == nil {
+		return ""
+	}
+	p := v.FieldByIndex(index).Interface().(*string)
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// resourcesOf names the resource ARN(s) an operation is judged on, as AWS
+// documents per action: the stream for stream operations (by StreamARN, or
+// StreamName in this region and account), the consumer for consumer
+// operations and SubscribeToShard, the ResourceARN for tagging and resource
+// policies, the stream inside the iterator for GetRecords, and "*" for
+// account-level operations (ListStreams, DescribeLimits, ...). A GetRecords
+// iterator that does not verify names no resource: the operation rejects it
+// before reading anything.
+func (s *Server) resourcesOf(op string, in any) []string {
+	v := reflect.ValueOf(in).Elem()
+	f := fieldsOf(v.Type())
+	if f.shardIterator != nil {
+		it, err := s.iterators.decodeIterator(stringField(v, f.shardIterator))
+		if err != nil {
+			return nil
+		}
+		return []string{s.store.StreamARN(it.stream)}
+	}
+	if arn := stringField(v, f.consumerARN); arn != "" {
+		return []string{arn}
+	}
+	if arn := stringField(v, f.resourceARN); arn != "" {
+		return []string{arn}
+	}
+	stream := stringField(v, f.streamARN)
+	if stream == "" {
+		if name := stringField(v, f.streamName); name != "" {
+			stream = s.store.StreamARN(name)
+		}
+	}
+	if stream != "" {
+		// DescribeStreamConsumer and DeregisterStreamConsumer may name the
+		// consumer by stream and name: judge them on the registered
+		// consumer's ARN (it ends in a creation time), or on the ARN without
+		// one when there is no such consumer.
+		if name := stringField(v, f.consumerName); name != "" && op != "RegisterStreamConsumer" {
+			if _, c, err := s.consumerFor(nil, &name, &stream); err == nil {
+				return []string{c.ARN}
+			}
+			return []string{stream + "/consumer/" + name}
+		}
+		return []string{stream}
+	}
+	return []string{"*"}
+}

@@ -1,0 +1,286 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Policy is a compiled IAM policy document: the identity-based policy of an
+// access key, or a stream's resource-based policy. It is immutable and safe
+// for concurrent use; compile it once (ParsePolicy) and evaluate it per
+// request without parsing.
+//
+// Supported: Version, Statement (one object or a list), Sid, Effect
+// (Allow/Deny), Action / NotAction and Resource / NotResource (a string or a
+// list, with IAM's wildcards '*' and '?'; actions match case-insensitively,
+// resources case-sensitively), and in resource policies Principal ("*", or
+// {"AWS": ARN, account id, or a list of them}). Condition is not evaluated:
+// an identity policy with a Condition is refused by ParsePolicy; in a
+// resource policy (which shardlog must store as given) an Allow with a
+// Condition never grants and a Deny with a Condition always applies, the
+// safe reading of a condition we cannot check. NotPrincipal is refused the
+// same way.
+type Policy struct {
+	statements []statement
+}
+
+type statement struct {
+	deny        bool
+	actions     []string // lower case globs
+	notAction   bool     // actions lists NotAction
+	resources   []string // globs
+	notResource bool     // resources lists NotResource
+	principals  []string // resource policies: "*", account ids, ARNs
+	conditional bool     // has a Condition (resource policies only)
+}
+
+// stringList is a JSON string or list of strings.
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	if bytes.HasPrefix(bytes.TrimSpace(b), []byte("[")) {
+		return json.Unmarshal(b, (*[]string)(l))
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*l = stringList{s}
+	return nil
+}
+
+type rawStatement struct {
+	Sid          string
+	Effect       string
+	Action       stringList
+	NotAction    stringList
+	Resource     stringList
+	NotResource  stringList
+	Principal    json.RawMessage
+	NotPrincipal json.RawMessage
+	Condition    json.RawMessage
+}
+
+// ParsePolicy compiles an identity-based policy document (the policy of an
+// access key). Its errors say what is wrong, for config messages.
+func ParsePolicy(doc []byte) (*Policy, error) { return parsePolicy(doc, false) }
+
+// parsePolicy compiles a policy; resource selects resource-policy rules
+// (Principal required, Condition tolerated).
+func parsePolicy(doc []byte, resource bool) (*Policy, error) {
+	var raw struct {
+		Version   string
+		Id        string
+		Statement json.RawMessage
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("policy is not a JSON object: %w", err)
+	}
+	var stmts []rawStatement
+	switch t := bytes.TrimSpace(raw.Statement); {
+	case len(t) == 0:
+		return nil, errors.New("policy has no Statement")
+	case t[0] == '[':
+		if err := json.Unmarshal(t, &stmts); err != nil {
+			return nil, fmt.Errorf("policy Statement: %w", err)
+		}
+	default:
+		var one rawStatement
+		if err := json.Unmarshal(t, &one); err != nil {
+			return nil, fmt.Errorf("policy Statement: %w", err)
+		}
+		stmts = []rawStatement{one}
+	}
+	p := &Policy{}
+	for i, r := range stmts {
+		st, err := compileStatement(r, resource)
+		if err != nil {
+			name := fmt.Sprintf("statement %d", i+1)
+			if r.Sid != "" {
+				name += " (" + r.Sid + ")"
+			}
+			return nil, fmt.Errorf("policy %s: %w", name, err)
+		}
+		p.statements = append(p.statements, st)
+	}
+	return p, nil
+}
+
+func compileStatement(r rawStatement, resource bool) (statement, error) {
+	var st statement
+	switch r.Effect {
+	case "Allow":
+	case "Deny":
+		st.deny = true
+	default:
+		return st, fmt.Errorf("Effect must be Allow or Deny, not %q", r.Effect)
+	}
+	switch {
+	case len(r.Action) > 0 && len(r.NotAction) > 0:
+		return st, errors.New("has both Action and NotAction")
+	case len(r.Action) > 0:
+		st.actions = lowerAll(r.Action)
+	case len(r.NotAction) > 0:
+		st.actions, st.notAction = lowerAll(r.NotAction), true
+	default:
+		return st, errors.New("has neither Action nor NotAction")
+	}
+	switch {
+	case len(r.Resource) > 0 && len(r.NotResource) > 0:
+		return st, errors.New("has both Resource and NotResource")
+	case len(r.Resource) > 0:
+		st.resources = r.Resource
+	case len(r.NotResource) > 0:
+		st.resources, st.notResource = r.NotResource, true
+	default:
+		return st, errors.New("has neither Resource nor NotResource")
+	}
+	if len(r.NotPrincipal) > 0 {
+		return st, errors.New("NotPrincipal is not supported")
+	}
+	if len(r.Condition) > 0 && string(bytes.TrimSpace(r.Condition)) != "{}" {
+		if !resource {
+			return st, errors.New("Condition is not supported")
+		}
+		st.conditional = true
+	}
+	if resource {
+		ps, err := parsePrincipal(r.Principal)
+		if err != nil {
+			return st, err
+		}
+		st.principals = ps
+	} else if len(r.Principal) > 0 {
+		return st, errors.New("Principal is not allowed in an identity-based policy")
+	}
+	return st, nil
+}
+
+// parsePrincipal reads "*" or {"AWS": x or [x...]}; other principal types
+// (Service, Federated) name nobody shardlog knows and are kept as
+// unmatchable.
+func parsePrincipal(b json.RawMessage) ([]string, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, errors.New("has no Principal")
+	}
+	var star string
+	if json.Unmarshal(b, &star) == nil {
+		if star != "*" {
+			return nil, fmt.Errorf("Principal must be \"*\" or an object, not %q", star)
+		}
+		return []string{"*"}, nil
+	}
+	var m map[string]stringList
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("Principal: %w", err)
+	}
+	return m["AWS"], nil
+}
+
+func lowerAll(l []string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+// decision is the outcome of evaluating policies for one request.
+type decision uint8
+
+const (
+	implicitDeny decision = iota // no statement matched
+	allowed
+	explicitDeny
+)
+
+// evaluate returns what p says about action (lower case, "kinesis:putrecords")
+// on resource for the principal p (nil for identity policies: every
+// statement applies). For a resource policy, principal is the caller's user
+// ARN and account its account id.
+func (p *Policy) evaluate(action, resource string, principal *credential) decision {
+	if p == nil {
+		return implicitDeny
+	}
+	d := implicitDeny
+	for i := range p.statements {
+		st := &p.statements[i]
+		if st.matchesAny(st.actions, action) == st.notAction {
+			continue
+		}
+		if st.matchesResource(resource) == st.notResource {
+			continue
+		}
+		if principal != nil && !st.namesPrincipal(principal) {
+			continue
+		}
+		if st.deny {
+			return explicitDeny
+		}
+		if !st.conditional {
+			d = allowed
+		}
+	}
+	return d
+}
+
+func (st *statement) matchesAny(globs []string, s string) bool {
+	for _, g := range globs {
+		if wildcardMatch(g, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *statement) matchesResource(resource string) bool {
+	return st.matchesAny(st.resources, resource)
+}
+
+// namesPrincipal reports whether a resource-policy statement applies to c.
+// "*" names everyone; the user's ARN names the user; the account (its id or
+// root ARN) names every user of the account for a Deny only: an account
+// principal delegates to the account's own identity policies, so it grants
+// nothing by itself.
+func (st *statement) namesPrincipal(c *credential) bool {
+	for _, p := range st.principals {
+		switch {
+		case p == "*" || p == c.userARN:
+			return true
+		case st.deny && (p == c.account || p == "arn:aws:iam::"+c.account+":root"):
+			return true
+		}
+	}
+	return false
+}
+
+// wildcardMatch matches s against an IAM glob: '*' any run, '?' one byte.
+// It does not allocate and runs in O(len(g)·len(s)) at worst.
+func wildcardMatch(g, s string) bool {
+	gi, si := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		switch {
+		case gi < len(g) && (g[gi] == '?' || g[gi] == s[si]):
+			gi++
+			si++
+		case gi < len(g) && g[gi] == '*':
+			star, mark = gi, si
+			gi++
+		case star >= 0:
+			gi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for gi < len(g) && g[gi] == '*' {
+		gi++
+	}
+	return gi == len(g)
+}
