@@ -36,6 +36,7 @@ type config struct {
 	IteratorTTL time.Duration  `yaml:"iterator_ttl"` // lifetime of a shard iterator
 	Console     bool           `yaml:"console"`      // serve the web console at GET /console on the API port
 	TLS         tlsFiles       `yaml:"tls"`          // certificate and key; TLS on the API port when set
+	Auth        authConfig     `yaml:"auth"`         // request signatures and per-key policies (configauth.go)
 }
 
 // tlsFiles names the PEM files of the API's TLS certificate and key; both
@@ -140,6 +141,7 @@ func defaultConfig() config {
 		},
 		IteratorTTL: vo.IteratorTTL,
 		Console:     true,
+		Auth:        authConfig{Mode: string(server.AuthNone), Keys: []authKeyConfig{}},
 	}
 }
 
@@ -156,6 +158,9 @@ func loadConfig(path string) (config, error) {
 	}
 	if err := c.overlay(data); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.checkSecretsPrivate(path); err != nil {
+		return c, err
 	}
 	if err := c.validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
@@ -214,6 +219,17 @@ func decodeNode(n *yaml.Node, v reflect.Value, prefix string) error {
 			if err := decodeNode(val, f, key+"."); err != nil {
 				return err
 			}
+			continue
+		}
+		if f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct && val.Kind == yaml.SequenceNode {
+			// A list of sections (auth.keys): each item key by key.
+			items := reflect.MakeSlice(f.Type(), len(val.Content), len(val.Content))
+			for j, item := range val.Content {
+				if err := decodeNode(item, items.Index(j), fmt.Sprintf("%s[%d].", key, j)); err != nil {
+					return err
+				}
+			}
+			f.Set(items)
 			continue
 		}
 		if err := val.Decode(f.Addr().Interface()); err != nil {
@@ -381,6 +397,7 @@ func (c *config) validate() error {
 			return nil
 		},
 		func() error { return c.Emulator.validate(bad) },
+		func() error { return c.Auth.validate(bad) },
 		func() error {
 			if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 				return bad("tls.cert_file", fmt.Sprintf("%q", c.TLS.CertFile), "tls.cert_file and tls.key_file must be set together")
@@ -434,5 +451,6 @@ func (c *config) serverOptions(log zerolog.Logger) server.Options {
 	o.ShardLimit = c.Limits.ShardLimit
 	o.OnDemandStreamLimit = c.Limits.OnDemandStreamLimit
 	o.Limits = c.serverLimits()
+	o.Auth, _ = c.Auth.serverAuth() // validated
 	return o
 }
