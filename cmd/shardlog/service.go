@@ -102,7 +102,7 @@ func waitSignal(sigs, hups <-chan os.Signal, served <-chan error, reload func() 
 
 // live lists the keys SIGHUP applies; a change to any other key is logged
 // as needing a restart.
-var live = []string{"log.level", "limits.consumers_per_stream", "limits.update_shard_count_per_day", "emulator."}
+var live = []string{"log.level", "limits.consumers_per_stream", "limits.update_shard_count_per_day", "emulator.", "auth."}
 
 // current is the configuration in force, for reload to compare with.
 var current struct {
@@ -137,6 +137,9 @@ func applyReload(reload func() (config, error), srv *server.Server, log zerolog.
 	}
 	setLogLevel(next.Log.Level)
 	srv.SetLimits(next.serverLimits())
+	if a, err := next.Auth.serverAuth(); err == nil { // validated by reload
+		srv.SetAuth(a)
+	}
 	applied := next
 	if current.cfg != nil {
 		// Keys that need a restart keep their running value, so that a
@@ -147,6 +150,7 @@ func applyReload(reload func() (config, error), srv *server.Server, log zerolog.
 		applied.Limits.ConsumersPerStream = next.Limits.ConsumersPerStream
 		applied.Limits.ScalingsPerDay = next.Limits.ScalingsPerDay
 		applied.Emulator = next.Emulator
+		applied.Auth = next.Auth
 	}
 	current.cfg = &applied
 	ev := log.WithLevel(zerolog.NoLevel).Strs("changed", changed)
