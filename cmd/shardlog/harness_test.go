@@ -32,7 +32,8 @@ func longRun() bool { return os.Getenv("SHARDLOG_LONG") == "1" }
 func startDaemonConfig(t *testing.T, dir, cfg string) *daemon {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+	// 0600: the daemon refuses a world-readable file that holds auth keys.
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(shardlogBinary(t), "serve", "--config", path, "--listen", "127.0.0.1:0", "--data-dir", dir)
