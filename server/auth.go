@@ -97,6 +97,12 @@ func (s *Server) SetAuth(a Auth) {
 	s.auth.Store(newKeyring(a, s.store.Options().AccountID))
 }
 
+// sigv4On reports whether requests must be signed.
+func (s *Server) sigv4On() bool {
+	kr := s.auth.Load()
+	return kr != nil && kr.sigv4
+}
+
 // authenticate verifies x's signature when sigv4 is on. It returns nil, nil
 // in mode none.
 func (s *Server) authenticate(x *exchange) (*credential, *APIError) {

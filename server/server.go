@@ -201,7 +201,9 @@ func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // serveFast is the fasthttp adapter.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
-	if s.console != nil && s.console.serve(ctx) {
+	// The console reads streams without signatures (its live tail too), so
+	// it is off while sigv4 is on; /console then gets the API's answer.
+	if s.console != nil && !s.sigv4On() && s.console.serve(ctx) {
 		return
 	}
 	if s.serveOperatorFast(ctx) {
