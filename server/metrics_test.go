@@ -237,7 +237,8 @@ func TestStandbyHandoff(t *testing.T) {
 	e.start() // a store and server on their own port; we serve the handed-off one too
 	t.Cleanup(e.stop)
 	served := make(chan error, 1)
-	go func() { served <- e.srv.Serve(sb.Handoff()) }()
+	live := sb.Handoff() // before readiness, as serve does: no request may reach the standby after it
+	go func() { served <- e.srv.Serve(live) }()
 	e.srv.SetReady(true)
 	if s := status("GET", "/readyz", ""); s != 200 {
 		t.Errorf("/readyz after handoff = %d, want 200", s)
