@@ -117,7 +117,6 @@ func (s *Segment) open(active bool) (err error) {
 			return fmt.Errorf("fsync: %w", err)
 		}
 		s.synced = s.end.Load()
-		s.startPrefaultLocked(v, s.end.Load())
 	} else {
 		if err := v.idx.Seal(); err != nil {
 			return err

@@ -56,7 +56,8 @@ type Segment struct {
 	sinceIndex int           // bytes of frames since the last index entry
 	pending    []index.Entry // index entries of the current batch, reused
 	// prefault populates pages ahead of the writer while the segment is
-	// active and writable; nil otherwise. Set and halted under mu.
+	// active and writable; nil until the first append and after halting.
+	// Started by the writer, halted under mu.
 	prefault atomic.Pointer[prefaulter]
 
 	mu     sync.Mutex            // serialises Sync, Seal, Compact, Close and view swaps
@@ -183,14 +184,28 @@ func (s *Segment) create() (err error) {
 	s.end.Store(headerSize)
 	s.synced = headerSize
 	s.cur.Store(v)
-	s.startPrefaultLocked(v, headerSize)
 	return nil
 }
 
-// startPrefaultLocked starts populating an active view's pages from off.
-func (s *Segment) startPrefaultLocked(v *view, off int64) {
-	if s.opts.PrefaultBytes > 0 {
-		s.prefault.Store(startPrefault(v.mapping, off, min(off+s.opts.PrefaultBytes, s.allocated)))
+// prefaultAhead asks for the pages after off to be populated, as far
+// ahead as the segment has been written (up to PrefaultBytes and the
+// allocated size): a busy segment soon gets the whole window, while a shard
+// that sees one record costs one page, not megabytes of resident memory.
+// The prefaulter goroutine starts with the first request. Called by the
+// writer.
+func (s *Segment) prefaultAhead(v *view, off int64) {
+	ahead := min(s.opts.PrefaultBytes, off-headerSize)
+	if ahead <= 0 {
+		return
+	}
+	target := min(off+ahead, s.allocated)
+	if p := s.prefault.Load(); p != nil {
+		p.want(target)
+		return
+	}
+	p := startPrefault(v.mapping, off, target)
+	if !s.prefault.CompareAndSwap(nil, p) {
+		p.halt()
 	}
 }
 
@@ -251,9 +266,7 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 		return 0, nil
 	}
 	s.sinceIndex = sinceIndex
-	if p := s.prefault.Load(); p != nil {
-		p.want(min(off+s.opts.PrefaultBytes, s.allocated))
-	}
+	s.prefaultAhead(v, off)
 	if s.end.Load() == headerSize {
 		s.firstTimeMs.Store(recs[0].ArrivalMs)
 	}

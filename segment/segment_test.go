@@ -283,10 +283,13 @@ func TestPrefaulterStaysAheadOfTheWriter(t *testing.T) {
 	o := testOptions(t) // 64 KiB initial file, 16 KiB prefault window
 	s := mustCreate(t, t.TempDir(), 0, o)
 	defer s.Close()
+	if s.prefault.Load() != nil {
+		t.Fatal("prefaulter running before the first append")
+	}
 	populated := func() int64 {
 		p := s.prefault.Load()
 		if p == nil {
-			t.Fatal("no prefaulter on an active segment")
+			t.Fatal("no prefaulter after appends")
 		}
 		return p.upTo.Load()
 	}
@@ -300,7 +303,8 @@ func TestPrefaulterStaysAheadOfTheWriter(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	waitFor(headerSize + o.PrefaultBytes)
-	mustAppend(t, s, records(0, 300, 1000)) // past the first allocation: the file grows
+	mustAppend(t, s, records(0, 1, 100)) // one small record: about as much again ahead
+	waitFor(2*s.Size() - headerSize)
+	mustAppend(t, s, records(1, 300, 1000)) // past the first allocation: the file grows
 	waitFor(s.Size() + o.PrefaultBytes)
 }
