@@ -45,8 +45,8 @@
 //
 // size must equal 32 + pkLen + ehkLen + dataLen. An active file is mapped
 // at MaxSegmentBytes; its blocks are allocated with fallocate (zeros, never a
-// sparse hole) InitialBytes at creation and then by doubling ahead of the
-// frames, so the word after the last frame is zero, a full disk is an error
+// sparse hole) InitialBytes at creation and the rest in one step when the
+// frames reach it, so the word after the last frame is zero, a full disk is an error
 // from Append rather than a SIGBUS, and an idle segment costs about 1 MiB.
 // A sealed file is trimmed to the end of its last frame.
 //

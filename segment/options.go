@@ -48,8 +48,9 @@ type Options struct {
 	// index entries. Default 4096.
 	IndexIntervalBytes int
 
-	// InitialBytes is how much of a new segment file gets blocks at once;
-	// Append allocates the rest as it goes (doubling). Default 1 MiB.
+	// InitialBytes is how much of a new segment file gets blocks at
+	// creation; Append allocates the rest in one step when that is full.
+	// Default 1 MiB: an idle shard costs that much disk, not a whole segment.
 	InitialBytes int64
 
 	// PrefaultBytes is how far ahead of the writer an active segment's pages
