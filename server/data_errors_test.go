@@ -257,3 +257,23 @@ func TestRestartKeepsDataAndIterators(t *testing.T) {
 		}
 	}
 }
+
+func TestTenMiBRecords(t *testing.T) {
+	e := newEnv(t)
+	e.each(t, func(t *testing.T, c testClient) {
+		name := "huge-" + c.name
+		if _, err := c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(1), MaxRecordSizeInKiB: aws.Int32(10240)}); err != nil {
+			t.Fatal(err)
+		}
+		data := bytes.Repeat([]byte{0xfe, 0, 7}, (10<<20)/3+1)[: 10<<20-1 : 10<<20-1] // 10 MiB with the one-byte key
+		if _, err := c.sdk.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(name), PartitionKey: aws.String("k"), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.sdk.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(name), PartitionKey: aws.String("kk"), Data: data})
+		wantAPIError(t, err, errInvalidArgument, "Record size of 10485761 bytes")
+		got := readAll(t, c, iter(t, c, name, "shardId-000000000000", types.ShardIteratorTypeTrimHorizon, nil, nil))
+		if len(got) != 1 || !bytes.Equal(got[0].Data, data) {
+			t.Fatalf("a 10 MiB record did not round-trip (%d records read)", len(got))
+		}
+	})
+}
