@@ -90,6 +90,7 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 		Str("version", version).
 		Str("listen", ln.Addr().String()).
 		Bool("tls", tlsConf != nil).
+		Str("auth", cfg.Auth.Mode).
 		Str("data_dir", cfg.DataDir).
 		Int("streams", recovered).
 		Dur("took", took).
