@@ -12,9 +12,11 @@ BENCHTIME ?= 1s
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shardlog ./cmd/shardlog
 
-## run: build, then serve on 127.0.0.1:4567 with data in ./data (config.yaml = the defaults).
+## run: build, then serve on 127.0.0.1:4567 with data in ./data, on the
+## defaults built into the binary (config.yaml spells them out; a test keeps
+## the two equal). Another file: ./bin/shardlog serve --config FILE.
 run: build
-	./bin/shardlog serve --config config.yaml
+	./bin/shardlog serve
 
 ## test: vet, then every test with the race detector, including the smoke
 ## tests in cmd/shardlog that drive the real binary with the AWS CLI, boto3
