@@ -38,3 +38,26 @@ func FuzzPutRecordsDecode(f *testing.F) {
 		}
 	})
 }
+
+func FuzzPutRecordDecode(f *testing.F) {
+	f.Add(`{"StreamName":"s","PartitionKey":"k","Data":"AAE="}`)
+	f.Add(`{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s","PartitionKey":"ü","Data":"","ExplicitHashKey":"12","SequenceNumberForOrdering":"1"}`)
+	f.Add(`{"Data":null,"PartitionKey":null}`)
+	f.Add(` { "PartitionKey" : "a\"b" , "Data" : "QQ==" } `)
+	f.Add(`{"Data":"!!"}`)
+	f.Add(`{"StreamName":"a","StreamName":"b"}`)
+	f.Add(`{"streamname":"a"}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		var fast putRecordInput
+		if fast.decodeJSON([]byte(body)) != nil {
+			return
+		}
+		var slow putRecordInput
+		if err := json.Unmarshal([]byte(body), &slow); err != nil {
+			t.Fatalf("fast path accepted what encoding/json rejects (%v): %s", err, body)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("fast %+v\nslow %+v\nbody %s", fast, slow, body)
+		}
+	})
+}
