@@ -202,7 +202,21 @@ func showMap(m map[string]string) string {
 
 // streamName checks the StreamName member.
 func (v *validator) streamName(field string, name *string) {
+	if name != nil && len(*name) >= 1 && len(*name) <= 128 && isStreamName(*name) {
+		return // the common case, without the regexp (every data-plane request names a stream)
+	}
 	v.str(field, name, 1, 128, streamNamePattern)
+}
+
+// isStreamName reports whether s matches streamNamePattern.
+func isStreamName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // streamARN checks the StreamARN member.
