@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -99,9 +100,11 @@ type Standby struct {
 	once  sync.Once
 }
 
-// NewStandby starts answering on ln. Exactly one of Handoff or Close must
-// follow.
-func NewStandby(ln net.Listener) *Standby {
+// NewStandby starts answering on ln, over TLS when tlsConf is not nil (the
+// same configuration the Server will use, so clients of a TLS endpoint get
+// a proper 503 during recovery rather than a failed handshake; the standby
+// offers only http/1.1). Exactly one of Handoff or Close must follow.
+func NewStandby(ln net.Listener, tlsConf *tls.Config) *Standby {
 	sb := &Standby{inner: ln, conns: make(chan net.Conn), errc: make(chan error, 1)}
 	go sb.acceptLoop()
 	sb.own = sb.view()
@@ -113,10 +116,16 @@ func NewStandby(ln net.Listener) *Standby {
 		IdleTimeout:           time.Second,
 		CloseOnShutdown:       true,
 	}
+	var serveOn net.Listener = sb.own
+	if tlsConf != nil {
+		conf := tlsConf.Clone()
+		conf.NextProtos = []string{"http/1.1"}
+		serveOn = tls.NewListener(sb.own, conf)
+	}
 	sb.wg.Add(1)
 	go func() {
 		defer sb.wg.Done()
-		_ = sb.fast.Serve(sb.own)
+		_ = sb.fast.Serve(serveOn)
 	}()
 	return sb
 }

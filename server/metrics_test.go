@@ -206,7 +206,7 @@ func TestStandbyHandoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	sb := NewStandby(ln)
+	sb := NewStandby(ln, nil)
 	hc := &http.Client{Timeout: 5 * time.Second}
 	status := func(method, path, target string) int {
 		t.Helper()

@@ -158,3 +158,27 @@ func TestTLSRefusesCleartext(t *testing.T) {
 		rt.CloseIdleConnections()
 	}
 }
+
+func TestStandbyAnswersOverTLS(t *testing.T) {
+	cert, pool := testCert(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := NewStandby(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}})
+	defer sb.Close()
+	// An HTTP/2-capable client, as the SDKs are: the standby offers only
+	// http/1.1, and a recovering daemon answers with a retryable 503.
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503} {
+		resp, err := hc.Get("https://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatalf("GET %s over TLS during recovery: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}

@@ -62,7 +62,7 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	standby := server.NewStandby(ln)
+	standby := server.NewStandby(ln, tlsConf)
 	notify(log, "STATUS=recovering "+cfg.DataDir)
 	testRecoveryPause()
 
