@@ -104,3 +104,26 @@ func TestConfigAuth(t *testing.T) {
 	f("auth:\n  keys:\n    - access_key_id: A\n      secret_access_key: x\n      policy: '{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\"}}'\n", "key auth.keys[0].policy: policy statement 1: has neither Resource")
 	f("auth:\n  keys:\n    - access_key_id: A\n      secret_access_key: x\n      policy_file: /nonexistent.json\n", "key auth.keys[0].policy_file")
 }
+
+func TestConfigCheckHidesSecrets(t *testing.T) {
+	path := writeConfig(t, "auth:\n  mode: sigv4\n  keys:\n    - access_key_id: AKIDCHECK\n      secret_access_key: very-secret\n"+
+		"      policy: '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kinesis:*\",\"Resource\":\"*\"}]}'\n")
+	private := func(path string) string {
+		t.Helper()
+		if err := os.Chmod(path, 0o600); err != nil { // files holding keys must not be world-readable
+			t.Fatal(err)
+		}
+		return path
+	}
+	code, out, errOut := runCmd("config", "check", private(path))
+	if code != 0 {
+		t.Fatalf("config check: exit %d %s", code, errOut)
+	}
+	if strings.Contains(out, "very-secret") || !strings.Contains(out, `access_key_id: "AKIDCHECK", secret_access_key: REDACTED`) {
+		t.Fatalf("config check shows the keys as:\n%s", out)
+	}
+	got, err := loadConfig(private(writeConfig(t, out))) // the printed file loads back
+	if err != nil || len(got.Auth.Keys) != 1 || got.Auth.Keys[0].AccessKeyID != "AKIDCHECK" {
+		t.Fatalf("config check output does not load back: %v %+v", err, got.Auth)
+	}
+}

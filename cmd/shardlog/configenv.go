@@ -168,6 +168,14 @@ func scalar(v reflect.Value) string {
 		return x
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64)
+	case []authKeyConfig:
+		// A flow sequence of flow mappings that loads back; secrets stay hidden.
+		parts := make([]string, len(x))
+		for i, k := range x {
+			parts[i] = fmt.Sprintf("{access_key_id: %s, secret_access_key: %s, user: %s, policy: %s, policy_file: %s}",
+				strconv.Quote(k.AccessKeyID), k.SecretAccessKey, strconv.Quote(k.User), strconv.Quote(k.Policy), strconv.Quote(k.PolicyFile))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
 	default:
 		return fmt.Sprint(x)
 	}
