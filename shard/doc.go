@@ -48,6 +48,12 @@
 // a segment under them and it is unmapped only after the last reference goes.
 // Tail notification is a channel closed by the next append (TailChanged).
 //
+// A shard reopened by Open is dormant: it holds no file or mapping until its
+// first append, read, seek or reshard loads its segments (Shard.loadMu, taken
+// before Shard.mu and after Stream.mu), so start-up reads only stream.json
+// files. The compactor loads a dormant shard only when one of its sealed
+// files was last written before the retention horizon.
+//
 // # Durability
 //
 // After Shard.Append returns, its records are in the shared mapping and
