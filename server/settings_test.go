@@ -337,3 +337,28 @@ func TestDryRunHelper(t *testing.T) {
 		t.Fatalf("dryRun(true) = %v", err)
 	}
 }
+
+// TestSettingsRefuseAStreamNotActive: the settings operations that need an
+// ACTIVE stream answer ResourceInUseException while it is UPDATING.
+func TestSettingsRefuseAStreamNotActive(t *testing.T) {
+	e := newEnvWithStore(t, func(o *shard.Options) { o.UpdateDelay = time.Minute })
+	c := e.clients[0]
+	st := e.createStream("busy", 2)
+	arn := aws.String(st.ARN())
+	if _, err := c.sdk.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{
+		StreamARN: arn, EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/k")}); err != nil {
+		t.Fatal(err) // ACTIVE: accepted, and now UPDATING for a minute
+	}
+	const msg = "Stream busy under account 000000000000 not ACTIVE, instead in state UPDATING"
+	_, err := c.sdk.StopStreamEncryption(ctx, &kinesis.StopStreamEncryptionInput{
+		StreamARN: arn, EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/k")})
+	wantAPIError(t, err, errResourceInUse, msg)
+	_, err = c.sdk.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{
+		StreamARN: arn, StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
+	wantAPIError(t, err, errResourceInUse, msg)
+	_, err = c.sdk.EnableEnhancedMonitoring(ctx, &kinesis.EnableEnhancedMonitoringInput{
+		StreamARN: arn, ShardLevelMetrics: []types.MetricsName{types.MetricsNameIncomingBytes}})
+	wantAPIError(t, err, errResourceInUse, msg)
+	_, err = c.sdk.UpdateMaxRecordSize(ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: arn, MaxRecordSizeInKiB: aws.Int32(2048)})
+	wantAPIError(t, err, errResourceInUse, msg)
+}
