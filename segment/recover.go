@@ -247,6 +247,7 @@ func (s *Segment) recover(v *view, active bool) error {
 				Msg("sealed segment has an unreadable tail")
 		} else {
 			cut := m[off : off+int64(tail)]
+			s.cutBytes = int64(tail)
 			broken := s.path + ".broken"
 			if err := os.WriteFile(broken, cut, 0o644); err != nil {
 				s.log.Error().Err(err).Str("path", broken).Msg("could not save the cut tail")

@@ -51,6 +51,9 @@ type Segment struct {
 	lastTimeMs  atomic.Int64
 	sealed      atomic.Bool
 
+	// cutBytes is how much torn or corrupt tail recovery cut (active only).
+	cutBytes int64
+
 	// Writer state, owned by the Append caller.
 	allocated  int64         // bytes of the file with blocks; the mapping past it is beyond EOF
 	sinceIndex int           // bytes of frames since the last index entry
@@ -361,6 +364,16 @@ func (s *Segment) Size() int64 {
 	}
 	return s.end.Load()
 }
+
+// CutBytes returns how many bytes of torn or corrupt tail Open cut from
+// this active segment, 0 when it cut nothing. Records may have been lost
+// with them, so the owner must not hand their positions out again.
+func (s *Segment) CutBytes() int64 { return s.cutBytes }
+
+// MinFrameBytes is the size of the smallest possible frame (a one-byte
+// partition key and no data): CutBytes / MinFrameBytes bounds how many
+// records a cut can have held.
+const MinFrameBytes = frameHeadSize + 1
 
 // Sealed reports whether the segment is read-only. Safe concurrently.
 func (s *Segment) Sealed() bool { return s.sealed.Load() }

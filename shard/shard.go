@@ -251,6 +251,33 @@ func (sh *Shard) load() error {
 	if closed {
 		next = end
 	} else {
+		if n := len(segs); n > 0 && segs[n-1].CutBytes() > 0 {
+			// Recovery cut a torn or corrupt tail (power loss, a bad disk):
+			// records acknowledged before the loss may have had positions
+			// there. Skip every position the cut bytes could have held, in a
+			// new segment whose file name records the jump, so no sequence
+			// number is ever given to two different records.
+			a := segs[n-1]
+			gap := uint64(a.CutBytes()/segment.MinFrameBytes) + 1
+			s, err := segment.Create(sh.dir, next+gap, sh.opts.Segment)
+			if err != nil {
+				for _, s := range segs {
+					_ = s.Close()
+				}
+				return err
+			}
+			if err := a.Seal(); err != nil {
+				_ = s.Close()
+				for _, s := range segs {
+					_ = s.Close()
+				}
+				return err
+			}
+			sh.log.Warn().Uint64("seq", next).Uint64("base", s.Base()).Int64("bytes", a.CutBytes()).
+				Msg("recovery cut a damaged tail; skipping the positions it may have held")
+			segs = append(segs, s)
+			next = s.Base()
+		}
 		if len(segs) == 0 {
 			s, err := segment.Create(sh.dir, next, sh.opts.Segment)
 			if err != nil {

@@ -861,3 +861,45 @@ func TestReadAcrossSegmentsWithByteLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestCutTailPositionsAreNeverReused(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil)
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "torn", 1)
+	for i := 0; i < 20; i++ {
+		put(t, st, "k", payload(i, 100))
+	}
+	sh := st.Shards()[0]
+	active := (*sh.segs.Load())[len(*sh.segs.Load())-1]
+	path, end := active.Path(), active.Size()
+	s.Close()
+	// Garbage where the next frames would have been: a write torn by power
+	// loss, which may have held acknowledged records (fsync=never).
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xa5}, 1000), end); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	s2 := mustOpen(t, o)
+	st2, _ := s2.Stream("torn")
+	res := put(t, st2, "k", []byte("after"))
+	if min := uint64(20 + 1000/segment.MinFrameBytes); res[0].Seq <= min {
+		t.Fatalf("first position after the cut = %d, want above %d", res[0].Seq, min)
+	}
+	got, seqs := readAll(t, st2.Shards()[0], 0)
+	if len(got) != 21 || string(got[20]) != "after" || seqs[19] != 19 {
+		t.Fatalf("read %d records (%v) after the cut", len(got), seqs)
+	}
+	after := res[0].Seq
+	s2.Close()
+	s3 := mustOpen(t, o) // the jump is on disk: positions keep rising after another restart
+	st3, _ := s3.Stream("torn")
+	if res := put(t, st3, "k", []byte("later")); res[0].Seq != after+1 {
+		t.Fatalf("position after a second restart = %d, want %d", res[0].Seq, after+1)
+	}
+}
