@@ -6,13 +6,11 @@ type addTagsToStreamInput struct {
 	StreamARN  *string
 }
 
-type addTagsToStreamOutput struct{}
-
 func init() { register("AddTagsToStream", (*Server).addTagsToStream) }
 
 // addTagsToStream answers AddTagsToStream: it adds or overwrites tags on a
 // stream named by StreamName or StreamARN.
-func (s *Server) addTagsToStream(in *addTagsToStreamInput) (*addTagsToStreamOutput, error) {
+func (s *Server) addTagsToStream(in *addTagsToStreamInput) (*emptyOutput, error) {
 	var v validator
 	validateTags(&v, in.Tags)
 	v.streamName("streamName", in.StreamName)
@@ -27,5 +25,5 @@ func (s *Server) addTagsToStream(in *addTagsToStreamInput) (*addTagsToStreamOutp
 	if err := s.addTags(st, in.Tags); err != nil {
 		return nil, err
 	}
-	return &addTagsToStreamOutput{}, nil
+	return &emptyOutput{}, nil
 }

@@ -11,8 +11,7 @@ type createChannelInput struct {
 	Tags                             map[string]string
 }
 
-// createChannelOutput is never sent: CreateChannel always fails here.
-type createChannelOutput struct{}
+// emptyOutput is never sent: CreateChannel always fails here.
 
 func init() { register("CreateChannel", (*Server).createChannel) }
 
@@ -21,7 +20,7 @@ func init() { register("CreateChannel", (*Server).createChannel) }
 // and an existing ON_DEMAND source stream; then, since shardlog cannot
 // deliver to S3, it answers errChannelsUnsupported. It never creates
 // anything.
-func (s *Server) createChannel(in *createChannelInput) (*createChannelOutput, error) {
+func (s *Server) createChannel(in *createChannelInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("channelName", in.ChannelName != nil)
 	v.notNull("serviceExecutionRoleARN", in.ServiceExecutionRoleARN != nil)

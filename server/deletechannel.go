@@ -4,14 +4,13 @@ type deleteChannelInput struct {
 	ChannelARN *string
 }
 
-// deleteChannelOutput is never sent: no channel exists to delete.
-type deleteChannelOutput struct{}
+// emptyOutput is never sent: no channel exists to delete.
 
 func init() { register("DeleteChannel", (*Server).deleteChannel) }
 
 // deleteChannel answers DeleteChannel: ResourceNotFoundException for any
 // valid request, since shardlog has no channels.
-func (s *Server) deleteChannel(in *deleteChannelInput) (*deleteChannelOutput, error) {
+func (s *Server) deleteChannel(in *deleteChannelInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("channelARN", in.ChannelARN != nil)
 	if err := v.err(); err != nil {

@@ -4,13 +4,11 @@ type deleteResourcePolicyInput struct {
 	ResourceARN *string
 }
 
-type deleteResourcePolicyOutput struct{}
-
 func init() { register("DeleteResourcePolicy", (*Server).deleteResourcePolicy) }
 
 // deleteResourcePolicy answers DeleteResourcePolicy: it removes the policy
 // attached to a stream; a stream without one is ResourceNotFoundException.
-func (s *Server) deleteResourcePolicy(in *deleteResourcePolicyInput) (*deleteResourcePolicyOutput, error) {
+func (s *Server) deleteResourcePolicy(in *deleteResourcePolicyInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("resourceARN", in.ResourceARN != nil)
 	v.resourceARN("resourceARN", in.ResourceARN)
@@ -27,5 +25,5 @@ func (s *Server) deleteResourcePolicy(in *deleteResourcePolicyInput) (*deleteRes
 	if err := st.SetResourcePolicy(""); err != nil {
 		return nil, err
 	}
-	return &deleteResourcePolicyOutput{}, nil
+	return &emptyOutput{}, nil
 }

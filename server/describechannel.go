@@ -4,14 +4,13 @@ type describeChannelInput struct {
 	ChannelARN *string
 }
 
-// describeChannelOutput is never sent: no channel exists to describe.
-type describeChannelOutput struct{}
+// emptyOutput is never sent: no channel exists to describe.
 
 func init() { register("DescribeChannel", (*Server).describeChannel) }
 
 // describeChannel answers DescribeChannel: ResourceNotFoundException for any
 // valid request, since shardlog has no channels.
-func (s *Server) describeChannel(in *describeChannelInput) (*describeChannelOutput, error) {
+func (s *Server) describeChannel(in *describeChannelInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("channelARN", in.ChannelARN != nil)
 	if err := v.err(); err != nil {

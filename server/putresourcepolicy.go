@@ -10,15 +10,13 @@ type putResourcePolicyInput struct {
 	Policy      *string
 }
 
-type putResourcePolicyOutput struct{}
-
 func init() { register("PutResourcePolicy", (*Server).putResourcePolicy) }
 
 // putResourcePolicy answers PutResourcePolicy: it attaches a policy document,
 // which must be a JSON object, to a stream, replacing any other. shardlog
 // does not evaluate policies (there is no IAM here); it stores the document
 // and GetResourcePolicy returns it verbatim.
-func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*putResourcePolicyOutput, error) {
+func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("resourceARN", in.ResourceARN != nil)
 	v.resourceARN("resourceARN", in.ResourceARN)
@@ -36,7 +34,7 @@ func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*putResourcePoli
 	if err := st.SetResourcePolicy(*in.Policy); err != nil {
 		return nil, err
 	}
-	return &putResourcePolicyOutput{}, nil
+	return &emptyOutput{}, nil
 }
 
 // isJSONObject reports whether doc is one well-formed JSON object.

@@ -6,13 +6,11 @@ type removeTagsFromStreamInput struct {
 	StreamARN  *string
 }
 
-type removeTagsFromStreamOutput struct{}
-
 func init() { register("RemoveTagsFromStream", (*Server).removeTagsFromStream) }
 
 // removeTagsFromStream answers RemoveTagsFromStream: it removes tags by key
 // from a stream; keys the stream does not carry are ignored.
-func (s *Server) removeTagsFromStream(in *removeTagsFromStreamInput) (*removeTagsFromStreamOutput, error) {
+func (s *Server) removeTagsFromStream(in *removeTagsFromStreamInput) (*emptyOutput, error) {
 	var v validator
 	validateTagKeys(&v, in.TagKeys)
 	v.streamName("streamName", in.StreamName)
@@ -27,5 +25,5 @@ func (s *Server) removeTagsFromStream(in *removeTagsFromStreamInput) (*removeTag
 	if err := s.removeTags(st, in.TagKeys); err != nil {
 		return nil, err
 	}
-	return &removeTagsFromStreamOutput{}, nil
+	return &emptyOutput{}, nil
 }

@@ -7,13 +7,11 @@ type streamEncryptionInput struct {
 	StreamARN      *string
 }
 
-type streamEncryptionOutput struct{}
-
 func init() {
-	register("StartStreamEncryption", func(s *Server, in *streamEncryptionInput) (*streamEncryptionOutput, error) {
+	register("StartStreamEncryption", func(s *Server, in *streamEncryptionInput) (*emptyOutput, error) {
 		return s.streamEncryption(in, true)
 	})
-	register("StopStreamEncryption", func(s *Server, in *streamEncryptionInput) (*streamEncryptionOutput, error) {
+	register("StopStreamEncryption", func(s *Server, in *streamEncryptionInput) (*emptyOutput, error) {
 		return s.streamEncryption(in, false)
 	})
 }
@@ -24,7 +22,7 @@ func init() {
 // records are stored as they are and any KeyId is accepted; the type and key
 // are recorded and reported back by DescribeStream(Summary) and in
 // PutRecord(s) responses (EncryptionType), as AWS reports them.
-func (s *Server) streamEncryption(in *streamEncryptionInput, start bool) (*streamEncryptionOutput, error) {
+func (s *Server) streamEncryption(in *streamEncryptionInput, start bool) (*emptyOutput, error) {
 	var v validator
 	v.streamName("streamName", in.StreamName)
 	v.notNull("encryptionType", in.EncryptionType != nil)
@@ -50,5 +48,5 @@ func (s *Server) streamEncryption(in *streamEncryptionInput, start bool) (*strea
 	if err != nil {
 		return nil, err
 	}
-	return &streamEncryptionOutput{}, nil
+	return &emptyOutput{}, nil
 }

@@ -5,13 +5,11 @@ type tagResourceInput struct {
 	ResourceARN *string
 }
 
-type tagResourceOutput struct{}
-
 func init() { register("TagResource", (*Server).tagResource) }
 
 // tagResource answers TagResource: AddTagsToStream for a resource named by
 // ARN. Stream ARNs are the only taggable resources until consumers exist.
-func (s *Server) tagResource(in *tagResourceInput) (*tagResourceOutput, error) {
+func (s *Server) tagResource(in *tagResourceInput) (*emptyOutput, error) {
 	var v validator
 	validateTags(&v, in.Tags)
 	v.notNull("resourceARN", in.ResourceARN != nil)
@@ -26,5 +24,5 @@ func (s *Server) tagResource(in *tagResourceInput) (*tagResourceOutput, error) {
 	if err := s.addTags(st, in.Tags); err != nil {
 		return nil, err
 	}
-	return &tagResourceOutput{}, nil
+	return &emptyOutput{}, nil
 }

@@ -5,13 +5,11 @@ type untagResourceInput struct {
 	ResourceARN *string
 }
 
-type untagResourceOutput struct{}
-
 func init() { register("UntagResource", (*Server).untagResource) }
 
 // untagResource answers UntagResource: RemoveTagsFromStream for a resource
 // named by ARN.
-func (s *Server) untagResource(in *untagResourceInput) (*untagResourceOutput, error) {
+func (s *Server) untagResource(in *untagResourceInput) (*emptyOutput, error) {
 	var v validator
 	validateTagKeys(&v, in.TagKeys)
 	v.notNull("resourceARN", in.ResourceARN != nil)
@@ -26,5 +24,5 @@ func (s *Server) untagResource(in *untagResourceInput) (*untagResourceOutput, er
 	if err := s.removeTags(st, in.TagKeys); err != nil {
 		return nil, err
 	}
-	return &untagResourceOutput{}, nil
+	return &emptyOutput{}, nil
 }

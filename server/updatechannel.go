@@ -7,14 +7,13 @@ type updateChannelInput struct {
 	S3TablesDestinationConfiguration *channelDataFreshness
 }
 
-// updateChannelOutput is never sent: no channel exists to update.
-type updateChannelOutput struct{}
+// emptyOutput is never sent: no channel exists to update.
 
 func init() { register("UpdateChannel", (*Server).updateChannel) }
 
 // updateChannel answers UpdateChannel: after validation,
 // ResourceNotFoundException, since shardlog has no channels.
-func (s *Server) updateChannel(in *updateChannelInput) (*updateChannelOutput, error) {
+func (s *Server) updateChannel(in *updateChannelInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("channelARN", in.ChannelARN != nil)
 	validateLogging(&v, "loggingConfiguration", in.LoggingConfiguration)

@@ -11,15 +11,13 @@ type updateMaxRecordSizeInput struct {
 	MaxRecordSizeInKiB *int
 }
 
-type updateMaxRecordSizeOutput struct{}
-
 func init() { register("UpdateMaxRecordSize", (*Server).updateMaxRecordSize) }
 
 // updateMaxRecordSize answers UpdateMaxRecordSize: the largest record an
 // ACTIVE stream, named by StreamARN, accepts and returns, between 1024 and
 // 10240 KiB (ValidationException outside). It takes effect for the next
 // PutRecord(s) call.
-func (s *Server) updateMaxRecordSize(in *updateMaxRecordSizeInput) (*updateMaxRecordSizeOutput, error) {
+func (s *Server) updateMaxRecordSize(in *updateMaxRecordSizeInput) (*emptyOutput, error) {
 	var v validator
 	v.streamARN("streamARN", in.StreamARN)
 	v.notNull("maxRecordSizeInKiB", in.MaxRecordSizeInKiB != nil)
@@ -37,5 +35,5 @@ func (s *Server) updateMaxRecordSize(in *updateMaxRecordSizeInput) (*updateMaxRe
 	if err := st.SetMaxRecordSize(*in.MaxRecordSizeInKiB); err != nil {
 		return nil, err
 	}
-	return &updateMaxRecordSizeOutput{}, nil
+	return &emptyOutput{}, nil
 }

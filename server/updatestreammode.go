@@ -12,8 +12,6 @@ type updateStreamModeInput struct {
 	WarmThroughputMiBps *int
 }
 
-type updateStreamModeOutput struct{}
-
 func init() { register("UpdateStreamMode", (*Server).updateStreamMode) }
 
 // updateStreamMode answers UpdateStreamMode: it switches an ACTIVE stream,
@@ -24,7 +22,7 @@ func init() { register("UpdateStreamMode", (*Server).updateStreamMode) }
 // commitment. Going ON_DEMAND past Options.OnDemandStreamLimit streams is
 // LimitExceededException. A stream leaving ON_DEMAND drops its warm
 // throughput.
-func (s *Server) updateStreamMode(in *updateStreamModeInput) (*updateStreamModeOutput, error) {
+func (s *Server) updateStreamMode(in *updateStreamModeInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("streamARN", in.StreamARN != nil)
 	v.streamARN("streamARN", in.StreamARN)
@@ -69,5 +67,5 @@ func (s *Server) updateStreamMode(in *updateStreamModeInput) (*updateStreamModeO
 			return nil, err
 		}
 	}
-	return &updateStreamModeOutput{}, nil
+	return &emptyOutput{}, nil
 }

@@ -7,8 +7,6 @@ type updateStreamRecordDistributionStrategyInput struct {
 	RecordDistributionStrategy *string
 }
 
-type updateStreamRecordDistributionStrategyOutput struct{}
-
 func init() {
 	register("UpdateStreamRecordDistributionStrategy", (*Server).updateStreamRecordDistributionStrategy)
 }
@@ -19,7 +17,7 @@ func init() {
 // default) or spread evenly over the open shards (AUTO). AUTO needs an
 // ON_DEMAND stream (InvalidArgumentException otherwise). The change applies
 // to the next record; records already stored stay where they are.
-func (s *Server) updateStreamRecordDistributionStrategy(in *updateStreamRecordDistributionStrategyInput) (*updateStreamRecordDistributionStrategyOutput, error) {
+func (s *Server) updateStreamRecordDistributionStrategy(in *updateStreamRecordDistributionStrategyInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("streamARN", in.StreamARN != nil)
 	v.streamARN("streamARN", in.StreamARN)
@@ -40,5 +38,5 @@ func (s *Server) updateStreamRecordDistributionStrategy(in *updateStreamRecordDi
 	if err := st.SetRecordDistribution(strategy); err != nil {
 		return nil, err
 	}
-	return &updateStreamRecordDistributionStrategyOutput{}, nil
+	return &emptyOutput{}, nil
 }
