@@ -15,12 +15,15 @@ import (
 	"github.com/shardlog/shardlog/segment"
 )
 
-// clock is a settable test clock.
+// clock is a settable test clock. It starts at the real current time, so
+// that whatever a test compares it with (arrival times written by an
+// earlier run of the store, file times) is never ahead of it on the
+// calendar, whatever day the test runs.
 type clock struct{ ns atomic.Int64 }
 
 func newClock() *clock {
 	c := &clock{}
-	c.ns.Store(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano())
+	c.ns.Store(time.Now().UnixNano())
 	return c
 }
 
