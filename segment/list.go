@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,30 @@ func List(dir string, log zerolog.Logger) ([]uint64, error) {
 	}
 	slices.Sort(bases)
 	return bases, nil
+}
+
+// Unfinished reports whether the data file of the segment with that base is
+// the leftover of a roll that crashed before the segment was complete: a
+// file shorter than a header, or one whose header is all zeros. Builds
+// before segments were created under a temporary name could leave one
+// under its final name. Create syncs the header before any frame is
+// written, so such a file holds no record; the caller removes it when it is
+// a shard's last segment (anywhere else it is damage, not a roll).
+func Unfinished(dir string, base uint64) (bool, error) {
+	f, err := os.Open(filepath.Join(dir, Name(base)))
+	if err != nil {
+		return false, fmt.Errorf("check segment %d in %s: %w", base, dir, err)
+	}
+	defer f.Close()
+	var hb [headerSize]byte
+	n, err := f.ReadAt(hb[:], 0)
+	if n < headerSize {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, fmt.Errorf("check segment %d in %s: %w", base, dir, err)
+		}
+		return true, nil
+	}
+	return isZero(hb[:]), nil
 }
 
 // parseName splits "<20 digits>.log" or ".idx" into base and extension.

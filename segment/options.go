@@ -31,8 +31,10 @@ func (c Compression) String() string {
 
 // FaultInjector lets tests fail operations at a narrow seam. Fault is called
 // with op "create", "append", "sync", "seal" or "compact" at the start of
-// the operation; a non-nil error makes the operation fail with it, wrapped,
-// before anything changes. Production code leaves Options.Faults nil.
+// the operation, and with "create-rename" when a new segment is complete
+// under its temporary name; a non-nil error makes the operation fail with
+// it, wrapped, before anything visible changes. Production code leaves
+// Options.Faults nil.
 type FaultInjector interface {
 	Fault(op string) error
 }

@@ -63,16 +63,6 @@ func (s *Segment) open(active bool) (err error) {
 	if _, err := f.ReadAt(hb[:], 0); err != nil {
 		return fmt.Errorf("%w: read: %v", ErrBadHeader, err)
 	}
-	if active && isZero(hb[:]) {
-		// Create crashed between fallocate and the header reaching disk: the
-		// file holds nothing, so give it the header it should have.
-		s.log.Warn().Str("path", s.path).Msg("segment header is all zeros, rewriting it")
-		h := header{base: s.base, createdNs: fi.ModTime().UnixNano()}
-		h.put(hb[:])
-		if _, err := f.WriteAt(hb[:], 0); err != nil {
-			return err
-		}
-	}
 	h, err := parseHeader(hb[:], s.base)
 	if err != nil {
 		return err

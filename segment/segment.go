@@ -126,8 +126,14 @@ func newSegment(dir string, base uint64, opts Options) *Segment {
 // read-write but gives the file blocks (fallocate, never a sparse truncate)
 // only for its first InitialBytes; Append allocates more ahead of the
 // frames it writes, so a full disk is an error from Create or Append, never
-// a SIGBUS, and an idle shard costs little disk. Create writes the header,
-// creates the index and fsyncs both files and the directory. A leftover index without a data file is replaced.
+// a SIGBUS, and an idle shard costs little disk.
+//
+// The file is built under a temporary name (<base>.log.tmp, which List
+// removes): sized, its header written and synced, and only then renamed to
+// <base>.log and the directory synced. A crash at any point therefore leaves
+// either no segment with that base or a complete, empty one, never a short
+// file under a segment's name. A leftover index without a data file is
+// replaced.
 func Create(dir string, base uint64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
 	if err := s.create(); err != nil {
@@ -141,11 +147,19 @@ func (s *Segment) create() (err error) {
 	if err := s.opts.fault("create"); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if _, err := os.Lstat(s.path); !errors.Is(err, os.ErrNotExist) {
+		if err == nil {
+			err = os.ErrExist
+		}
+		return err
+	}
+	tmp := s.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	v := &view{file: f}
+	renamed := false
 	defer func() {
 		if err != nil {
 			if v.mapping != nil {
@@ -155,7 +169,11 @@ func (s *Segment) create() (err error) {
 				_ = v.idx.Remove()
 			}
 			_ = f.Close()
-			_ = os.Remove(s.path)
+			if renamed {
+				_ = os.Remove(s.path)
+			} else {
+				_ = os.Remove(tmp)
+			}
 		}
 	}()
 	first := min(s.opts.InitialBytes, s.opts.MaxSegmentBytes)
@@ -178,10 +196,17 @@ func (s *Segment) create() (err error) {
 	if err := os.Remove(s.idxPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale index: %w", err)
 	}
-	if v.idx, err = index.Open(s.idxPath, s.opts.indexCapacity()); err != nil {
+	if err := s.opts.fault("create-rename"); err != nil {
 		return err
 	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return err
+	}
+	renamed = true
 	if err := syncDir(s.dir); err != nil {
+		return err
+	}
+	if v.idx, err = index.Open(s.idxPath, s.opts.indexCapacity()); err != nil {
 		return err
 	}
 	s.end.Store(headerSize)

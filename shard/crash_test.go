@@ -1,6 +1,8 @@
 package shard
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -8,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/shardlog/shardlog/segment"
 )
 
 // snapshotter is a segment fault injector that fails nothing: at every
@@ -192,4 +196,91 @@ func TestMetadataAtomicAcrossCrashes(t *testing.T) {
 		}
 		outcomes(t, []string{mid, after}, "fresh", 0, "[]")
 	})
+}
+
+// TestUnfinishedRollLeftovers reopens a shard whose directory ends with what
+// a crash in the middle of a roll could leave under a segment's name in
+// builds before segments were created under a temporary name: an empty
+// file, a short one, one with a zeroed header, and a temporary file. Each
+// must reopen to every record written before, then take new records with
+// increasing positions.
+func TestUnfinishedRollLeftovers(t *testing.T) {
+	cases := []struct {
+		name  string
+		write func(path string) error
+	}{
+		{"empty file", func(p string) error { return os.WriteFile(p, nil, 0o644) }},
+		{"short file", func(p string) error { return os.WriteFile(p, []byte("SHLGSEG\x00\x01"), 0o644) }},
+		{"zeroed header", func(p string) error { return os.WriteFile(p, make([]byte, 1<<16), 0o644) }},
+		{"temporary file", func(p string) error { return os.WriteFile(p+".tmp", make([]byte, 100), 0o644) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o := testOptions(t, dir, nil)
+			s := mustOpen(t, o)
+			st := mustCreate(t, s, "roll", 1)
+			for i := 0; i < 10; i++ {
+				put(t, st, "k", payload(i, 100))
+			}
+			sh := st.Shards()[0]
+			next := sh.Tail()
+			s.Close()
+			if err := c.write(filepath.Join(sh.dir, segment.Name(next))); err != nil {
+				t.Fatal(err)
+			}
+
+			s2 := mustOpen(t, o)
+			st2, _ := s2.Stream("roll")
+			res := put(t, st2, "k", []byte("after"))
+			if res[0].Seq != next {
+				t.Fatalf("first position after reopening = %d, want %d", res[0].Seq, next)
+			}
+			got, _ := readAll(t, st2.Shards()[0], 0)
+			if len(got) != 11 || string(got[10]) != "after" {
+				t.Fatalf("read %d records after reopening", len(got))
+			}
+			for i := 0; i < 10; i++ {
+				if !bytes.Equal(got[i], payload(i, 100)) {
+					t.Fatalf("record %d differs after reopening", i)
+				}
+			}
+		})
+	}
+}
+
+// TestCreateIsInvisibleUntilComplete fails a roll after the next segment is
+// complete under its temporary name and checks that nothing appeared under
+// a segment's name: the shard keeps its active segment and the next append
+// rolls again.
+func TestCreateIsInvisibleUntilComplete(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil)
+	f := &faults{op: "create-rename"}
+	o.Segment.Faults = f
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "atomic", 1)
+	sh := st.Shards()[0]
+	injected := errors.New("injected")
+	f.err.Store(&injected)
+	key := HashPartitionKey([]byte("k"))
+	var failed error
+	n := 0
+	for ; n < 200 && failed == nil; n++ {
+		out := make([]PutResult, 1)
+		st.Put([]Record{{PartitionKey: []byte("k"), Data: payload(n, 1000)}}, []HashKey{key}, out)
+		failed = out[0].Err
+	}
+	if !errors.Is(failed, injected) {
+		t.Fatalf("puts until the segment is full: %v, want the injected failure", failed)
+	}
+	logs, _ := filepath.Glob(filepath.Join(sh.dir, "*.log*"))
+	if len(logs) != 1 {
+		t.Fatalf("files after a failed roll: %v, want the one active segment", logs)
+	}
+	f.err.Store(nil)
+	put(t, st, "k", payload(n, 1000))
+	if got := len(*sh.segs.Load()); got != 2 {
+		t.Fatalf("%d segments after the roll was retried, want 2", got)
+	}
 }

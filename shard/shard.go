@@ -231,6 +231,9 @@ func (sh *Shard) load() error {
 	if err != nil {
 		return err
 	}
+	if bases, err = sh.dropUnfinishedRoll(bases); err != nil {
+		return err
+	}
 	end, closed := sh.End()
 	segs := make([]*segment.Segment, 0, len(bases)+1)
 	for i, base := range bases {
@@ -292,6 +295,31 @@ func (sh *Shard) load() error {
 	sh.durable = next
 	sh.segs.Store(&segs)
 	return nil
+}
+
+// dropUnfinishedRoll removes the last segment file when it is the leftover
+// of a roll that crashed before the segment was complete (see
+// segment.Unfinished): it holds no record, so the shard goes on from the
+// segment before it. Returns the bases left.
+func (sh *Shard) dropUnfinishedRoll(bases []uint64) ([]uint64, error) {
+	if len(bases) == 0 {
+		return bases, nil
+	}
+	last := bases[len(bases)-1]
+	unfinished, err := segment.Unfinished(sh.dir, last)
+	if err != nil || !unfinished {
+		return bases, err
+	}
+	for _, name := range []string{segment.Name(last), segment.IndexName(last)} {
+		if err := os.Remove(filepath.Join(sh.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return bases, fmt.Errorf("remove unfinished segment %d: %w", last, err)
+		}
+	}
+	if err := syncDir(sh.dir); err != nil {
+		return bases, err
+	}
+	sh.log.Warn().Uint64("base", last).Msg("removed the empty segment file of an unfinished roll")
+	return bases[:len(bases)-1], nil
 }
 
 // Loaded reports whether the shard has been touched since the store opened
