@@ -2,6 +2,7 @@ package shard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -134,6 +135,19 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
 	}
 	return nil
+}
+
+// mkdirSynced creates dir if it does not exist and then fsyncs its parent,
+// so that a directory a shard or stream was acknowledged with survives
+// power loss. An existing dir is left as it is.
+func mkdirSynced(dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil
+		}
+		return fmt.Errorf("create directory: %w", err)
+	}
+	return syncDir(filepath.Dir(dir))
 }
 
 // writeJSONAtomic marshals v and writes it with writeFileAtomic.

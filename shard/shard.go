@@ -224,7 +224,7 @@ func (sh *Shard) ensure() error {
 // load does ensure's work; nothing else touches the shard's segments
 // before it returns.
 func (sh *Shard) load() error {
-	if err := os.MkdirAll(sh.dir, 0o755); err != nil {
+	if err := mkdirSynced(sh.dir); err != nil {
 		return err
 	}
 	bases, err := segment.List(sh.dir, sh.log)

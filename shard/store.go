@@ -75,7 +75,10 @@ func Open(opts Options) (*Store, error) {
 		streams: make(map[string]*Stream),
 		stop:    make(chan struct{}),
 	}
-	if err := os.MkdirAll(filepath.Join(s.dir, streamsDir), 0o755); err != nil {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", s.dir, err)
+	}
+	if err := mkdirSynced(filepath.Join(s.dir, streamsDir)); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.dir, err)
 	}
 	if err := s.loadMeta(); err != nil {
