@@ -25,8 +25,11 @@
 //	24    8    created    int64 Unix nanoseconds (CreatedAt)
 //	32    1    codec      0 none, 1 zstd, 2 s2; non-zero exactly when bit 0 is set
 //	33    7    reserved   0
-//	40    8    nextSeq    uint64, compacted files only (0 otherwise)
-//	48    8    lastMs     int64, compacted files only (0 otherwise)
+//	40    8    nextSeq    uint64: compacted files, last seq + 1; plain files, the
+//	                      reservation: no position at or above it was handed out
+//	                      while the file was active (0: not recorded, older builds)
+//	48    8    lastMs     int64 newest arrival: compacted files, and plain files
+//	                      once sealed (0: not yet sealed, or sealed by an older build)
 //	56    4    reserved   0
 //	60    4    crc        CRC-32C (Castagnoli) of bytes [0, 60)
 //

@@ -29,7 +29,7 @@ func goldenOptions(t *testing.T) Options {
 	o := testOptions(t)
 	o.MaxSegmentBytes = 4096
 	o.IndexIntervalBytes = 64
-	o.now = fixedClock
+	o.Now = fixedClock
 	return o
 }
 
@@ -78,5 +78,34 @@ func TestGolden(t *testing.T) {
 	}
 	if n := r.idxLen(); n != 3 {
 		t.Fatalf("golden index has %d entries, want 3", n)
+	}
+}
+
+// TestLegacyGolden opens the segment that builds before reservations and
+// sealed arrival times wrote (the same records as testdata/golden, with
+// bytes 40..56 of the header zero): it still reads, with no reservation
+// and no recorded newest arrival, which its owner treats as unknown.
+func TestLegacyGolden(t *testing.T) {
+	cp := t.TempDir()
+	for _, name := range []string{Name(goldenBase), IndexName(goldenBase)} {
+		b, err := os.ReadFile(filepath.Join("testdata", "legacy", name))
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(cp, name), b, 0o644))
+	}
+	info, err := Stat(cp, goldenBase)
+	must(t, err)
+	if info.LastMs != 0 || !info.Created.Equal(fixedClock()) {
+		t.Fatalf("Stat of a legacy segment = %+v, want no newest arrival", info)
+	}
+	r := mustOpen(t, cp, goldenBase, false, goldenOptions(t))
+	defer r.Close()
+	checkAll(t, r, goldenRecords())
+	if r.Reserved() != 0 || r.LastTimeMs() != 1_700_000_000_010 {
+		t.Fatalf("legacy segment: reserved %d, last arrival %d", r.Reserved(), r.LastTimeMs())
+	}
+	info, err = Stat(filepath.Join("testdata", "golden"), goldenBase)
+	must(t, err)
+	if info.LastMs != 1_700_000_000_010 {
+		t.Fatalf("Stat of a sealed segment: newest arrival %d, want 1700000000010", info.LastMs)
 	}
 }

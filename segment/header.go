@@ -26,8 +26,13 @@ type header struct {
 	base      uint64
 	createdNs int64
 	codec     Compression
-	nextSeq   uint64 // compressed files only
-	lastMs    int64  // compressed files only
+	// nextSeq is, in a compressed file, its last seq + 1; in a plain file,
+	// the reservation: no position at or above it has been handed out
+	// while the file was active (0: unknown, a file of an older build).
+	nextSeq uint64
+	// lastMs is the newest record's arrival time: written when a plain
+	// file is sealed, always present in a compressed one; 0 when unknown.
+	lastMs int64
 }
 
 func (h *header) put(b []byte) {

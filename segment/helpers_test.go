@@ -23,7 +23,7 @@ func testOptions(t testing.TB) Options {
 
 func mustCreate(t testing.TB, dir string, base uint64, o Options) *Segment {
 	t.Helper()
-	s, err := Create(dir, base, o)
+	s, err := Create(dir, base, base, o)
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}

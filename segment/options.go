@@ -71,9 +71,10 @@ type Options struct {
 	// Faults injects errors in tests; nil in production.
 	Faults FaultInjector
 
-	// now is the clock for the creation time in new headers; tests fix it
-	// to make files byte-identical.
-	now func() time.Time
+	// Now is the clock for the creation time in new headers, the owner's
+	// clock (its records' arrival times come from it too). Default
+	// time.Now; tests fix it to make files byte-identical.
+	Now func() time.Time
 }
 
 // Defaults of Options.
@@ -106,8 +107,8 @@ func (o Options) withDefaults() Options {
 	if o.PrefaultBytes == 0 {
 		o.PrefaultBytes = DefaultPrefaultBytes
 	}
-	if o.now == nil {
-		o.now = time.Now
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }

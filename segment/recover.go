@@ -68,6 +68,9 @@ func (s *Segment) open(active bool) (err error) {
 		return err
 	}
 	s.created = h.created()
+	if h.flags&flagCompressed == 0 {
+		s.reserved = h.nextSeq
+	}
 	if h.flags&flagCompressed != 0 {
 		if active {
 			return fmt.Errorf("%w: compacted segment opened as active", ErrSealed)

@@ -129,7 +129,7 @@ func TestInjectedFaults(t *testing.T) {
 		var f faults
 		f.set("create", boom)
 		o.Faults = &f
-		if _, err := Create(dir, 0, o); !errors.Is(err, boom) {
+		if _, err := Create(dir, 0, 0, o); !errors.Is(err, boom) {
 			t.Fatalf("Create = %v", err)
 		}
 		if entries, _ := os.ReadDir(dir); len(entries) != 0 {

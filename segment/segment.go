@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -53,6 +54,11 @@ type Segment struct {
 
 	// cutBytes is how much torn or corrupt tail recovery cut (active only).
 	cutBytes int64
+
+	// reserved is the reservation in the header: positions below it may
+	// have been handed out while the segment was active. 0 when a file of
+	// an older build did not record one. Owned by the Append caller.
+	reserved uint64
 
 	// Writer state, owned by the Append caller.
 	allocated  int64         // bytes of the file with blocks; the mapping past it is beyond EOF
@@ -134,8 +140,13 @@ func newSegment(dir string, base uint64, opts Options) *Segment {
 // either no segment with that base or a complete, empty one, never a short
 // file under a segment's name. A leftover index without a data file is
 // replaced.
-func Create(dir string, base uint64, opts Options) (*Segment, error) {
+//
+// reserve is the segment's first reservation (see Reserve): the owner may
+// hand out positions below it before it reserves more; it is made durable
+// with the header, at no extra cost. Below base it means base.
+func Create(dir string, base, reserve uint64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
+	s.reserved = max(reserve, base)
 	if err := s.create(); err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", s.path, err)
 	}
@@ -184,8 +195,8 @@ func (s *Segment) create() (err error) {
 	if v.mapping, err = mapFile(f, s.opts.MaxSegmentBytes, true); err != nil {
 		return err
 	}
-	s.created = s.opts.now()
-	h := header{base: s.base, createdNs: s.created.UnixNano()}
+	s.created = s.opts.Now()
+	h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
 	h.put(v.mapping)
 	if err := v.mapping[:headerSize].Sync(gommap.MS_SYNC); err != nil {
 		return fmt.Errorf("msync header: %w", err)
@@ -464,6 +475,49 @@ func (s *Segment) fail(err error) error {
 	return err
 }
 
+// Reserve records durably, in the header of this active segment, that
+// positions below limit may be handed out: after a crash or power loss
+// that loses records, the owner resumes at or above the reservation of its
+// last segment (Reserved) instead of reusing positions that readers may
+// already have seen. It writes the header through the mapping and msyncs
+// its page: one device flush, which a caller amortises by reserving far
+// ahead. A failure is sticky. Called by the Append caller.
+func (s *Segment) Reserve(limit uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reserveLocked(limit); err != nil {
+		return fmt.Errorf("reserve segment %s to %d: %w", s.path, limit, err)
+	}
+	return nil
+}
+
+// reserveLocked is Reserve; s.mu must be held.
+func (s *Segment) reserveLocked(limit uint64) error {
+	switch {
+	case s.closed.Load():
+		return ErrClosed
+	case s.sealed.Load():
+		return ErrSealed
+	case s.failed.Load() != nil:
+		return *s.failed.Load()
+	}
+	if err := s.opts.fault("reserve"); err != nil {
+		return s.fail(err)
+	}
+	m := s.cur.Load().mapping
+	binary.LittleEndian.PutUint64(m[40:], limit)
+	putHeaderCRC(m)
+	if err := m[:headerSize].Sync(gommap.MS_SYNC); err != nil {
+		return s.fail(fmt.Errorf("msync header: %w", err))
+	}
+	s.reserved = limit
+	return nil
+}
+
+// Reserved returns the reservation of the segment's header (see Reserve),
+// or 0 when the file does not record one (a segment of an older build).
+func (s *Segment) Reserved() uint64 { return s.reserved }
+
 // Seal flushes the segment, fsyncs it, trims the data file and the index to
 // their valid size and makes the mapping read-only; later Appends return
 // ErrSealed. Readers are not disturbed. Call it from the Append goroutine
@@ -491,6 +545,10 @@ func (s *Segment) sealLocked() error {
 	s.haltPrefaultLocked()
 	v := s.cur.Load()
 	end := s.end.Load()
+	// The newest arrival time goes into the header, so that the retention
+	// compactor can tell from 64 bytes whether the file has expired.
+	binary.LittleEndian.PutUint64(v.mapping[48:], uint64(s.lastTimeMs.Load()))
+	putHeaderCRC(v.mapping)
 	// Pages past the new end stay mapped but nothing reads at or past end.
 	if err := v.file.Truncate(end); err != nil {
 		return s.fail(err)

@@ -35,10 +35,9 @@ func (s *Store) Compact() {
 		if st.deleting.Load() {
 			continue
 		}
-		horizon := s.opts.Now().Add(-st.Retention()).UnixMilli()
 		for _, sh := range st.Shards() {
 			if !sh.Loaded() {
-				if !sh.mayHaveExpired(horizon) {
+				if !sh.mayHaveExpired(sh.horizonMs()) {
 					continue // an idle shard stays unopened
 				}
 				if err := sh.ensure(); err != nil {

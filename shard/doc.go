@@ -51,8 +51,10 @@
 // A shard reopened by Open is dormant: it holds no file or mapping until its
 // first append, read, seek or reshard loads its segments (Shard.loadMu, taken
 // before Shard.mu and after Stream.mu), so start-up reads only stream.json
-// files. The compactor loads a dormant shard only when one of its sealed
-// files was last written before the retention horizon.
+// files. The compactor loads a dormant shard only when the header of its
+// oldest segment says it may hold expired records (the newest arrival time
+// a sealed segment records, else the segment's creation time): record
+// times, never file modification times.
 //
 // # Durability
 //
@@ -64,13 +66,22 @@
 // the full one in the background; a group-commit sync waits for that seal. The first failed write or sync makes the shard
 // refuse appends (ErrSticky) until the store is reopened.
 //
+// Positions are never handed out twice, whatever a crash or power loss
+// takes: before a position is handed out it is covered by a reservation
+// in the active segment's header, made durable with one flush per
+// reserveAhead positions and carried into every new segment's header. A
+// start resumes at the last segment's reservation; a clean shutdown first
+// lowers it to the next position, so only a crash skips positions.
+//
 // # Retention
 //
 // The compactor (Store.Compact, run every CompactInterval) retires whole
 // sealed segments whose newest record is older than the stream's retention,
 // rolls active segments older than MaxSegmentAge so that idle data expires
 // too, and drops closed shards whose records have all expired. Reads skip
-// records past retention even before the compactor has run.
+// records past retention even before the compactor has run. Raising the
+// retention period records a trim horizon in stream.json (the old horizon):
+// what had expired stays expired, as on AWS.
 //
 // The package knows nothing of HTTP, JSON wire shapes or authentication.
 package shard

@@ -55,7 +55,11 @@ type streamMeta struct {
 	RetentionHours int        `json:"retention_hours"`
 	// RetentionNs is the retention in force: RetentionHours, or the store's
 	// retention floor for a new stream when that floor is below 24 h.
-	RetentionNs         int64             `json:"retention_ns"`
+	RetentionNs int64 `json:"retention_ns"`
+	// TrimHorizonMs is when the retention period was last raised, minus
+	// the period before: records that arrived earlier had expired and stay
+	// expired (Unix ms; 0 when the period never grew).
+	TrimHorizonMs       int64             `json:"trim_horizon_ms,omitempty"`
 	EncryptionType      string            `json:"encryption_type,omitempty"`
 	KeyID               string            `json:"key_id,omitempty"`
 	MaxRecordSizeKiB    int               `json:"max_record_size_kib"`

@@ -116,5 +116,8 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = d.Now
 	}
+	if o.Segment.Now == nil {
+		o.Segment.Now = o.Now // segment headers record creation on the store's clock
+	}
 	return o
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +42,9 @@ type Shard struct {
 
 	// retention is the stream's retention in nanoseconds, shared with it.
 	retention *atomic.Int64
+	// trimMs is the stream's trim horizon, shared with it: records that
+	// arrived before it have expired whatever the retention says now.
+	trimMs *atomic.Int64
 	// nextFloor is the metadata's lowest position for the next record.
 	nextFloor uint64
 
@@ -50,6 +55,10 @@ type Shard struct {
 	mu            sync.Mutex // serialises appends, rolls, close and retire
 	active        *segment.Segment
 	lastArrivalMs int64 // newest arrival time handed out; arrival times never go back
+	// reserved is the durable reservation of the active segment: positions
+	// below it may be handed out without writing anything first (see
+	// reserveLocked).
+	reserved uint64
 
 	segs     atomic.Pointer[[]*segment.Segment] // published list, oldest first
 	next     atomic.Uint64                      // the position the next record gets
@@ -77,6 +86,7 @@ type shardSpec struct {
 	meta      shardMeta
 	dir       string
 	retention *atomic.Int64
+	trimMs    *atomic.Int64
 }
 
 // ID returns the shard id, e.g. "shardId-000000000003".
@@ -175,6 +185,7 @@ func newShard(spec shardSpec, opts *Options) *Shard {
 		adjacentParent: m.AdjacentParent,
 		createdMs:      m.CreatedMs,
 		retention:      spec.retention,
+		trimMs:         spec.trimMs,
 		nextFloor:      m.NextFloor,
 	}
 	sh.log = opts.Logger.With().Str("component", "shard").Str("shard", m.ID).Logger()
@@ -248,8 +259,11 @@ func (sh *Shard) load() error {
 		segs = append(segs, s)
 	}
 	next := sh.nextFloor
-	if n := len(segs); n > 0 && segs[n-1].NextSeq() > next {
-		next = segs[n-1].NextSeq()
+	if n := len(segs); n > 0 {
+		// The last segment's reservation covers every position handed out
+		// before a crash, including those of records that power loss took
+		// from its tail: resume above all of them.
+		next = max(next, segs[n-1].NextSeq(), segs[n-1].Reserved())
 	}
 	if closed {
 		next = end
@@ -262,7 +276,7 @@ func (sh *Shard) load() error {
 			// number is ever given to two different records.
 			a := segs[n-1]
 			gap := uint64(a.CutBytes()/segment.MinFrameBytes) + 1
-			s, err := segment.Create(sh.dir, next+gap, sh.opts.Segment)
+			s, err := segment.Create(sh.dir, next+gap, next+gap, sh.opts.Segment)
 			if err != nil {
 				for _, s := range segs {
 					_ = s.Close()
@@ -282,7 +296,7 @@ func (sh *Shard) load() error {
 			next = s.Base()
 		}
 		if len(segs) == 0 {
-			s, err := segment.Create(sh.dir, next, sh.opts.Segment)
+			s, err := segment.Create(sh.dir, next, next, sh.opts.Segment)
 			if err != nil {
 				return err
 			}
@@ -290,6 +304,7 @@ func (sh *Shard) load() error {
 		}
 		sh.active = segs[len(segs)-1]
 		sh.lastArrivalMs = sh.active.LastTimeMs()
+		sh.reserved = sh.active.Reserved()
 	}
 	sh.next.Store(next)
 	sh.durable = next
@@ -378,6 +393,9 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 		now = sh.lastArrivalMs
 	}
 	next := sh.next.Load()
+	if err := sh.reserveLocked(next + uint64(len(recs))); err != nil {
+		return 0, err
+	}
 	for i := range recs {
 		recs[i].Seq = next + uint64(i)
 		recs[i].ArrivalMs = now
@@ -405,6 +423,27 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 	return sh.publishLocked(done, now, nil)
 }
 
+// reserveAhead is how many positions one reservation covers beyond the
+// append that needs it: one header flush per 16 Mi records, and at most
+// that many positions skipped after a crash.
+const reserveAhead = 1 << 24
+
+// reserveLocked makes sure positions below end are covered by a durable
+// reservation before any of them is handed out, so that no sequence number
+// is ever given to two records, whatever a crash or power loss takes. A
+// failure is sticky. sh.mu must be held.
+func (sh *Shard) reserveLocked(end uint64) error {
+	if end <= sh.reserved {
+		return nil
+	}
+	limit := end + reserveAhead
+	if err := sh.active.Reserve(limit); err != nil {
+		return sh.fail(fmt.Errorf("shard %s: %w", sh.id, err))
+	}
+	sh.reserved = limit
+	return nil
+}
+
 // publishLocked makes the first n records of the current append visible.
 func (sh *Shard) publishLocked(n int, arrivalMs int64, err error) (int, error) {
 	if n > 0 {
@@ -429,7 +468,7 @@ func (sh *Shard) fail(err error) error {
 // append retries the roll; a failed seal is sticky. sh.mu must be held.
 func (sh *Shard) rollLocked() error {
 	old := sh.active
-	s, err := segment.Create(sh.dir, old.NextSeq(), sh.opts.Segment)
+	s, err := segment.Create(sh.dir, old.NextSeq(), sh.reserved, sh.opts.Segment)
 	if err != nil {
 		sh.log.Error().Err(err).Uint64("base", old.NextSeq()).Msg("cannot create segment")
 		return fmt.Errorf("roll shard %s: %w", sh.id, err)
@@ -525,9 +564,11 @@ func (sh *Shard) TailChanged() <-chan struct{} {
 	return sh.waitCh
 }
 
-// horizonMs is the arrival time below which records have expired.
+// horizonMs is the arrival time below which records have expired: the
+// retention period back from now, never earlier than the trim horizon, so
+// that raising the retention does not bring expired records back.
 func (sh *Shard) horizonMs() int64 {
-	return sh.opts.Now().Add(-time.Duration(sh.retention.Load())).UnixMilli()
+	return max(sh.opts.Now().Add(-time.Duration(sh.retention.Load())).UnixMilli(), sh.trimMs.Load())
 }
 
 // ReadResult is what Read returns. Records alias segment memory that stays
@@ -753,6 +794,7 @@ func (sh *Shard) expire() (int, error) {
 			if err := sh.rollLocked(); err != nil {
 				return 0, err
 			}
+			sh.waitSealed() // so that it can expire in this pass
 		}
 	}
 	cur := *sh.segs.Load()
@@ -806,25 +848,33 @@ func (sh *Shard) empty() bool {
 	return len(logs) == 0
 }
 
-// mayHaveExpired reports, for a dormant shard, whether a sealed segment's
-// file was last written before horizonMs, i.e. whether loading it for the
-// compactor could free anything. The modification time of a sealed file is
-// at or after its newest record's arrival, so a false answer is safe. The
-// active segment is left for the shard's first use.
+// mayHaveExpired reports, for a dormant shard, whether loading it for the
+// compactor could free anything, from the header of its oldest segment
+// alone (segments expire oldest first): the newest arrival time a sealed
+// segment records, or else its creation time, which no record in it
+// precedes. The active segment counts too, so a shard written once and then
+// left alone expires like any other. A false answer is exact for sealed
+// segments and safe for the rest: when in doubt the shard is loaded once,
+// and a loaded shard is judged by its records.
 func (sh *Shard) mayHaveExpired(horizonMs int64) bool {
+	// Not segment.List: it tidies the directory, and the shard may be
+	// loading (and rolling) concurrently.
 	logs, err := filepath.Glob(filepath.Join(sh.dir, "*.log"))
 	if err != nil || len(logs) == 0 {
 		return false
 	}
-	if !sh.Closed() {
-		logs = logs[:len(logs)-1] // names sort by base: the last is active
+	base, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(logs[0]), ".log"), 10, 64)
+	if err != nil {
+		return true // let loading report the stray file
 	}
-	for _, p := range logs {
-		if fi, err := os.Stat(p); err == nil && fi.ModTime().UnixMilli() < horizonMs {
-			return true
-		}
+	info, err := segment.Stat(sh.dir, base)
+	if err != nil {
+		return true // let loading report the damage
 	}
-	return false
+	if info.LastMs != 0 {
+		return info.LastMs < horizonMs
+	}
+	return info.Created.UnixMilli() < horizonMs
 }
 
 // shutdown closes every segment. No reader or appender may be active.
@@ -836,6 +886,13 @@ func (sh *Shard) shutdown() error {
 	defer sh.mu.Unlock()
 	sh.waitSealed()
 	var first error
+	if a := sh.active; a != nil && !sh.Closed() && sh.sticky.Load() == nil && sh.reserved > sh.next.Load() {
+		// Nothing more is handed out: the next start resumes right after
+		// the last position instead of after the reservation.
+		if err := a.Reserve(sh.next.Load()); err != nil {
+			first = fmt.Errorf("close shard %s: %w", sh.id, err)
+		}
+	}
 	for _, s := range *sh.segs.Load() {
 		if err := s.Close(); err != nil && first == nil {
 			first = fmt.Errorf("close shard %s: %w", sh.id, err)

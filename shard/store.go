@@ -169,6 +169,7 @@ func (s *Store) openStream(dir string) (*Stream, error) {
 func (s *Store) newStream(dir string, m *streamMeta) *Stream {
 	st := &Stream{store: s, dir: dir, name: m.Name, arn: s.StreamARN(m.Name), meta: m}
 	st.retention.Store(m.RetentionNs)
+	st.trimMs.Store(m.TrimHorizonMs)
 	st.auto.Store(m.Distribution == DistributionAuto)
 	return st
 }
@@ -179,7 +180,7 @@ func (s *Store) newStream(dir string, m *streamMeta) *Stream {
 func (st *Stream) openShards(eager bool) error {
 	known := make(map[string]bool, len(st.meta.Shards))
 	for _, m := range st.meta.Shards {
-		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention}
+		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs}
 		sh := newShard(spec, &st.store.opts)
 		if eager {
 			if err := sh.ensure(); err != nil {

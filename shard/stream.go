@@ -89,6 +89,9 @@ type Stream struct {
 
 	// retention is the retention period in ns, shared with the shards.
 	retention atomic.Int64
+	// trimMs is the trim horizon (streamMeta.TrimHorizonMs), shared with
+	// the shards.
+	trimMs atomic.Int64
 	// open is the routing table: open shards sorted by hash-range start.
 	open atomic.Pointer[[]*Shard]
 	// deleting is set once DeleteStream has started.
@@ -372,6 +375,7 @@ func (st *Stream) updateLocked(fn func(m *streamMeta) error) error {
 	}
 	st.meta = m
 	st.retention.Store(m.RetentionNs)
+	st.trimMs.Store(m.TrimHorizonMs)
 	return nil
 }
 
@@ -393,6 +397,12 @@ func (st *Stream) SetRetentionHours(hours int) error {
 		return fmt.Errorf("stream %s retention %dh: %w", st.name, hours, ErrBadRetention)
 	}
 	return st.update(func(m *streamMeta) error {
+		if d > time.Duration(m.RetentionNs) {
+			// What has expired stays expired: AWS does not bring records
+			// back when the period grows.
+			old := st.store.opts.Now().Add(-time.Duration(m.RetentionNs)).UnixMilli()
+			m.TrimHorizonMs = max(m.TrimHorizonMs, old)
+		}
 		m.RetentionHours = hours
 		m.RetentionNs = int64(d)
 		return nil
