@@ -266,6 +266,7 @@ func (s *Segment) Compact() error {
 	oldSize := s.end.Load()
 	s.cur.Store(nv)          // s.end keeps the plain size: readers of the old view use it
 	s.old = append(s.old, v) // after the swap: see releaseOldLocked
+	s.hasOld.Store(true)
 	s.releaseOldLocked()
 	s.log.Info().Str("codec", s.opts.Compression.String()).Int64("bytes", oldSize).
 		Int("compressed_bytes", len(nv.mapping)).Dur("took", time.Since(start)).Msg("compacted segment")

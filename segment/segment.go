@@ -78,6 +78,7 @@ type Segment struct {
 	retired atomic.Bool
 	remove  atomic.Bool // unlink the files when refs reaches 0
 	old     []*view     // views replaced by Compact, unmapped when no reader remains; under mu
+	hasOld  atomic.Bool // len(old) > 0; set under mu
 }
 
 // view is one mapping of the data file with its index. Compact replaces the
@@ -588,7 +589,9 @@ func (s *Segment) Release() {
 	switch n := s.refs.Add(-1); {
 	case n == 0:
 		s.destroy()
-	case n == 1:
+	case n == 1 && s.hasOld.Load():
+		// Only a compressed segment has replaced views: readers of any
+		// other never take s.mu, so they never wait behind a running Sync.
 		s.mu.Lock()
 		s.releaseOldLocked()
 		s.mu.Unlock()
@@ -625,6 +628,7 @@ func (s *Segment) releaseOldLocked() {
 		}
 	}
 	s.old = nil
+	s.hasOld.Store(false)
 }
 
 // destroy unmaps everything when the last reference is gone.
@@ -636,6 +640,7 @@ func (s *Segment) destroy() {
 	s.cache.Store(nil)
 	views := s.old
 	s.old = nil
+	s.hasOld.Store(false)
 	if v := s.cur.Swap(nil); v != nil {
 		views = append(views, v)
 	}

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shardlog/shardlog/segment"
 )
@@ -346,4 +348,78 @@ func TestPositionsNeverReusedAfterPowerLoss(t *testing.T) {
 		cuts++
 	}
 	t.Logf("%d power-loss points, none reused a position", cuts)
+}
+
+// blockingSync holds every segment sync until released, to look at what
+// readers see while a group-commit sync is running.
+type blockingSync struct {
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingSync) Fault(op string) error {
+	if op == "sync" && b.armed.Load() {
+		b.entered <- struct{}{}
+		<-b.release
+	}
+	return nil
+}
+
+// TestReadersSeeOnlyDurableUnderFsyncAlways appends under FsyncAlways while
+// the sync is held: a reader must neither see the record (power loss could
+// still take it) nor wait for the sync; once the sync is done, the record
+// is readable and waiting readers are woken.
+func TestReadersSeeOnlyDurableUnderFsyncAlways(t *testing.T) {
+	o := testOptions(t, t.TempDir(), nil)
+	o.Fsync = FsyncAlways
+	b := &blockingSync{entered: make(chan struct{}), release: make(chan struct{})}
+	o.Segment.Faults = b
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "durable", 1)
+	sh := st.Shards()[0]
+	put(t, st, "k", []byte("first"))
+	b.armed.Store(true)
+	woken := sh.TailChanged()
+	done := make(chan []PutResult)
+	go func() {
+		out := make([]PutResult, 1)
+		st.Put([]Record{{PartitionKey: []byte("k"), Data: []byte("second")}}, []HashKey{HashPartitionKey([]byte("k"))}, out)
+		done <- out
+	}()
+	<-b.entered // the record is in the mapping, its sync is running
+	var res ReadResult
+	readDone := make(chan error)
+	go func() { readDone <- sh.Read(0, 100, 1<<20, &res) }()
+	select {
+	case err := <-readDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a read waited for a running sync")
+	}
+	if len(res.Records) != 1 || string(res.Records[0].Data) != "first" {
+		t.Fatalf("read during the sync returned %d records, want only the synced one", len(res.Records))
+	}
+	res.Release()
+	select {
+	case <-woken:
+		t.Fatal("readers woken before the record was durable")
+	default:
+	}
+	b.armed.Store(false)
+	close(b.release)
+	if out := <-done; out[0].Err != nil {
+		t.Fatal(out[0].Err)
+	}
+	select {
+	case <-woken:
+	case <-time.After(5 * time.Second):
+		t.Fatal("readers not woken by the sync")
+	}
+	got, _ := readAll(t, sh, 0)
+	if len(got) != 2 {
+		t.Fatalf("read %d records after the sync, want 2", len(got))
+	}
 }

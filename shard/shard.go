@@ -69,8 +69,12 @@ type Shard struct {
 	waitMu sync.Mutex
 	waitCh chan struct{} // closed and cleared on the next append
 
-	syncMu  sync.Mutex // group commit: one syncer at a time, the rest wait
-	durable uint64     // positions below this are synced (under syncMu)
+	syncMu sync.Mutex // group commit: one syncer at a time, the rest wait
+	// durable is the position below which every record is synced: under
+	// FsyncAlways readers see nothing at or above it (a high watermark),
+	// so no consumer ever processes a record that power loss could take
+	// back. Written under syncMu, read without a lock.
+	durable atomic.Uint64
 
 	// sealMu is held while a rolled segment is sealed in the background (one
 	// at a time); taking it waits for that seal. Taken after mu and syncMu.
@@ -307,7 +311,7 @@ func (sh *Shard) load() error {
 		sh.reserved = sh.active.Reserved()
 	}
 	sh.next.Store(next)
-	sh.durable = next
+	sh.durable.Store(next)
 	sh.segs.Store(&segs)
 	return nil
 }
@@ -373,8 +377,8 @@ func (sh *Shard) appendVisible(recs []Record) (n int, err error) {
 	sh.mu.Lock()
 	n, err = sh.appendLocked(recs)
 	sh.mu.Unlock()
-	if n > 0 {
-		sh.wake()
+	if n > 0 && sh.opts.Fsync != FsyncAlways {
+		sh.wake() // under FsyncAlways the sync that covers them wakes readers
 	}
 	return n, err
 }
@@ -503,7 +507,7 @@ func (sh *Shard) waitSealed() {
 func (sh *Shard) syncTo(end uint64) error {
 	sh.syncMu.Lock()
 	defer sh.syncMu.Unlock()
-	if sh.durable >= end {
+	if sh.durable.Load() >= end {
 		return nil
 	}
 	return sh.syncLocked()
@@ -530,7 +534,12 @@ func (sh *Shard) syncLocked() error {
 	if took := time.Since(start); took > time.Second {
 		sh.log.Warn().Dur("took", took).Msg("slow sync")
 	}
-	sh.durable = target
+	if sh.durable.Load() < target {
+		sh.durable.Store(target)
+		if sh.opts.Fsync == FsyncAlways {
+			sh.wake() // readers wait for durability, not for the append
+		}
+	}
 	return nil
 }
 
@@ -606,10 +615,14 @@ func (sh *Shard) TrimHorizon() (uint64, error) {
 	return sh.SeekTime(time.UnixMilli(0))
 }
 
-// readEnd is the position after the last readable record.
+// readEnd is the position after the last readable record: the tail, or
+// under FsyncAlways the durable mark, which never waits for a running sync.
 func (sh *Shard) readEnd() uint64 {
 	if end, closed := sh.End(); closed {
 		return end
+	}
+	if sh.opts.Fsync == FsyncAlways {
+		return sh.durable.Load()
 	}
 	return sh.next.Load()
 }
@@ -662,6 +675,7 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 	}
 	horizon := sh.horizonMs()
 	for {
+		limit := sh.readEnd() // before the list: the list holds everything below it
 		segs := *sh.segs.Load()
 		retried := false
 		// The first segment that may hold pos: the last with base <= pos.
@@ -671,7 +685,7 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 		}
 		next := pos
 		bytes := 0
-		for ; i < len(segs) && len(res.Records) < maxRecords; i++ {
+		for ; i < len(segs) && len(res.Records) < maxRecords && next < limit; i++ {
 			s := segs[i]
 			if !s.Acquire() {
 				retried = true
@@ -705,6 +719,10 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 				s.Release()
 				res.Release()
 				return fmt.Errorf("read shard %s at %d: %w", sh.id, next, err)
+			}
+			for k := len(recs); k > before && recs[k-1].Seq >= limit; k-- {
+				recs[k-1] = Record{} // appended but not yet readable (not durable)
+				recs = recs[:k-1]
 			}
 			added := 0
 			for _, r := range recs[before:] {
