@@ -29,11 +29,16 @@ func (c Compression) String() string {
 	return "unknown"
 }
 
-// FaultInjector lets tests fail operations at a narrow seam. Fault is called
-// with op "create", "append", "sync", "seal" or "compact" at the start of
-// the operation, and with "create-rename" when a new segment is complete
-// under its temporary name; a non-nil error makes the operation fail with
-// it, wrapped, before anything visible changes. Production code leaves
+// FaultInjector lets tests fail operations at a narrow seam, and lets the
+// crash-point tests kill the process between any two durable steps. Fault
+// is called with op "create", "append", "sync", "seal", "reserve" or
+// "compact" at the start of the operation, and before each durable step
+// inside one: "create-allocate", "create-header-sync", "create-fsync",
+// "create-rename", "create-dirsync", "seal-truncate", "seal-fsync",
+// "seal-index" and "remove" (unlinking a retired segment). A non-nil error
+// makes the operation fail with it, wrapped (a failure inside a seal is
+// sticky, as a real one is). Owners that share the injector (package
+// shard) call it at their own steps too. Production code leaves
 // Options.Faults nil.
 type FaultInjector interface {
 	Fault(op string) error

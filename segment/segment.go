@@ -189,6 +189,9 @@ func (s *Segment) create() (err error) {
 		}
 	}()
 	first := min(s.opts.InitialBytes, s.opts.MaxSegmentBytes)
+	if err := s.opts.fault("create-allocate"); err != nil {
+		return err
+	}
 	if err := allocate(f, first); err != nil {
 		return err
 	}
@@ -199,14 +202,25 @@ func (s *Segment) create() (err error) {
 	s.created = s.opts.Now()
 	h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
 	h.put(v.mapping)
+	if err := s.opts.fault("create-header-sync"); err != nil {
+		return err
+	}
 	if err := v.mapping[:headerSize].Sync(gommap.MS_SYNC); err != nil {
 		return fmt.Errorf("msync header: %w", err)
+	}
+	if err := s.opts.fault("create-fsync"); err != nil {
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("fsync: %w", err)
 	}
 	if err := os.Remove(s.idxPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale index: %w", err)
+	}
+	// The index first: without its data file List removes it, and the
+	// directory sync below makes both names durable together.
+	if v.idx, err = index.Open(s.idxPath, s.opts.indexCapacity()); err != nil {
+		return err
 	}
 	if err := s.opts.fault("create-rename"); err != nil {
 		return err
@@ -215,10 +229,10 @@ func (s *Segment) create() (err error) {
 		return err
 	}
 	renamed = true
-	if err := syncDir(s.dir); err != nil {
+	if err := s.opts.fault("create-dirsync"); err != nil {
 		return err
 	}
-	if v.idx, err = index.Open(s.idxPath, s.opts.indexCapacity()); err != nil {
+	if err := syncDir(s.dir); err != nil {
 		return err
 	}
 	s.end.Store(headerSize)
@@ -551,11 +565,20 @@ func (s *Segment) sealLocked() error {
 	binary.LittleEndian.PutUint64(v.mapping[48:], uint64(s.lastTimeMs.Load()))
 	putHeaderCRC(v.mapping)
 	// Pages past the new end stay mapped but nothing reads at or past end.
+	if err := s.opts.fault("seal-truncate"); err != nil {
+		return s.fail(err)
+	}
 	if err := v.file.Truncate(end); err != nil {
+		return s.fail(err)
+	}
+	if err := s.opts.fault("seal-fsync"); err != nil {
 		return s.fail(err)
 	}
 	if err := v.file.Sync(); err != nil {
 		return s.fail(fmt.Errorf("fsync: %w", err))
+	}
+	if err := s.opts.fault("seal-index"); err != nil {
+		return s.fail(err)
 	}
 	if err := v.idx.Seal(); err != nil {
 		return s.fail(err)
@@ -650,6 +673,10 @@ func (s *Segment) destroy() {
 		}
 	}
 	if !s.remove.Load() {
+		return
+	}
+	if err := s.opts.fault("remove"); err != nil {
+		s.log.Error().Err(err).Msg("remove retired segment")
 		return
 	}
 	for _, p := range []string{s.path, s.idxPath} {

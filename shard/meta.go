@@ -103,8 +103,11 @@ func (m *streamMeta) clone() *streamMeta {
 // writeFileAtomic replaces path with data so that after a crash the file
 // holds either the old or the new content: temp file, fsync, rename, fsync
 // the directory.
-func writeFileAtomic(path string, data []byte) error {
+func writeFileAtomic(path string, data []byte, fault func(op string) error) error {
 	dir := filepath.Dir(path)
+	if err := fault("meta-write"); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -114,6 +117,10 @@ func writeFileAtomic(path string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if err := fault("meta-fsync"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("sync %s: %w", path, err)
@@ -121,7 +128,13 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)
 	}
+	if err := fault("meta-rename"); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	if err := fault("meta-dirsync"); err != nil {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	return syncDir(dir)
@@ -144,7 +157,10 @@ func syncDir(dir string) error {
 // mkdirSynced creates dir if it does not exist and then fsyncs its parent,
 // so that a directory a shard or stream was acknowledged with survives
 // power loss. An existing dir is left as it is.
-func mkdirSynced(dir string) error {
+func mkdirSynced(dir string, fault func(op string) error) error {
+	if err := fault("mkdir"); err != nil {
+		return fmt.Errorf("create directory: %w", err)
+	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil
@@ -155,12 +171,12 @@ func mkdirSynced(dir string) error {
 }
 
 // writeJSONAtomic marshals v and writes it with writeFileAtomic.
-func writeJSONAtomic(path string, v any) error {
+func writeJSONAtomic(path string, v any, fault func(op string) error) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return writeFileAtomic(path, append(data, '\n'))
+	return writeFileAtomic(path, append(data, '\n'), fault)
 }
 
 // readJSON reads path into v.

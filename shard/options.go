@@ -121,3 +121,14 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// fault calls the segment fault injector, which the store shares, before
+// one of the store's own durable steps: "mkdir", "meta-write",
+// "meta-fsync", "meta-rename", "meta-dirsync", "stream-rename",
+// "stream-dirsync", "delete-rename" and "delete-dirsync".
+func (o *Options) fault(op string) error {
+	if o.Segment.Faults == nil {
+		return nil
+	}
+	return o.Segment.Faults.Fault(op)
+}

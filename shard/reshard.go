@@ -175,7 +175,7 @@ func (st *Stream) reshardLocked(parents []*Shard, children []child) error {
 		m.Shards = append(m.Shards, cm)
 	}
 	m.UpdatingUntilMs = st.updatingUntil()
-	if err := writeJSONAtomic(filepath.Join(st.dir, streamFile), m); err != nil {
+	if err := writeJSONAtomic(filepath.Join(st.dir, streamFile), m, st.store.opts.fault); err != nil {
 		undo()
 		return fmt.Errorf("reshard %s: %w", st.name, err)
 	}

@@ -239,7 +239,7 @@ func (sh *Shard) ensure() error {
 // load does ensure's work; nothing else touches the shard's segments
 // before it returns.
 func (sh *Shard) load() error {
-	if err := mkdirSynced(sh.dir); err != nil {
+	if err := mkdirSynced(sh.dir, sh.opts.fault); err != nil {
 		return err
 	}
 	bases, err := segment.List(sh.dir, sh.log)

@@ -78,7 +78,7 @@ func Open(opts Options) (*Store, error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.dir, err)
 	}
-	if err := mkdirSynced(filepath.Join(s.dir, streamsDir)); err != nil {
+	if err := mkdirSynced(filepath.Join(s.dir, streamsDir), s.opts.fault); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.dir, err)
 	}
 	if err := s.loadMeta(); err != nil {
@@ -107,7 +107,7 @@ func (s *Store) loadMeta() error {
 		if _, err := rand.Read(s.meta.Secret); err != nil {
 			return fmt.Errorf("open store: %w", err)
 		}
-		return writeJSONAtomic(path, &s.meta)
+		return writeJSONAtomic(path, &s.meta, s.opts.fault)
 	case err != nil:
 		return fmt.Errorf("open store: %w", err)
 	case s.meta.Version != metaVersion:
@@ -317,12 +317,19 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
-	if err := writeJSONAtomic(filepath.Join(tmp, streamFile), m); err != nil {
+	if err := writeJSONAtomic(filepath.Join(tmp, streamFile), m, s.opts.fault); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
+	}
+	if err := s.opts.fault("stream-rename"); err != nil {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
+	}
+	if err := s.opts.fault("stream-dirsync"); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
 	if err := syncDir(root); err != nil {
@@ -428,7 +435,13 @@ func (s *Store) removeStream(st *Stream) error {
 		}
 	}
 	aside := fmt.Sprintf("%s.%d%s", st.dir, time.Now().UnixNano(), deleteSuffix)
+	if err := s.opts.fault("delete-rename"); err != nil {
+		return fmt.Errorf("delete stream %s: %w", st.name, err)
+	}
 	if err := os.Rename(st.dir, aside); err != nil {
+		return fmt.Errorf("delete stream %s: %w", st.name, err)
+	}
+	if err := s.opts.fault("delete-dirsync"); err != nil {
 		return fmt.Errorf("delete stream %s: %w", st.name, err)
 	}
 	if err := syncDir(filepath.Dir(st.dir)); err != nil {
@@ -454,7 +467,7 @@ func (s *Store) SetAccountSettings(a AccountSettings) error {
 	defer s.mu.Unlock()
 	m := s.meta
 	m.Account = a
-	if err := writeJSONAtomic(filepath.Join(s.dir, storeMetaFile), &m); err != nil {
+	if err := writeJSONAtomic(filepath.Join(s.dir, storeMetaFile), &m, s.opts.fault); err != nil {
 		return fmt.Errorf("update account settings: %w", err)
 	}
 	s.meta = m

@@ -459,7 +459,7 @@ func TestRefusesOtherFormatVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Version = 99
-	if err := writeJSONAtomic(path, &m); err != nil {
+	if err := writeJSONAtomic(path, &m, func(string) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(testOptions(t, dir, nil)); !errors.Is(err, ErrFormat) {

@@ -370,7 +370,7 @@ func (st *Stream) updateLocked(fn func(m *streamMeta) error) error {
 	if err := fn(m); err != nil {
 		return err
 	}
-	if err := writeJSONAtomic(filepath.Join(st.dir, streamFile), m); err != nil {
+	if err := writeJSONAtomic(filepath.Join(st.dir, streamFile), m, st.store.opts.fault); err != nil {
 		return fmt.Errorf("update stream %s: %w", st.name, err)
 	}
 	st.meta = m

@@ -423,6 +423,7 @@ func (c *config) storeOptions(log zerolog.Logger) shard.Options {
 	o.Segment.IndexIntervalBytes = c.Storage.IndexIntervalBytes
 	o.Segment.Compression = compressions[c.Storage.Compression]
 	o.Segment.Logger = log
+	o.Segment.Faults = crashPoints()
 	o.MaxSegmentAge = c.Storage.MaxSegmentAge
 	o.RetentionFloor = c.Storage.RetentionFloor
 	o.CompactInterval = c.Storage.CompactInterval

@@ -330,10 +330,12 @@ func checkSegment(dir string, base uint64, opts segment.Options, rep *fsckReport
 			return append(probs, fsckProblem{Path: path, Seq: next, Problem: "index or frames end before the segment's last seq"})
 		}
 		for _, r := range recs {
-			if r.Seq != next {
-				return append(probs, fsckProblem{Path: path, Seq: next, Problem: fmt.Sprintf("sequence gap: found seq %d", r.Seq)})
+			// Positions may skip (a start after a crash resumes above the
+			// reservation), never repeat or go back.
+			if r.Seq < next {
+				return append(probs, fsckProblem{Path: path, Seq: next, Problem: fmt.Sprintf("sequence out of order: found seq %d", r.Seq)})
 			}
-			next++
+			next = r.Seq + 1
 			rep.Records++
 			rep.Bytes += int64(len(r.Data) + len(r.PartitionKey) + len(r.ExplicitHashKey))
 		}
