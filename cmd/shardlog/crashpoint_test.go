@@ -191,7 +191,9 @@ func (w *sweepWorkload) verify(t *testing.T, point, dir, cfg string) {
 		w.verifyStream(t, point, c, "a")
 	}
 	if w.done["register consumer"] {
-		var out struct{ Consumers []struct{ ConsumerName string } }
+		var out struct {
+			Consumers []struct{ ConsumerName string }
+		}
 		c.mustCall(t, "ListStreamConsumers", map[string]any{"StreamARN": streamARN("a")}, &out)
 		if len(out.Consumers) != 1 || out.Consumers[0].ConsumerName != "c1" {
 			t.Fatalf("%s: acknowledged consumer missing after restart: %+v", point, out.Consumers)
@@ -211,7 +213,9 @@ func (w *sweepWorkload) verify(t *testing.T, point, dir, cfg string) {
 		w.verifyStream(t, point, c, "b")
 	}
 	if w.done["retention"] {
-		var out struct{ StreamDescriptionSummary struct{ RetentionPeriodHours int } }
+		var out struct {
+			StreamDescriptionSummary struct{ RetentionPeriodHours int }
+		}
 		c.mustCall(t, "DescribeStreamSummary", map[string]any{"StreamName": "a"}, &out)
 		if out.StreamDescriptionSummary.RetentionPeriodHours != 48 {
 			t.Fatalf("%s: acknowledged retention change lost: %+v", point, out)
