@@ -97,6 +97,21 @@ func Unfinished(dir string, base uint64) (bool, error) {
 	return isZero(hb[:]), nil
 }
 
+// Remove unlinks the data and index files of the segment with that base in
+// dir (either may be missing) and syncs the directory. The segment must not
+// be open.
+func Remove(dir string, base uint64) error {
+	for _, name := range []string{Name(base), IndexName(base)} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove segment %d in %s: %w", base, dir, err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("remove segment %d: %w", base, err)
+	}
+	return nil
+}
+
 // Info is what a segment's header tells without opening the segment.
 type Info struct {
 	// Created is when the file was created, on the owner's clock: no record

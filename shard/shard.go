@@ -3,7 +3,6 @@ package shard
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -329,13 +328,8 @@ func (sh *Shard) dropUnfinishedRoll(bases []uint64) ([]uint64, error) {
 	if err != nil || !unfinished {
 		return bases, err
 	}
-	for _, name := range []string{segment.Name(last), segment.IndexName(last)} {
-		if err := os.Remove(filepath.Join(sh.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return bases, fmt.Errorf("remove unfinished segment %d: %w", last, err)
-		}
-	}
-	if err := syncDir(sh.dir); err != nil {
-		return bases, err
+	if err := segment.Remove(sh.dir, last); err != nil {
+		return bases, fmt.Errorf("drop unfinished roll: %w", err)
 	}
 	sh.log.Warn().Uint64("base", last).Msg("removed the empty segment file of an unfinished roll")
 	return bases[:len(bases)-1], nil

@@ -275,6 +275,13 @@ func fsck(dataDir string, repair bool) (*fsckReport, error) {
 			for i, base := range bases {
 				rep.Segments++
 				last := i == len(bases)-1
+				if last {
+					if p, ok := checkUnfinishedRoll(dir, base, repair); ok {
+						p.Stream, p.Shard = st.Meta.Name, shardID
+						rep.Problems = append(rep.Problems, p)
+						continue
+					}
+				}
 				probs := checkSegment(dir, base, opts, rep)
 				for j := range probs {
 					probs[j].Stream, probs[j].Shard = st.Meta.Name, shardID
@@ -385,6 +392,27 @@ func garbageAfter(path string, off int64) (int64, int64, error) {
 		}
 	}
 	return first, n, nil
+}
+
+// checkUnfinishedRoll reports a shard's last segment file when it is the
+// empty leftover of a roll that a crash interrupted (segment.Unfinished),
+// which older builds could leave and refuse to start on; with repair it
+// removes it as the daemon would.
+func checkUnfinishedRoll(dir string, base uint64, repair bool) (fsckProblem, bool) {
+	unfinished, err := segment.Unfinished(dir, base)
+	if err != nil || !unfinished {
+		return fsckProblem{}, false
+	}
+	p := fsckProblem{Path: filepath.Join(dir, segment.Name(base)), Seq: base,
+		Problem: "unfinished roll: the last segment file is empty or has no header (it holds no record; the daemon removes it)"}
+	if repair {
+		if err := segment.Remove(dir, base); err != nil {
+			p.Problem += "; repair failed: " + err.Error()
+		} else {
+			p.Repaired = true
+		}
+	}
+	return p, true
 }
 
 // repairSegment opens the segment for appending, which cuts it at its last
