@@ -21,10 +21,12 @@ run: build
 ## test: vet, then every test with the race detector, including the smoke
 ## tests in cmd/shardlog that drive the real binary with the AWS CLI, boto3
 ## and the JavaScript SDK (each skips when its client is missing, except
-## under CI=true).
+## under CI=true); then the crash-point sweep, which kills a real daemon at
+## every durable step and skips itself under -race.
 test:
 	$(GO) vet ./...
 	$(GO) test -race ./...
+	$(GO) test -run '^TestCrashPointSweep$$' ./cmd/shardlog
 
 ## fuzz: run every fuzz target of every package for FUZZTIME each.
 fuzz:
