@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 )
 
@@ -117,7 +118,10 @@ func (st *Stream) openShardLocked(id string) (*Shard, error) {
 // the parents open and the children's directories unlisted, which the next
 // Open removes. st.mu must be held.
 func (st *Stream) reshardLocked(parents []*Shard, children []child) error {
-	sort.Slice(parents, func(i, j int) bool { return parents[i].index < parents[j].index })
+	// A copy: the caller's slice may be the published routing table, which
+	// puts search by hash key without a lock and must never change.
+	parents = slices.Clone(parents)
+	slices.SortFunc(parents, func(a, b *Shard) int { return a.index - b.index })
 	for _, p := range parents {
 		if err := p.ensure(); err != nil {
 			return fmt.Errorf("reshard %s: %w", st.name, err)

@@ -971,3 +971,105 @@ func TestRaisingRetentionDoesNotRestoreExpired(t *testing.T) {
 	c.Advance(48 * time.Hour) // "new" is 48 h old, within the 72 h period
 	check(st2, "48 h later")
 }
+
+// TestReshardLoopUnderPutsAndReads splits, merges and rescales a stream in a
+// loop while four writers put and a reader reads every shard (run it with
+// -race): no put may panic or fail, and every record must be stored
+// exactly once. UpdateShardCount once sorted the published routing table
+// in place while puts searched it by hash key.
+func TestReshardLoopUnderPutsAndReads(t *testing.T) {
+	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
+	st := mustCreate(t, s, "churn", 2)
+	const writers, perWriter = 4, 1500
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			recs := make([]Record, 10)
+			keys := make([]HashKey, 10)
+			out := make([]PutResult, 10)
+			for i := 0; i < perWriter; i += len(recs) {
+				for j := range recs {
+					id := fmt.Sprintf("w%d-%d", w, i+j)
+					recs[j] = Record{PartitionKey: []byte(id), Data: []byte(id)}
+					keys[j] = HashPartitionKey([]byte(id))
+				}
+				st.Put(recs, keys, out)
+				for _, r := range out {
+					if r.Err != nil {
+						t.Error(r.Err)
+						return
+					}
+				}
+			}
+		}(w)
+	}
+	go func() { wg.Wait(); close(done) }()
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		var res ReadResult
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for _, sh := range st.Shards() {
+				if err := sh.Read(0, 100, 1<<20, &res); err != nil {
+					t.Error(err)
+					return
+				}
+				res.Release()
+			}
+		}
+	}()
+	reshards := 0
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+		default:
+			open := st.OpenShards()
+			var err error
+			switch {
+			case i%3 == 0 && len(open) < 8:
+				r := open[0].HashRange()
+				err = st.SplitShard(open[0].ID(), HashKey{Hi: r.Start.Hi + (r.End.Hi-r.Start.Hi)/2 + 1})
+			case i%3 == 1 && len(open) > 1:
+				err = st.MergeShards(open[0].ID(), open[1].ID())
+			default:
+				target := len(open) + 1
+				if len(open) >= 6 {
+					target = (len(open) + 1) / 2
+				}
+				err = st.UpdateShardCount(target)
+			}
+			if err != nil {
+				t.Fatalf("reshard %d: %v", i, err)
+			}
+			reshards++
+			continue
+		}
+		break
+	}
+	readers.Wait()
+	seen := map[string]int{}
+	for _, sh := range st.Shards() {
+		got, _ := readAll(t, sh, 0)
+		for _, d := range got {
+			seen[string(d)]++
+		}
+	}
+	if len(seen) != writers*perWriter {
+		t.Fatalf("%d distinct records stored, want %d", len(seen), writers*perWriter)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("record %s stored %d times", id, n)
+		}
+	}
+	t.Logf("%d reshards under %d puts", reshards, writers*perWriter)
+}

@@ -232,7 +232,7 @@ var errReroute = errors.New("shard: reroute")
 // Put appends recs, routing recs[i] by keys[i], and fills out[i] for each.
 // Records bound for the same shard are appended as one batch in request
 // order. A record whose shard closes under it (a concurrent reshard) is
-// routed again, up to three times; it is never appended twice.
+// routed again once, with resharding held off; it is never appended twice.
 func (st *Stream) Put(recs []Record, keys []HashKey, out []PutResult) {
 	if len(recs) != len(keys) || len(out) != len(recs) {
 		panic("BUG: Put needs as many keys and results as records")
@@ -248,26 +248,28 @@ func (st *Stream) Put(recs []Record, keys []HashKey, out []PutResult) {
 	}
 	b.syncs = b.syncs[:0]
 	defer st.syncPut(out, b)
-	for attempt := 0; ; attempt++ {
-		st.putRouted(recs, out, b)
-		b.order = b.order[:0]
-		for i := range out {
-			if out[i].Err == errReroute {
-				b.order = append(b.order, i)
-			}
+	st.putRouted(recs, out, b)
+	b.order = b.order[:0]
+	for i := range out {
+		if out[i].Err == errReroute {
+			b.order = append(b.order, i)
 		}
-		if len(b.order) == 0 {
-			return
-		}
-		for _, i := range b.order {
-			if attempt == 3 {
-				out[i].Err = fmt.Errorf("stream %s: %w", st.name, ErrShardClosed)
-			} else {
-				out[i] = PutResult{Shard: st.Route(keys[i])}
-			}
-		}
-		if attempt == 3 {
-			return
+	}
+	if len(b.order) == 0 {
+		return
+	}
+	// A reshard closed a shard under these records. Route them again while
+	// holding off reshards (they take st.mu for writing), so the second
+	// attempt meets open shards however busy resharding is.
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	for _, i := range b.order {
+		out[i] = PutResult{Shard: st.Route(keys[i])}
+	}
+	st.putRouted(recs, out, b)
+	for i := range out {
+		if out[i].Err == errReroute {
+			panic(fmt.Sprintf("BUG: shard %s closed while resharding was held off", out[i].Shard.id))
 		}
 	}
 }
