@@ -2,7 +2,9 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -155,13 +157,32 @@ func (s *Server) route(x *exchange) *operation {
 		s.fail(x, c, errInjected)
 		return op
 	}
-	out, err := op.call(s, cred, c, x.body, x.out)
+	out, err := s.call(op, cred, c, x)
 	if err != nil {
 		s.fail(x, c, s.toAPIError(op.name, err))
 		return op
 	}
 	x.status, x.respContentType, x.out = http.StatusOK, c.contentType(), out
 	return op
+}
+
+// call runs op on x's body. A panic in it is a bug in one request, never
+// the daemon's end: it is logged with its stack, counted in
+// shardlog_panics_total and returned as an error (InternalFailure).
+func (s *Server) call(op *operation, cred *credential, c codec, x *exchange) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = x.out, s.recovered(op.name, p)
+		}
+	}()
+	return op.call(s, cred, c, x.body, x.out)
+}
+
+// recovered logs and counts a recovered panic and returns it as an error.
+func (s *Server) recovered(op string, p any) error {
+	s.metrics.panics.Inc()
+	s.log.Error().Str("op", op).Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("request panicked; answered InternalFailure")
+	return fmt.Errorf("panic in %s: %v", op, p)
 }
 
 // fail fills x with an error response.

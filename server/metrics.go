@@ -36,6 +36,10 @@ import (
 //	kinesis_SubscribeToShardEvent_MillisBehindLatest{stream} gauge
 //	kinesis_SubscribeToShardEvent_Success{stream}      counter of events sent
 //
+// Daemon metrics:
+//
+//	shardlog_panics_total                              counter of requests that panicked (a bug; answered InternalFailure)
+//
 // Shard-level metrics, for the shards of streams whose
 // EnableEnhancedMonitoring names them (ALL or one by one), are
 // kinesis_shard_<name>{stream,shard} with <name> one of IncomingBytes,
@@ -55,9 +59,16 @@ type serverMetrics struct {
 	set     *metrics.Set
 	mu      sync.Mutex // serialises creating and dropping stream metrics
 	streams sync.Map   // stream name -> *streamMetrics
+
+	// panics counts requests that panicked and were answered
+	// InternalFailure (shardlog_panics_total): each one is a bug.
+	panics *metrics.Counter
 }
 
-func newServerMetrics() *serverMetrics { return &serverMetrics{set: metrics.NewSet()} }
+func newServerMetrics() *serverMetrics {
+	set := metrics.NewSet()
+	return &serverMetrics{set: set, panics: set.NewCounter("shardlog_panics_total")}
+}
 
 // streamMetrics are the pre-resolved metrics of one stream.
 type streamMetrics struct {

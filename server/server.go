@@ -201,6 +201,14 @@ func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // serveFast is the fasthttp adapter.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
+	// fasthttp does not recover handler panics: the last resort for code
+	// outside an operation (operations recover in Server.call).
+	defer func() {
+		if p := recover(); p != nil {
+			e := s.toAPIError("-", s.recovered("-", p))
+			s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
+		}
+	}()
 	// The console reads streams without signatures (its live tail too), so
 	// it is off while sigv4 is on; /console then gets the API's answer.
 	if s.console != nil && !s.sigv4On() && s.console.serve(ctx) {
