@@ -46,7 +46,7 @@ func TestReshardUnderLoad(t *testing.T) {
 		mu          sync.Mutex
 		acked       = map[string]ackedRecord{}
 		lostAnswers int // PutRecords whose answer the client could not read
-		wg    sync.WaitGroup
+		wg          sync.WaitGroup
 	)
 	stop := make(chan struct{})
 	for p := 0; p < 4; p++ {
