@@ -92,7 +92,7 @@ func (s *Server) serveOperatorHTTP(w http.ResponseWriter, r *http.Request) bool 
 // so the port stays bound from start to finish.
 type Standby struct {
 	inner net.Listener
-	conns chan net.Conn // accepted connections, for whichever side consumes them
+	conns chan accepted // accepted connections and temporary accept errors, for whichever side consumes them
 	errc  chan error    // the accept error that stopped the loop
 	fast  *fasthttp.Server
 	own   *handoffListener // the standby's view
@@ -105,7 +105,7 @@ type Standby struct {
 // a proper 503 during recovery rather than a failed handshake; the standby
 // offers only http/1.1). Exactly one of Handoff or Close must follow.
 func NewStandby(ln net.Listener, tlsConf *tls.Config) *Standby {
-	sb := &Standby{inner: ln, conns: make(chan net.Conn), errc: make(chan error, 1)}
+	sb := &Standby{inner: ln, conns: make(chan accepted), errc: make(chan error, 1)}
 	go sb.acceptLoop()
 	sb.own = sb.view()
 	sb.fast = &fasthttp.Server{
@@ -130,15 +130,25 @@ func NewStandby(ln net.Listener, tlsConf *tls.Config) *Standby {
 	return sb
 }
 
+// accepted is one result of the real listener's Accept.
+type accepted struct {
+	conn net.Conn
+	err  error // a temporary error (out of file descriptors, ...)
+}
+
+// acceptLoop accepts for the standby and, after Handoff, for the server.
+// A temporary error (a connection flood past the open-files limit) is
+// handed to the consumer, whose accept loop backs off, logs and counts it
+// and accepts again; any other error ends the loop.
 func (sb *Standby) acceptLoop() {
 	for {
 		c, err := sb.inner.Accept()
-		if err != nil {
+		if err != nil && !temporaryAcceptError(err) {
 			sb.errc <- err
 			close(sb.conns)
 			return
 		}
-		sb.conns <- c
+		sb.conns <- accepted{conn: c, err: err}
 	}
 }
 
@@ -215,13 +225,13 @@ func (l *handoffListener) Accept() (net.Conn, error) {
 	default:
 	}
 	select {
-	case c, ok := <-l.sb.conns:
+	case a, ok := <-l.sb.conns:
 		if !ok {
 			err := <-l.sb.errc
 			l.sb.errc <- err
 			return nil, err
 		}
-		return c, nil
+		return a.conn, a.err
 	case <-l.done:
 		return nil, net.ErrClosed
 	}

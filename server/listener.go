@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"crypto/tls"
-	"errors"
 	"net"
 	"sync"
 	"time"
@@ -38,6 +37,10 @@ type sniffListener struct {
 	closeOnce sync.Once
 	errMu     sync.Mutex
 	err       error // the accept error that stopped the loop, if any
+
+	// onAcceptError is told of each temporary accept error, and whether
+	// it is time to log one (at most one a second); nil: ignore them.
+	onAcceptError func(err error, warn bool)
 }
 
 func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns chan struct{}, deadline time.Duration) *sniffListener {
@@ -57,7 +60,7 @@ func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns chan stru
 // acceptLoop accepts connections, waiting for a free slot first, and hands
 // each one to a sniffing goroutine.
 func (l *sniffListener) acceptLoop() {
-	var backoff time.Duration
+	var backoff acceptBackoff
 	for {
 		select {
 		case l.conns <- struct{}{}:
@@ -67,16 +70,17 @@ func (l *sniffListener) acceptLoop() {
 		c, err := l.inner.Accept()
 		if err != nil {
 			<-l.conns
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Temporary (e.g. EMFILE surfaces as a timeout-like error): back off and retry.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				select {
-				case <-time.After(backoff):
-					continue
-				case <-l.done:
-					return
+			if temporaryAcceptError(err) {
+				// Out of file descriptors (a connection flood past the
+				// limit) and the like: keep serving open connections and
+				// accept again once some are closed.
+				if l.onAcceptError != nil {
+					l.onAcceptError(err, backoff.warn(time.Now()))
 				}
+				if backoff.wait(l.done) {
+					continue
+				}
+				return
 			}
 			l.errMu.Lock()
 			l.err = err
@@ -84,7 +88,7 @@ func (l *sniffListener) acceptLoop() {
 			l.Close()
 			return
 		}
-		backoff = 0
+		backoff.reset()
 		go l.sniff(&countedConn{Conn: c, release: func() { <-l.conns }})
 	}
 }

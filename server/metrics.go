@@ -39,6 +39,7 @@ import (
 // Daemon metrics:
 //
 //	shardlog_panics_total                              counter of requests that panicked (a bug; answered InternalFailure)
+//	shardlog_accept_errors_total                       counter of temporary accept failures (out of file descriptors, ...)
 //
 // Shard-level metrics, for the shards of streams whose
 // EnableEnhancedMonitoring names them (ALL or one by one), are
@@ -63,11 +64,15 @@ type serverMetrics struct {
 	// panics counts requests that panicked and were answered
 	// InternalFailure (shardlog_panics_total): each one is a bug.
 	panics *metrics.Counter
+	// acceptErrors counts temporary accept failures, such as running out
+	// of file descriptors (shardlog_accept_errors_total).
+	acceptErrors *metrics.Counter
 }
 
 func newServerMetrics() *serverMetrics {
 	set := metrics.NewSet()
-	return &serverMetrics{set: set, panics: set.NewCounter("shardlog_panics_total")}
+	return &serverMetrics{set: set, panics: set.NewCounter("shardlog_panics_total"),
+		acceptErrors: set.NewCounter("shardlog_accept_errors_total")}
 }
 
 // streamMetrics are the pre-resolved metrics of one stream.

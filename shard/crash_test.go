@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -610,4 +611,30 @@ func TestPowerLossModel(t *testing.T) {
 		}
 	}
 	t.Logf("%d power-cut images × %d variants: %d reopened, acknowledged records lost 0, positions reused 0", len(images), len(variants), checked)
+}
+
+// TestTransientLoadFailureIsRetried fails a dormant shard's first load
+// with EMFILE (a connection flood took every file descriptor): the append
+// fails, and the next one loads the shard and succeeds. Damage would be
+// remembered; running out of descriptors is not.
+func TestTransientLoadFailureIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil)
+	s := mustOpen(t, o)
+	mustCreate(t, s, "flood", 1)
+	s.Close()
+
+	f := &faults{op: "mkdir"}
+	o.Segment.Faults = f
+	s2 := mustOpen(t, o)
+	st, _ := s2.Stream("flood")
+	emfile := fmt.Errorf("mkdir: %w", syscall.EMFILE)
+	f.err.Store(&emfile)
+	out := make([]PutResult, 1)
+	st.Put([]Record{{PartitionKey: []byte("k"), Data: []byte("x")}}, []HashKey{HashPartitionKey([]byte("k"))}, out)
+	if !errors.Is(out[0].Err, syscall.EMFILE) {
+		t.Fatalf("put during the flood: %v, want EMFILE", out[0].Err)
+	}
+	f.err.Store(nil)
+	put(t, st, "k", []byte("after the flood"))
 }

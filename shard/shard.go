@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -214,7 +215,8 @@ func openShard(spec shardSpec, opts *Options) (*Shard, error) {
 // ensure loads a dormant shard: it creates the shard's directory when
 // missing and recovers its segments (every segment but the last is sealed;
 // the last is active and recovered while the shard is open). A failure is
-// remembered and returned by every later call.
+// remembered and returned by every later call, unless it is transient
+// (out of file descriptors): then the next call tries again.
 func (sh *Shard) ensure() error {
 	if sh.loaded.Load() {
 		return nil
@@ -228,11 +230,27 @@ func (sh *Shard) ensure() error {
 		return sh.loadErr
 	}
 	if err := sh.load(); err != nil {
-		sh.loadErr = fmt.Errorf("open shard %s: %w", sh.id, err)
-		return sh.loadErr
+		err = fmt.Errorf("open shard %s: %w", sh.id, err)
+		if !transient(err) {
+			sh.loadErr = err // damage or a format error: the same every time
+		}
+		return err
 	}
 	sh.loaded.Store(true)
 	return nil
+}
+
+// transient reports whether err may go away by itself: the process or the
+// system ran out of file descriptors or memory (a connection flood), or a
+// call was interrupted. A shard that failed to load for such a reason is
+// loaded again on its next use.
+func transient(err error) bool {
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // load does ensure's work; nothing else touches the shard's segments

@@ -282,42 +282,7 @@ func (w *sweepWorkload) verifyStream(t *testing.T, point string, c *apiClient, s
 // kill point during start-up).
 func startCrashDaemon(t *testing.T, bin, dir, cfg string, env ...string) (*daemon, bool) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--config", path, "--listen", "127.0.0.1:0", "--data-dir", dir)
-	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d := &daemon{cmd: cmd, exited: make(chan error, 1)}
-	started := make(chan startLine, 1)
-	go func() {
-		d.readLog(t, stderr, started)
-		d.exited <- cmd.Wait()
-	}()
-	select {
-	case d.Started = <-started:
-		d.Endpoint = "http://" + d.Started.Listen
-	case err := <-d.exited:
-		d.exited <- err
-		d.stopped = true
-		return d, false
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("shardlog did not log its start within 60s")
-	}
-	t.Cleanup(func() {
-		if !d.stopped {
-			d.kill(t)
-		}
-	})
-	return d, true
+	return launchDaemon(t, launch{bin: bin, dir: dir, cfg: cfg, env: env})
 }
 
 // wait waits for a daemon that is killing itself.

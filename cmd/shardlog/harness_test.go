@@ -31,12 +31,39 @@ func longRun() bool { return os.Getenv("SHARDLOG_LONG") == "1" }
 // test unless the test killed or stopped it already.
 func startDaemonConfig(t *testing.T, dir, cfg string) *daemon {
 	t.Helper()
+	d, ok := launchDaemon(t, launch{bin: shardlogBinary(t), dir: dir, cfg: cfg})
+	if !ok {
+		t.Fatalf("shardlog exited before serving: %v", <-d.exited)
+	}
+	return d
+}
+
+// launch says how to start a daemon: which binary, on which data
+// directory with which config, with what added to the environment, and a
+// shell line run before it (e.g. "ulimit -n 256").
+type launch struct {
+	bin, dir, cfg string
+	env           []string
+	shell         string
+}
+
+// launchDaemon starts a daemon as l says and waits until it serves. It
+// returns ok=false when the daemon exited before serving (its exit status
+// is then in d.exited). A daemon still running at the end of the test is
+// stopped with SIGTERM.
+func launchDaemon(t *testing.T, l launch) (d *daemon, ok bool) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	// 0600: the daemon refuses a world-readable file that holds auth keys.
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(l.cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(shardlogBinary(t), "serve", "--config", path, "--listen", "127.0.0.1:0", "--data-dir", dir)
+	args := []string{l.bin, "serve", "--config", path, "--listen", "127.0.0.1:0", "--data-dir", l.dir}
+	if l.shell != "" {
+		args = append([]string{"sh", "-c", l.shell + ` && exec "$@"`, "sh"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), l.env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +71,7 @@ func startDaemonConfig(t *testing.T, dir, cfg string) *daemon {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: cmd, exited: make(chan error, 1)}
+	d = &daemon{cmd: cmd, exited: make(chan error, 1)}
 	started := make(chan startLine, 1)
 	go func() {
 		d.readLog(t, stderr, started)
@@ -54,13 +81,15 @@ func startDaemonConfig(t *testing.T, dir, cfg string) *daemon {
 	case d.Started = <-started:
 		d.Endpoint = "http://" + d.Started.Listen
 	case err := <-d.exited:
-		t.Fatalf("shardlog exited before serving: %v", err)
+		d.exited <- err
+		d.stopped = true
+		return d, false
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("shardlog did not log its start within 60s")
 	}
 	t.Cleanup(func() { d.stop(t) })
-	return d
+	return d, true
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
