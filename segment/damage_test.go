@@ -14,12 +14,13 @@ import (
 // *CorruptError naming exactly the seqs of bad (in order) and return no
 // bad bytes; the reader then resumes after the last of them, as
 // AFTER_SEQUENCE_NUMBER does. It wants exactly the records of want, byte for
-// byte and in order, and NextSeq one past the last of them.
+// byte and in order, and NextSeq one past the last of them. A read past
+// NextSeq finds nothing unless the segment has an unreadable tail.
 func checkDamaged(t testing.TB, s *Segment, want []Record, bad [][2]uint64) {
 	t.Helper()
 	var got []Record
 	var gotBad [][2]uint64
-	for seq, reads := uint64(0), 0; seq < s.NextSeq(); reads++ {
+	for seq, reads := uint64(0), 0; ; reads++ {
 		if reads > 10000 {
 			t.Fatalf("no progress reading at seq %d", seq)
 		}
@@ -169,6 +170,17 @@ func TestSealedDamage(t *testing.T) {
 				got, err := r.Read(b[1]+1, 1, 0, nil)
 				if err != nil || len(got) != 1 || got[0].Seq != b[1]+1 {
 					t.Fatalf("Read(%d) after the damage = %d records, %v", b[1]+1, len(got), err)
+				}
+				// A time seek passes damage older than the time asked and
+				// stops at damage that may hold it.
+				i := int(b[1] - base)
+				if i+4 < n {
+					if seq, ok, err := r.SeekTime(recs[i+4].ArrivalMs); err != nil || !ok || seq <= b[1] {
+						t.Fatalf("SeekTime after the damage = %d, %v, %v", seq, ok, err)
+					}
+				}
+				if seq, ok, err := r.SeekTime(recs[b[0]-base].ArrivalMs); err != nil || !ok || seq > b[0] {
+					t.Fatalf("SeekTime at the damage = %d, %v, %v; want at most %d", seq, ok, err, b[0])
 				}
 			}
 			must(t, r.Close())

@@ -53,6 +53,9 @@ type Segment struct {
 
 	// cutBytes is how much torn or corrupt tail recovery cut (active only).
 	cutBytes int64
+	// damaged lists the known bad regions, sorted by offset (damage.go);
+	// nil when none is known. Copied on write under mu, read without a lock.
+	damaged atomic.Pointer[[]damage]
 
 	// Writer state, owned by the Append caller.
 	allocated  int64         // bytes of the file with blocks; the mapping past it is beyond EOF
