@@ -209,7 +209,7 @@ func (s *Segment) readBlocks(v *view, c *collector, dst []Record) ([]Record, err
 		if err != nil {
 			return dst, err
 		}
-		if dst, err = c.frames(blk.raw, 0, off, dst); err != nil {
+		if dst, _, err = c.frames(blk.raw, 0, off, dst); err != nil {
 			return dst, err
 		}
 		off += blk.size

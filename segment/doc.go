@@ -97,12 +97,17 @@
 // the segment is reopened.
 //
 // Opening an active segment (Open with active=true) scans every frame with
-// its CRC, stops at the first torn, corrupt or out-of-order frame, saves and
-// zeroes everything non-zero after it (so a later scan cannot resurrect
-// old frames), and repairs the index, which may lag the data or, after power
-// loss, point past it. Sealed segments are trusted on open (only the frames
-// after the last index entry are scanned) but every frame is CRC-checked on
-// read; a bad one is a *CorruptError, never bad bytes.
+// its CRC. At a torn, corrupt or out-of-order frame it looks for a valid
+// frame after it (following the frame sizes, then byte by byte). If one
+// follows, the bad bytes are corruption, not a tail: they stay as they are,
+// the frames after them are kept, and reads of them fail. Otherwise they are
+// a torn tail: recovery saves and zeroes everything non-zero from there (so
+// a later scan cannot resurrect old frames). It then repairs the index,
+// which may lag the data or, after power loss, point past it. Sealed
+// segments are trusted on open (only the frames after the last index entry
+// are scanned), never cut or written, and every frame is CRC-checked on
+// read; a bad one is a *CorruptError naming the seqs it held, never bad
+// bytes, and a read from after those seqs resumes at the next valid frame.
 //
 // # Performance
 //

@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Errors returned by Append.
@@ -56,12 +57,29 @@ var (
 // CorruptError is returned, wrapped, by Read, SeekTime and Compact when a
 // frame (or compressed block) fails its checksum or its lengths do not add
 // up. The bytes are never returned. Match it with errors.As.
+//
+// For a plain segment it also names the records the bad bytes held: those
+// with seqs from Seq through LastSeq, as the valid frames around the damage
+// bound them (the frame before it, or the index entry pointing at it, and
+// the first valid frame after it). LastSeq is math.MaxUint64 when no valid
+// frame follows in the segment. A reader moves past the damage by reading
+// from LastSeq+1.
 type CorruptError struct {
 	Path   string // the .log file
 	Off    int64  // byte offset of the bad frame or block
 	Reason string // what was wrong, e.g. "crc mismatch"
+
+	SeqKnown bool   // Seq and LastSeq are set
+	Seq      uint64 // first seq the damage may hold
+	LastSeq  uint64 // last seq it may hold; math.MaxUint64: to the end of the segment
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("segment: corrupt data in %s at offset %d: %s", e.Path, e.Off, e.Reason)
+	if !e.SeqKnown {
+		return fmt.Sprintf("segment: corrupt data in %s at offset %d: %s", e.Path, e.Off, e.Reason)
+	}
+	if e.LastSeq == math.MaxUint64 {
+		return fmt.Sprintf("segment: corrupt data in %s at offset %d (seq %d to the end of the segment): %s", e.Path, e.Off, e.Seq, e.Reason)
+	}
+	return fmt.Sprintf("segment: corrupt data in %s at offset %d (seq %d through %d): %s", e.Path, e.Off, e.Seq, e.LastSeq, e.Reason)
 }

@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -14,13 +15,18 @@ import (
 // Open opens an existing segment.
 //
 // With active=false the segment is sealed: the file is mapped read-only at
-// its size and trusted, but every frame is still CRC-checked when read.
+// its size and trusted, but every frame is still CRC-checked when read, and
+// it is never cut: damage found after the last index entry or by a read is
+// remembered and reported by the reads that reach it.
 // NextSeq comes from the last index entry plus a scan of the frames after
 // it. A missing or damaged index is rebuilt from the data.
 //
 // With active=true Open recovers the segment for appending: it scans all
-// frames with CRC checks, keeps the index entries that match them, cuts at
-// the first torn or corrupt frame (saving
+// frames with CRC checks and keeps the index entries that match them. A bad
+// frame followed by valid frames is corruption, not a tail: the frames after
+// it are kept (found again by resync, damage.go) and reads of the bad bytes
+// fail with a *CorruptError. Only bad bytes with nothing valid after them
+// are a torn tail: Open cuts them (saving
 // the cut bytes as <base>.log.broken and zeroing them, so that a later scan
 // cannot resurrect them), rebuilds the index tail, logs the cut at warn, and
 // re-allocates the file to MaxSegmentBytes if it is smaller (a segment sealed
@@ -157,25 +163,46 @@ func (s *Segment) recover(v *view, active bool) error {
 	var (
 		prevSeq    uint64
 		prevMs     int64
+		firstMs    int64
 		first      = true
 		sinceIndex int
 		reason     string
 		records    int
+		damages    []damage
+		resynced   bool // the frame at off follows damage: index it
 	)
 	for off < limit {
 		var r Record
 		var size int
-		size, reason = decodeFrame(m[off:], &r)
+		size, reason = decodeFrame(m[off:limit], &r)
+		switch {
+		case size == 0:
+		case first && r.Seq < s.base:
+			size, reason = 0, fmt.Sprintf("seq %d below base", r.Seq)
+		case !first && (r.Seq <= prevSeq || r.ArrivalMs < prevMs):
+			size, reason = 0, fmt.Sprintf("seq %d arrival %d out of order after seq %d arrival %d", r.Seq, r.ArrivalMs, prevSeq, prevMs)
+		}
 		if size == 0 {
-			break
-		}
-		if first && r.Seq < s.base {
-			reason = fmt.Sprintf("seq %d below base", r.Seq)
-			break
-		}
-		if !first && (r.Seq <= prevSeq || r.ArrivalMs < prevMs) {
-			reason = fmt.Sprintf("seq %d arrival %d out of order after seq %d arrival %d", r.Seq, r.ArrivalMs, prevSeq, prevMs)
-			break
+			// The end of the data, a torn tail, or damage with valid frames
+			// after it: only the last is kept past.
+			tailEnd := off + int64(lastNonZero(m[off:limit]))
+			if tailEnd == off {
+				break
+			}
+			if reason == "" {
+				reason = "end-of-data marker before non-zero bytes"
+			}
+			lo, minMs := s.base, int64(math.MinInt64)
+			if !first {
+				lo, minMs = prevSeq+1, prevMs
+			}
+			nextOff, nextSeq, ok := s.resync(m[:tailEnd], off, tailEnd, lo, minMs)
+			if !ok {
+				break
+			}
+			damages = append(damages, damage{off: off, end: nextOff, first: lo, last: max(lo, nextSeq-1), reason: reason})
+			off, resynced, reason = nextOff, true, ""
+			continue
 		}
 		// Existing entries must each sit on a frame boundary with its seq
 		// and time; from the first that does not, the index is rebuilt.
@@ -189,9 +216,11 @@ func (s *Segment) recover(v *view, active bool) error {
 		case next < idx.Len() && idx.Entry(next) == e:
 			next++
 			sinceIndex = 0
-		case off == headerSize || sinceIndex >= s.opts.IndexIntervalBytes:
-			// Append would have indexed this frame: whatever the index
-			// holds from here on was not written by this rule.
+		case off == headerSize || resynced || sinceIndex >= s.opts.IndexIntervalBytes:
+			// Append would have indexed this frame (or it is the first
+			// after damage, where a reader must be able to start):
+			// whatever the index holds from here on was not written by
+			// this rule.
 			dropped += idx.Len() - next
 			if err := idx.Truncate(next); err != nil {
 				return err
@@ -202,8 +231,11 @@ func (s *Segment) recover(v *view, active bool) error {
 			next = idx.Len()
 			sinceIndex = 0
 		}
+		if first {
+			firstMs = r.ArrivalMs
+		}
 		sinceIndex += size
-		prevSeq, prevMs, first = r.Seq, r.ArrivalMs, false
+		prevSeq, prevMs, first, resynced = r.Seq, r.ArrivalMs, false, false
 		off += int64(size)
 		records++
 	}
@@ -219,25 +251,42 @@ func (s *Segment) recover(v *view, active bool) error {
 	if !first {
 		s.nextSeq.Store(prevSeq + 1)
 		s.lastTimeMs.Store(prevMs)
+		// A sealed scan starts at the last index entry: the first frame,
+		// or if it is damaged the entry that points at it, tells the time.
 		var r Record
-		decodeFrame(m[headerSize:off], &r)
-		s.firstTimeMs.Store(r.ArrivalMs)
+		if size, _ := decodeFrame(m[headerSize:off], &r); size > 0 {
+			firstMs = r.ArrivalMs
+		} else if idx.Len() > 0 && idx.Entry(0).Off == headerSize {
+			firstMs = idx.Entry(0).TimeMs
+		}
+		s.firstTimeMs.Store(firstMs)
 	}
 
 	// Anything non-zero after the valid frames is a torn or corrupt tail.
 	tail := lastNonZero(m[off:limit])
 	ev := s.log.Debug()
-	if tail > 0 || dropped > 0 {
+	if tail > 0 || dropped > 0 || len(damages) > 0 {
 		ev = s.log.Warn()
+	}
+	for _, d := range damages {
+		s.log.Error().Str("path", s.path).Int64("off", d.off).Int64("bytes", d.end-d.off).Uint64("seq", d.first).
+			Uint64("last_seq", d.last).Str("reason", d.reason).
+			Msg("corrupt records between valid frames: kept the frames after them; reads of these fail")
 	}
 	if tail > 0 {
 		if reason == "" {
 			reason = "data after the end-of-data marker"
 		}
 		if !active {
-			// A sealed file is never written; report and read up to the damage.
-			s.log.Error().Str("path", s.path).Int64("off", off).Int("bytes", tail).Str("reason", reason).
-				Msg("sealed segment has an unreadable tail")
+			// A sealed file is never written or cut: the records that were
+			// there are unreadable, and reads of them say so.
+			lo := s.base
+			if !first {
+				lo = prevSeq + 1
+			}
+			damages = append(damages, damage{off: off, end: off + int64(tail), first: lo, last: math.MaxUint64, reason: reason})
+			s.log.Error().Str("path", s.path).Int64("off", off).Int("bytes", tail).Uint64("seq", lo).Str("reason", reason).
+				Msg("sealed segment has an unreadable tail; reads of it fail")
 		} else {
 			cut := m[off : off+int64(tail)]
 			s.cutBytes = int64(tail)
@@ -247,6 +296,9 @@ func (s *Segment) recover(v *view, active bool) error {
 			}
 			clear(cut)
 		}
+	}
+	if len(damages) > 0 {
+		s.damaged.Store(&damages)
 	}
 	ev.Str("path", s.path).Bool("active", active).Int64("off", off).Int("bytes", tail).Str("reason", reason).
 		Int("dropped_index_entries", dropped).Int("scanned_records", records).Dur("took", time.Since(start)).

@@ -4,12 +4,18 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
 // TestRecoverCorruption damages a crashed active segment in one way per
-// case; each must reopen to the longest valid prefix, take new appends with
-// higher seqs, and survive a second crash with nothing resurrected.
+// case. A bad region with nothing valid after it is a torn tail: the segment
+// reopens to the longest valid prefix and the cut is kept as .broken. A bad
+// region followed by valid frames is corruption: nothing is cut, every valid
+// frame after it is kept, and a read that reaches it fails with a
+// *CorruptError naming the seqs it held (and can resume after them). Either
+// way the segment takes new appends with higher seqs and survives a second
+// crash with nothing resurrected and the same damage reported.
 func TestRecoverCorruption(t *testing.T) {
 	const base, n, dataSize = 100, 50, 100
 	frame := frameSize(&Record{PartitionKey: []byte("pk-0"), Data: make([]byte, dataSize)}) // no explicit hash key
@@ -29,35 +35,59 @@ func TestRecoverCorruption(t *testing.T) {
 	tests := []struct {
 		name    string
 		corrupt func(e env)
-		want    int  // records left
-		broken  bool // a .broken file is expected
+		want    int   // records left: recs[:want] minus bad
+		bad     []int // records in bad regions followed by valid frames, each run one error
+		broken  bool  // a .broken file is expected
 	}{
-		{"clean crash", func(env) {}, n, false},
+		{"clean crash", func(env) {}, n, nil, false},
 		{"truncate mid-frame", func(e env) {
 			must(e.t, os.Truncate(e.log, offOf(e.recs, 40)+frame/2))
-		}, 40, true},
+		}, 40, nil, true},
 		{"zero-filled tail (torn write)", func(e env) {
 			zero(e.t, e.log, offOf(e.recs, 45)+10, offOf(e.recs, n))
-		}, 45, true},
+		}, 45, nil, true},
+		{"flipped bit in the last frame", func(e env) {
+			flip(e.t, e.log, offOf(e.recs, n-1)+frameHeadSize+7)
+		}, n - 1, nil, true},
 		{"zeroed frame before valid frames", func(e env) {
 			zero(e.t, e.log, offOf(e.recs, 20), offOf(e.recs, 21))
-		}, 20, true},
-		{"flipped bit", func(e env) {
+		}, n, []int{20}, false},
+		{"zeroed run of frames before valid frames (a lost page)", func(e env) {
+			zero(e.t, e.log, offOf(e.recs, 20)+5, offOf(e.recs, 24)-3)
+		}, n, []int{20, 21, 22, 23}, false},
+		{"flipped bit in a payload", func(e env) {
 			flip(e.t, e.log, offOf(e.recs, 30)+frameHeadSize+7)
-		}, 30, true},
+		}, n, []int{30}, false},
 		{"flipped bit in length word", func(e env) {
 			flip(e.t, e.log, offOf(e.recs, 10)+1)
-		}, 10, true},
+		}, n, []int{10}, false},
+		{"flipped bit in data length", func(e env) {
+			flip(e.t, e.log, offOf(e.recs, 12)+28)
+		}, n, []int{12}, false},
+		{"flipped bit in seq", func(e env) {
+			flip(e.t, e.log, offOf(e.recs, 14)+9)
+		}, n, []int{14}, false},
+		{"flipped bit in the first frame", func(e env) {
+			flip(e.t, e.log, offOf(e.recs, 0)+frameHeadSize+2)
+		}, n, []int{0}, false},
+		{"two flipped bits far apart", func(e env) {
+			flip(e.t, e.log, offOf(e.recs, 5)+2)
+			flip(e.t, e.log, offOf(e.recs, 35)+frameHeadSize+50)
+		}, n, []int{5, 35}, false},
+		{"flipped bit mid-file and a torn tail", func(e env) {
+			flip(e.t, e.log, offOf(e.recs, 25)+frameHeadSize+1)
+			zero(e.t, e.log, offOf(e.recs, 47)+40, offOf(e.recs, n))
+		}, 47, []int{25}, true},
 		{"missing idx", func(e env) {
 			must(e.t, os.Remove(filepath.Join(e.dir, IndexName(base))))
-		}, n, false},
+		}, n, nil, false},
 		{"garbage idx", func(e env) {
 			must(e.t, os.WriteFile(filepath.Join(e.dir, IndexName(base)), []byte("garbage, not an index at all"), 0o644))
-		}, n, false},
+		}, n, nil, false},
 		{"stray tmp and junk file", func(e env) {
 			must(e.t, os.WriteFile(e.log+".tmp", []byte("half a compaction"), 0o644))
 			must(e.t, os.WriteFile(filepath.Join(e.dir, "README"), []byte("junk"), 0o644))
-		}, n, false},
+		}, n, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,10 +111,26 @@ func TestRecoverCorruption(t *testing.T) {
 			if err != nil || len(bases) != 1 || bases[0] != base {
 				t.Fatalf("List = %v, %v", bases, err)
 			}
+			var kept []Record
+			var bad [][2]uint64
+			for i, r := range recs[:tt.want] {
+				if slices.Contains(tt.bad, i) {
+					if k := len(bad) - 1; k >= 0 && bad[k][1]+1 == r.Seq {
+						bad[k][1] = r.Seq
+					} else {
+						bad = append(bad, [2]uint64{r.Seq, r.Seq})
+					}
+					continue
+				}
+				kept = append(kept, r)
+			}
 			r := mustOpen(t, dir, base, true, o)
-			checkAll(t, r, recs[:tt.want])
+			checkDamaged(t, r, kept, bad)
 			if _, err := os.Stat(s.Path() + ".broken"); (err == nil) != tt.broken {
 				t.Fatalf(".broken exists = %v, want %v", err == nil, tt.broken)
+			}
+			if (r.CutBytes() > 0) != tt.broken {
+				t.Fatalf("CutBytes = %d, want a cut %v", r.CutBytes(), tt.broken)
 			}
 			if r.idxLen() == 0 {
 				t.Fatal("index not rebuilt")
@@ -95,7 +141,7 @@ func TestRecoverCorruption(t *testing.T) {
 
 			r2 := mustOpen(t, dir, base, true, o)
 			defer r2.Close()
-			checkAll(t, r2, append(recs[:tt.want:tt.want], more...))
+			checkDamaged(t, r2, append(kept[:len(kept):len(kept)], more...), bad)
 			if _, err := os.Stat(s.Path() + ".tmp"); !os.IsNotExist(err) {
 				t.Fatalf("stray .tmp survived List: %v", err)
 			}

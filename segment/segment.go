@@ -54,6 +54,9 @@ type Segment struct {
 
 	// cutBytes is how much torn or corrupt tail recovery cut (active only).
 	cutBytes int64
+	// damaged lists the known bad regions, sorted by offset (damage.go);
+	// nil when none is known. Copied on write under mu, read without a lock.
+	damaged atomic.Pointer[[]damage]
 
 	// reserved is the reservation in the header: positions below it may
 	// have been handed out while the segment was active. 0 when a file of

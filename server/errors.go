@@ -130,3 +130,26 @@ var sentinelErrors = []struct {
 	{shard.ErrTooLarge, errValidation, "Record is larger than the stream's maximum record size."},
 	{shard.ErrTooManyTags, errInvalidArgument, "Failed to add tags. The stream would have more than 50 tags."},
 }
+
+// corruptRecords is the InternalFailure a read that reached records damaged
+// on disk answers with, and records it in /metrics. The message names the
+// stream, the shard and the sequence numbers (never a file or offset, which
+// go to the log with the full chain) and how to read on past them: an
+// AFTER_SEQUENCE_NUMBER iterator at the last one. It returns nil when err
+// is not such a read.
+func (s *Server) corruptRecords(op string, st *shard.Stream, sh *shard.Shard, err error) *APIError {
+	var ce *shard.CorruptError
+	if !errors.As(err, &ce) {
+		return nil
+	}
+	s.metrics.stream(st).corruptReads.Inc()
+	first, last := sh.SequenceNumber(ce.First), sh.SequenceNumber(ce.Last)
+	s.log.Error().Err(err).Str("op", op).Str("stream", st.Name()).Str("shard", sh.ID()).Str("seq", first).
+		Msg("internal failure: corrupt records")
+	what := "Record with sequence number " + first + " is"
+	if ce.Last != ce.First {
+		what = "Records with sequence numbers " + first + " through " + last + " are"
+	}
+	return apiErrorf(errInternalFailure, "%s corrupt on disk in shard %s of stream %s and cannot be read. "+
+		"Read on with an AFTER_SEQUENCE_NUMBER iterator at sequence number %s.", what, sh.ID(), st.Name(), last)
+}

@@ -87,6 +87,9 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 	if err := sh.Read(it.pos, limit, maxGetRecordsBytes, &out.res); err != nil {
 		out.release()
 		s.observeGetRecords(st, sh, nil, false, began)
+		if ae := s.corruptRecords("GetRecords", st, sh, err); ae != nil {
+			return nil, ae
+		}
 		return nil, err
 	}
 	if lim.Throughput {

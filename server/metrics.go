@@ -40,6 +40,8 @@ import (
 //
 //	shardlog_panics_total                              counter of requests that panicked (a bug; answered InternalFailure)
 //	shardlog_accept_errors_total                       counter of temporary accept failures (out of file descriptors, ...)
+//	shardlog_corrupt_record_reads_total{stream}        counter of GetRecords and SubscribeToShard reads that
+//	                                                   stopped at records damaged on disk (InternalFailure)
 //
 // Shard-level metrics, for the shards of streams whose
 // EnableEnhancedMonitoring names them (ALL or one by one), are
@@ -96,6 +98,8 @@ type streamMetrics struct {
 
 	subscribeBytes, subscribeRecords, subscribeSuccess *metrics.Counter
 	subscribeBehind                                    *metrics.Gauge
+
+	corruptReads *metrics.Counter
 
 	// enhanced is the set of shard-level metrics enabled, as a bitmask over
 	// shardLevelMetrics; shards holds their per-shard metrics.
@@ -159,6 +163,9 @@ func (m *serverMetrics) stream(st *shard.Stream) *streamMetrics {
 	sm.subscribeBytes, sm.subscribeRecords = counter("SubscribeToShardEvent_Bytes"), counter("SubscribeToShardEvent_Records")
 	sm.subscribeSuccess = counter("SubscribeToShardEvent_Success")
 	sm.subscribeBehind = gauge("SubscribeToShardEvent_MillisBehindLatest")
+	corrupt := "shardlog_corrupt_record_reads_total" + label
+	sm.names = append(sm.names, corrupt)
+	sm.corruptReads = m.set.NewCounter(corrupt)
 	sm.enhanced.store(maskOf(st.Info().EnhancedMetrics))
 	m.streams.Store(st.Name(), sm)
 	return sm

@@ -265,6 +265,10 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 		}
 		tail := sh.TailChanged() // taken before reading, so no append is missed
 		if err := sh.Read(sub.pos, maxGetRecords, maxEventBytes, &res); err != nil {
+			if ae := s.corruptRecords("SubscribeToShard", sub.stream, sh, err); ae != nil {
+				send(w.exception(ae))
+				return
+			}
 			s.log.Error().Err(err).Str("op", "SubscribeToShard").Str("stream", sub.stream.Name()).Str("shard", sh.ID()).Msg("internal failure")
 			send(w.exception(internalFailure))
 			return

@@ -1,6 +1,12 @@
 package shard
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/shardlog/shardlog/segment"
+)
 
 // Errors returned by the store, streams and shards. The server maps them to
 // Kinesis error types; they never carry wire-protocol meaning themselves.
@@ -63,3 +69,43 @@ var (
 	// consumers, or MaxCreatingConsumers of them CREATING.
 	ErrTooManyConsumers = errors.New("shard: too many consumers")
 )
+
+// CorruptError is returned, wrapped, by Shard.Read when the next record to
+// read is damaged on disk (bit rot, a page lost in the middle of a segment):
+// the records at positions First through Last cannot be read, and no read
+// returns their bytes or passes over them silently. A reader moves past them
+// by reading from Last+1, which is what an AFTER_SEQUENCE_NUMBER iterator at
+// Last's sequence number does. Err is the segment's *segment.CorruptError,
+// which names the file and offset (for logs, not for clients).
+type CorruptError struct {
+	Shard       string // shard id
+	First, Last uint64 // positions of the unreadable records, First <= Last
+	Err         error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("shard %s: records at positions %d through %d are corrupt: %v", e.Shard, e.First, e.Last, e.Err)
+}
+
+// Unwrap returns the segment's error.
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// corruptError names the positions of the damage a read of segs[i] from
+// next met. Damage running to the end of a sealed segment ends before the
+// next segment's base (or the shard's end); damage the segment cannot place
+// (a compacted block) is the one position next.
+func (sh *Shard) corruptError(segs []*segment.Segment, i int, next uint64, ce *segment.CorruptError, err error) *CorruptError {
+	e := &CorruptError{Shard: sh.id, First: next, Last: next, Err: err}
+	if ce.SeqKnown {
+		e.First, e.Last = ce.Seq, ce.LastSeq
+	}
+	if e.Last == math.MaxUint64 {
+		if i+1 < len(segs) {
+			e.Last = segs[i+1].Base() - 1
+		} else {
+			e.Last = sh.readEnd() - 1
+		}
+	}
+	e.Last = max(e.Last, e.First)
+	return e
+}

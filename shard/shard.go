@@ -703,7 +703,10 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 				retried = true
 				break
 			}
-			if s.NextSeq() <= next || s.LastTimeMs() < horizon {
+			// A sealed segment whose last records are unreadable still
+			// holds the positions up to the next segment's base.
+			tail := s.TailDamaged() && (i+1 == len(segs) || next < segs[i+1].Base())
+			if s.NextSeq() <= next && !tail || s.LastTimeMs() < horizon {
 				if s.NextSeq() > next {
 					next = s.NextSeq() // wholly expired
 				}
@@ -727,7 +730,12 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 			before := len(res.Records)
 			recs, err := s.Read(next, maxRecords-before, maxBytes-bytes, res.Records)
 			var corrupt *segment.CorruptError
-			if err != nil && (len(recs) == 0 || !errors.As(err, &corrupt)) {
+			if err != nil && len(recs) == 0 && errors.As(err, &corrupt) {
+				s.Release()
+				res.Release()
+				return fmt.Errorf("read shard %s at %d: %w", sh.id, next, sh.corruptError(segs, i, next, corrupt, err))
+			}
+			if err != nil && (len(recs) == 0 || corrupt == nil) {
 				s.Release()
 				res.Release()
 				return fmt.Errorf("read shard %s at %d: %w", sh.id, next, err)
@@ -759,9 +767,9 @@ func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) err
 				sh.log.Error().Err(err).Uint64("seq", next).Msg("corrupt record; returning the records before it")
 				break
 			}
-			if next < s.NextSeq() {
-				// A limit stopped the read inside this segment: going on to
-				// the next one would skip the rest of it.
+			if next < s.NextSeq() || tail {
+				// A limit or damage stopped the read inside this segment:
+				// going on to the next one would skip the rest of it.
 				break
 			}
 		}

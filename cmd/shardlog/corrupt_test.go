@@ -5,26 +5,26 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
-// TestDamagedDataDir stops a real shardlog, damages a segment file of its
-// data directory and starts it again. In every case the daemon starts, keeps
-// every record before the damage, never returns a damaged record's bytes, and
+// TestDamagedDataDir stops a real shardlog (SIGKILL, or a clean stop),
+// damages a segment file of its data directory and starts it again. In every
+// case the daemon starts, never returns a damaged record's bytes, and
 // accepts new records with higher sequence numbers.
 //
-// The documented choice for bit rot: a GetRecords that reaches a record whose
-// CRC fails returns the good records before it and stops there; the next
-// GetRecords from that position answers InternalFailure (500) and the daemon
-// logs the corrupt segment and offset. A reader skips the damage explicitly
-// with AT_SEQUENCE_NUMBER of a later record. Damage in the active segment is
-// different: recovery on start cuts the segment at the first bad frame (the
-// cut bytes are kept in <segment>.log.broken), since a torn tail and a flipped
-// bit look alike there, so the records after it are gone, and (a known
-// limitation) their sequence numbers are given to the next records appended.
-// kill -9 cannot cause such damage (acknowledged frames are whole in the page
-// cache); power loss under fsync: never or interval, or a failing disk, can.
+// Bit rot with valid frames after it (in a sealed segment or in the active
+// one; in a payload, a length word or a seq) is corruption, not a torn tail:
+// every other record reads back byte for byte and in order; a GetRecords
+// that reaches the damaged record answers InternalFailure (500) whose
+// message names the stream, the shard and the record's sequence number, and
+// never a file path; the reader goes on with an AFTER_SEQUENCE_NUMBER
+// iterator at that number; /metrics counts the failed read; fsck reports it.
+// Only bad bytes with nothing valid after them (a torn tail) are cut, and
+// the cut bytes are kept in <segment>.log.broken.
 func TestDamagedDataDir(t *testing.T) {
 	const (
 		stream  = "rot"
@@ -39,7 +39,7 @@ func TestDamagedDataDir(t *testing.T) {
 	// setup writes the records and stops the daemon; it returns the data
 	// directory, the segment files oldest first and each record's sequence
 	// number.
-	setup := func(t *testing.T) (string, []string, []string) {
+	setup := func(t *testing.T, clean bool) (string, []string, []string) {
 		dir := filepath.Join(t.TempDir(), "data")
 		d := startDaemonConfig(t, dir, cfg)
 		c := newAPIClient(d.Endpoint)
@@ -56,7 +56,11 @@ func TestDamagedDataDir(t *testing.T) {
 				seqs = append(seqs, r.SequenceNumber)
 			}
 		}
-		d.kill(t) // the records are in the page cache: as good as a clean stop, and quicker
+		if clean {
+			d.stop(t)
+		} else {
+			d.kill(t) // the records are in the page cache: acknowledged and kept
+		}
 		segs, _ := filepath.Glob(filepath.Join(dir, "streams", "s_"+stream, "shardId-000000000000", "*.log"))
 		sort.Strings(segs)
 		if len(segs) < 2 {
@@ -87,95 +91,127 @@ func TestDamagedDataDir(t *testing.T) {
 	flip := func(b []byte, at int) { b[at] ^= 0x20 }
 
 	// check restarts the daemon and reads the shard from the start in pages
-	// of 7 records. It wants records 0..keep-1 intact and, when errAt >= 0,
-	// an InternalFailure at record errAt; then it reads on from resume and
-	// appends a record.
-	check := func(t *testing.T, dir string, seqs []string, keep, errAt, resume int) {
+	// of 7 records. It wants records 0..keep-1 but those in bad intact, an
+	// InternalFailure naming each bad record, and reads on past it with
+	// AFTER_SEQUENCE_NUMBER as a consumer learns it from the message. Then
+	// it appends a record, stops the daemon and runs fsck.
+	check := func(t *testing.T, dir string, seqs []string, keep int, bad ...int) {
 		t.Helper()
 		d := startDaemonConfig(t, dir, cfg)
 		c := newAPIClient(d.Endpoint)
 		it := c.iterator(t, stream, "shardId-000000000000", "TRIM_HORIZON", "")
 		var got []getRecord
-		for it != "" {
+		var failed []int
+		for reads := 0; it != "" && reads < 100; reads++ {
 			var out getRecordsOut
 			err := c.call("GetRecords", map[string]any{"ShardIterator": it, "Limit": 7}, &out)
 			if err != nil {
 				he, ok := err.(*httpError)
-				if !ok || he.Status != 500 || he.Type != "InternalFailure" || len(got) != errAt {
-					t.Fatalf("after %d records: %v (want InternalFailure only at record %d)", len(got), err, errAt)
+				if !ok || he.Status != 500 || he.Type != "InternalFailure" || len(failed) >= len(bad) {
+					t.Fatalf("after %d records: %v (want InternalFailure only at records %v)", len(got), err, bad)
 				}
-				t.Logf("GetRecords at the damaged record %d: HTTP %d %s", len(got), he.Status, he.Type)
-				break
+				i := bad[len(failed)]
+				for _, want := range []string{stream, "shardId-000000000000", "sequence number " + seqs[i]} {
+					if !strings.Contains(he.Message, want) {
+						t.Fatalf("InternalFailure at record %d: %q does not name %q", i, he.Message, want)
+					}
+				}
+				if strings.Contains(he.Message, "/") || strings.Contains(he.Message, ".log") {
+					t.Fatalf("InternalFailure shows a path: %q", he.Message)
+				}
+				t.Logf("GetRecords at the damaged record %d: HTTP %d %s: %s", i, he.Status, he.Type, he.Message)
+				failed = append(failed, i)
+				after := he.Message[strings.LastIndex(he.Message, " ")+1:]
+				it = c.iterator(t, stream, "shardId-000000000000", "AFTER_SEQUENCE_NUMBER", strings.TrimSuffix(after, "."))
+				continue
 			}
 			got = append(got, out.Records...)
-			if len(out.Records) == 0 {
+			if len(out.Records) == 0 && out.MillisBehindLatest == 0 {
 				break
 			}
 			it = out.NextShardIterator
 		}
-		if errAt >= 0 && len(got) != errAt {
-			t.Fatalf("read %d records without an error, want an error at record %d", len(got), errAt)
+		if fmt.Sprint(failed) != fmt.Sprint(bad) {
+			t.Fatalf("InternalFailure at records %v, want %v", failed, bad)
 		}
-		if len(got) < keep {
-			t.Fatalf("read %d records, want at least the %d before the damage", len(got), keep)
+		var want []int
+		for i := 0; i < keep; i++ {
+			if !slices.Contains(bad, i) {
+				want = append(want, i)
+			}
 		}
-		for i, r := range got {
-			if r.SequenceNumber != seqs[i] || !bytes.Equal(r.Data, data(i)) {
+		if len(got) != len(want) {
+			t.Fatalf("read %d records, want %d (all %d but the damaged %v)", len(got), len(want), keep, bad)
+		}
+		for k, r := range got {
+			if i := want[k]; r.SequenceNumber != seqs[i] || !bytes.Equal(r.Data, data(i)) {
 				t.Fatalf("record %d: seq %s, %d bytes: not what was written", i, r.SequenceNumber, len(r.Data))
 			}
 		}
-		if resume >= 0 {
-			var out getRecordsOut
-			it := c.iterator(t, stream, "shardId-000000000000", "AT_SEQUENCE_NUMBER", seqs[resume])
-			c.mustCall(t, "GetRecords", map[string]any{"ShardIterator": it, "Limit": 1}, &out)
-			if len(out.Records) != 1 || !bytes.Equal(out.Records[0].Data, data(resume)) {
-				t.Fatalf("record %d past the damage: %d records", resume, len(out.Records))
-			}
+		if m := scrapeBinary(t, d.Started.Listen); m[`shardlog_corrupt_record_reads_total{stream="`+stream+`"}`] != float64(len(bad)) {
+			t.Errorf("/metrics: shardlog_corrupt_record_reads_total = %v, want %d", m[`shardlog_corrupt_record_reads_total{stream="`+stream+`"}`], len(bad))
 		}
 		var put struct{ SequenceNumber string }
 		c.mustCall(t, "PutRecord", map[string]any{"StreamName": stream, "Data": []byte("after"), "PartitionKey": "k"}, &put)
-		// After a cut of the active segment the positions of the cut records
-		// are handed out again (see the test's doc); otherwise new records
-		// follow every record written before the damage.
-		last := seqs[len(seqs)-1]
-		if errAt < 0 {
-			last = seqs[len(got)-1]
+		if seqNum(t, put.SequenceNumber).Cmp(seqNum(t, seqs[len(seqs)-1])) <= 0 {
+			t.Fatalf("new record %s not after %s", put.SequenceNumber, seqs[len(seqs)-1])
 		}
-		if seqNum(t, put.SequenceNumber).Cmp(seqNum(t, last)) <= 0 {
-			t.Fatalf("new record %s not after %s", put.SequenceNumber, last)
+		t.Logf("kept %d of %d records, %d corrupt; new record accepted", len(got), records, len(bad))
+		d.stop(t)
+		if len(bad) > 0 {
+			code, out, errOut := runCmd("fsck", "--json", dir)
+			probs := fsckLines(t, out)
+			var at []int
+			for _, p := range probs {
+				if strings.HasPrefix(p.Problem, "corrupt records") {
+					at = append(at, int(p.Seq))
+				}
+			}
+			if code != fsckDamaged || fmt.Sprint(at) != fmt.Sprint(bad) {
+				t.Fatalf("fsck: exit %d, corrupt records at %v, want %v\n%s%s", code, at, bad, out, errOut)
+			}
 		}
-		t.Logf("kept %d of %d records; new record accepted", len(got), records)
-		d.kill(t)
 	}
 
-	t.Run("garbage after the last frame", func(t *testing.T) {
-		dir, segs, seqs := setup(t)
-		// A frame half written past the end of the data: non-zero bytes
-		// after the last record.
-		damage(t, segs, records-1, 9+size, func(b []byte, at int) { copy(b[at:], "\x40\x00\x00\x00torn frame") })
-		check(t, dir, seqs, records, -1, -1)
-		if _, err := os.Stat(segs[len(segs)-1] + ".broken"); err != nil {
-			t.Errorf("no .broken copy of the cut tail: %v", err)
-		}
-	})
-	t.Run("torn last record", func(t *testing.T) {
-		dir, segs, seqs := setup(t)
-		damage(t, segs, records-1, size/2, func(b []byte, at int) { clear(b[at : at+4096]) })
-		check(t, dir, seqs, records-1, -1, -1)
-	})
-	t.Run("bit flip in a sealed segment", func(t *testing.T) {
-		dir, segs, seqs := setup(t)
-		damage(t, segs, 10, 5000, flip)
-		check(t, dir, seqs, 10, 10, 11)
-	})
-	t.Run("bit flip in a sealed segment's header of a record", func(t *testing.T) {
-		dir, segs, seqs := setup(t)
-		damage(t, segs, 5, -20, flip) // inside the frame header, before the partition key
-		check(t, dir, seqs, 5, 5, 6)
-	})
-	t.Run("bit flip in the active segment", func(t *testing.T) {
-		dir, segs, seqs := setup(t)
-		damage(t, segs, records-5, 5000, flip)
-		check(t, dir, seqs, records-5, -1, -1)
-	})
+	for _, stop := range []string{"SIGKILL", "clean stop"} {
+		clean := stop == "clean stop"
+		t.Run(stop, func(t *testing.T) {
+			t.Run("garbage after the last frame", func(t *testing.T) {
+				dir, segs, seqs := setup(t, clean)
+				// A frame half written past the end of the data: non-zero bytes
+				// after the last record.
+				damage(t, segs, records-1, 9+size, func(b []byte, at int) { copy(b[at:], "\x40\x00\x00\x00torn frame") })
+				check(t, dir, seqs, records)
+				if _, err := os.Stat(segs[len(segs)-1] + ".broken"); err != nil {
+					t.Errorf("no .broken copy of the cut tail: %v", err)
+				}
+			})
+			t.Run("torn last record", func(t *testing.T) {
+				dir, segs, seqs := setup(t, clean)
+				damage(t, segs, records-1, size/2, func(b []byte, at int) { clear(b[at : at+4096]) })
+				check(t, dir, seqs, records-1)
+			})
+			t.Run("bit flip in a sealed segment's payload", func(t *testing.T) {
+				dir, segs, seqs := setup(t, clean)
+				damage(t, segs, 10, 5000, flip)
+				check(t, dir, seqs, records, 10)
+			})
+			t.Run("bit flip in a sealed segment's frame length", func(t *testing.T) {
+				dir, segs, seqs := setup(t, clean)
+				damage(t, segs, 5, -33+1, flip) // the size word: frame header (32) and partition key "k" (1) precede the data
+				check(t, dir, seqs, records, 5)
+			})
+			t.Run("bit flip in a sealed segment's seq and payload", func(t *testing.T) {
+				dir, segs, seqs := setup(t, clean)
+				damage(t, segs, 3, -20, flip) // the seq field of the frame header
+				damage(t, segs, 12, 70000, flip)
+				check(t, dir, seqs, records, 3, 12)
+			})
+			t.Run("bit flip in the active segment", func(t *testing.T) {
+				dir, segs, seqs := setup(t, clean)
+				damage(t, segs, records-5, 5000, flip)
+				check(t, dir, seqs, records, records-5)
+			})
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,15 +37,24 @@ type fsckProblem struct {
 	Seq      uint64 `json:"seq"`           // the first seq not readable
 	Problem  string `json:"problem"`
 	Repaired bool   `json:"repaired,omitempty"`
+
+	// corrupt marks records damaged between valid frames (or at the end of
+	// a sealed segment): the daemon keeps the frames around them and reads
+	// of them fail; cutting the file would lose the valid ones, so --repair
+	// leaves them.
+	corrupt bool
 }
 
 // runFsck is `shardlog fsck [--repair] [--json] DATA_DIR`: with the daemon
 // stopped, it reads every segment of every shard, checking every frame's
 // CRC and sequence, the zeros after the last frame of each file (a torn tail
 // or a bit flip past the index leaves non-zero bytes there) and that each
-// index matches its frames. It never writes to DATA_DIR unless --repair,
-// which cuts a damaged active segment at its last good frame as the daemon's
-// recovery would (the cut bytes are kept as <base>.log.broken).
+// index matches its frames. Corrupt records between valid frames are each
+// reported with their seqs, and the check goes on after them as readers do.
+// It never writes to DATA_DIR unless --repair, which cuts a torn tail of an
+// active segment at its last good frame as the daemon's recovery would (the
+// cut bytes are kept as <base>.log.broken); it never cuts corrupt records
+// that valid ones follow, which stay reported (exit 4).
 func runFsck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("shardlog fsck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -289,7 +299,7 @@ func fsck(dataDir string, repair bool) (*fsckReport, error) {
 				if repair && len(probs) > 0 && last {
 					if err := repairSegment(dir, base, opts); err == nil {
 						for j := range probs {
-							probs[j].Repaired = true
+							probs[j].Repaired = !probs[j].corrupt
 						}
 					} else {
 						probs[0].Problem += "; repair failed: " + err.Error()
@@ -317,6 +327,17 @@ func checkSegment(dir string, base uint64, opts segment.Options, rep *fsckReport
 	var recs []segment.Record
 	for next < end {
 		recs, err = seg.Read(next, 1000, 8<<20, recs[:0])
+		var ce *segment.CorruptError
+		if errors.As(err, &ce) && ce.SeqKnown && len(recs) == 0 {
+			// Corruption between valid frames: report it and check on
+			// from the first valid frame after it, as readers do.
+			probs = append(probs, corruptProblem(path, ce))
+			if ce.LastSeq == math.MaxUint64 {
+				return probs
+			}
+			next = ce.LastSeq + 1
+			continue
+		}
 		if err != nil {
 			// The records before the bad frame are good: count them, so
 			// that the report names the first unreadable seq.
@@ -334,7 +355,10 @@ func checkSegment(dir string, base uint64, opts segment.Options, rep *fsckReport
 			return append(probs, p)
 		}
 		if len(recs) == 0 {
-			return append(probs, fsckProblem{Path: path, Seq: next, Problem: "index or frames end before the segment's last seq"})
+			if next < end {
+				return append(probs, fsckProblem{Path: path, Seq: next, Problem: "index or frames end before the segment's last seq"})
+			}
+			break
 		}
 		for _, r := range recs {
 			// Positions may skip (a start after a crash resumes above the
@@ -360,6 +384,17 @@ func checkSegment(dir string, base uint64, opts segment.Options, rep *fsckReport
 			Problem: "index does not match the frames (derived data: the daemon rebuilds it)"})
 	}
 	return probs
+}
+
+// corruptProblem describes records damaged on disk that the daemon keeps
+// failing reads of, with the valid records around them kept.
+func corruptProblem(path string, ce *segment.CorruptError) fsckProblem {
+	what := fmt.Sprintf("seq %d through %d are unreadable; the valid records after them are kept", ce.Seq, ce.LastSeq)
+	if ce.LastSeq == math.MaxUint64 {
+		what = fmt.Sprintf("seq %d to the end of this sealed segment are unreadable", ce.Seq)
+	}
+	return fsckProblem{Path: path, Off: ce.Off, Seq: ce.Seq, corrupt: true,
+		Problem: "corrupt records: " + ce.Reason + "; " + what + " (reads of them fail with InternalFailure; a reader goes on with AFTER_SEQUENCE_NUMBER)"}
 }
 
 // garbageAfter returns the offset and count of non-zero bytes in the file
