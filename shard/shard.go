@@ -803,12 +803,15 @@ func (sh *Shard) closeLocked(nowMs int64) error {
 		err = sh.active.Seal()
 	}
 	sh.syncMu.Unlock()
-	if err != nil {
-		return sh.fail(fmt.Errorf("close shard %s: %w", sh.id, err))
-	}
+	// Closed in memory whatever the seal did: the metadata already says so
+	// (the caller committed it), and an open parent would route records
+	// beside its children. A failed seal is still sticky.
 	sh.end.Store(sh.next.Load())
 	sh.closedMs.Store(nowMs)
 	sh.wake()
+	if err != nil {
+		return sh.fail(fmt.Errorf("close shard %s: %w", sh.id, err))
+	}
 	return nil
 }
 
