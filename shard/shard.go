@@ -241,11 +241,11 @@ func (sh *Shard) ensure() error {
 }
 
 // transient reports whether err may go away by itself: the process or the
-// system ran out of file descriptors or memory (a connection flood), or a
-// call was interrupted. A shard that failed to load for such a reason is
+// system ran out of file descriptors or memory (a connection flood), the
+// disk or quota is full, or a call was interrupted. A shard that failed to load for such a reason is
 // loaded again on its next use.
 func transient(err error) bool {
-	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN, syscall.EINTR} {
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN, syscall.EINTR, syscall.ENOSPC, syscall.EDQUOT} {
 		if errors.Is(err, e) {
 			return true
 		}

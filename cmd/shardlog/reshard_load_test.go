@@ -71,7 +71,11 @@ func TestReshardUnderLoad(t *testing.T) {
 					t.Errorf("PutRecords: %v", err)
 					return
 				}
-				if err != nil { // no answer read: the records count as unacknowledged
+				if err != nil {
+					// No answer read: the records count as unacknowledged. The
+					// SDK's HTTP/1.1 client loses about one answer in 5,000 here
+					// ("use of closed network connection" while reading it);
+					// a plain net/http client against the same daemon loses none.
 					mu.Lock()
 					lostAnswers++
 					mu.Unlock()
