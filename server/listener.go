@@ -43,14 +43,15 @@ type sniffListener struct {
 	onAcceptError func(err error, warn bool)
 }
 
-func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns chan struct{}, deadline time.Duration) *sniffListener {
+func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns chan struct{}, deadline time.Duration, onAcceptError func(err error, warn bool)) *sniffListener {
 	l := &sniffListener{
-		inner:    inner,
-		tls:      tlsConfig,
-		http1:    make(chan net.Conn),
-		conns:    conns,
-		deadline: deadline,
-		done:     make(chan struct{}),
+		inner:         inner,
+		tls:           tlsConfig,
+		http1:         make(chan net.Conn),
+		conns:         conns,
+		deadline:      deadline,
+		done:          make(chan struct{}),
+		onAcceptError: onAcceptError,
 	}
 	l.h2 = &chanListener{addr: inner.Addr(), conns: make(chan net.Conn), done: l.done, close: l.Close}
 	go l.acceptLoop()

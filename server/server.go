@@ -119,13 +119,12 @@ func deriveKey(secret []byte, purpose string) []byte {
 // the error that stopped accepting. Serve may be called for several
 // listeners at once.
 func (s *Server) Serve(ln net.Listener) error {
-	sl := newSniffListener(ln, s.opts.TLS, s.conns, s.opts.ReadTimeout)
-	sl.onAcceptError = func(err error, warn bool) {
+	sl := newSniffListener(ln, s.opts.TLS, s.conns, s.opts.ReadTimeout, func(err error, warn bool) {
 		s.metrics.acceptErrors.Inc()
 		if warn {
 			s.log.Warn().Err(err).Msg("cannot accept connections (out of file descriptors?); backing off, open connections are still served")
 		}
-	}
+	})
 	h2done := make(chan error, 1)
 	go func() { h2done <- s.h2.Serve(sl.h2) }()
 	err := s.fast.Serve(sl)
