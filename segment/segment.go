@@ -354,8 +354,9 @@ func (s *Segment) grow() error {
 	return nil
 }
 
-// checkAppend validates a batch before anything is written.
-func (s *Segment) checkAppend(recs []Record) error {
+// writable returns why nothing may be written to the segment (closed,
+// sealed, or a sticky failure), or nil.
+func (s *Segment) writable() error {
 	switch {
 	case s.closed.Load():
 		return ErrClosed
@@ -363,6 +364,14 @@ func (s *Segment) checkAppend(recs []Record) error {
 		return ErrSealed
 	case s.failed.Load() != nil:
 		return *s.failed.Load()
+	}
+	return nil
+}
+
+// checkAppend validates a batch before anything is written.
+func (s *Segment) checkAppend(recs []Record) error {
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if err := s.opts.fault("append"); err != nil {
 		return err
@@ -503,30 +512,22 @@ func (s *Segment) fail(err error) error {
 func (s *Segment) Reserve(limit uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.reserveLocked(limit); err != nil {
+	err := s.writable()
+	if err == nil {
+		if err = s.opts.fault("reserve"); err != nil {
+			err = s.fail(err)
+		}
+	}
+	if err == nil {
+		m := s.cur.Load().mapping
+		binary.LittleEndian.PutUint64(m[40:], limit)
+		putHeaderCRC(m)
+		if err = m[:headerSize].Sync(gommap.MS_SYNC); err != nil {
+			err = s.fail(fmt.Errorf("msync header: %w", err))
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("reserve segment %s to %d: %w", s.path, limit, err)
-	}
-	return nil
-}
-
-// reserveLocked is Reserve; s.mu must be held.
-func (s *Segment) reserveLocked(limit uint64) error {
-	switch {
-	case s.closed.Load():
-		return ErrClosed
-	case s.sealed.Load():
-		return ErrSealed
-	case s.failed.Load() != nil:
-		return *s.failed.Load()
-	}
-	if err := s.opts.fault("reserve"); err != nil {
-		return s.fail(err)
-	}
-	m := s.cur.Load().mapping
-	binary.LittleEndian.PutUint64(m[40:], limit)
-	putHeaderCRC(m)
-	if err := m[:headerSize].Sync(gommap.MS_SYNC); err != nil {
-		return s.fail(fmt.Errorf("msync header: %w", err))
 	}
 	s.reserved = limit
 	return nil

@@ -583,7 +583,7 @@ func TestPowerLossModel(t *testing.T) {
 				// Read as a consumer would, past any damage reported: a torn
 				// tail of a segment whose seal the cut interrupted is
 				// reported, never an acknowledged record.
-				got, seqs, damaged := readAround(t, sh)
+				got, seqs, damaged := readAround(t, sh, 0)
 				reported += len(damaged)
 				for d, r := range im.state.records {
 					for _, ce := range damaged {
@@ -651,16 +651,16 @@ func TestTransientLoadFailureIsRetried(t *testing.T) {
 	put(t, st, "k", []byte("after the flood"))
 }
 
-// readAround reads every record of sh from position 0 as a consumer would,
-// going on after each *CorruptError past the positions it names, and
-// returns the data, the positions and the damage met.
-func readAround(t *testing.T, sh *Shard) ([][]byte, []uint64, []*CorruptError) {
+// readAround reads every record of sh from position pos on as a consumer
+// would, going on after each *CorruptError past the positions it names,
+// and returns the data, the positions and the damage met.
+func readAround(t *testing.T, sh *Shard, pos uint64) ([][]byte, []uint64, []*CorruptError) {
 	t.Helper()
 	var data [][]byte
 	var seqs []uint64
 	var damaged []*CorruptError
 	var res ReadResult
-	for pos := uint64(0); ; {
+	for {
 		err := sh.Read(pos, 1000, 1<<20, &res)
 		var ce *CorruptError
 		if errors.As(err, &ce) {

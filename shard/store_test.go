@@ -88,24 +88,11 @@ func put(t *testing.T, st *Stream, pk string, data ...[]byte) []PutResult {
 // readAll reads every record of sh from pos, copying the data out.
 func readAll(t *testing.T, sh *Shard, pos uint64) ([][]byte, []uint64) {
 	t.Helper()
-	var data [][]byte
-	var seqs []uint64
-	var res ReadResult
-	for {
-		if err := sh.Read(pos, 1000, 1<<20, &res); err != nil {
-			t.Fatalf("Read: %v", err)
-		}
-		for _, r := range res.Records {
-			data = append(data, bytes.Clone(r.Data))
-			seqs = append(seqs, r.Seq)
-		}
-		n := len(res.Records)
-		pos = res.Next
-		res.Release()
-		if n == 0 {
-			return data, seqs
-		}
+	data, seqs, damaged := readAround(t, sh, pos)
+	if len(damaged) > 0 {
+		t.Fatalf("Read: %v", damaged[0])
 	}
+	return data, seqs
 }
 
 func payload(i, size int) []byte {
@@ -714,30 +701,7 @@ func TestPutDuringReshardNeitherLosesNorDuplicates(t *testing.T) {
 	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
 	st := mustCreate(t, s, "moving", 2)
 	const writers, perWriter = 4, 400
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			recs := make([]Record, 10)
-			keys := make([]HashKey, 10)
-			out := make([]PutResult, 10)
-			for i := 0; i < perWriter; i += len(recs) {
-				for j := range recs {
-					id := fmt.Sprintf("w%d-%d", w, i+j)
-					recs[j] = Record{PartitionKey: []byte(id), Data: []byte(id)}
-					keys[j] = HashPartitionKey([]byte(id))
-				}
-				st.Put(recs, keys, out)
-				for _, r := range out {
-					if r.Err != nil {
-						t.Error(r.Err)
-						return
-					}
-				}
-			}
-		}(w)
-	}
+	wg := startWriters(t, st, writers, perWriter)
 	for i := 0; i < 6; i++ { // reshard repeatedly under the writers
 		widest := st.OpenShards()[0]
 		for _, sh := range st.OpenShards() {
@@ -753,21 +717,7 @@ func TestPutDuringReshardNeitherLosesNorDuplicates(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	seen := map[string]int{}
-	for _, sh := range st.Shards() {
-		got, _ := readAll(t, sh, 0)
-		for _, d := range got {
-			seen[string(d)]++
-		}
-	}
-	if len(seen) != writers*perWriter {
-		t.Fatalf("%d distinct records stored, want %d", len(seen), writers*perWriter)
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("record %s stored %d times", id, n)
-		}
-	}
+	checkStoredOnce(t, st, writers*perWriter)
 }
 
 func TestShardsStayDormantUntilTouched(t *testing.T) {
@@ -981,31 +931,8 @@ func TestReshardLoopUnderPutsAndReads(t *testing.T) {
 	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
 	st := mustCreate(t, s, "churn", 2)
 	const writers, perWriter = 4, 1500
-	var wg sync.WaitGroup
+	wg := startWriters(t, st, writers, perWriter)
 	done := make(chan struct{})
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			recs := make([]Record, 10)
-			keys := make([]HashKey, 10)
-			out := make([]PutResult, 10)
-			for i := 0; i < perWriter; i += len(recs) {
-				for j := range recs {
-					id := fmt.Sprintf("w%d-%d", w, i+j)
-					recs[j] = Record{PartitionKey: []byte(id), Data: []byte(id)}
-					keys[j] = HashPartitionKey([]byte(id))
-				}
-				st.Put(recs, keys, out)
-				for _, r := range out {
-					if r.Err != nil {
-						t.Error(r.Err)
-						return
-					}
-				}
-			}
-		}(w)
-	}
 	go func() { wg.Wait(); close(done) }()
 	var readers sync.WaitGroup
 	readers.Add(1)
@@ -1056,6 +983,44 @@ func TestReshardLoopUnderPutsAndReads(t *testing.T) {
 		break
 	}
 	readers.Wait()
+	checkStoredOnce(t, st, writers*perWriter)
+	t.Logf("%d reshards under %d puts", reshards, writers*perWriter)
+}
+
+// startWriters starts writers goroutines that put perWriter records each,
+// "w<writer>-<i>", in batches of 10, failing the test on any error.
+func startWriters(t *testing.T, st *Stream, writers, perWriter int) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			recs := make([]Record, 10)
+			keys := make([]HashKey, 10)
+			out := make([]PutResult, 10)
+			for i := 0; i < perWriter; i += len(recs) {
+				for j := range recs {
+					id := fmt.Sprintf("w%d-%d", w, i+j)
+					recs[j] = Record{PartitionKey: []byte(id), Data: []byte(id)}
+					keys[j] = HashPartitionKey([]byte(id))
+				}
+				st.Put(recs, keys, out)
+				for _, r := range out {
+					if r.Err != nil {
+						t.Error(r.Err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	return &wg
+}
+
+// checkStoredOnce reads every shard of st and checks that it holds want
+// distinct records, each exactly once.
+func checkStoredOnce(t *testing.T, st *Stream, want int) {
+	t.Helper()
 	seen := map[string]int{}
 	for _, sh := range st.Shards() {
 		got, _ := readAll(t, sh, 0)
@@ -1063,13 +1028,12 @@ func TestReshardLoopUnderPutsAndReads(t *testing.T) {
 			seen[string(d)]++
 		}
 	}
-	if len(seen) != writers*perWriter {
-		t.Fatalf("%d distinct records stored, want %d", len(seen), writers*perWriter)
+	if len(seen) != want {
+		t.Fatalf("%d distinct records stored, want %d", len(seen), want)
 	}
 	for id, n := range seen {
 		if n != 1 {
 			t.Fatalf("record %s stored %d times", id, n)
 		}
 	}
-	t.Logf("%d reshards under %d puts", reshards, writers*perWriter)
 }
