@@ -11,10 +11,11 @@ import (
 // valid AWS Signature Version 4 (sigv4.go) by one of Auth.Keys, and the
 // key's identity policy, together with the resource policy of the stream
 // the request touches, must allow the operation on its resource
-// (policy.go). The checks run in AWS's order: the signature in route, after
-// the method, content type and operation name are known and before the body
-// is decoded; authorization in the operation wrapper, after decoding (the
-// resource is in the body) and before validation.
+// (policy.go). The checks run in AWS's order: the signature in admit, after
+// the method, content type and operation name are known (what the headers
+// tell before the body is read, the comparison after); authorization in
+// the operation wrapper, after decoding (the resource is in the body) and
+// before validation.
 
 // AuthMode selects request authentication.
 type AuthMode string
@@ -53,8 +54,13 @@ func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"REDACTED"`), nil }
 type AuthKey struct {
 	AccessKeyID     string
 	SecretAccessKey Secret
-	User            string
-	Policy          *Policy
+	// SessionToken, when set, makes this a temporary credential: requests
+	// must carry it in X-Amz-Security-Token (as SDKs do for SSO or assumed
+	// role credentials), and requests without it are refused. A key
+	// without one refuses requests that carry a token.
+	SessionToken Secret
+	User         string
+	Policy       *Policy
 }
 
 // keyring is the compiled Auth, swapped whole by SetAuth.
@@ -65,12 +71,13 @@ type keyring struct {
 
 // credential is an access key as the verifier and the policy check use it.
 type credential struct {
-	id      string
-	secret  Secret
-	userARN string // arn:aws:iam::<account>:user/<user>
-	account string
-	policy  *Policy
-	derived atomic.Pointer[signingKey] // cached per scope date
+	id           string
+	secret       Secret
+	sessionToken Secret
+	userARN      string // arn:aws:iam::<account>:user/<user>
+	account      string
+	policy       *Policy
+	derived      atomic.Pointer[signingKey] // cached per scope date
 }
 
 func newKeyring(a Auth, account string) *keyring {
@@ -81,11 +88,12 @@ func newKeyring(a Auth, account string) *keyring {
 			user = k.AccessKeyID
 		}
 		kr.keys[k.AccessKeyID] = &credential{
-			id:      k.AccessKeyID,
-			secret:  k.SecretAccessKey,
-			userARN: "arn:aws:iam::" + account + ":user/" + user,
-			account: account,
-			policy:  k.Policy,
+			id:           k.AccessKeyID,
+			secret:       k.SecretAccessKey,
+			sessionToken: k.SessionToken,
+			userARN:      "arn:aws:iam::" + account + ":user/" + user,
+			account:      account,
+			policy:       k.Policy,
 		}
 	}
 	return kr
@@ -101,19 +109,6 @@ func (s *Server) SetAuth(a Auth) {
 func (s *Server) sigv4On() bool {
 	kr := s.auth.Load()
 	return kr != nil && kr.sigv4
-}
-
-// authenticate verifies x's signature when sigv4 is on. It returns nil, nil
-// in mode none.
-func (s *Server) authenticate(x *exchange) (*credential, *APIError) {
-	kr := s.auth.Load()
-	if kr == nil || !kr.sigv4 {
-		return nil, nil
-	}
-	if x.headers == nil {
-		return nil, errNoAuth
-	}
-	return verifySigV4(x, kr, s.store.Options().Region, s.opts.Now())
 }
 
 // authorize checks that c may run operation op with the decoded request in

@@ -81,7 +81,7 @@ func (cborCodec) encode(dst []byte, v any) ([]byte, error) {
 func (cborCodec) encodeError(dst []byte, e *APIError) []byte {
 	body := map[string]string{"__type": e.Type}
 	if e.Message != "" {
-		body["message"] = e.Message
+		body["message"] = e.message()
 	}
 	b, err := cborEnc.Marshal(body)
 	if err != nil {

@@ -82,7 +82,7 @@ func (jsonCodec) encodeError(dst []byte, e *APIError) []byte {
 	dst = appendJSONString(dst, e.Type)
 	if e.Message != "" {
 		dst = append(dst, `,"message":`...)
-		dst = appendJSONString(dst, e.Message)
+		dst = appendJSONString(dst, e.message())
 	}
 	return append(dst, '}')
 }

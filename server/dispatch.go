@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -17,6 +19,10 @@ const targetPrefix = "Kinesis_20131202."
 type operation struct {
 	name   string // e.g. "PutRecords"
 	action string // IAM action, e.g. "kinesis:PutRecords"
+	// bulk marks the operations that carry records (PutRecord,
+	// PutRecords): their bodies may be up to Options.MaxBodyBytes, every
+	// other operation's up to controlBodyBytes.
+	bulk bool
 	// call decodes body with c, checks that cred may run the operation on
 	// the resources the request names (nil cred: auth mode none), runs the
 	// handler and appends the encoded response to dst.
@@ -56,7 +62,7 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 		panic("BUG: operation registered twice: " + name)
 	}
 	pool := &sync.Pool{New: func() any { return new(In) }}
-	op := &operation{name: name, action: "kinesis:" + name}
+	op := &operation{name: name, action: "kinesis:" + name, bulk: name == "PutRecord" || name == "PutRecords"}
 	op.call = func(s *Server, cred *credential, c codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
@@ -90,14 +96,29 @@ type exchange struct {
 	method      string
 	target      string // X-Amz-Target
 	contentType string // request Content-Type
-	body        []byte // request body
+	// body is the request body: read by readBody from bodySrc, or given
+	// whole by transports that have it already (bodySrc nil).
+	body    []byte
+	bodySrc io.Reader
+	// contentLength is the declared body length, -1 when unknown.
+	contentLength int
 	// headers gives signature verification the rest of the request; nil
 	// for transports that have none (auth mode sigv4 then refuses).
 	headers requestHeaders
+	// ctx ends when the client goes away or the server shuts down.
+	ctx context.Context
 
 	status          int
 	respContentType string
 	out             []byte // response body, appended to a pooled buffer
+	// closeConn tells the transport to close the connection after the
+	// response: the body was refused unread.
+	closeConn bool
+	// gone marks a client that went away or stalled mid-body.
+	gone bool
+
+	inBuf  *[]byte // pooled buffer holding body (readBody)
+	budget int64   // bytes of the body budget held (readBody)
 }
 
 // errUnauthorizable is AWS's answer when it cannot tell which operation a
@@ -139,6 +160,10 @@ func (s *Server) route(x *exchange) *operation {
 		return nil
 	}
 	if op == nil {
+		if e := s.readBody(x, controlBodyBytes); e != nil {
+			s.fail(x, c, e)
+			return nil
+		}
 		if len(x.body) > 0 && !json.Valid(x.body) {
 			s.fail(x, c, &APIError{Type: errSerialization})
 			return nil
@@ -148,7 +173,7 @@ func (s *Server) route(x *exchange) *operation {
 	}
 	// AWS checks the signature here: after the operation is known, before
 	// the body is decoded; authorization follows decoding, in op.call.
-	cred, authErr := s.authenticate(x)
+	cred, authErr := s.admit(x, op)
 	if authErr != nil {
 		s.fail(x, c, authErr)
 		return op
@@ -164,6 +189,36 @@ func (s *Server) route(x *exchange) *operation {
 	}
 	x.status, x.respContentType, x.out = http.StatusOK, c.contentType(), out
 	return op
+}
+
+// admit checks x's credentials and reads its body: first everything the
+// headers tell (signature scope, key, clock, signed headers, declared
+// length), so that a request without valid credentials is refused before
+// its body is read; then the body, under op's limit and the body budget;
+// then the signature over it. It returns the verified key (nil in auth
+// mode none) or the error to answer.
+func (s *Server) admit(x *exchange, op *operation) (*credential, *APIError) {
+	var pending *pendingSig
+	if kr := s.auth.Load(); kr != nil && kr.sigv4 {
+		var e *APIError
+		if x.headers == nil {
+			e = errNoAuth
+		} else {
+			pending, e = checkSigV4Headers(x.headers, kr, s.store.Options().Region, s.opts.Now())
+		}
+		if e != nil {
+			s.metrics.unauthenticated.Inc()
+			x.closeConn = x.bodySrc != nil
+			return nil, e
+		}
+	}
+	if e := s.readBody(x, s.bodyLimit(op)); e != nil {
+		return nil, e
+	}
+	if pending == nil {
+		return nil, nil
+	}
+	return pending.verify(x.method, x.headers, s.store.Options().Region, x.body)
 }
 
 // call runs op on x's body. A panic in it is a bug in one request, never

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/shardlog/shardlog/shard"
 )
@@ -68,6 +69,29 @@ type APIError struct {
 
 // Error implements error.
 func (e *APIError) Error() string { return e.Type + ": " + e.Message }
+
+// maxMessageBytes bounds the message of an error response. Messages quote
+// client input, each quoted value already bounded (quote); this is the
+// last guard, so that no request can make an error body larger than a few
+// KiB, whatever it sent (ten violations, each quoting at most
+// maxQuotedBytes, fit).
+const maxMessageBytes = 12 << 10
+
+// message returns e.Message cut to maxMessageBytes on a character boundary.
+func (e *APIError) message() string { return truncate(e.Message, maxMessageBytes) }
+
+// truncate cuts s to at most n bytes on a character boundary, marking the
+// cut with "...".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
 
 // Status returns the HTTP status the error is sent with.
 func (e *APIError) Status() int {

@@ -180,6 +180,12 @@ func (c testClient) post(t *testing.T, addr, method, target, contentType string,
 	if err != nil {
 		t.Fatal(err)
 	}
+	return readRaw(t, resp)
+}
+
+// readRaw reads and closes a response with a JSON body (or none).
+func readRaw(t *testing.T, resp *http.Response) rawResponse {
+	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {

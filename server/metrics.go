@@ -69,12 +69,21 @@ type serverMetrics struct {
 	// acceptErrors counts temporary accept failures, such as running out
 	// of file descriptors (shardlog_accept_errors_total).
 	acceptErrors *metrics.Counter
+	// bodyBudgetRefusals counts requests answered ServiceUnavailable
+	// because the in-flight body budget stayed full
+	// (shardlog_body_budget_refusals_total).
+	bodyBudgetRefusals *metrics.Counter
+	// unauthenticated counts requests refused by signature checks before
+	// their body was read (shardlog_unauthenticated_requests_total).
+	unauthenticated *metrics.Counter
 }
 
 func newServerMetrics() *serverMetrics {
 	set := metrics.NewSet()
 	return &serverMetrics{set: set, panics: set.NewCounter("shardlog_panics_total"),
-		acceptErrors: set.NewCounter("shardlog_accept_errors_total")}
+		acceptErrors:       set.NewCounter("shardlog_accept_errors_total"),
+		bodyBudgetRefusals: set.NewCounter("shardlog_body_budget_refusals_total"),
+		unauthenticated:    set.NewCounter("shardlog_unauthenticated_requests_total")}
 }
 
 // streamMetrics are the pre-resolved metrics of one stream.

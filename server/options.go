@@ -18,6 +18,11 @@ type Options struct {
 	// 16 MiB: a 10 MiB record base64-encoded plus JSON overhead). Larger
 	// bodies are answered with a JSON error and status 413.
 	MaxBodyBytes int
+	// MaxInflightBodyBytes bounds the request bodies being read or held at
+	// once, all connections together (default 256 MiB, at least
+	// MaxBodyBytes); a request that cannot get its share within 5 s is
+	// answered ServiceUnavailable.
+	MaxInflightBodyBytes int
 	// ReadTimeout bounds reading one request, headers and body, and the
 	// sniffing of the first bytes of a new connection (default 30s).
 	ReadTimeout time.Duration
@@ -77,6 +82,7 @@ func DefaultOptions() Options {
 	return Options{
 		Logger:                 zerolog.Nop(),
 		MaxBodyBytes:           16 << 20,
+		MaxInflightBodyBytes:   256 << 20,
 		ReadTimeout:            30 * time.Second,
 		WriteTimeout:           30 * time.Second,
 		IdleTimeout:            2 * time.Minute,
@@ -96,6 +102,9 @@ func (o Options) withDefaults() Options {
 	d := DefaultOptions()
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if o.MaxInflightBodyBytes <= 0 {
+		o.MaxInflightBodyBytes = d.MaxInflightBodyBytes
 	}
 	if o.ReadTimeout <= 0 {
 		o.ReadTimeout = d.ReadTimeout

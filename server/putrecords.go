@@ -153,11 +153,14 @@ func showEntries(recs []putRecordsEntry) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
+		if b.Len() > maxQuotedBytes {
+			break // quote cuts it there
+		}
 		b.WriteString("PutRecordsRequestEntry(Data=java.nio.HeapByteBuffer[pos=0 lim=")
 		n := strconv.Itoa(len(r.Data))
 		b.WriteString(n + " cap=" + n + "], PartitionKey=")
 		if r.PartitionKey != nil {
-			b.WriteString(*r.PartitionKey)
+			b.WriteString(truncate(*r.PartitionKey, maxQuotedBytes))
 		}
 		b.WriteByte(')')
 	}

@@ -68,8 +68,11 @@ func (in *putRecordsInput) decodeJSON(body []byte) error {
 	}
 }
 
-// decodeRecords decodes the Records array in two passes: the first counts
-// entries and data bytes so the second allocates once.
+// decodeRecords decodes the Records array in two passes: the first checks
+// the syntax and counts entries and data bytes so the second allocates once.
+// The second builds at most maxPutRecords+1 entries: validation refuses a
+// longer list by its length alone, and a 15 MB body of "{}" would otherwise
+// become five million entries.
 func (in *putRecordsInput) decodeRecords(d *scanner) bool {
 	if d.null() {
 		in.Records = nil
@@ -94,8 +97,10 @@ func (in *putRecordsInput) decodeRecords(d *scanner) bool {
 			}
 		}
 	}
+	end := d.i
 	d.i = start
 	d.consume('[')
+	n = min(n, maxPutRecords+1)
 	in.Records = make([]putRecordsEntry, n)
 	keys := make([]string, 2*n) // partition keys and explicit hash keys
 	arena := make([]byte, 0, dataBytes)
@@ -141,7 +146,8 @@ func (in *putRecordsInput) decodeRecords(d *scanner) bool {
 			d.consume(',')
 		}
 	}
-	return d.consume(']')
+	d.i = end
+	return true
 }
 
 // skipEntry checks one record object in the first pass and adds the

@@ -33,6 +33,9 @@ func FuzzPutRecordsDecode(f *testing.F) {
 		}
 		norm(&fast)
 		norm(&slow)
+		if len(slow.Records) > maxPutRecords+1 {
+			slow.Records = slow.Records[:maxPutRecords+1] // the fast path stops building there
+		}
 		if !reflect.DeepEqual(fast, slow) {
 			t.Fatalf("fast %+v\nslow %+v\nbody %s", fast, slow, body)
 		}

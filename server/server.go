@@ -7,8 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/shardlog/shardlog/shard"
 	"github.com/valyala/fasthttp"
+	"golang.org/x/sync/semaphore"
 )
 
 // Server answers the Kinesis API for one shard.Store over HTTP/1.1
@@ -53,6 +54,7 @@ type Server struct {
 	limits  limitsState             // the limits emulator's settings (limits.go)
 	limiter *limiter                // its per-shard state
 	auth    atomic.Pointer[keyring] // access control (auth.go); SetAuth swaps it
+	bodies  *semaphore.Weighted     // the in-flight body budget (body.go)
 }
 
 // New returns a Server for store. It serves nothing until Serve is called.
@@ -68,6 +70,7 @@ func New(store *shard.Store, opts Options) *Server {
 		subs:      newSubscriptions(),
 		metrics:   newServerMetrics(),
 		limiter:   newLimiter(opts.Now),
+		bodies:    newBodyBudget(opts),
 	}
 	s.SetLimits(opts.Limits)
 	s.SetAuth(opts.Auth)
@@ -79,17 +82,23 @@ func New(store *shard.Store, opts Options) *Server {
 	h := hex.EncodeToString(id[:])
 	s.requestIDPrefix = h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-"
 	s.fast = &fasthttp.Server{
-		Handler:               s.serveFast,
-		ErrorHandler:          s.fastError,
-		Name:                  "shardlog",
-		ReadTimeout:           opts.ReadTimeout,
-		WriteTimeout:          opts.WriteTimeout,
-		IdleTimeout:           opts.IdleTimeout,
-		MaxRequestBodySize:    opts.MaxBodyBytes,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		CloseOnShutdown:       true,
-		Logger:                fastLogger{s.log},
+		Handler:      s.serveFast,
+		ErrorHandler: s.fastError,
+		Name:         "shardlog",
+		ReadTimeout:  opts.ReadTimeout,
+		WriteTimeout: opts.WriteTimeout,
+		IdleTimeout:  opts.IdleTimeout,
+		// Bodies are streamed, read by the handler after the headers are
+		// checked (body.go). fasthttp reads min(MaxRequestBodySize, 8 KiB)
+		// of a body before calling the handler: 1 keeps that to one byte
+		// (the limits are enforced by readBody).
+		StreamRequestBody:            true,
+		MaxRequestBodySize:           1,
+		DisablePreParseMultipartForm: true, // never buffer a form
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       fastLogger{s.log},
 	}
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
@@ -101,6 +110,10 @@ func New(store *shard.Store, opts Options) *Server {
 		WriteTimeout: opts.WriteTimeout,
 		IdleTimeout:  opts.IdleTimeout,
 		ErrorLog:     log.New(debugWriter{s.log}, "", 0),
+		HTTP2: &http.HTTP2Config{
+			MaxReceiveBufferPerConnection: h2WindowBytes,
+			MaxReceiveBufferPerStream:     h2WindowBytes,
+		},
 	}
 	return s
 }
@@ -224,19 +237,33 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	buf := getBuffer()
 	x := exchange{
-		method:      b2s(ctx.Method()),
-		target:      b2s(ctx.Request.Header.Peek("X-Amz-Target")),
-		contentType: b2s(ctx.Request.Header.ContentType()),
-		body:        ctx.PostBody(),
-		headers:     (*fastHeaders)(ctx),
-		out:         (*buf)[:0],
+		method:        b2s(ctx.Method()),
+		target:        b2s(ctx.Request.Header.Peek("X-Amz-Target")),
+		contentType:   b2s(ctx.Request.Header.ContentType()),
+		contentLength: ctx.Request.Header.ContentLength(),
+		headers:       (*fastHeaders)(ctx),
+		ctx:           ctx,
+		out:           (*buf)[:0],
+	}
+	if src := ctx.RequestBodyStream(); src != nil {
+		x.bodySrc = src
+	} else {
+		x.body = ctx.PostBody() // a request built in memory
+	}
+	if x.contentLength < 0 { // -1 chunked, -2 identity (none for requests)
+		x.contentLength = -1
 	}
 	if x.target == subscribeTarget && s.subscribeFast(ctx, &x) {
+		s.finish(&x)
 		putBuffer(buf, x.out)
 		return
 	}
 	s.handle(&x)
+	if x.closeConn {
+		ctx.SetConnectionClose()
+	}
 	s.writeFast(ctx, x.status, x.respContentType, x.out)
+	s.finish(&x)
 	putBuffer(buf, x.out)
 }
 
@@ -248,26 +275,16 @@ func (s *Server) writeFast(ctx *fasthttp.RequestCtx, status int, contentType str
 	ctx.Response.SetBody(body)
 }
 
-// fastError answers requests fasthttp could not read. An oversized body
-// gets a JSON error, as AWS clients expect a body they can parse.
+// fastError answers requests fasthttp could not read with a JSON error, as
+// AWS clients expect a body they can parse. (Bodies are streamed, so
+// fasthttp never refuses one for its size: readBody does.)
 func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
-	var e *APIError
-	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		e = s.tooLarge()
-	default:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			e = &APIError{Type: errRequestTimeout, Message: "The request was not received within the read timeout."}
-		} else {
-			e = &APIError{Type: errSerialization, Message: "The request could not be parsed as HTTP."}
-		}
+	e := &APIError{Type: errSerialization, Message: "The request could not be parsed as HTTP."}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		e = &APIError{Type: errRequestTimeout, Message: "The request was not received within the read timeout."}
 	}
 	s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
-}
-
-func (s *Server) tooLarge() *APIError {
-	return &APIError{Type: errValidation, Message: "Request body exceeds the limit of " + strconv.Itoa(s.opts.MaxBodyBytes) + " bytes.", status: http.StatusRequestEntityTooLarge}
 }
 
 // serveHTTP is the net/http adapter, used for HTTP/2.
@@ -275,30 +292,27 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveOperatorHTTP(w, r) {
 		return
 	}
-	in := getBuffer()
-	body, err := readBody((*in)[:0], r.Body, s.opts.MaxBodyBytes)
-	defer putBuffer(in, body)
 	out := getBuffer()
 	x := exchange{
-		method:      r.Method,
-		target:      r.Header.Get("X-Amz-Target"),
-		contentType: r.Header.Get("Content-Type"),
-		body:        body,
-		headers:     (*httpHeaders)(r),
-		out:         (*out)[:0],
+		method:        r.Method,
+		target:        r.Header.Get("X-Amz-Target"),
+		contentType:   r.Header.Get("Content-Type"),
+		contentLength: int(min(r.ContentLength, math.MaxInt32)),
+		bodySrc:       r.Body,
+		headers:       (*httpHeaders)(r),
+		ctx:           r.Context(),
+		out:           (*out)[:0],
 	}
-	switch {
-	case errors.Is(err, errBodyTooLarge):
-		s.fail(&x, jsonCodec{}, s.tooLarge())
-	case err != nil:
+	defer s.finish(&x)
+	if x.target == subscribeTarget && s.subscribeHTTP(w, r, &x) {
+		putBuffer(out, x.out)
+		return
+	}
+	s.handle(&x)
+	if x.gone {
 		// The client went away or timed out mid-body; nobody reads an answer.
 		putBuffer(out, x.out)
 		return
-	case x.target == subscribeTarget && s.subscribeHTTP(w, r, &x):
-		putBuffer(out, x.out)
-		return
-	default:
-		s.handle(&x)
 	}
 	var id [40]byte
 	h := w.Header()
@@ -308,29 +322,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(x.status)
 	_, _ = w.Write(x.out)
 	putBuffer(out, x.out)
-}
-
-var errBodyTooLarge = errors.New("server: request body too large")
-
-// readBody appends all of r to dst, failing with errBodyTooLarge past limit
-// bytes.
-func readBody(dst []byte, r io.Reader, limit int) ([]byte, error) {
-	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
-		}
-		n, err := r.Read(dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+n]
-		if len(dst) > limit {
-			return dst, errBodyTooLarge
-		}
-		if err == io.EOF {
-			return dst, nil
-		}
-		if err != nil {
-			return dst, err
-		}
-	}
 }
 
 // fastLogger routes fasthttp's own messages to zerolog at debug level

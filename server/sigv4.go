@@ -67,6 +67,9 @@ type requestHeaders interface {
 	header(name string) string
 	host() string
 	pathAndQuery() (path, query string)
+	// unsignedAmzHeader returns the lower-case name of an x-amz-* header
+	// present in the request but not in signed, or "".
+	unsignedAmzHeader(signed string) string
 }
 
 // fastHeaders reads a fasthttp request. The conversion from
@@ -80,6 +83,15 @@ func (h *fastHeaders) header(name string) string {
 		return b2s(ctx.Host())
 	}
 	return b2s(ctx.Request.Header.Peek(name))
+}
+
+func (h *fastHeaders) unsignedAmzHeader(signed string) string {
+	for name := range (*fasthttp.RequestCtx)(h).Request.Header.All() {
+		if isAmzHeader(b2s(name)) && !listedFold(signed, b2s(name)) {
+			return strings.ToLower(string(name))
+		}
+	}
+	return ""
 }
 
 func (h *fastHeaders) host() string { return b2s((*fasthttp.RequestCtx)(h).Host()) }
@@ -111,6 +123,15 @@ func (h *httpHeaders) header(name string) string {
 		return vs[0]
 	}
 	return strings.Join(vs, ",")
+}
+
+func (h *httpHeaders) unsignedAmzHeader(signed string) string {
+	for name := range (*http.Request)(h).Header {
+		if isAmzHeader(name) && !listedFold(signed, name) {
+			return strings.ToLower(name)
+		}
+	}
+	return ""
 }
 
 func (h *httpHeaders) host() string { return (*http.Request)(h).Host }
@@ -172,11 +193,23 @@ func parseAuthorization(v string) (authHeader, *APIError) {
 	return a, nil
 }
 
-// verifySigV4 checks the signature of x against the keys in kr and returns
-// the key that signed it. now is the server's clock; region the scope's
-// region.
-func verifySigV4(x *exchange, kr *keyring, region string, now time.Time) (*credential, *APIError) {
-	h := x.headers
+// pendingSig is a request whose Authorization has passed every check its
+// headers allow: it parses, the key exists (with its session token), the
+// scope and the clock are right and every header that must be signed is.
+// Only the comparison, which needs the body's hash, is left (verify).
+type pendingSig struct {
+	cred     *credential
+	auth     authHeader
+	amzDate  string
+	unsigned bool // x-amz-content-sha256: UNSIGNED-PAYLOAD
+	sig      [sha256.Size]byte
+}
+
+// checkSigV4Headers runs the checks of a SigV4 request that need no body,
+// in AWS's order, so that a request without valid credentials is refused
+// before a byte of its body is read. now is the server's clock; region the
+// scope's region.
+func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Time) (*pendingSig, *APIError) {
 	v := h.header("authorization")
 	if v == "" {
 		return nil, errNoAuth
@@ -186,35 +219,39 @@ func verifySigV4(x *exchange, kr *keyring, region string, now time.Time) (*crede
 		return nil, e
 	}
 	amzDate := h.header("x-amz-date")
+	dateHeader := "x-amz-date"
 	var signedAt time.Time
 	if amzDate != "" {
 		t, err := time.Parse(amzDateLayout, amzDate)
 		if err != nil {
-			return nil, &APIError{Type: errIncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + amzDate + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
+			return nil, &APIError{Type: errIncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + truncate(amzDate, maxQuotedBytes) + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
 		}
 		signedAt = t
 	} else if d := h.header("date"); d != "" {
 		t, err := http.ParseTime(d)
 		if err != nil {
-			return nil, &APIError{Type: errIncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + d + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
+			return nil, &APIError{Type: errIncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + truncate(d, maxQuotedBytes) + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
 		}
-		signedAt, amzDate = t.UTC(), t.UTC().Format(amzDateLayout)
+		signedAt, amzDate, dateHeader = t.UTC(), t.UTC().Format(amzDateLayout), "date"
 	} else {
 		return nil, &APIError{Type: errIncompleteSignature, Message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + sigAlgorithm}
 	}
+	if e := checkSignedHeaders(h, a.signedHeaders, dateHeader); e != nil {
+		return nil, e
+	}
 	cred := kr.keys[a.accessKeyID]
-	if cred == nil {
+	if cred == nil || !cred.tokenMatches(h.header("x-amz-security-token")) {
 		return nil, errUnknownKey
 	}
 	switch {
 	case a.terminator != sigTerminator:
-		return nil, &APIError{Type: errInvalidSignature, Message: "Credential should be scoped with a valid terminator: 'aws4_request', not '" + a.terminator + "'. "}
+		return nil, &APIError{Type: errInvalidSignature, Message: "Credential should be scoped with a valid terminator: 'aws4_request', not '" + truncate(a.terminator, maxQuotedBytes) + "'. "}
 	case a.service != sigService:
 		return nil, &APIError{Type: errInvalidSignature, Message: "Credential should be scoped to correct service: '" + sigService + "'. "}
 	case a.region != region:
-		return nil, &APIError{Type: errInvalidSignature, Message: "Credential should be scoped to a valid region, not '" + a.region + "'. "}
+		return nil, &APIError{Type: errInvalidSignature, Message: "Credential should be scoped to a valid region, not '" + truncate(a.region, maxQuotedBytes) + "'. "}
 	case a.date != amzDate[:8]:
-		return nil, &APIError{Type: errInvalidSignature, Message: "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" + a.date + "' != '" + amzDate[:8] + "', from '" + amzDate + "'."}
+		return nil, &APIError{Type: errInvalidSignature, Message: "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" + truncate(a.date, maxQuotedBytes) + "' != '" + amzDate[:8] + "', from '" + amzDate + "'."}
 	}
 	now = now.UTC()
 	if signedAt.Before(now.Add(-maxClockSkew)) {
@@ -225,45 +262,113 @@ func verifySigV4(x *exchange, kr *keyring, region string, now time.Time) (*crede
 		return nil, &APIError{Type: errInvalidSignature, Message: "Signature not yet current: " + amzDate + " is still later than " +
 			now.Add(maxClockSkew).Format(amzDateLayout) + " (" + now.Format(amzDateLayout) + " + 5 min.)"}
 	}
+	p := &pendingSig{cred: cred, auth: a, amzDate: amzDate}
 	if len(a.signature) != 2*sha256.Size {
 		return nil, errBadSignature
 	}
-	var got [sha256.Size]byte
-	if _, err := hex.Decode(got[:], s2b(a.signature)); err != nil {
+	if _, err := hex.Decode(p.sig[:], s2b(a.signature)); err != nil {
 		return nil, errBadSignature
 	}
-
-	// The payload hash: the literal UNSIGNED-PAYLOAD when the client says so,
-	// otherwise the body's own hash, whatever the client claims.
-	var payload [2 * sha256.Size]byte
-	payloadHash := payload[:]
 	switch claimed := h.header("x-amz-content-sha256"); {
 	case claimed == unsignedBody:
-		payloadHash = s2b(unsignedBody)
+		p.unsigned = true
 	case strings.HasPrefix(claimed, streamingBody):
 		return nil, errStreamingBody
-	default:
-		sum := sha256.Sum256(x.body)
+	}
+	return p, nil
+}
+
+// checkSignedHeaders refuses a signature that leaves out a header it must
+// cover: host (else a request captured for one endpoint verifies at
+// another), the date header in use (else it can be replayed forever),
+// x-amz-target (else a captured DescribeStream replays as DeleteStream with
+// the same body) and every other x-amz-* header present, as AWS requires.
+func checkSignedHeaders(h requestHeaders, signed, dateHeader string) *APIError {
+	if !listed(signed, "host") {
+		return &APIError{Type: errIncompleteSignature, Message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}
+	}
+	if !listed(signed, dateHeader) {
+		name := "X-Amz-Date"
+		if dateHeader == "date" {
+			name = "Date"
+		}
+		return &APIError{Type: errIncompleteSignature, Message: "'" + name + "' must be a 'SignedHeader' in the AWS Authorization."}
+	}
+	if name := h.unsignedAmzHeader(signed); name != "" {
+		return &APIError{Type: errIncompleteSignature, Message: "There were headers present in the request which were not signed: '" + truncate(name, maxQuotedBytes) + "' must be a 'SignedHeader' in the AWS Authorization."}
+	}
+	return nil
+}
+
+// listed reports whether the lower-case header name is in the
+// ';'-separated SignedHeaders list.
+func listed(signed, name string) bool {
+	for rest := signed; rest != ""; {
+		var n string
+		n, rest, _ = strings.Cut(rest, ";")
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// listedFold is listed for a header name in any case.
+func listedFold(signed, name string) bool {
+	for rest := signed; rest != ""; {
+		var n string
+		n, rest, _ = strings.Cut(rest, ";")
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// isAmzHeader reports whether a header name, in any case, starts with
+// "x-amz-" (x-amzn-* and others are not covered by the rule).
+func isAmzHeader(name string) bool {
+	return len(name) >= 6 && strings.EqualFold(name[:6], "x-amz-")
+}
+
+// tokenMatches reports whether the X-Amz-Security-Token a request carries
+// is this key's session token: a key with a token requires it, and a key
+// without one refuses any (a long-term key never comes with one).
+func (c *credential) tokenMatches(token string) bool {
+	return subtle.ConstantTimeCompare(s2b(token), s2b(string(c.sessionToken))) == 1
+}
+
+// verify completes the signature check with the request body: it rebuilds
+// the canonical request, signs it with the key's secret and compares the
+// result with the client's signature in constant time. The payload hash is
+// the literal UNSIGNED-PAYLOAD when the client says so, otherwise the
+// body's own hash, whatever the client claims.
+func (p *pendingSig) verify(method string, h requestHeaders, region string, body []byte) (*credential, *APIError) {
+	var payload [2 * sha256.Size]byte
+	payloadHash := payload[:]
+	if p.unsigned {
+		payloadHash = s2b(unsignedBody)
+	} else {
+		sum := sha256.Sum256(body)
 		hex.Encode(payload[:], sum[:])
 	}
-
 	buf := getBuffer()
-	canon := appendCanonicalRequest((*buf)[:0], x.method, h, a.signedHeaders, payloadHash)
+	canon := appendCanonicalRequest((*buf)[:0], method, h, p.auth.signedHeaders, payloadHash)
 	crHash := sha256.Sum256(canon)
 	sts := append(canon[:0], sigAlgorithm+"\n"...)
-	sts = append(sts, amzDate...)
+	sts = append(sts, p.amzDate...)
 	sts = append(sts, '\n')
-	sts = append(sts, a.date...)
+	sts = append(sts, p.auth.date...)
 	sts = append(sts, '/')
 	sts = append(sts, region...)
 	sts = append(sts, "/"+sigService+"/"+sigTerminator+"\n"...)
 	sts = hex.AppendEncode(sts, crHash[:])
-	want := hmacSHA256(cred.signingKey(a.date, region), sts)
+	want := hmacSHA256(p.cred.signingKey(p.auth.date, region), sts)
 	putBuffer(buf, sts)
-	if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+	if subtle.ConstantTimeCompare(want[:], p.sig[:]) != 1 {
 		return nil, errBadSignature
 	}
-	return cred, nil
+	return p.cred, nil
 }
 
 // appendCanonicalRequest appends the SigV4 canonical request to dst.

@@ -411,9 +411,11 @@ func (s *Server) subscribeCodec(x *exchange) (codec, bool) {
 }
 
 // decodeSubscribe checks the signature, decodes, authorizes (against the
-// consumer ARN) and starts a subscription.
+// consumer ARN) and starts a subscription. The body is given back before
+// the subscription starts: it is decoded into copies.
 func (s *Server) decodeSubscribe(x *exchange, c codec) (*subscription, error) {
-	cred, authErr := s.authenticate(x)
+	defer s.finish(x)
+	cred, authErr := s.admit(x, subscribeOp)
 	if authErr != nil {
 		return nil, authErr
 	}

@@ -183,7 +183,21 @@ func lengthConstraints(minLen, maxLen int) string {
 }
 
 // showList prints a list as Java does: "[a, b]".
-func showList(list []string) string { return "[" + strings.Join(list, ", ") + "]" }
+func showList(list []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range list {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if b.Len() > maxQuotedBytes {
+			break // quote cuts it there
+		}
+		b.WriteString(truncate(s, maxQuotedBytes))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
 
 // showMap prints a map as Java does, "{k1=v1, k2=v2}", in key order so the
 // message is deterministic.
@@ -194,7 +208,10 @@ func showMap(m map[string]string) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(k + "=" + m[k])
+		if b.Len() > maxQuotedBytes {
+			break // quote cuts it there
+		}
+		b.WriteString(truncate(k, maxQuotedBytes) + "=" + truncate(m[k], maxQuotedBytes))
 	}
 	b.WriteByte('}')
 	return b.String()
@@ -224,7 +241,14 @@ func (v *validator) streamARN(field string, arn *string) {
 	v.str(field, arn, 1, 2048, streamARNPattern)
 }
 
-func quote(s string) string { return "'" + s + "'" }
+// maxQuotedBytes bounds a client value quoted in an error message: AWS
+// quotes values in its messages, and a value can be megabytes long. Every
+// value of a legal shape (a 512-character iterator, a 256-character key)
+// is quoted whole.
+const maxQuotedBytes = 1 << 10
+
+// quote quotes a client value for a message, cut to maxQuotedBytes.
+func quote(s string) string { return "'" + truncate(s, maxQuotedBytes) + "'" }
 
 // Patterns of the Kinesis service model. They are anchored for matching;
 // patternOf prints them as AWS does, without the anchors.

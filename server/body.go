@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// Request bodies are read only after everything the headers can tell has
+// been checked (route): the operation is known, the signature's key, scope
+// and clock are right, and the declared length is within the operation's
+// limit. A client without valid credentials is answered before a byte of
+// its body is read, and the connection is closed rather than drained.
+//
+// Reading is then bounded twice: by the operation's limit, whatever the
+// client declared (a chunked body has no declared length), and by a
+// daemon-wide budget of body bytes being read or held at once
+// (Options.MaxInflightBodyBytes), taken before reading and given back when
+// the response is written. A request that cannot get its share within
+// bodyBudgetWait is answered ServiceUnavailable, which SDKs retry.
+
+// controlBodyBytes is the body limit of every operation but PutRecord and
+// PutRecords: their largest legal request (a 20 KiB resource policy, 50
+// tags) is far smaller.
+const controlBodyBytes = 1 << 20
+
+// bodyBudgetWait is how long a request waits for its share of the body
+// budget.
+const bodyBudgetWait = 5 * time.Second
+
+// h2WindowBytes is the HTTP/2 flow-control window granted per connection
+// and per stream: the most a peer can make the transport buffer on one
+// connection before a handler reads, so unauthenticated streams pin at most
+// MaxConns times this. It is HTTP/2's initial window, the smallest allowed.
+const h2WindowBytes = 64 << 10
+
+// bodyLimit is the largest body op accepts.
+func (s *Server) bodyLimit(op *operation) int {
+	if op != nil && op.bulk {
+		return s.opts.MaxBodyBytes
+	}
+	return min(controlBodyBytes, s.opts.MaxBodyBytes)
+}
+
+// tooLarge is the answer to a body over the limit.
+func tooLarge(limit int) *APIError {
+	return &APIError{Type: errValidation, Message: "Request body exceeds the limit of " + strconv.Itoa(limit) + " bytes.", status: http.StatusRequestEntityTooLarge}
+}
+
+var errBodyBudget = &APIError{Type: errServiceUnavailable, Message: "The server is reading too many request bodies at once; retry."}
+
+// errBodyTimeout answers a client that stalled or went away mid-body (it
+// is marked gone: over HTTP/2 nobody reads the answer).
+var errBodyTimeout = &APIError{Type: errRequestTimeout, Message: "The request body was not received within the read timeout."}
+
+// readBody reads x's body, at most limit bytes, into a pooled buffer
+// counted against the body budget; finish gives both back.
+func (s *Server) readBody(x *exchange, limit int) *APIError {
+	if x.bodySrc == nil {
+		if len(x.body) > limit {
+			return tooLarge(limit)
+		}
+		return nil
+	}
+	if x.contentLength > limit {
+		x.closeConn = true
+		return tooLarge(limit)
+	}
+	want := limit
+	if x.contentLength >= 0 {
+		want = x.contentLength
+	}
+	if err := s.takeBudget(x, int64(want)); err != nil {
+		x.closeConn = true
+		return err
+	}
+	x.inBuf = getBuffer()
+	var err error
+	if x.contentLength >= 0 {
+		x.body = slices.Grow((*x.inBuf)[:0], want)[:want]
+		_, err = io.ReadFull(x.bodySrc, x.body)
+	} else {
+		x.body, err = readLimited((*x.inBuf)[:0], x.bodySrc, limit)
+	}
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		x.closeConn = true
+		return tooLarge(limit)
+	case err != nil:
+		x.closeConn, x.gone = true, true
+		return errBodyTimeout
+	}
+	return nil
+}
+
+// takeBudget takes n bytes of the body budget for x, waiting up to
+// bodyBudgetWait.
+func (s *Server) takeBudget(x *exchange, n int64) *APIError {
+	if s.bodies.TryAcquire(n) {
+		x.budget = n
+		return nil
+	}
+	ctx := x.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, bodyBudgetWait)
+	defer cancel()
+	if s.bodies.Acquire(ctx, n) != nil {
+		s.metrics.bodyBudgetRefusals.Inc()
+		return errBodyBudget
+	}
+	x.budget = n
+	return nil
+}
+
+// finish gives back what reading x's body took: its buffer and its share
+// of the budget. The transport calls it once the response is written.
+func (s *Server) finish(x *exchange) {
+	if x.inBuf != nil {
+		putBuffer(x.inBuf, x.body)
+		x.inBuf = nil
+	}
+	if x.budget > 0 {
+		s.bodies.Release(x.budget)
+		x.budget = 0
+	}
+}
+
+var errBodyTooLarge = errors.New("server: request body too large")
+
+// readLimited appends all of r to dst, failing with errBodyTooLarge past
+// limit bytes.
+func readLimited(dst []byte, r io.Reader, limit int) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if len(dst) > limit {
+			return dst, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// newBodyBudget returns the semaphore of in-flight body bytes: at least
+// one request of the largest size fits.
+func newBodyBudget(o Options) *semaphore.Weighted {
+	return semaphore.NewWeighted(int64(max(o.MaxInflightBodyBytes, o.MaxBodyBytes)))
+}
