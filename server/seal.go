@@ -27,6 +27,11 @@ import (
 // A random 96-bit nonce bounds a key to 2^32 tokens (NIST SP 800-38D); see
 // newSealer for what that means here.
 
+// tokenEncoding spells tokens: unpadded URL-safe base64, strict so that a
+// sealed token has one spelling only (no stray low bits in its last
+// character).
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
 // Token purposes: each kind of token is sealed under its own key.
 const (
 	purposeIterator      = "shardlog sealed token v1: shard iterator"
@@ -102,7 +107,7 @@ func newSealer(secret []byte, purpose string, maxBody int) *sealer {
 
 // maxTokenChars is the length of the longest token the sealer makes.
 func (sl *sealer) maxTokenChars() int {
-	return base64.RawURLEncoding.EncodedLen(sl.maxBody + sealOverhead)
+	return tokenEncoding.EncodedLen(sl.maxBody + sealOverhead)
 }
 
 // seal appends to dst the token of the body build appends to its
@@ -117,7 +122,7 @@ func (sl *sealer) seal(dst []byte, build func(body []byte) []byte) []byte {
 	if len(body) > sl.maxBody {
 		panic("BUG: token body too long")
 	}
-	dst = base64.RawURLEncoding.AppendEncode(dst, sl.aead.Seal(back, nil, body, nil))
+	dst = tokenEncoding.AppendEncode(dst, sl.aead.Seal(back, nil, body, nil))
 	sl.scratch.Put(p)
 	return dst
 }
@@ -127,12 +132,12 @@ func (sl *sealer) seal(dst []byte, build func(body []byte) []byte) []byte {
 // errUnsealed, and parse is not called: a body reaching parse was sealed
 // by this sealer.
 func (sl *sealer) open(token string, parse func(body []byte) error) error {
-	if len(token) > sl.maxTokenChars() || len(token) < base64.RawURLEncoding.EncodedLen(sealOverhead) {
+	if len(token) > sl.maxTokenChars() || len(token) < tokenEncoding.EncodedLen(sealOverhead) {
 		return errUnsealed
 	}
 	p := sl.scratch.Get().(*[]byte)
 	defer sl.scratch.Put(p)
-	raw, err := base64.RawURLEncoding.AppendDecode((*p)[:0], []byte(token))
+	raw, err := tokenEncoding.AppendDecode((*p)[:0], []byte(token))
 	if err != nil {
 		return errUnsealed
 	}

@@ -75,6 +75,11 @@ func TestSealRejects(t *testing.T) {
 				reject("truncated raw", base64.RawURLEncoding.EncodeToString(raw[:n]))
 			}
 			reject("truncated token", tok[:len(tok)-1])
+			if len(raw)%3 != 0 { // the last character has unused low bits
+				const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+				last := strings.IndexByte(alphabet, tok[len(tok)-1])
+				reject("non-canonical spelling", tok[:len(tok)-1]+string(alphabet[last^1]))
+			}
 			reject("appended", tok+"A")
 			reject("appended bytes", base64.RawURLEncoding.EncodeToString(append(bytes.Clone(raw), 0)))
 			reject("padded std base64", base64.StdEncoding.EncodeToString(raw))
@@ -157,17 +162,17 @@ func TestOpenedOnce(t *testing.T) {
 }
 
 // FuzzOpenToken feeds arbitrary strings to every kind of sealer: opening
-// never panics, and a string opens only if it is a token this sealer
-// issued (the seeds), to the body it was issued for.
+// never panics, and what opens is a token issued by exactly one sealer, to
+// one of the bodies sealed for the seeds. (The seeds are sealed afresh in
+// each fuzzing process, under random nonces, so the oracle is the bodies
+// and not the token strings.)
 func FuzzOpenToken(f *testing.F) {
 	ts := newTokenSealers(testSecret)
-	issued := map[string]string{} // kind + "\x00" + token → body
-	bodies := []string{"", "x", `{"v":1,"s":"app","c":1,"a":"shardId-000000000000","t":2}`, `{"a":"stream-9"}`, strings.Repeat("b", maxIteratorBody)}
-	for kind, sl := range sealerKinds(ts) {
-		for _, b := range bodies {
-			tok := sealBody(sl, []byte(b))
-			issued[kind+"\x00"+tok] = b
-			f.Add(tok)
+	bodies := map[string]bool{"": true, "x": true, `{"v":1,"s":"app","c":1,"a":"shardId-000000000000","t":2}`: true,
+		`{"a":"stream-9"}`: true, strings.Repeat("b", maxIteratorBody): true}
+	for _, sl := range sealerKinds(ts) {
+		for b := range bodies {
+			f.Add(sealBody(sl, []byte(b)))
 		}
 	}
 	plain, _ := json.Marshal(shardsToken{Version: listShardsTokenVersion, Stream: "other", CreatedMs: 1, After: "shardId-000000000000", IssuedMs: 2})
@@ -178,16 +183,17 @@ func FuzzOpenToken(f *testing.F) {
 	f.Add(strings.Repeat("A", 512))
 	f.Add("AAAA====")
 	f.Fuzz(func(t *testing.T, token string) {
+		opener := ""
 		for kind, sl := range sealerKinds(ts) {
 			got, ok := opens(sl, token)
-			want, known := issued[kind+"\x00"+token]
 			switch {
-			case ok && !known:
-				t.Fatalf("%s sealer opened a token it never issued: %q", kind, token)
-			case ok && string(got) != want:
-				t.Fatalf("%s token opened to %q, issued for %q", kind, got, want)
-			case !ok && known:
-				t.Fatalf("%s token it issued does not open", kind)
+			case !ok:
+			case !bodies[string(got)]:
+				t.Fatalf("%s sealer opened %q to a body never sealed: %q", kind, token, got)
+			case opener != "":
+				t.Fatalf("%q opened as a %s and as a %s token", token, opener, kind)
+			default:
+				opener = kind
 			}
 		}
 	})
