@@ -2,6 +2,7 @@ package server
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,7 +207,7 @@ var (
 // resourceFields are the request members that name a resource, by Go field
 // index, per request type.
 type resourceFields struct {
-	streamName, streamARN, consumerARN, consumerName, resourceARN, shardIterator []int
+	streamName, streamARN, consumerARN, consumerName, resourceARN []int
 }
 
 var resourceFieldCache sync.Map // reflect.Type → *resourceFields
@@ -224,7 +225,7 @@ func fieldsOf(t reflect.Type) *resourceFields {
 	}
 	f.streamName, f.streamARN = idx("StreamName"), idx("StreamARN")
 	f.consumerARN, f.consumerName = idx("ConsumerARN"), idx("ConsumerName")
-	f.resourceARN, f.shardIterator = idx("ResourceARN"), idx("ShardIterator")
+	f.resourceARN = idx("ResourceARN")
 	resourceFieldCache.Store(t, f)
 	return f
 }
@@ -240,24 +241,57 @@ func stringField(v reflect.Value, index []int) string {
 	return *p
 }
 
+// sealedRequest is implemented by the requests that carry a sealed token
+// naming a stream (seal.go): GetRecords' ShardIterator, and the NextToken
+// of ListShards and ListStreamConsumers. sealedStream opens the token (once
+// per request: the operation reuses the result) and returns the stream it
+// names; present is false when the request carries no token, and err is the
+// operation's answer to a token that does not open.
+type sealedRequest interface {
+	sealedStream(s *Server) (stream string, present bool, err error)
+}
+
 // resourcesOf names the resource ARN(s) an operation is judged on, as AWS
 // documents per action: the stream for stream operations (by StreamARN, or
 // StreamName in this region and account), the consumer for consumer
 // operations and SubscribeToShard, the ResourceARN for tagging and resource
-// policies, the stream inside the iterator for GetRecords, and "*" for
-// account-level operations (ListStreams, DescribeLimits, ...). A GetRecords
-// iterator that does not verify names no resource: the operation rejects it
-// before reading anything.
+// policies, and "*" for account-level operations (ListStreams,
+// DescribeLimits, ...).
+//
+// A request carrying a sealed token is also judged on the stream inside it
+// (GetRecords on the iterator's stream, a ListShards page on the stream
+// being listed), since the token is what the operation acts on. A token
+// that does not open names no resource and never stands for "*": the
+// request is judged on what else it names, or on nothing when it names
+// nothing else, and the operation then rejects the token before reading
+// anything.
 func (s *Server) resourcesOf(op string, in any) []string {
+	var sealed string
+	unopened := false
+	if r, ok := in.(sealedRequest); ok {
+		if stream, present, err := r.sealedStream(s); present && err != nil {
+			unopened = true
+		} else if present {
+			sealed = s.store.StreamARN(stream)
+		}
+	}
+	named := s.namedResources(op, in)
+	switch {
+	case sealed != "" && !slices.Contains(named, sealed):
+		return append(named, sealed)
+	case named != nil:
+		return named
+	case unopened:
+		return nil
+	}
+	return []string{"*"}
+}
+
+// namedResources is the resource the members of in name, or nil when they
+// name none.
+func (s *Server) namedResources(op string, in any) []string {
 	v := reflect.ValueOf(in).Elem()
 	f := fieldsOf(v.Type())
-	if f.shardIterator != nil {
-		it, err := s.iterators.decodeIterator(stringField(v, f.shardIterator))
-		if err != nil {
-			return nil
-		}
-		return []string{s.store.StreamARN(it.stream)}
-	}
 	if arn := stringField(v, f.consumerARN); arn != "" {
 		return []string{arn}
 	}
@@ -270,18 +304,18 @@ func (s *Server) resourcesOf(op string, in any) []string {
 			stream = s.store.StreamARN(name)
 		}
 	}
-	if stream != "" {
-		// DescribeStreamConsumer and DeregisterStreamConsumer may name the
-		// consumer by stream and name: judge them on the registered
-		// consumer's ARN (it ends in a creation time), or on the ARN without
-		// one when there is no such consumer.
-		if name := stringField(v, f.consumerName); name != "" && op != "RegisterStreamConsumer" {
-			if _, c, err := s.consumerFor(nil, &name, &stream); err == nil {
-				return []string{c.ARN}
-			}
-			return []string{stream + "/consumer/" + name}
-		}
-		return []string{stream}
+	if stream == "" {
+		return nil
 	}
-	return []string{"*"}
+	// DescribeStreamConsumer and DeregisterStreamConsumer may name the
+	// consumer by stream and name: judge them on the registered consumer's
+	// ARN (it ends in a creation time), or on the ARN without one when there
+	// is no such consumer.
+	if name := stringField(v, f.consumerName); name != "" && op != "RegisterStreamConsumer" {
+		if _, c, err := s.consumerFor(nil, &name, &stream); err == nil {
+			return []string{c.ARN}
+		}
+		return []string{stream + "/consumer/" + name}
+	}
+	return []string{stream}
 }

@@ -95,11 +95,11 @@ func TestIteratorErrors(t *testing.T) {
 		if err := get(it); err != nil {
 			t.Fatal(err)
 		}
-		raw, _ := base64.StdEncoding.DecodeString(it)
+		raw, _ := base64.RawURLEncoding.DecodeString(it)
 		for i := range raw {
 			tampered := bytes.Clone(raw)
 			tampered[i] ^= 0x10
-			wantAPIError(t, get(base64.StdEncoding.EncodeToString(tampered)), errInvalidArgument, "Invalid ShardIterator.")
+			wantAPIError(t, get(base64.RawURLEncoding.EncodeToString(tampered)), errInvalidArgument, "Invalid ShardIterator.")
 		}
 		wantAPIError(t, get("garbage"), errInvalidArgument, "Invalid ShardIterator.")
 		wantAPIError(t, get(it[:len(it)-4]), errInvalidArgument, "Invalid ShardIterator.")

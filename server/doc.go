@@ -67,11 +67,14 @@
 //
 // # Shard iterators
 //
-// Iterators are opaque base64 tokens carrying the stream name, shard id,
-// the shard's creation time, a position and the time they were issued,
-// signed with HMAC-SHA256 under a key derived from the store's secret. They
-// survive restarts, cannot be forged or pointed at another shard or stream,
-// and expire after Options.IteratorTTL.
+// Iterators are opaque tokens carrying the stream name, shard id, the
+// shard's creation time, a position and the time they were issued, sealed
+// with AES-256-GCM under a key derived from the store's secret (seal.go).
+// They survive restarts, cannot be read, forged or pointed at another shard
+// or stream, and expire after Options.IteratorTTL. The NextTokens of
+// ListShards, ListStreamConsumers and ListStreams are sealed the same way
+// under keys of their own; a request carrying an iterator or a NextToken
+// that names a stream is authorized on that stream (auth.go).
 //
 // # Memory
 //

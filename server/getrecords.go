@@ -20,6 +20,22 @@ type getRecordsInput struct {
 	Limit         *int
 	ShardIterator *string
 	StreamARN     *string
+
+	iter opened[iterator] // ShardIterator, opened once per request
+}
+
+// iterator opens ShardIterator (once per request).
+func (in *getRecordsInput) iterator(s *Server) (iterator, error) {
+	return in.iter.get(func() (iterator, error) { return s.openIterator(*in.ShardIterator) })
+}
+
+// sealedStream implements sealedRequest: the stream the iterator names.
+func (in *getRecordsInput) sealedStream(s *Server) (string, bool, error) {
+	if in.ShardIterator == nil {
+		return "", false, nil
+	}
+	it, err := in.iterator(s)
+	return it.stream, true, err
 }
 
 // getRecordsOutput is GetRecords' response. Its records alias mapped
@@ -48,7 +64,7 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	it, err := s.iterators.decodeIterator(*in.ShardIterator)
+	it, err := in.iterator(s)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +122,7 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 		}
 	} else {
 		it.pos, it.issuedMs = out.res.Next, now.UnixMilli()
-		out.nextIterator = s.iterators.appendIterator(out.nextIterator[:0], it)
+		out.nextIterator = s.appendIterator(out.nextIterator[:0], it)
 	}
 	return out, nil
 }

@@ -64,7 +64,7 @@ func (s *Server) getShardIterator(in *getShardIteratorInput) (*getShardIteratorO
 	if err != nil {
 		return nil, err
 	}
-	tok := s.iterators.appendIterator(nil, iterator{
+	tok := s.appendIterator(nil, iterator{
 		stream:       st.Name(),
 		shardID:      sh.ID(),
 		shardEpochMs: sh.SeqID().EpochMs,

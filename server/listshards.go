@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"time"
 
 	"github.com/shardlog/shardlog/shard"
@@ -37,6 +35,29 @@ type listShardsInput struct {
 	MaxResults              *int
 	StreamCreationTimestamp *epochTime
 	ShardFilter             *shardFilterInput
+
+	token opened[shardsToken] // NextToken, opened once per request
+}
+
+// nextToken opens NextToken (once per request). A token that does not open
+// is InvalidArgumentException.
+func (in *listShardsInput) nextToken(s *Server) (shardsToken, error) {
+	return in.token.get(func() (shardsToken, error) {
+		var tok shardsToken
+		if s.tokens.shards.openJSON(*in.NextToken, &tok) != nil || tok.Version != listShardsTokenVersion || tok.Stream == "" {
+			return shardsToken{}, apiErrorf(errInvalidArgument, "Invalid NextToken: %s", clipToken(*in.NextToken))
+		}
+		return tok, nil
+	})
+}
+
+// sealedStream implements sealedRequest: the stream NextToken names.
+func (in *listShardsInput) sealedStream(s *Server) (string, bool, error) {
+	if in.NextToken == nil {
+		return "", false, nil
+	}
+	tok, err := in.nextToken(s)
+	return tok.Stream, true, err
 }
 
 // shardFilterInput is the Kinesis ShardFilter structure.
@@ -53,8 +74,8 @@ type listShardsOutput struct {
 
 // shardsToken is the content of a ListShards NextToken: the stream (by name
 // and creation time, so a recreated stream is not mistaken for it), the
-// last shard returned and when the token was issued. On the wire it is
-// base64 of its JSON.
+// last shard returned and when the token was issued. On the wire it is its
+// JSON, sealed (seal.go, purposeShardsToken).
 type shardsToken struct {
 	Version   int    `json:"v"`
 	Stream    string `json:"s"`
@@ -108,7 +129,7 @@ func (s *Server) listShards(in *listShardsInput) (*listShardsOutput, error) {
 			continue
 		}
 		if len(out.Shards) == limit {
-			tok, err := json.Marshal(shardsToken{
+			tok, err := s.tokens.shards.sealJSON(shardsToken{
 				Version:   listShardsTokenVersion,
 				Stream:    info.Name,
 				CreatedMs: info.CreatedAt.UnixMilli(),
@@ -118,7 +139,7 @@ func (s *Server) listShards(in *listShardsInput) (*listShardsOutput, error) {
 			if err != nil {
 				return nil, err
 			}
-			out.NextToken = base64.RawURLEncoding.EncodeToString(tok)
+			out.NextToken = tok
 			break
 		}
 		out.Shards = append(out.Shards, describeShard(sh))
@@ -158,10 +179,9 @@ func (s *Server) listShardsStart(in *listShardsInput) (*shard.Stream, string, er
 	case in.StreamCreationTimestamp != nil:
 		return nil, "", apiErrorf(errInvalidArgument, "NextToken and StreamCreationTimestamp cannot be provided together.")
 	}
-	var tok shardsToken
-	b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-	if err != nil || json.Unmarshal(b, &tok) != nil || tok.Version != listShardsTokenVersion || tok.Stream == "" {
-		return nil, "", apiErrorf(errInvalidArgument, "Invalid NextToken: %s", *in.NextToken)
+	tok, err := in.nextToken(s)
+	if err != nil {
+		return nil, "", err
 	}
 	if age := s.opts.Now().UnixMilli() - tok.IssuedMs; age > listShardsTokenTTL.Milliseconds() {
 		return nil, "", apiErrorf(errExpiredNextToken, "The NextToken has expired: it was issued %d ms ago, and NextTokens are valid for %d ms.", age, listShardsTokenTTL.Milliseconds())

@@ -2,8 +2,6 @@ package server
 
 import (
 	"cmp"
-	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +26,34 @@ type listStreamConsumersInput struct {
 	NextToken               *string
 	MaxResults              *int
 	StreamCreationTimestamp *epochTime
+
+	token opened[consumersToken] // NextToken, opened once per request
+}
+
+// nextToken opens NextToken (once per request). A token that does not open
+// is InvalidArgumentException.
+func (in *listStreamConsumersInput) nextToken(s *Server) (consumersToken, error) {
+	return in.token.get(func() (consumersToken, error) {
+		var tok consumersToken
+		if s.tokens.consumers.openJSON(*in.NextToken, &tok) != nil || tok.Version != consumersTokenVersion || tok.Stream == "" {
+			return consumersToken{}, invalidConsumersToken(*in.NextToken)
+		}
+		return tok, nil
+	})
+}
+
+// sealedStream implements sealedRequest: the stream NextToken names, which
+// the request must also name in StreamARN.
+func (in *listStreamConsumersInput) sealedStream(s *Server) (string, bool, error) {
+	if in.NextToken == nil {
+		return "", false, nil
+	}
+	tok, err := in.nextToken(s)
+	return tok.Stream, true, err
+}
+
+func invalidConsumersToken(token string) error {
+	return apiErrorf(errInvalidArgument, "Invalid NextToken: %s", clipToken(token))
 }
 
 type listStreamConsumersOutput struct {
@@ -35,10 +61,10 @@ type listStreamConsumersOutput struct {
 	NextToken string `json:",omitempty"`
 }
 
-// consumersToken is the content of a ListStreamConsumers NextToken (base64
-// of its JSON): the stream and its creation time, the last consumer
-// returned (by creation time and name, the listing order) and when the
-// token was issued.
+// consumersToken is the content of a ListStreamConsumers NextToken (its
+// JSON, sealed: seal.go, purposeConsumerToken): the stream and its creation
+// time, the last consumer returned (by creation time and name, the listing
+// order) and when the token was issued.
 type consumersToken struct {
 	Version   int    `json:"v"`
 	Stream    string `json:"s"`
@@ -72,10 +98,12 @@ func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamC
 	}
 	var after *consumersToken
 	if in.NextToken != nil {
-		var tok consumersToken
-		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-		if err != nil || json.Unmarshal(b, &tok) != nil || tok.Version != consumersTokenVersion || tok.Stream != st.Name() || tok.CreatedMs != info.CreatedAt.UnixMilli() {
-			return nil, apiErrorf(errInvalidArgument, "Invalid NextToken: %s", *in.NextToken)
+		tok, err := in.nextToken(s)
+		if err != nil {
+			return nil, err
+		}
+		if tok.Stream != st.Name() || tok.CreatedMs != info.CreatedAt.UnixMilli() {
+			return nil, invalidConsumersToken(*in.NextToken)
 		}
 		if age := s.opts.Now().UnixMilli() - tok.IssuedMs; age > listConsumersTokenTTL.Milliseconds() {
 			return nil, apiErrorf(errExpiredNextToken, "The NextToken has expired: it was issued %d ms ago, and NextTokens are valid for %d ms.", age, listConsumersTokenTTL.Milliseconds())
@@ -98,7 +126,7 @@ func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamC
 			continue
 		}
 		if len(out.Consumers) == limit {
-			tok, err := json.Marshal(consumersToken{
+			tok, err := s.tokens.consumers.sealJSON(consumersToken{
 				Version:   consumersTokenVersion,
 				Stream:    st.Name(),
 				CreatedMs: info.CreatedAt.UnixMilli(),
@@ -109,7 +137,7 @@ func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamC
 			if err != nil {
 				return nil, err
 			}
-			out.NextToken = base64.RawURLEncoding.EncodeToString(tok)
+			out.NextToken = tok
 			break
 		}
 		out.Consumers = append(out.Consumers, toConsumer(c))

@@ -1,19 +1,19 @@
 package server
 
-import (
-	"encoding/base64"
-	"strings"
-
-	"github.com/shardlog/shardlog/shard"
-)
+import "github.com/shardlog/shardlog/shard"
 
 // listStreamsMaxStreams is the most streams ListStreams returns per call,
 // and its default Limit.
 const listStreamsMaxStreams = 100
 
-// streamsTokenPrefix starts every ListStreams NextToken (before base64), so
-// a foreign token is told from ours.
-const streamsTokenPrefix = "shardlog-streams-v1:"
+// streamsToken is the content of a ListStreams NextToken (its JSON, sealed:
+// seal.go, purposeStreamsToken): the last stream name returned. It names no
+// resource to authorize (ListStreams is judged on "*") and, as in AWS, does
+// not expire; it is sealed so that no token shardlog issues can be read or
+// made by a client.
+type streamsToken struct {
+	After string `json:"a"`
+}
 
 type listStreamsInput struct {
 	Limit                    *int
@@ -41,8 +41,7 @@ func init() { register("ListStreams", (*Server).listStreams) }
 
 // listStreams answers ListStreams: stream names in lexical order after
 // ExclusiveStartStreamName or after the position a NextToken carries
-// (whichever is further), deleting streams included as in AWS. A NextToken
-// is the base64 of the last name returned; it does not expire.
+// (whichever is further), deleting streams included as in AWS.
 func (s *Server) listStreams(in *listStreamsInput) (*listStreamsOutput, error) {
 	var v validator
 	v.intRange("limit", in.Limit, 1, 10000)
@@ -56,12 +55,11 @@ func (s *Server) listStreams(in *listStreamsInput) (*listStreamsOutput, error) {
 		after = *in.ExclusiveStartStreamName
 	}
 	if in.NextToken != nil {
-		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-		name, ok := strings.CutPrefix(string(b), streamsTokenPrefix)
-		if err != nil || !ok {
-			return nil, apiErrorf(errInvalidArgument, "Invalid NextToken: %s", *in.NextToken)
+		var tok streamsToken
+		if s.tokens.streams.openJSON(*in.NextToken, &tok) != nil {
+			return nil, apiErrorf(errInvalidArgument, "Invalid NextToken: %s", clipToken(*in.NextToken))
 		}
-		after = max(after, name)
+		after = max(after, tok.After)
 	}
 	limit := listStreamsMaxStreams
 	if in.Limit != nil && *in.Limit < limit {
@@ -74,7 +72,11 @@ func (s *Server) listStreams(in *listStreamsInput) (*listStreamsOutput, error) {
 		}
 		if len(out.StreamNames) == limit {
 			out.HasMoreStreams = true
-			out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(streamsTokenPrefix + out.StreamNames[limit-1]))
+			tok, err := s.tokens.streams.sealJSON(streamsToken{After: out.StreamNames[limit-1]})
+			if err != nil {
+				return nil, err
+			}
+			out.NextToken = tok
 			break
 		}
 		info := st.Info()

@@ -32,9 +32,9 @@ type Server struct {
 	opts  Options
 	log   zerolog.Logger
 
-	// iterators signs and verifies shard iterators under a key derived from
-	// the store's secret, so iterators survive restarts.
-	iterators *macPool
+	// tokens seals iterators and NextTokens under keys derived from the
+	// store's secret, so tokens survive restarts.
+	tokens tokenSealers
 	// subs are the live SubscribeToShard subscriptions.
 	subs *subscriptions
 	// console serves the web console under /console; nil when
@@ -62,15 +62,15 @@ func New(store *shard.Store, opts Options) *Server {
 	opts = opts.withDefaults()
 	opts.TLS = serverTLSConfig(opts.TLS)
 	s := &Server{
-		store:     store,
-		opts:      opts,
-		log:       opts.Logger.With().Str("component", "server").Logger(),
-		iterators: newMACPool(deriveKey(store.Secret(), "shardlog iterator v1")),
-		conns:     make(chan struct{}, opts.MaxConns),
-		subs:      newSubscriptions(),
-		metrics:   newServerMetrics(),
-		limiter:   newLimiter(opts.Now),
-		bodies:    newBodyBudget(opts),
+		store:   store,
+		opts:    opts,
+		log:     opts.Logger.With().Str("component", "server").Logger(),
+		conns:   make(chan struct{}, opts.MaxConns),
+		subs:    newSubscriptions(),
+		metrics: newServerMetrics(),
+		limiter: newLimiter(opts.Now),
+		tokens:  newTokenSealers(store.Secret()),
+		bodies:  newBodyBudget(opts),
 	}
 	s.SetLimits(opts.Limits)
 	s.SetAuth(opts.Auth)
