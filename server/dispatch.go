@@ -17,10 +17,10 @@ const targetPrefix = "Kinesis_20131202."
 type operation struct {
 	name   string // e.g. "PutRecords"
 	action string // IAM action, e.g. "kinesis:PutRecords"
-	// call decodes body with c, checks that cred may run the operation on
-	// the resources the request names (nil cred: auth mode none), runs the
-	// handler and appends the encoded response to dst.
-	call func(s *Server, cred *credential, c codec, body, dst []byte) ([]byte, error)
+	// call decodes body with c, checks that cred, connected as peer, may
+	// run the operation on the resources the request names (nil cred: auth
+	// mode none), runs the handler and appends the encoded response to dst.
+	call func(s *Server, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error)
 }
 
 // operations maps an X-Amz-Target ("Kinesis_20131202.PutRecords") to its
@@ -57,7 +57,7 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 	}
 	pool := &sync.Pool{New: func() any { return new(In) }}
 	op := &operation{name: name, action: "kinesis:" + name}
-	op.call = func(s *Server, cred *credential, c codec, body, dst []byte) ([]byte, error) {
+	op.call = func(s *Server, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
 			var zero In
@@ -67,7 +67,7 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 		if err := c.decode(body, in); err != nil {
 			return dst, err
 		}
-		if err := s.authorize(cred, op, in); err != nil {
+		if err := s.authorize(cred, op, in, peer); err != nil {
 			return dst, err
 		}
 		out, err := fn(s, in)
@@ -94,6 +94,8 @@ type exchange struct {
 	// headers gives signature verification the rest of the request; nil
 	// for transports that have none (auth mode sigv4 then refuses).
 	headers requestHeaders
+	// peer is the client's connection, for policy conditions.
+	peer requestPeer
 
 	status          int
 	respContentType string
@@ -175,7 +177,7 @@ func (s *Server) call(op *operation, cred *credential, c codec, x *exchange) (ou
 			out, err = x.out, s.recovered(op.name, p)
 		}
 	}()
-	return op.call(s, cred, c, x.body, x.out)
+	return op.call(s, cred, x.peer, c, x.body, x.out)
 }
 
 // recovered logs and counts a recovered panic and returns it as an error.

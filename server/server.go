@@ -229,6 +229,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		contentType: b2s(ctx.Request.Header.ContentType()),
 		body:        ctx.PostBody(),
 		headers:     (*fastHeaders)(ctx),
+		peer:        requestPeer{addr: ctx.RemoteAddr(), tls: ctx.IsTLS()},
 		out:         (*buf)[:0],
 	}
 	if x.target == subscribeTarget && s.subscribeFast(ctx, &x) {
@@ -285,6 +286,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		contentType: r.Header.Get("Content-Type"),
 		body:        body,
 		headers:     (*httpHeaders)(r),
+		peer:        requestPeer{remote: r.RemoteAddr, tls: r.TLS != nil},
 		out:         (*out)[:0],
 	}
 	switch {
