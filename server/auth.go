@@ -75,6 +75,7 @@ type credential struct {
 	id           string
 	secret       Secret
 	sessionToken Secret
+	user         string // IAM user name (aws:username)
 	userARN      string // arn:aws:iam::<account>:user/<user>
 	account      string
 	policy       *Policy
@@ -92,6 +93,7 @@ func newKeyring(a Auth, account string) *keyring {
 			id:           k.AccessKeyID,
 			secret:       k.SecretAccessKey,
 			sessionToken: k.SessionToken,
+			user:         user,
 			userARN:      "arn:aws:iam::" + account + ":user/" + user,
 			account:      account,
 			policy:       k.Policy,
@@ -112,14 +114,17 @@ func (s *Server) sigv4On() bool {
 	return kr != nil && kr.sigv4
 }
 
-// authorize checks that c may run operation op with the decoded request in
-// on every resource it touches. A nil c (mode none) may do anything.
-func (s *Server) authorize(c *credential, op *operation, in any) error {
+// authorize checks that c may run operation op with the decoded request in,
+// sent over the connection peer, on every resource it touches. A nil c
+// (mode none) may do anything.
+func (s *Server) authorize(c *credential, op *operation, in any, peer requestPeer) error {
 	if c == nil {
 		return nil
 	}
+	rc := requestContext{s: s, cred: c, peer: peer, in: in}
 	for _, res := range s.resourcesOf(op.name, in) {
-		if e := s.allowed(c, op.action, res); e != nil {
+		rc.forResource(res)
+		if e := s.allowed(c, op.action, res, &rc); e != nil {
 			return e
 		}
 	}
@@ -127,17 +132,18 @@ func (s *Server) authorize(c *credential, op *operation, in any) error {
 }
 
 // allowed evaluates the key's policy and the resource policy of the stream
-// resource names, if any: an explicit Deny in either wins, then an Allow in
-// either grants (one account: IAM's same-account rule), else denied.
-func (s *Server) allowed(c *credential, action, resource string) *APIError {
+// resource names, if any, with rc for their conditions: an explicit Deny in
+// either wins, then an Allow in either grants (one account: IAM's
+// same-account rule), else denied.
+func (s *Server) allowed(c *credential, action, resource string, rc *requestContext) *APIError {
 	lower := actionLower(action)
-	id := c.policy.evaluate(lower, resource, nil)
+	id := c.policy.evaluate(lower, resource, nil, rc)
 	if id == explicitDeny {
 		return s.accessDenied(c, action, resource, "with an explicit deny in an identity-based policy")
 	}
 	rd := implicitDeny
 	if rp := s.resourcePolicy(resource); rp != nil {
-		rd = rp.evaluate(lower, resource, c)
+		rd = rp.evaluate(lower, resource, c, rc)
 	}
 	switch {
 	case rd == explicitDeny:
@@ -184,10 +190,11 @@ func (s *Server) resourcePolicy(resource string) *Policy {
 	if p, ok := resourcePolicies.Load(doc); ok {
 		return p.(*Policy)
 	}
-	p, err := parsePolicy([]byte(doc), true)
+	p, err := parsePolicy([]byte(doc), policyStored)
 	if err != nil {
-		// A document PutResourcePolicy accepted but we cannot read grants
-		// nothing and denies nothing; the identity policy decides.
+		// A document stored before PutResourcePolicy compiled documents,
+		// which we cannot read, grants nothing and denies nothing; the
+		// identity policy decides.
 		s.log.Warn().Err(err).Str("stream", name).Msg("resource policy not enforced")
 		p = &Policy{}
 	}
@@ -204,10 +211,12 @@ var (
 	resourcePolicyCount atomic.Int64
 )
 
-// resourceFields are the request members that name a resource, by Go field
+// resourceFields are the request members that name a resource, and the
+// tag members conditions read (aws:RequestTag/, aws:TagKeys), by Go field
 // index, per request type.
 type resourceFields struct {
 	streamName, streamARN, consumerARN, consumerName, resourceARN []int
+	tags, tagKeys                                                 []int
 }
 
 var resourceFieldCache sync.Map // reflect.Type → *resourceFields
@@ -217,15 +226,18 @@ func fieldsOf(t reflect.Type) *resourceFields {
 		return v.(*resourceFields)
 	}
 	f := &resourceFields{}
-	idx := func(name string) []int {
-		if sf, ok := t.FieldByName(name); ok && sf.Type == reflect.TypeFor[*string]() {
+	typed := func(name string, want reflect.Type) []int {
+		if sf, ok := t.FieldByName(name); ok && sf.Type == want {
 			return sf.Index
 		}
 		return nil
 	}
+	idx := func(name string) []int { return typed(name, reflect.TypeFor[*string]()) }
 	f.streamName, f.streamARN = idx("StreamName"), idx("StreamARN")
 	f.consumerARN, f.consumerName = idx("ConsumerARN"), idx("ConsumerName")
 	f.resourceARN = idx("ResourceARN")
+	f.tags = typed("Tags", reflect.TypeFor[map[string]string]())
+	f.tagKeys = typed("TagKeys", reflect.TypeFor[[]string]())
 	resourceFieldCache.Store(t, f)
 	return f
 }

@@ -279,7 +279,7 @@ func TestPolicyEvaluate(t *testing.T) {
 	f := func(doc, action, resource string, want decision) {
 		t.Helper()
 		p := mustPolicy(t, doc)
-		if got := p.evaluate(strings.ToLower(action), resource, nil); got != want {
+		if got := p.evaluate(strings.ToLower(action), resource, nil, nil); got != want {
 			t.Errorf("%s %s %s: got %d, want %d", doc, action, resource, got, want)
 		}
 	}
@@ -296,21 +296,21 @@ func TestPolicyEvaluate(t *testing.T) {
 
 	for _, bad := range []string{`[]`, `{"Statement":{"Effect":"Maybe","Action":"*","Resource":"*"}}`,
 		`{"Statement":{"Effect":"Allow","Resource":"*"}}`, `{"Statement":{"Effect":"Allow","Action":"*"}}`,
-		`{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}`} {
+		`{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransprt":"true"}}}}`} {
 		if _, err := ParsePolicy([]byte(bad)); err == nil {
 			t.Errorf("ParsePolicy(%s) accepted", bad)
 		}
 	}
 
 	rp, err := parsePolicy([]byte(`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"*","Resource":"*"},
-	  {"Effect":"Deny","Principal":{"AWS":["arn:aws:iam::000000000000:root"]},"Action":"kinesis:Delete*","Resource":"*"}]}`), true)
+	  {"Effect":"Deny","Principal":{"AWS":["arn:aws:iam::000000000000:root"]},"Action":"kinesis:Delete*","Resource":"*"}]}`), policyResource)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := rp.evaluate("kinesis:putrecord", s1, c); d != implicitDeny {
+	if d := rp.evaluate("kinesis:putrecord", s1, c, nil); d != implicitDeny {
 		t.Errorf("an account principal granted by itself: %d", d)
 	}
-	if d := rp.evaluate("kinesis:deletestream", s1, c); d != explicitDeny {
+	if d := rp.evaluate("kinesis:deletestream", s1, c, nil); d != explicitDeny {
 		t.Errorf("an account principal's Deny did not apply: %d", d)
 	}
 }

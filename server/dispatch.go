@@ -23,10 +23,10 @@ type operation struct {
 	// PutRecords): their bodies may be up to Options.MaxBodyBytes, every
 	// other operation's up to controlBodyBytes.
 	bulk bool
-	// call decodes body with c, checks that cred may run the operation on
-	// the resources the request names (nil cred: auth mode none), runs the
-	// handler and appends the encoded response to dst.
-	call func(s *Server, cred *credential, c codec, body, dst []byte) ([]byte, error)
+	// call decodes body with c, checks that cred, connected as peer, may
+	// run the operation on the resources the request names (nil cred: auth
+	// mode none), runs the handler and appends the encoded response to dst.
+	call func(s *Server, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error)
 }
 
 // operations maps an X-Amz-Target ("Kinesis_20131202.PutRecords") to its
@@ -63,7 +63,7 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 	}
 	pool := &sync.Pool{New: func() any { return new(In) }}
 	op := &operation{name: name, action: "kinesis:" + name, bulk: name == "PutRecord" || name == "PutRecords"}
-	op.call = func(s *Server, cred *credential, c codec, body, dst []byte) ([]byte, error) {
+	op.call = func(s *Server, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
 			var zero In
@@ -73,7 +73,7 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 		if err := c.decode(body, in); err != nil {
 			return dst, err
 		}
-		if err := s.authorize(cred, op, in); err != nil {
+		if err := s.authorize(cred, op, in, peer); err != nil {
 			return dst, err
 		}
 		out, err := fn(s, in)
@@ -107,6 +107,8 @@ type exchange struct {
 	headers requestHeaders
 	// ctx ends when the client goes away or the server shuts down.
 	ctx context.Context
+	// peer is the client's connection, for policy conditions.
+	peer requestPeer
 
 	status          int
 	respContentType string
@@ -230,7 +232,7 @@ func (s *Server) call(op *operation, cred *credential, c codec, x *exchange) (ou
 			out, err = x.out, s.recovered(op.name, p)
 		}
 	}()
-	return op.call(s, cred, c, x.body, x.out)
+	return op.call(s, cred, x.peer, c, x.body, x.out)
 }
 
 // recovered logs and counts a recovered panic and returns it as an error.

@@ -16,13 +16,11 @@ import (
 // Supported: Version, Statement (one object or a list), Sid, Effect
 // (Allow/Deny), Action / NotAction and Resource / NotResource (a string or a
 // list, with IAM's wildcards '*' and '?'; actions match case-insensitively,
-// resources case-sensitively), and in resource policies Principal ("*", or
-// {"AWS": ARN, account id, or a list of them}). Condition is not evaluated:
-// an identity policy with a Condition is refused by ParsePolicy; in a
-// resource policy (which shardlog must store as given) an Allow with a
-// Condition never grants and a Deny with a Condition always applies, the
-// safe reading of a condition we cannot check. NotPrincipal is refused the
-// same way.
+// resources case-sensitively), Condition (condition.go: the String, Numeric,
+// Date, Bool, IpAddress, Arn and Null operators, IfExists, ForAnyValue and
+// ForAllValues, on the keys of condkeys.go), and in resource policies
+// Principal ("*", or {"AWS": ARN, account id, or a list of them}).
+// NotPrincipal and policy variables are refused.
 type Policy struct {
 	statements []statement
 }
@@ -34,7 +32,12 @@ type statement struct {
 	resources   []string // globs
 	notResource bool     // resources lists NotResource
 	principals  []string // resource policies: "*", account ids, ARNs
-	conditional bool     // has a Condition (resource policies only)
+	conds       []condition
+	// unevaluable marks a stored resource policy's statement whose
+	// Condition does not compile (stored before conditions were checked at
+	// PutResourcePolicy): as an Allow it never grants, as a Deny it always
+	// applies, the safe reading of a condition we cannot check.
+	unevaluable bool
 }
 
 // stringList is a JSON string or list of strings.
@@ -66,11 +69,22 @@ type rawStatement struct {
 
 // ParsePolicy compiles an identity-based policy document (the policy of an
 // access key). Its errors say what is wrong, for config messages.
-func ParsePolicy(doc []byte) (*Policy, error) { return parsePolicy(doc, false) }
+func ParsePolicy(doc []byte) (*Policy, error) { return parsePolicy(doc, policyIdentity) }
 
-// parsePolicy compiles a policy; resource selects resource-policy rules
-// (Principal required, Condition tolerated).
-func parsePolicy(doc []byte, resource bool) (*Policy, error) {
+// policyKind selects the rules a document is compiled under.
+type policyKind uint8
+
+const (
+	policyIdentity policyKind = iota // an access key's policy: no Principal
+	policyResource                   // PutResourcePolicy: Principal required
+	// policyStored is a resource policy read back from a stream: as
+	// policyResource, but a Condition that does not compile marks its
+	// statement unevaluable instead of failing the document.
+	policyStored
+)
+
+// parsePolicy compiles a policy of the given kind.
+func parsePolicy(doc []byte, kind policyKind) (*Policy, error) {
 	var raw struct {
 		Version   string
 		Id        string
@@ -97,7 +111,7 @@ func parsePolicy(doc []byte, resource bool) (*Policy, error) {
 	}
 	p := &Policy{}
 	for i, r := range stmts {
-		st, err := compileStatement(r, resource)
+		st, err := compileStatement(r, kind)
 		if err != nil {
 			name := fmt.Sprintf("statement %d", i+1)
 			if r.Sid != "" {
@@ -110,7 +124,7 @@ func parsePolicy(doc []byte, resource bool) (*Policy, error) {
 	return p, nil
 }
 
-func compileStatement(r rawStatement, resource bool) (statement, error) {
+func compileStatement(r rawStatement, kind policyKind) (statement, error) {
 	var st statement
 	switch r.Effect {
 	case "Allow":
@@ -142,13 +156,17 @@ func compileStatement(r rawStatement, resource bool) (statement, error) {
 	if len(r.NotPrincipal) > 0 {
 		return st, errors.New("NotPrincipal is not supported")
 	}
-	if len(r.Condition) > 0 && string(bytes.TrimSpace(r.Condition)) != "{}" {
-		if !resource {
-			return st, errors.New("Condition is not supported")
+	if len(r.Condition) > 0 {
+		conds, err := compileConditions(r.Condition)
+		switch {
+		case err != nil && kind == policyStored:
+			st.unevaluable = true
+		case err != nil:
+			return st, err
 		}
-		st.conditional = true
+		st.conds = conds
 	}
-	if resource {
+	if kind != policyIdentity {
 		ps, err := parsePrincipal(r.Principal)
 		if err != nil {
 			return st, err
@@ -201,8 +219,9 @@ const (
 // evaluate returns what p says about action (lower case, "kinesis:putrecords")
 // on resource for the principal p (nil for identity policies: every
 // statement applies). For a resource policy, principal is the caller's user
-// ARN and account its account id.
-func (p *Policy) evaluate(action, resource string, principal *credential) decision {
+// ARN and account its account id. Conditions read rc, which may be nil (a
+// request with no context keys).
+func (p *Policy) evaluate(action, resource string, principal *credential, rc *requestContext) decision {
 	if p == nil {
 		return implicitDeny
 	}
@@ -218,12 +237,19 @@ func (p *Policy) evaluate(action, resource string, principal *credential) decisi
 		if principal != nil && !st.namesPrincipal(principal) {
 			continue
 		}
+		if st.unevaluable {
+			if st.deny {
+				return explicitDeny
+			}
+			continue
+		}
+		if len(st.conds) > 0 && !holds(st.conds, rc) {
+			continue
+		}
 		if st.deny {
 			return explicitDeny
 		}
-		if !st.conditional {
-			d = allowed
-		}
+		d = allowed
 	}
 	return d
 }

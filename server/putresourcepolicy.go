@@ -12,10 +12,11 @@ type putResourcePolicyInput struct {
 
 func init() { register("PutResourcePolicy", (*Server).putResourcePolicy) }
 
-// putResourcePolicy answers PutResourcePolicy: it attaches a policy document,
-// which must be a JSON object, to a stream, replacing any other. shardlog
-// does not evaluate policies (there is no IAM here); it stores the document
-// and GetResourcePolicy returns it verbatim.
+// putResourcePolicy answers PutResourcePolicy: it attaches a policy document
+// to a stream, replacing any other. The document must compile as a resource
+// policy (policy.go), Conditions included, so that what is stored is what is
+// enforced under sigv4; Kinesis lists InvalidArgumentException as its answer
+// to a bad argument here. GetResourcePolicy returns the document verbatim.
 func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*emptyOutput, error) {
 	var v validator
 	v.notNull("resourceARN", in.ResourceARN != nil)
@@ -30,6 +31,9 @@ func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*emptyOutput, er
 	}
 	if !isJSONObject(*in.Policy) {
 		return nil, apiErrorf(errInvalidArgument, "Policy is not a valid JSON policy document.")
+	}
+	if _, err := parsePolicy([]byte(*in.Policy), policyResource); err != nil {
+		return nil, apiErrorf(errInvalidArgument, "Policy is not a valid policy document: %s", err)
 	}
 	if err := st.SetResourcePolicy(*in.Policy); err != nil {
 		return nil, err

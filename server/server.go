@@ -243,6 +243,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		contentLength: ctx.Request.Header.ContentLength(),
 		headers:       (*fastHeaders)(ctx),
 		ctx:           ctx,
+		peer:          requestPeer{addr: ctx.RemoteAddr(), tls: ctx.IsTLS()},
 		out:           (*buf)[:0],
 	}
 	if src := ctx.RequestBodyStream(); src != nil {
@@ -301,6 +302,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		bodySrc:       r.Body,
 		headers:       (*httpHeaders)(r),
 		ctx:           r.Context(),
+		peer:          requestPeer{remote: r.RemoteAddr, tls: r.TLS != nil},
 		out:           (*out)[:0],
 	}
 	defer s.finish(&x)

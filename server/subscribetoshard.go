@@ -423,7 +423,7 @@ func (s *Server) decodeSubscribe(x *exchange, c codec) (*subscription, error) {
 	if err := c.decode(x.body, in); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(cred, subscribeOp, in); err != nil {
+	if err := s.authorize(cred, subscribeOp, in, x.peer); err != nil {
 		return nil, err
 	}
 	return s.subscribe(in)

@@ -103,6 +103,8 @@ func TestConfigAuth(t *testing.T) {
 	f("auth:\n  keys:\n    - access_key_id: A\n      secret_access_key: x\n", "set exactly one of policy and policy_file")
 	f("auth:\n  keys:\n    - access_key_id: A\n      secret_access_key: x\n      policy: '{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\"}}'\n", "key auth.keys[0].policy: policy statement 1: has neither Resource")
 	f("auth:\n  keys:\n    - access_key_id: A\n      secret_access_key: x\n      policy_file: /nonexistent.json\n", "key auth.keys[0].policy_file")
+	f("auth:\n  keys:\n    - access_key_id: A\n      secret_access_key: x\n      policy: '{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{\"IpAddress\":{\"aws:SourceVpc\":\"vpc-1\"}}}}'\n",
+		`key auth.keys[0].policy: policy statement 1: Condition IpAddress: unknown condition key "aws:SourceVpc"`)
 }
 
 func TestConfigCheckHidesSecrets(t *testing.T) {
