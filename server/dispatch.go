@@ -94,6 +94,9 @@ type exchange struct {
 	// headers gives signature verification the rest of the request; nil
 	// for transports that have none (auth mode sigv4 then refuses).
 	headers requestHeaders
+	// operator marks a request from the admin listener, which is served
+	// without signature or policy checks (admin.go).
+	operator bool
 
 	status          int
 	respContentType string

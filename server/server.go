@@ -40,9 +40,10 @@ type Server struct {
 	// Options.Console is off.
 	console *console
 
-	fast  *fasthttp.Server
-	h2    *http.Server
-	conns chan struct{} // connection slots, MaxConns of them
+	fast     *fasthttp.Server
+	h2       *http.Server
+	adminSrv *fasthttp.Server // ServeAdmin's (admin.go)
+	conns    chan struct{}    // connection slots, MaxConns of them
 
 	requestIDPrefix string
 	requestSeq      atomic.Uint64
@@ -91,6 +92,7 @@ func New(store *shard.Store, opts Options) *Server {
 		CloseOnShutdown:       true,
 		Logger:                fastLogger{s.log},
 	}
+	s.adminSrv = newAdminServer(s)
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
 	protocols.SetHTTP2(true) // *tls.Conns that negotiated h2 (tls.go)
@@ -152,7 +154,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		defer wg.Done()
 		h2err = s.h2.Shutdown(ctx)
 	}()
-	err := s.fast.ShutdownWithContext(ctx)
+	err := errors.Join(s.fast.ShutdownWithContext(ctx), s.adminSrv.ShutdownWithContext(ctx))
 	wg.Wait()
 	if err == nil {
 		err = h2err
@@ -214,12 +216,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 			s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
 		}
 	}()
-	// The console reads streams without signatures (its live tail too), so
-	// it is off while sigv4 is on; /console then gets the API's answer.
-	if s.console != nil && !s.sigv4On() && s.console.serve(ctx) {
-		return
-	}
-	if s.serveOperatorFast(ctx) {
+	if s.serveOperatorFast(ctx) { // health, and under adminOnAPI /metrics and the console
 		return
 	}
 	buf := getBuffer()

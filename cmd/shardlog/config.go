@@ -37,6 +37,7 @@ type config struct {
 	Console     bool           `yaml:"console"`      // serve the web console at GET /console on the API port
 	TLS         tlsFiles       `yaml:"tls"`          // certificate and key; TLS on the API port when set
 	Auth        authConfig     `yaml:"auth"`         // request signatures and per-key policies (configauth.go)
+	Admin       adminConfig    `yaml:"admin"`        // the operator's listener: /metrics, the console, the unsigned API (configadmin.go)
 }
 
 // tlsFiles names the PEM files of the API's TLS certificate and key; both
@@ -142,6 +143,7 @@ func defaultConfig() config {
 		IteratorTTL: vo.IteratorTTL,
 		Console:     true,
 		Auth:        authConfig{Mode: string(server.AuthNone), Keys: []authKeyConfig{}},
+		Admin:       adminConfig{Listen: ""},
 	}
 }
 
@@ -398,6 +400,7 @@ func (c *config) validate() error {
 		},
 		func() error { return c.Emulator.validate(bad) },
 		func() error { return c.Auth.validate(bad) },
+		func() error { return c.Admin.validate(bad) },
 		func() error {
 			if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 				return bad("tls.cert_file", fmt.Sprintf("%q", c.TLS.CertFile), "tls.cert_file and tls.key_file must be set together")
@@ -449,6 +452,7 @@ func (c *config) serverOptions(log zerolog.Logger) server.Options {
 	o.MaxConns = c.Limits.MaxConns
 	o.IteratorTTL = c.IteratorTTL
 	o.Console = c.Console
+	o.ExposeAdminOnAPI = c.Admin.ExposeOnAPI
 	o.ShardLimit = c.Limits.ShardLimit
 	o.OnDemandStreamLimit = c.Limits.OnDemandStreamLimit
 	o.Limits = c.serverLimits()

@@ -91,6 +91,7 @@ type startLine struct {
 	Message string  `json:"message"`
 	Listen  string  `json:"listen"`
 	TLS     bool    `json:"tls"`
+	Admin   string  `json:"admin"` // admin listener address, "" for none
 	DataDir string  `json:"data_dir"`
 	Streams int     `json:"streams"`
 	Took    float64 `json:"took"` // milliseconds
