@@ -73,7 +73,7 @@ func launchDaemon(t *testing.T, l launch) (d *daemon, ok bool) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d = &daemon{cmd: cmd, exited: make(chan error, 1)}
+	d = &daemon{cmd: cmd, exited: make(chan error, 1), messages: make(chan string, 1024)}
 	started := make(chan startLine, 1)
 	go func() {
 		d.readLog(t, stderr, started)

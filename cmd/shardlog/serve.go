@@ -38,7 +38,7 @@ func newLogger(c logConfig, w io.Writer) zerolog.Logger {
 func serve(cfg config, logw io.Writer) error { return serveReloading(cfg, nil, logw) }
 
 // serveReloading is serve that applies reload's configuration on SIGHUP
-// (reload may be nil: SIGHUP is then ignored). The port is bound before
+// (reload may be nil) and rereads the TLS certificate and key then. The port is bound before
 // recovery and answers /healthz, and 503 to everything else, until the
 // store is open; then /readyz turns 200 and systemd hears READY=1.
 func serveReloading(cfg config, reload func() (config, error), logw io.Writer) error {
@@ -54,7 +54,7 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	signal.Notify(hups, syscall.SIGHUP)
 	defer signal.Stop(hups)
 
-	tlsConf, err := cfg.tlsConfig()
+	tlsConf, certs, err := cfg.tlsConfig()
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,11 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 		Dur("took", took).
 		Msg("shardlog started")
 
-	sig, serveErr := waitSignal(sigs, hups, served, reload, srv, log)
+	var reloadCert func()
+	if certs != nil {
+		reloadCert = func() { reloadCertificate(cfg.TLS, certs, log) }
+	}
+	sig, serveErr := waitSignal(sigs, hups, served, reload, reloadCert, srv, log)
 	if sig == nil {
 		log.Error().Err(serveErr).Msg("server stopped accepting; shutting down")
 		served = nil
