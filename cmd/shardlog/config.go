@@ -327,9 +327,8 @@ func (c *config) validate() error {
 		},
 		func() error { return oneOf("log.format", c.Log.Format, "json", "console") },
 		func() error {
-			// The smallest segment must still hold a 1 MiB record with its
-			// frame and header; 10 MiB records need larger segments, which
-			// the store checks when a stream raises its maximum record size.
+			// Any size holds every record the API accepts: a record larger
+			// than a segment gets a segment of its own (package segment).
 			if s.SegmentBytes < 2<<20 || s.SegmentBytes > 1<<40 {
 				return bad("storage.segment_bytes", s.SegmentBytes, "must be between 2097152 (2 MiB) and 1099511627776 (1 TiB)")
 			}
