@@ -47,11 +47,18 @@
 //	32    ...  partition key, explicit hash key, data
 //
 // size must equal 32 + pkLen + ehkLen + dataLen. An active file is mapped
-// at MaxSegmentBytes; its blocks are allocated with fallocate (zeros, never a
-// sparse hole) InitialBytes at creation and the rest in one step when the
-// frames reach it, so the word after the last frame is zero, a full disk is an error
+// at MaxSegmentBytes, or at a header plus the largest frame if that is more;
+// its blocks are allocated with fallocate (zeros, never a sparse hole)
+// InitialBytes at creation and the rest in one step when the frames reach
+// it, so the word after the last frame is zero, a full disk is an error
 // from Append rather than a SIGBUS, and an idle segment costs about 1 MiB.
-// A sealed file is trimmed to the end of its last frame.
+// Frames fill a file up to MaxSegmentBytes, except that a frame larger than
+// that is accepted as the first of an empty file, which then holds only it
+// and grows to its size: a 10 MiB record fits with 2 MiB segments. Nothing
+// in the format or in recovery depends on the configured size: a file is
+// read up to its own length, and a larger-than-configured active file is
+// full, so the next append rolls. A sealed file is trimmed to the end of
+// its last frame.
 //
 // A compacted file continues with blocks, each holding whole v1 frames
 // (CRCs included) compressed together, about 128 KiB of frames per block:

@@ -9,9 +9,9 @@ import (
 // Errors returned by Append.
 var (
 	// ErrTooLarge is returned by Append, before anything is written, when a
-	// record's data exceeds MaxDataBytes, its partition key or explicit hash
-	// key exceeds the frame's length fields, or its frame could never fit an
-	// empty segment of Options.MaxSegmentBytes.
+	// record's data exceeds MaxDataBytes or its partition key or explicit
+	// hash key exceeds the frame's length fields. (A frame larger than
+	// Options.MaxSegmentBytes is not an error: it gets a segment of its own.)
 	ErrTooLarge = errors.New("segment: record too large")
 
 	// ErrNoSpace is returned by Append when the file cannot be given blocks

@@ -47,8 +47,10 @@ type FaultInjector interface {
 // Options configures a segment. The zero value of a field means its default.
 type Options struct {
 	// MaxSegmentBytes is the size of an active segment's pre-allocated file,
-	// header included, in bytes. Default 64 MiB. The caller makes sure it
-	// holds at least one frame of the largest record it will append.
+	// header included, in bytes: a segment rolls when the next frame would
+	// pass it. Default 64 MiB. A frame too large for an empty segment of
+	// this size (a 10 MiB record in 2 MiB segments) is still accepted as
+	// the segment's only frame: that one file grows to hold it.
 	MaxSegmentBytes int64
 
 	// IndexIntervalBytes is the number of bytes of frames between two sparse
@@ -117,6 +119,12 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// capacity is the size an active segment is mapped at: MaxSegmentBytes, or
+// more if that cannot hold a header and the largest frame, which then fits
+// as the first frame of an empty segment (Append). Only what frames use
+// gets disk blocks.
+func (o Options) capacity() int64 { return max(o.MaxSegmentBytes, headerSize+MaxFrameBytes) }
 
 // indexCapacity is the number of entries an active segment's index needs:
 // one for the first frame plus one per full interval.

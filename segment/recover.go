@@ -87,8 +87,8 @@ func (s *Segment) open(active bool) (err error) {
 	// has blocks for is ever read or written (Append allocates ahead).
 	mapSize := size
 	s.allocated = size
-	if active && size < s.opts.MaxSegmentBytes {
-		mapSize = s.opts.MaxSegmentBytes
+	if active && size < s.opts.capacity() {
+		mapSize = s.opts.capacity()
 	}
 	if v.mapping, err = mapFile(f, mapSize, active); err != nil {
 		return err

@@ -132,8 +132,8 @@ func newSegment(dir string, base uint64, opts Options) *Segment {
 	return s
 }
 
-// Create creates a new active segment in dir: it maps MaxSegmentBytes
-// read-write but gives the file blocks (fallocate, never a sparse truncate)
+// Create creates a new active segment in dir: it maps MaxSegmentBytes (or
+// the larger capacity, see Options.MaxSegmentBytes) read-write but gives the file blocks (fallocate, never a sparse truncate)
 // only for its first InitialBytes; Append allocates more ahead of the
 // frames it writes, so a full disk is an error from Create or Append, never
 // a SIGBUS, and an idle shard costs little disk.
@@ -199,7 +199,7 @@ func (s *Segment) create() (err error) {
 		return err
 	}
 	s.allocated = first
-	if v.mapping, err = mapFile(f, s.opts.MaxSegmentBytes, true); err != nil {
+	if v.mapping, err = mapFile(f, s.opts.capacity(), true); err != nil {
 		return err
 	}
 	s.created = s.opts.Now()
@@ -292,18 +292,19 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 	v := s.cur.Load()
 	m := v.mapping
 	off := s.end.Load()
-	limit := int64(len(m))
 	s.pending = s.pending[:0]
 	sinceIndex := s.sinceIndex
 	var growErr error
 	for i := range recs {
 		r := &recs[i]
 		size := frameSize(r)
-		if off+size > limit {
+		// The segment is full past MaxSegmentBytes, except for a first
+		// frame larger than that: it gets the segment to itself.
+		if off+size > s.opts.MaxSegmentBytes && (off != headerSize || off+size > int64(len(m))) {
 			break
 		}
 		if off+size > s.allocated {
-			if growErr = s.grow(); growErr != nil {
+			if growErr = s.grow(off + size); growErr != nil {
 				break
 			}
 		}
@@ -340,13 +341,14 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 	return n, nil
 }
 
-// grow gives the file blocks for the rest of the segment once its first
-// InitialBytes are full: a segment that fills that much is busy, and one
-// fallocate is cheaper than several (64 KiB appends ran ~15% faster than
-// with doubling). Called by the writer.
-func (s *Segment) grow() error {
+// grow gives the file blocks for the rest of the segment (MaxSegmentBytes)
+// once its first InitialBytes are full, or up to need if that is more (a
+// first frame larger than MaxSegmentBytes): a segment that fills that much
+// is busy, and one fallocate is cheaper than several (64 KiB appends ran
+// ~15% faster than with doubling). Called by the writer.
+func (s *Segment) grow(need int64) error {
 	v := s.cur.Load()
-	next := int64(len(v.mapping))
+	next := min(max(s.opts.MaxSegmentBytes, need), int64(len(v.mapping)))
 	if err := allocate(v.file, next); err != nil {
 		return err
 	}
@@ -378,7 +380,7 @@ func (s *Segment) checkAppend(recs []Record) error {
 	}
 	next, lastMs := s.nextSeq.Load(), s.lastTimeMs.Load()
 	empty := s.end.Load() == headerSize
-	room := s.opts.MaxSegmentBytes - headerSize
+	room := s.opts.capacity() - headerSize
 	for i := range recs {
 		r := &recs[i]
 		if len(r.Data) > MaxDataBytes || len(r.PartitionKey) > MaxPartitionKeyBytes ||

@@ -75,8 +75,7 @@ func TestAppendErrors(t *testing.T) {
 	late.ArrivalMs = 0
 	f([]Record{record(10, 10), late}, 0, ErrOutOfOrder)
 	f([]Record{{Seq: 10, Data: make([]byte, MaxDataBytes+1)}}, 0, ErrTooLarge)
-	f([]Record{{Seq: 10, Data: make([]byte, 64<<10)}}, 0, ErrTooLarge)
-	f([]Record{record(10, 10), {Seq: 11, Data: make([]byte, 64<<10)}}, 0, ErrTooLarge)
+	f([]Record{{Seq: 10, PartitionKey: make([]byte, MaxPartitionKeyBytes+1)}}, 0, ErrTooLarge)
 	f(nil, 0, nil)
 	// Fill up: a batch that does not fit is written in part, without error.
 	n, err := s.Append(records(10, 100, 1000))

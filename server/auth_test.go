@@ -324,29 +324,3 @@ func TestSecretRedacted(t *testing.T) {
 		}
 	}
 }
-
-// TestConsoleOffUnderSigV4: the console's pages and live tail read streams
-// without signatures, so sigv4 turns them off.
-func TestConsoleOffUnderSigV4(t *testing.T) {
-	e := newEnv(t, func(o *Options) {
-		o.Console = true
-		o.Auth = Auth{Mode: AuthSigV4, Keys: []AuthKey{{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", Policy: mustPolicy(t, adminPolicy)}}}
-	})
-	resp, err := e.clients[0].http.Get("http://" + e.addr + "/console")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		t.Fatalf("GET /console under sigv4: status %d", resp.StatusCode)
-	}
-	e.srv.SetAuth(Auth{})
-	resp, err = e.clients[0].http.Get("http://" + e.addr + "/console")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /console back in mode none: status %d", resp.StatusCode)
-	}
-}

@@ -109,6 +109,9 @@ type exchange struct {
 	ctx context.Context
 	// peer is the client's connection, for policy conditions.
 	peer requestPeer
+	// operator marks a request from the admin listener, which is served
+	// without signature or policy checks (admin.go).
+	operator bool
 
 	status          int
 	respContentType string
@@ -201,7 +204,7 @@ func (s *Server) route(x *exchange) *operation {
 // mode none) or the error to answer.
 func (s *Server) admit(x *exchange, op *operation) (*credential, *APIError) {
 	var pending *pendingSig
-	if kr := s.auth.Load(); kr != nil && kr.sigv4 {
+	if kr := s.auth.Load(); kr != nil && kr.sigv4 && !x.operator {
 		var e *APIError
 		if x.headers == nil {
 			e = errNoAuth

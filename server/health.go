@@ -5,18 +5,22 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 )
 
-// Operator endpoints share the API port. The Kinesis API is POST / only, so
-// a GET (or HEAD) of these paths can never be an API request:
+// Operator endpoints. The Kinesis API is POST / only, so a GET (or HEAD)
+// of these paths can never be an API request:
 //
 //	GET /healthz  200 "ok" while the process serves at all (also during recovery)
 //	GET /readyz   200 "ready" once SetReady(true), 503 "recovering" before
 //	GET /metrics  Prometheus text format (see metrics.go)
+//
+// The admin listener (admin.go) serves them all; the API port serves the
+// health endpoints always and /metrics as adminOnAPI says.
 const (
 	pathHealthz = "/healthz"
 	pathReadyz  = "/readyz"
@@ -31,13 +35,28 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // Ready reports what /readyz answers. Safe for concurrent use.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
-// serveOperatorFast answers the GET endpoints over fasthttp; it reports
-// false for anything else, which then goes to the API.
+// serveOperatorFast answers the operator endpoints and the console on the
+// API port over fasthttp; it reports false for anything else, which then
+// goes to the API.
 func (s *Server) serveOperatorFast(ctx *fasthttp.RequestCtx) bool {
+	return s.operatorFast(ctx, s.adminOnAPI())
+}
+
+// operatorFast answers the health endpoints, and /metrics and the console
+// if admin is true; with admin false those two are refused (errAdminOnly).
+func (s *Server) operatorFast(ctx *fasthttp.RequestCtx, admin bool) bool {
+	p := b2s(ctx.Path())
+	if s.console != nil && (p == consolePrefix || strings.HasPrefix(p, consolePrefix+"/")) {
+		if !admin {
+			s.writeFast(ctx, errAdminOnly.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, errAdminOnly))
+			return true
+		}
+		return s.console.serve(ctx)
+	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		return false
 	}
-	switch string(ctx.Path()) {
+	switch p {
 	case pathHealthz:
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString("ok\n")
@@ -50,6 +69,10 @@ func (s *Server) serveOperatorFast(ctx *fasthttp.RequestCtx) bool {
 			ctx.SetBodyString("recovering\n")
 		}
 	case pathMetrics:
+		if !admin {
+			s.writeFast(ctx, errAdminOnly.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, errAdminOnly))
+			return true
+		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 		s.metrics.write(ctx, s.store)
 	default:
@@ -58,7 +81,8 @@ func (s *Server) serveOperatorFast(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
-// serveOperatorHTTP is serveOperatorFast for the net/http (HTTP/2) adapter.
+// serveOperatorHTTP is serveOperatorFast for the net/http (HTTP/2) adapter,
+// which serves no console (browsers do not speak cleartext HTTP/2).
 func (s *Server) serveOperatorHTTP(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
@@ -76,6 +100,14 @@ func (s *Server) serveOperatorHTTP(w http.ResponseWriter, r *http.Request) bool 
 			_, _ = w.Write([]byte("recovering\n"))
 		}
 	case pathMetrics:
+		if !s.adminOnAPI() {
+			var id [40]byte
+			w.Header().Set("X-Amzn-Requestid", string(s.requestID(id[:0])))
+			w.Header().Set("Content-Type", jsonCodec{}.contentType())
+			w.WriteHeader(errAdminOnly.Status())
+			_, _ = w.Write(jsonCodec{}.encodeError(nil, errAdminOnly))
+			return true
+		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.metrics.write(w, s.store)
 	default:

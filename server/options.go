@@ -69,9 +69,14 @@ type Options struct {
 	// request; AuthSigV4 verifies AWS Signature Version 4 against Auth.Keys
 	// and enforces their policies. SetAuth changes it live.
 	Auth Auth
-	// Console serves the web console at GET /console on the API port
+	// Console serves the web console at GET /console on the admin
+	// listener (ServeAdmin) and, as adminOnAPI allows, on the API port
 	// (default off here; config.yaml turns it on).
 	Console bool
+	// ExposeAdminOnAPI keeps serving /metrics and the console on the API
+	// port under AuthSigV4, unsigned, as under AuthNone; off (the default),
+	// they are refused there with 403 and served only by ServeAdmin.
+	ExposeAdminOnAPI bool
 	// Now is the clock (default time.Now); tests inject their own to expire
 	// iterators and to drive the limits emulator.
 	Now func() time.Time

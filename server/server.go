@@ -41,9 +41,10 @@ type Server struct {
 	// Options.Console is off.
 	console *console
 
-	fast  *fasthttp.Server
-	h2    *http.Server
-	conns chan struct{} // connection slots, MaxConns of them
+	fast     *fasthttp.Server
+	h2       *http.Server
+	adminSrv *fasthttp.Server // ServeAdmin's (admin.go)
+	conns    chan struct{}    // connection slots, MaxConns of them
 
 	requestIDPrefix string
 	requestSeq      atomic.Uint64
@@ -81,25 +82,8 @@ func New(store *shard.Store, opts Options) *Server {
 	_, _ = rand.Read(id[:])
 	h := hex.EncodeToString(id[:])
 	s.requestIDPrefix = h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-"
-	s.fast = &fasthttp.Server{
-		Handler:      s.serveFast,
-		ErrorHandler: s.fastError,
-		Name:         "shardlog",
-		ReadTimeout:  opts.ReadTimeout,
-		WriteTimeout: opts.WriteTimeout,
-		IdleTimeout:  opts.IdleTimeout,
-		// Bodies are streamed, read by the handler after the headers are
-		// checked (body.go). fasthttp reads min(MaxRequestBodySize, 8 KiB)
-		// of a body before calling the handler: 1 keeps that to one byte
-		// (the limits are enforced by readBody).
-		StreamRequestBody:            true,
-		MaxRequestBodySize:           1,
-		DisablePreParseMultipartForm: true, // never buffer a form
-		NoDefaultServerHeader:        true,
-		NoDefaultContentType:         true,
-		CloseOnShutdown:              true,
-		Logger:                       fastLogger{s.log},
-	}
+	s.fast = s.newFastServer(s.serveFast)
+	s.adminSrv = s.newFastServer(s.serveAdmin)
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
 	protocols.SetHTTP2(true) // *tls.Conns that negotiated h2 (tls.go)
@@ -165,7 +149,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		defer wg.Done()
 		h2err = s.h2.Shutdown(ctx)
 	}()
-	err := s.fast.ShutdownWithContext(ctx)
+	err := errors.Join(s.fast.ShutdownWithContext(ctx), s.adminSrv.ShutdownWithContext(ctx))
 	wg.Wait()
 	if err == nil {
 		err = h2err
@@ -217,6 +201,29 @@ func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // and must not outlive s's backing memory.
 func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
+// newFastServer returns the HTTP/1.1 server of one listener.
+func (s *Server) newFastServer(h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:      h,
+		ErrorHandler: s.fastError,
+		Name:         "shardlog",
+		ReadTimeout:  s.opts.ReadTimeout,
+		WriteTimeout: s.opts.WriteTimeout,
+		IdleTimeout:  s.opts.IdleTimeout,
+		// Bodies are streamed, read by the handler after the headers are
+		// checked (body.go). fasthttp reads min(MaxRequestBodySize, 8 KiB)
+		// of a body before calling the handler: 1 keeps that to one byte
+		// (the limits are enforced by readBody).
+		StreamRequestBody:            true,
+		MaxRequestBodySize:           1,
+		DisablePreParseMultipartForm: true, // never buffer a form
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       fastLogger{s.log},
+	}
+}
+
 // serveFast is the fasthttp adapter.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	// fasthttp does not recover handler panics: the last resort for code
@@ -227,14 +234,15 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 			s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
 		}
 	}()
-	// The console reads streams without signatures (its live tail too), so
-	// it is off while sigv4 is on; /console then gets the API's answer.
-	if s.console != nil && !s.sigv4On() && s.console.serve(ctx) {
+	if s.serveOperatorFast(ctx) { // health, and under adminOnAPI /metrics and the console
 		return
 	}
-	if s.serveOperatorFast(ctx) {
-		return
-	}
+	s.serveAPIFast(ctx, false)
+}
+
+// serveAPIFast answers a Kinesis API request over HTTP/1.1; operator marks
+// the admin listener's.
+func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	buf := getBuffer()
 	x := exchange{
 		method:        b2s(ctx.Method()),
@@ -244,6 +252,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		headers:       (*fastHeaders)(ctx),
 		ctx:           ctx,
 		peer:          requestPeer{addr: ctx.RemoteAddr(), tls: ctx.IsTLS()},
+		operator:      operator,
 		out:           (*buf)[:0],
 	}
 	if src := ctx.RequestBodyStream(); src != nil {

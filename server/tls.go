@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,4 +60,34 @@ func (l *sniffListener) handoff(dst chan net.Conn, c net.Conn) {
 	case <-l.done:
 		c.Close()
 	}
+}
+
+// Certificate is the certificate and key a TLS listener presents, replaced
+// whole by Set while connections are served: handshakes after Set present
+// the new pair, and connections already established keep the one they
+// negotiated (nothing is dropped). It is safe for concurrent use.
+type Certificate struct {
+	cur atomic.Pointer[tls.Certificate]
+}
+
+// NewCertificate returns a Certificate presenting pair.
+func NewCertificate(pair tls.Certificate) *Certificate {
+	c := new(Certificate)
+	c.Set(pair)
+	return c
+}
+
+// Set makes every later handshake present pair.
+func (c *Certificate) Set(pair tls.Certificate) { c.cur.Store(&pair) }
+
+// Current returns the pair handshakes present now; it must not be modified.
+func (c *Certificate) Current() *tls.Certificate { return c.cur.Load() }
+
+// TLSConfig returns a configuration that presents the current pair at each
+// handshake, for Options.TLS and NewStandby (which clone it and keep that
+// behaviour).
+func (c *Certificate) TLSConfig() *tls.Config {
+	return &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		return c.cur.Load(), nil
+	}}
 }

@@ -18,6 +18,10 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/shardlog/shardlog/server"
 )
 
 // Names of the files `shardlog cert` writes in its --out directory.
@@ -30,17 +34,53 @@ const (
 const certLifetime = 365 * 24 * time.Hour
 
 // tlsConfig loads the certificate and key named by the tls section, or
-// returns nil when TLS is off (both keys empty; validate refuses one
-// without the other). Errors name the keys.
-func (c *config) tlsConfig() (*tls.Config, error) {
+// returns nils when TLS is off (both keys empty; validate refuses one
+// without the other). The configuration presents whatever the returned
+// Certificate holds, so reloadCertificate can replace the pair live.
+// Errors name the keys.
+func (c *config) tlsConfig() (*tls.Config, *server.Certificate, error) {
 	if c.TLS.CertFile == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	pair, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile)
+	pair, err := loadPair(c.TLS, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("keys tls.cert_file and tls.key_file: %w", err)
+		return nil, nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}}, nil
+	certs := server.NewCertificate(pair)
+	return certs.TLSConfig(), certs, nil
+}
+
+// loadPair reads and checks the PEM certificate and key of files: they
+// must match, and the leaf must not have expired at now.
+func loadPair(files tlsFiles, now time.Time) (tls.Certificate, error) {
+	pair, err := tls.LoadX509KeyPair(files.CertFile, files.KeyFile)
+	if err != nil {
+		return pair, fmt.Errorf("keys tls.cert_file and tls.key_file: %w", err)
+	}
+	if pair.Leaf == nil { // filled by LoadX509KeyPair unless GODEBUG x509keypairleaf=0
+		if pair.Leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
+			return pair, fmt.Errorf("key tls.cert_file: %w", err)
+		}
+	}
+	if now.After(pair.Leaf.NotAfter) {
+		return pair, fmt.Errorf("key tls.cert_file: %s expired at %s", files.CertFile, pair.Leaf.NotAfter.Format(time.RFC3339))
+	}
+	return pair, nil
+}
+
+// reloadCertificate rereads the pair named by files into certs (SIGHUP):
+// new handshakes present it, open connections keep theirs. A pair that
+// cannot be loaded, does not match or has expired is logged and the
+// previous one stays.
+func reloadCertificate(files tlsFiles, certs *server.Certificate, log zerolog.Logger) {
+	pair, err := loadPair(files, time.Now())
+	if err != nil {
+		log.Error().Err(err).Msg("SIGHUP: TLS certificate not reloaded; still presenting the previous one")
+		return
+	}
+	certs.Set(pair)
+	log.Info().Str("path", files.CertFile).Str("serial", pair.Leaf.SerialNumber.Text(16)).
+		Time("not_after", pair.Leaf.NotAfter).Msg("SIGHUP: TLS certificate reloaded")
 }
 
 // runCert is `shardlog cert`: it writes a self-signed ECDSA P-256

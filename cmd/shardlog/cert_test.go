@@ -91,7 +91,7 @@ func TestConfigTLSKeys(t *testing.T) {
 			err = c.validate()
 		}
 		if err == nil {
-			_, err = c.tlsConfig()
+			_, _, err = c.tlsConfig()
 		}
 		if wantErr == "" && err != nil || wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)) {
 			t.Fatalf("%q: error %v, want %q", yaml, err, wantErr)

@@ -37,6 +37,7 @@ type config struct {
 	Console     bool           `yaml:"console"`      // serve the web console at GET /console on the API port
 	TLS         tlsFiles       `yaml:"tls"`          // certificate and key; TLS on the API port when set
 	Auth        authConfig     `yaml:"auth"`         // request signatures and per-key policies (configauth.go)
+	Admin       adminConfig    `yaml:"admin"`        // the operator's listener: /metrics, the console, the unsigned API (configadmin.go)
 }
 
 // tlsFiles names the PEM files of the API's TLS certificate and key; both
@@ -142,6 +143,7 @@ func defaultConfig() config {
 		IteratorTTL: vo.IteratorTTL,
 		Console:     true,
 		Auth:        authConfig{Mode: string(server.AuthNone), Keys: []authKeyConfig{}},
+		Admin:       adminConfig{Listen: ""},
 	}
 }
 
@@ -325,9 +327,8 @@ func (c *config) validate() error {
 		},
 		func() error { return oneOf("log.format", c.Log.Format, "json", "console") },
 		func() error {
-			// The smallest segment must still hold a 1 MiB record with its
-			// frame and header; 10 MiB records need larger segments, which
-			// the store checks when a stream raises its maximum record size.
+			// Any size holds every record the API accepts: a record larger
+			// than a segment gets a segment of its own (package segment).
 			if s.SegmentBytes < 2<<20 || s.SegmentBytes > 1<<40 {
 				return bad("storage.segment_bytes", s.SegmentBytes, "must be between 2097152 (2 MiB) and 1099511627776 (1 TiB)")
 			}
@@ -398,6 +399,7 @@ func (c *config) validate() error {
 		},
 		func() error { return c.Emulator.validate(bad) },
 		func() error { return c.Auth.validate(bad) },
+		func() error { return c.Admin.validate(bad) },
 		func() error {
 			if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 				return bad("tls.cert_file", fmt.Sprintf("%q", c.TLS.CertFile), "tls.cert_file and tls.key_file must be set together")
@@ -449,6 +451,7 @@ func (c *config) serverOptions(log zerolog.Logger) server.Options {
 	o.MaxConns = c.Limits.MaxConns
 	o.IteratorTTL = c.IteratorTTL
 	o.Console = c.Console
+	o.ExposeAdminOnAPI = c.Admin.ExposeOnAPI
 	o.ShardLimit = c.Limits.ShardLimit
 	o.OnDemandStreamLimit = c.Limits.OnDemandStreamLimit
 	o.Limits = c.serverLimits()

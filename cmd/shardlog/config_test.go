@@ -177,6 +177,8 @@ func TestBadConfigNamesKey(t *testing.T) {
 	f("listen: [a, b]\n", "listen")
 	f("listen: localhost\n", "listen")
 	f("data_dir: ''\n", "data_dir")
+	f("admin: {listen: 4568}\n", "admin.listen")
+	f("admin: {expose_on_api: sometimes}\n", "admin.expose_on_api")
 	// Wrong shapes.
 	f("storage: 5\n", "storage")
 	f("storage: {fsync: always}\nstorage: {fsync: never}\n", "storage is set twice")
@@ -260,5 +262,53 @@ func TestConsoleKey(t *testing.T) {
 	}
 	if _, err := loadConfig(writeConfig(t, "console: maybe\n")); err == nil || !strings.Contains(err.Error(), "console") {
 		t.Fatalf("console: maybe: %v", err)
+	}
+}
+
+// TestAdminKeys: where the admin listener binds, by admin.listen and
+// auth.mode, and that admin.expose_on_api reaches the server.
+func TestAdminKeys(t *testing.T) {
+	sigv4 := "auth:\n  mode: sigv4\n  keys: [{access_key_id: A, secret_access_key: s, policy: '{\"Version\":\"2012-10-17\",\"Statement\":[]}'}]\n"
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"none, default", "", ""},
+		{"none, set", "admin: {listen: '127.0.0.1:9000'}\n", "127.0.0.1:9000"},
+		{"sigv4, default", sigv4, defaultAdminListen},
+		{"sigv4, set", sigv4 + "admin: {listen: '[::1]:9000'}\n", "[::1]:9000"},
+		{"sigv4, off", sigv4 + "admin: {listen: 'off'}\n", ""},
+		{"none, off", "admin: {listen: 'off'}\n", ""},
+	} {
+		path := writeConfig(t, tc.yaml)
+		if err := os.Chmod(path, 0o600); err != nil { // it may hold keys
+			t.Fatal(err)
+		}
+		c, err := loadConfig(path)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := c.adminAddr(); got != tc.want {
+			t.Errorf("%s: admin listener at %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	path := writeConfig(t, sigv4+"admin: {expose_on_api: true}\n")
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.serverOptions(zerolog.Nop()).ExposeAdminOnAPI {
+		t.Fatal("admin.expose_on_api: true did not reach server.Options")
+	}
+	def := defaultConfig()
+	if def.serverOptions(zerolog.Nop()).ExposeAdminOnAPI {
+		t.Fatal("expose_on_api is on by default")
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:4568": true, "[::1]:1": true, "localhost:1": true, "0.0.0.0:4568": false, "10.0.0.1:1": false} {
+		if loopback(addr) != want {
+			t.Errorf("loopback(%q) = %v", addr, !want)
+		}
 	}
 }

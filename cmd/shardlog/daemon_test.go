@@ -84,6 +84,26 @@ type daemon struct {
 	cmd     *exec.Cmd
 	exited  chan error
 	stopped bool
+	// messages receives the message of every log line; lines are dropped
+	// while it is full (tests that wait for one drain it).
+	messages chan string
+}
+
+// waitMessage waits up to 20 s for a log line whose message starts with
+// prefix, discarding the lines before it.
+func (d *daemon) waitMessage(t *testing.T, prefix string) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case m := <-d.messages:
+			if strings.HasPrefix(m, prefix) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no log line %q within 20s", prefix)
+		}
+	}
 }
 
 // startLine is the fields of the log line the daemon writes once serving.
@@ -91,6 +111,7 @@ type startLine struct {
 	Message string  `json:"message"`
 	Listen  string  `json:"listen"`
 	TLS     bool    `json:"tls"`
+	Admin   string  `json:"admin"` // admin listener address, "" for none
 	DataDir string  `json:"data_dir"`
 	Streams int     `json:"streams"`
 	Took    float64 `json:"took"` // milliseconds
@@ -119,9 +140,15 @@ func (d *daemon) readLog(t *testing.T, r io.Reader, started chan<- startLine) {
 	for sc.Scan() {
 		line := sc.Text()
 		var entry startLine
-		if json.Unmarshal([]byte(line), &entry) == nil && entry.Message == "shardlog started" {
+		if json.Unmarshal([]byte(line), &entry) == nil {
+			if entry.Message == "shardlog started" {
+				select {
+				case started <- entry:
+				default:
+				}
+			}
 			select {
-			case started <- entry:
+			case d.messages <- entry.Message:
 			default:
 			}
 		}

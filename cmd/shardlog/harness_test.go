@@ -58,7 +58,9 @@ func launchDaemon(t *testing.T, l launch) (d *daemon, ok bool) {
 	if err := os.WriteFile(path, []byte(l.cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{l.bin, "serve", "--config", path, "--listen", "127.0.0.1:0", "--data-dir", l.dir}
+	// Free ports for the API and the admin listener (sigv4 would bind the
+	// admin default 127.0.0.1:4568, which parallel daemons share).
+	args := []string{l.bin, "serve", "--config", path, "--listen", "127.0.0.1:0", "--admin.listen=127.0.0.1:0", "--data-dir", l.dir}
 	if l.shell != "" {
 		args = append([]string{"sh", "-c", l.shell + ` && exec "$@"`, "sh"}, args...)
 	}
@@ -71,7 +73,7 @@ func launchDaemon(t *testing.T, l launch) (d *daemon, ok bool) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d = &daemon{cmd: cmd, exited: make(chan error, 1)}
+	d = &daemon{cmd: cmd, exited: make(chan error, 1), messages: make(chan string, 1024)}
 	started := make(chan startLine, 1)
 	go func() {
 		d.readLog(t, stderr, started)

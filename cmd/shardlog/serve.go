@@ -38,7 +38,7 @@ func newLogger(c logConfig, w io.Writer) zerolog.Logger {
 func serve(cfg config, logw io.Writer) error { return serveReloading(cfg, nil, logw) }
 
 // serveReloading is serve that applies reload's configuration on SIGHUP
-// (reload may be nil: SIGHUP is then ignored). The port is bound before
+// (reload may be nil) and rereads the TLS certificate and key then. The port is bound before
 // recovery and answers /healthz, and 503 to everything else, until the
 // store is open; then /readyz turns 200 and systemd hears READY=1.
 func serveReloading(cfg config, reload func() (config, error), logw io.Writer) error {
@@ -54,7 +54,7 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	signal.Notify(hups, syscall.SIGHUP)
 	defer signal.Stop(hups)
 
-	tlsConf, err := cfg.tlsConfig()
+	tlsConf, certs, err := cfg.tlsConfig()
 	if err != nil {
 		return err
 	}
@@ -63,13 +63,21 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 		return fmt.Errorf("listen: %w", err)
 	}
 	standby := server.NewStandby(ln, tlsConf)
+	adminStandby, err := listenAdmin(cfg, log)
+	if err != nil {
+		return errors.Join(err, standby.Close())
+	}
 	notify(log, "STATUS=recovering "+cfg.DataDir)
 	testRecoveryPause()
 
 	began := time.Now()
 	store, err := shard.Open(cfg.storeOptions(log))
 	if err != nil {
-		return errors.Join(fmt.Errorf("open data dir %s: %w", cfg.DataDir, err), standby.Close())
+		err = fmt.Errorf("open data dir %s: %w", cfg.DataDir, err)
+		if adminStandby != nil {
+			err = errors.Join(err, adminStandby.Close())
+		}
+		return errors.Join(err, standby.Close())
 	}
 	recovered, took := len(store.Streams()), time.Since(began)
 
@@ -82,6 +90,16 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	// connects after the start line must reach the server, not the standby.
 	live := standby.Handoff()
 	go func() { served <- srv.Serve(live) }()
+	adminAddr := ""
+	if adminStandby != nil {
+		adminLive := adminStandby.Handoff()
+		adminAddr = adminLive.Addr().String()
+		go func() {
+			if err := srv.ServeAdmin(adminLive); err != nil {
+				log.Error().Err(err).Msg("admin listener stopped accepting")
+			}
+		}()
+	}
 	srv.SetReady(true)
 	notify(log, "READY=1\nSTATUS=serving on "+ln.Addr().String())
 	stopWatchdog := startWatchdog(log, srv)
@@ -91,12 +109,17 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 		Str("listen", ln.Addr().String()).
 		Bool("tls", tlsConf != nil).
 		Str("auth", cfg.Auth.Mode).
+		Str("admin", adminAddr).
 		Str("data_dir", cfg.DataDir).
 		Int("streams", recovered).
 		Dur("took", took).
 		Msg("shardlog started")
 
-	sig, serveErr := waitSignal(sigs, hups, served, reload, srv, log)
+	var reloadCert func()
+	if certs != nil {
+		reloadCert = func() { reloadCertificate(cfg.TLS, certs, log) }
+	}
+	sig, serveErr := waitSignal(sigs, hups, served, reload, reloadCert, srv, log)
 	if sig == nil {
 		log.Error().Err(serveErr).Msg("server stopped accepting; shutting down")
 		served = nil
@@ -130,4 +153,23 @@ func serveReloading(cfg config, reload func() (config, error), logw io.Writer) e
 	}
 	log.Info().Dur("took", time.Since(began)).Msg("shardlog stopped")
 	return serveErr
+}
+
+// listenAdmin binds the admin listener when cfg asks for one (adminAddr)
+// and answers /healthz there, and 503 to the rest, until the store is open;
+// nil when there is none. A non-loopback address is logged as a warning:
+// whoever reaches it may use the API unsigned.
+func listenAdmin(cfg config, log zerolog.Logger) (*server.Standby, error) {
+	addr := cfg.adminAddr()
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listener (key admin.listen): %w", err)
+	}
+	if !loopback(addr) {
+		log.Warn().Str("admin", addr).Msg("the admin listener is not on loopback: whoever reaches it reads /metrics and uses the API without signing")
+	}
+	return server.NewStandby(ln, nil), nil
 }

@@ -79,9 +79,10 @@ func testRecoveryPause() {
 }
 
 // waitSignal blocks until SIGTERM or SIGINT (returned) or until the server
-// stops on its own (nil and its error), applying reload's configuration on
-// every SIGHUP meanwhile.
-func waitSignal(sigs, hups <-chan os.Signal, served <-chan error, reload func() (config, error), srv *server.Server, log zerolog.Logger) (os.Signal, error) {
+// stops on its own (nil and its error). On every SIGHUP meanwhile it calls
+// reloadCert (the TLS pair, from the files in force since start; nil
+// without TLS) and applies reload's configuration (nil: none).
+func waitSignal(sigs, hups <-chan os.Signal, served <-chan error, reload func() (config, error), reloadCert func(), srv *server.Server, log zerolog.Logger) (os.Signal, error) {
 	for {
 		select {
 		case sig := <-sigs:
@@ -89,12 +90,17 @@ func waitSignal(sigs, hups <-chan os.Signal, served <-chan error, reload func() 
 		case err := <-served:
 			return nil, err
 		case <-hups:
-			if reload == nil {
+			if reload == nil && reloadCert == nil {
 				log.Warn().Msg("SIGHUP: nothing to reload")
 				continue
 			}
 			notify(log, "RELOADING=1\nMONOTONIC_USEC="+monotonicUsec())
-			applyReload(reload, srv, log)
+			if reloadCert != nil {
+				reloadCert()
+			}
+			if reload != nil {
+				applyReload(reload, srv, log)
+			}
 			notify(log, "READY=1")
 		}
 	}
