@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,6 +79,7 @@ type limitsConfig struct {
 	ShardLimit          int           `yaml:"shard_limit"`                // open shards per account
 	OnDemandStreamLimit int           `yaml:"on_demand_stream_limit"`     // on-demand streams per account
 	MaxBodyBytes        int           `yaml:"max_body_bytes"`             // largest request body, bytes
+	MaxInflightBodies   int           `yaml:"max_inflight_body_bytes"`    // request bodies read or held at once, bytes
 	MaxConns            int           `yaml:"max_conns"`                  // concurrent connections
 	ReadTimeout         time.Duration `yaml:"read_timeout"`               // to read a whole request
 	WriteTimeout        time.Duration `yaml:"write_timeout"`              // to write a whole response
@@ -127,6 +129,7 @@ func defaultConfig() config {
 			ShardLimit:          vo.ShardLimit,
 			OnDemandStreamLimit: vo.OnDemandStreamLimit,
 			MaxBodyBytes:        vo.MaxBodyBytes,
+			MaxInflightBodies:   vo.MaxInflightBodyBytes,
 			MaxConns:            vo.MaxConns,
 			ReadTimeout:         vo.ReadTimeout,
 			WriteTimeout:        vo.WriteTimeout,
@@ -376,6 +379,12 @@ func (c *config) validate() error {
 			return nil
 		},
 		func() error {
+			if l.MaxInflightBodies < l.MaxBodyBytes {
+				return bad("limits.max_inflight_body_bytes", l.MaxInflightBodies, "must be at least limits.max_body_bytes ("+strconv.Itoa(l.MaxBodyBytes)+")")
+			}
+			return nil
+		},
+		func() error {
 			if l.MaxConns < 1 {
 				return bad("limits.max_conns", l.MaxConns, "must be at least 1")
 			}
@@ -445,6 +454,7 @@ func (c *config) serverOptions(log zerolog.Logger) server.Options {
 	o := server.DefaultOptions()
 	o.Logger = log
 	o.MaxBodyBytes = c.Limits.MaxBodyBytes
+	o.MaxInflightBodyBytes = c.Limits.MaxInflightBodies
 	o.ReadTimeout = c.Limits.ReadTimeout
 	o.WriteTimeout = c.Limits.WriteTimeout
 	o.IdleTimeout = c.Limits.IdleTimeout

@@ -163,6 +163,7 @@ func TestBadConfigNamesKey(t *testing.T) {
 	f("log: {level: loud}\n", "log.level")
 	f("log: {format: xml}\n", "log.format")
 	f("storage: {compression: gzip}\n", "storage.compression")
+	f("limits: {max_inflight_body_bytes: 1048576}\n", "limits.max_inflight_body_bytes")
 	f("storage: {segment_bytes: 1000}\n", "storage.segment_bytes")
 	f("storage: {segment_bytes: lots}\n", "storage.segment_bytes")
 	f("storage: {index_interval_bytes: 8}\n", "storage.index_interval_bytes")

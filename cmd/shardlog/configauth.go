@@ -18,9 +18,10 @@ type authConfig struct {
 type authKeyConfig struct {
 	AccessKeyID     string        `yaml:"access_key_id"`
 	SecretAccessKey server.Secret `yaml:"secret_access_key"`
-	User            string        `yaml:"user"`        // IAM user name in ARNs; default the access key id
-	Policy          string        `yaml:"policy"`      // an IAM policy document (JSON)
-	PolicyFile      string        `yaml:"policy_file"` // or a file holding one
+	SessionToken    server.Secret `yaml:"session_token"` // temporary credentials: requests must carry it
+	User            string        `yaml:"user"`          // IAM user name in ARNs; default the access key id
+	Policy          string        `yaml:"policy"`        // an IAM policy document (JSON)
+	PolicyFile      string        `yaml:"policy_file"`   // or a file holding one
 }
 
 // validate checks the auth section, compiling every policy; errors name the
@@ -67,7 +68,7 @@ func (a authConfig) serverAuth() (server.Auth, error) {
 		if err != nil {
 			return out, fmt.Errorf("key %s: %w", field, err)
 		}
-		out.Keys = append(out.Keys, server.AuthKey{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, User: k.User, Policy: p})
+		out.Keys = append(out.Keys, server.AuthKey{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, SessionToken: k.SessionToken, User: k.User, Policy: p})
 	}
 	return out, nil
 }
