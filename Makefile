@@ -22,11 +22,17 @@ run: build
 ## tests in cmd/shardlog that drive the real binary with the AWS CLI, boto3
 ## and the JavaScript SDK (each skips when its client is missing, except
 ## under CI=true); then the crash-point sweep, which kills a real daemon at
-## every durable step and skips itself under -race.
+## every durable step and skips itself under -race; then a brief run of the
+## fuzz targets that guard access control (what a client without
+## credentials reaches: the SigV4 header checks, policies, sealed tokens).
+SECURITY_FUZZ ?= FuzzSigV4Headers FuzzParsePolicy FuzzOpenToken
 test:
 	$(GO) vet ./...
 	$(GO) test -race ./...
 	$(GO) test -run '^TestCrashPointSweep$$' ./cmd/shardlog
+	@set -e; for target in $(SECURITY_FUZZ); do \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime 5s ./server; \
+	done
 
 ## fuzz: run every fuzz target of every package for FUZZTIME each.
 fuzz:
