@@ -3,7 +3,6 @@ package server
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -147,25 +146,13 @@ func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 
 // showEntries prints a Records list as AWS does in validation messages.
 func showEntries(recs []putRecordsEntry) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, r := range recs {
-		if i > 0 {
-			b.WriteString(", ")
+	return showItems('[', ']', len(recs), func(i int) string {
+		n, key := strconv.Itoa(len(recs[i].Data)), ""
+		if recs[i].PartitionKey != nil {
+			key = truncate(*recs[i].PartitionKey, maxQuotedBytes)
 		}
-		if b.Len() > maxQuotedBytes {
-			break // quote cuts it there
-		}
-		b.WriteString("PutRecordsRequestEntry(Data=java.nio.HeapByteBuffer[pos=0 lim=")
-		n := strconv.Itoa(len(r.Data))
-		b.WriteString(n + " cap=" + n + "], PartitionKey=")
-		if r.PartitionKey != nil {
-			b.WriteString(truncate(*r.PartitionKey, maxQuotedBytes))
-		}
-		b.WriteByte(')')
-	}
-	b.WriteByte(']')
-	return b.String()
+		return "PutRecordsRequestEntry(Data=java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "], PartitionKey=" + key + ")"
+	})
 }
 
 // release returns the output and its scratch to the pool.

@@ -182,39 +182,34 @@ func lengthConstraints(minLen, maxLen int) string {
 		", Member must have length greater than or equal to " + strconv.Itoa(minLen) + "]"
 }
 
-// showList prints a list as Java does: "[a, b]".
-func showList(list []string) string {
+// showItems prints n items as Java prints a collection, between open and
+// close and joined by ", ". It stops once past maxQuotedBytes: quote cuts
+// the text there, so a million-element value costs no more than a short one.
+func showItems(open, close byte, n int, item func(i int) string) string {
 	var b strings.Builder
-	b.WriteByte('[')
-	for i, s := range list {
+	b.WriteByte(open)
+	for i := 0; i < n && b.Len() <= maxQuotedBytes; i++ {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		if b.Len() > maxQuotedBytes {
-			break // quote cuts it there
-		}
-		b.WriteString(truncate(s, maxQuotedBytes))
+		b.WriteString(item(i))
 	}
-	b.WriteByte(']')
+	b.WriteByte(close)
 	return b.String()
+}
+
+// showList prints a list as Java does: "[a, b]".
+func showList(list []string) string {
+	return showItems('[', ']', len(list), func(i int) string { return truncate(list[i], maxQuotedBytes) })
 }
 
 // showMap prints a map as Java does, "{k1=v1, k2=v2}", in key order so the
 // message is deterministic.
 func showMap(m map[string]string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, k := range slices.Sorted(maps.Keys(m)) {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if b.Len() > maxQuotedBytes {
-			break // quote cuts it there
-		}
-		b.WriteString(truncate(k, maxQuotedBytes) + "=" + truncate(m[k], maxQuotedBytes))
-	}
-	b.WriteByte('}')
-	return b.String()
+	keys := slices.Sorted(maps.Keys(m))
+	return showItems('{', '}', len(keys), func(i int) string {
+		return truncate(keys[i], maxQuotedBytes) + "=" + truncate(m[keys[i]], maxQuotedBytes)
+	})
 }
 
 // streamName checks the StreamName member.

@@ -48,9 +48,12 @@ func TestHostileRequests(t *testing.T) {
 	foreign := oc.iterator(t, "hostile", shardID, "TRIM_HORIZON", "")
 	other.stop(t)
 
-	raw, _ := base64.StdEncoding.DecodeString(it)
+	raw, err := base64.RawURLEncoding.DecodeString(it) // iterators are sealed, URL-safe base64
+	if err != nil || len(raw) == 0 {
+		t.Fatalf("iterator %q: %v", it, err)
+	}
 	raw[len(raw)/2] ^= 1
-	tampered := base64.StdEncoding.EncodeToString(raw)
+	tampered := base64.RawURLEncoding.EncodeToString(raw)
 	b64 := func(n int) string { return base64.StdEncoding.EncodeToString(make([]byte, n)) }
 	records := func(n int) string {
 		var b strings.Builder
