@@ -41,9 +41,15 @@ type sniffListener struct {
 	// onAcceptError is told of each temporary accept error, and whether
 	// it is time to log one (at most one a second); nil: ignore them.
 	onAcceptError func(err error, warn bool)
+	// h2Slots bounds the HTTP/2 connections open at once (a semaphore
+	// shared by the server); onH2Full is told of each one closed because
+	// none was free.
+	h2Slots  chan struct{}
+	onH2Full func()
 }
 
-func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns chan struct{}, deadline time.Duration, onAcceptError func(err error, warn bool)) *sniffListener {
+func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns, h2Slots chan struct{}, deadline time.Duration,
+	onAcceptError func(err error, warn bool), onH2Full func()) *sniffListener {
 	l := &sniffListener{
 		inner:         inner,
 		tls:           tlsConfig,
@@ -52,6 +58,8 @@ func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns chan stru
 		deadline:      deadline,
 		done:          make(chan struct{}),
 		onAcceptError: onAcceptError,
+		h2Slots:       h2Slots,
+		onH2Full:      onH2Full,
 	}
 	l.h2 = &chanListener{addr: inner.Addr(), conns: make(chan net.Conn), done: l.done, close: l.Close}
 	go l.acceptLoop()
@@ -117,11 +125,29 @@ func (l *sniffListener) sniff(c *countedConn) {
 	}
 	_ = c.SetReadDeadline(time.Time{})
 	c.replay = append([]byte(nil), buf[:n]...)
-	dst := l.http1
 	if n == len(h2Preface) && bytes.Equal(buf[:n], h2Preface) {
-		dst = l.h2.conns
+		l.toH2(c, c)
+		return
 	}
-	l.handoff(dst, c)
+	l.handoff(l.http1, c)
+}
+
+// toH2 hands the HTTP/2 connection c (counted as cc) to net/http when an
+// HTTP/2 slot is free, and closes it otherwise. Each connection may hold
+// up to h2WindowBytes of request data no handler has read yet (its
+// flow-control window), so the slots bound the sum of those by the body
+// budget.
+func (l *sniffListener) toH2(c net.Conn, cc *countedConn) {
+	select {
+	case l.h2Slots <- struct{}{}:
+	default:
+		l.onH2Full()
+		c.Close()
+		return
+	}
+	release := cc.release
+	cc.release = func() { <-l.h2Slots; release() }
+	l.handoff(l.h2.conns, c)
 }
 
 // Accept returns the next HTTP/1.x connection.

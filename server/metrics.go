@@ -76,6 +76,9 @@ type serverMetrics struct {
 	// unauthenticated counts requests refused by signature checks before
 	// their body was read (shardlog_unauthenticated_requests_total).
 	unauthenticated *metrics.Counter
+	// h2ConnsRefused counts HTTP/2 connections closed because every HTTP/2
+	// slot was taken (shardlog_h2_conns_refused_total).
+	h2ConnsRefused *metrics.Counter
 }
 
 func newServerMetrics() *serverMetrics {
@@ -83,7 +86,8 @@ func newServerMetrics() *serverMetrics {
 	return &serverMetrics{set: set, panics: set.NewCounter("shardlog_panics_total"),
 		acceptErrors:       set.NewCounter("shardlog_accept_errors_total"),
 		bodyBudgetRefusals: set.NewCounter("shardlog_body_budget_refusals_total"),
-		unauthenticated:    set.NewCounter("shardlog_unauthenticated_requests_total")}
+		unauthenticated:    set.NewCounter("shardlog_unauthenticated_requests_total"),
+		h2ConnsRefused:     set.NewCounter("shardlog_h2_conns_refused_total")}
 }
 
 // streamMetrics are the pre-resolved metrics of one stream.

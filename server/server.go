@@ -45,6 +45,9 @@ type Server struct {
 	h2       *http.Server
 	adminSrv *fasthttp.Server // ServeAdmin's (admin.go)
 	conns    chan struct{}    // connection slots, MaxConns of them
+	// h2conns are the HTTP/2 connection slots: MaxInflightBodyBytes over
+	// h2WindowBytes of them (body.go).
+	h2conns chan struct{}
 
 	requestIDPrefix string
 	requestSeq      atomic.Uint64
@@ -72,6 +75,7 @@ func New(store *shard.Store, opts Options) *Server {
 		limiter: newLimiter(opts.Now),
 		tokens:  newTokenSealers(store.Secret()),
 		bodies:  newBodyBudget(opts),
+		h2conns: make(chan struct{}, max(1, opts.MaxInflightBodyBytes/h2WindowBytes)),
 	}
 	s.SetLimits(opts.Limits)
 	s.SetAuth(opts.Auth)
@@ -116,12 +120,12 @@ func deriveKey(secret []byte, purpose string) []byte {
 // the error that stopped accepting. Serve may be called for several
 // listeners at once.
 func (s *Server) Serve(ln net.Listener) error {
-	sl := newSniffListener(ln, s.opts.TLS, s.conns, s.opts.ReadTimeout, func(err error, warn bool) {
+	sl := newSniffListener(ln, s.opts.TLS, s.conns, s.h2conns, s.opts.ReadTimeout, func(err error, warn bool) {
 		s.metrics.acceptErrors.Inc()
 		if warn {
 			s.log.Warn().Err(err).Msg("cannot accept connections (out of file descriptors?); backing off, open connections are still served")
 		}
-	})
+	}, s.metrics.h2ConnsRefused.Inc)
 	h2done := make(chan error, 1)
 	go func() { h2done <- s.h2.Serve(sl.h2) }()
 	err := s.fast.Serve(sl)

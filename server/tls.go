@@ -45,11 +45,11 @@ func (l *sniffListener) handshake(c *countedConn) {
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
-	dst := l.http1
 	if tc.ConnectionState().NegotiatedProtocol == alpnH2 {
-		dst = l.h2.conns
+		l.toH2(tc, c)
+		return
 	}
-	l.handoff(dst, tc)
+	l.handoff(l.http1, tc)
 }
 
 // handoff passes c to the half that serves it, or closes c if the listener
