@@ -18,7 +18,7 @@ func (s *Server) addTagsToStream(in *addTagsToStreamInput) (*emptyOutput, error)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needChange)
 	if err != nil {
 		return nil, err
 	}

@@ -175,7 +175,7 @@ func validateS3TablesDestination(v *validator, d *channelS3TablesDestination) {
 // channelSourceStream resolves a channel's source stream by ARN: it must
 // exist, and channels read only ON_DEMAND streams.
 func (s *Server) channelSourceStream(arn string) (*shard.Stream, error) {
-	st, err := s.streamFor(nil, &arn)
+	st, err := s.lookupStream(nil, &arn, needChange)
 	if err != nil {
 		return nil, err
 	}

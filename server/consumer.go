@@ -103,7 +103,7 @@ func (s *Server) consumerFor(arn, name, streamARN *string) (*shard.Stream, shard
 // consumerStream resolves the stream of a consumer; a missing stream is a
 // missing consumer, named by what the request named.
 func (s *Server) consumerStream(streamARN, what string) (*shard.Stream, error) {
-	st, err := s.streamFor(nil, &streamARN)
+	st, err := s.lookupStream(nil, &streamARN, needAny)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Type == errResourceNotFound {
 		return nil, s.consumerNotFound(what)
@@ -147,9 +147,9 @@ func (c consumerTags) RemoveTags(keys []string) error { return c.st.RemoveConsum
 
 // resourceTagged resolves the stream or consumer a ResourceARN names, for
 // the tag operations. Call it after validation (validator.resourceARN).
-func (s *Server) resourceTagged(arn string) (tagged, error) {
+func (s *Server) resourceTagged(arn string, need streamNeed) (tagged, error) {
 	if !consumerARNPattern.MatchString(arn) {
-		return s.resourceStream(arn)
+		return s.resourceStream(arn, need)
 	}
 	st, c, err := s.consumerFor(&arn, nil, nil)
 	if err != nil {

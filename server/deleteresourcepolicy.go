@@ -15,7 +15,7 @@ func (s *Server) deleteResourcePolicy(in *deleteResourcePolicyInput) (*emptyOutp
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.resourceStream(*in.ResourceARN)
+	st, err := s.resourceStream(*in.ResourceARN, needChange)
 	if err != nil {
 		return nil, err
 	}

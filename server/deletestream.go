@@ -18,8 +18,8 @@ type deleteStreamInput struct {
 func init() { register("DeleteStream", (*Server).deleteStream) }
 
 // deleteStream answers DeleteStream. The stream is DELETING for the store's
-// DeleteDelay, then gone; a stream in any state, CREATING included, may be
-// deleted.
+// DeleteDelay, then gone; a stream in any state but DELETING, CREATING
+// included, may be deleted (lookupStream's needChange).
 func (s *Server) deleteStream(in *deleteStreamInput) (*emptyOutput, error) {
 	var v validator
 	v.streamName("streamName", in.StreamName)
@@ -27,7 +27,7 @@ func (s *Server) deleteStream(in *deleteStreamInput) (*emptyOutput, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needChange)
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +38,13 @@ func (s *Server) deleteStream(in *deleteStreamInput) (*emptyOutput, error) {
 	for _, c := range consumers {
 		s.subs.endConsumer(c.ARN, s.consumerNotFound(c.ARN))
 	}
-	if err := s.store.DeleteStream(st.Name()); errors.Is(err, shard.ErrStreamNotFound) {
+	switch err := s.store.DeleteStream(st.Name()); {
+	case errors.Is(err, shard.ErrStreamNotFound):
 		return nil, s.streamNotFound(st.Name())
-	} else if err != nil {
+	case errors.Is(err, shard.ErrNotActive):
+		// Another DeleteStream got there since lookupStream.
+		return nil, s.notActive(st.Name(), shard.StatusDeleting)
+	case err != nil:
 		return nil, err
 	}
 	return &emptyOutput{}, nil

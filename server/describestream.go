@@ -79,7 +79,7 @@ func (s *Server) describeStream(in *describeStreamInput) (*describeStreamOutput,
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func (s *Server) describeStreamSummary(in *describeStreamSummaryInput) (*describ
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (s *Server) enhancedMonitoring(in *enhancedMonitoringInput, enable bool) (*
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.activeStream(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
 	}

@@ -78,8 +78,9 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 			return nil, apiErrorf(errInvalidArgument, "StreamARN %s does not match the stream of the ShardIterator.", *in.StreamARN)
 		}
 	}
-	st, err := s.store.Stream(it.stream)
-	if errors.Is(err, shard.ErrStreamNotFound) {
+	st, err := s.lookupStream(&it.stream, nil, needAny)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Type == errResourceNotFound {
 		return nil, s.shardNotFound(it.stream, it.shardID)
 	} else if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ func (s *Server) getResourcePolicy(in *getResourcePolicyInput) (*getResourcePoli
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.resourceStream(*in.ResourceARN)
+	st, err := s.resourceStream(*in.ResourceARN, needAny)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,7 @@ func (s *Server) getShardIterator(in *getShardIteratorInput) (*getShardIteratorO
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func (s *Server) setRetention(in *streamRetentionInput, increase bool) (*emptyOu
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.activeStream(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
 	}

@@ -156,7 +156,7 @@ func (s *Server) listShardsStart(in *listShardsInput) (*shard.Stream, string, er
 		if in.StreamName == nil && in.StreamARN == nil {
 			return nil, "", apiErrorf(errInvalidArgument, "Either NextToken or StreamName should be provided.")
 		}
-		st, err := s.streamFor(in.StreamName, in.StreamARN)
+		st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
 		if err != nil {
 			return nil, "", err
 		}
@@ -186,7 +186,7 @@ func (s *Server) listShardsStart(in *listShardsInput) (*shard.Stream, string, er
 	if age := s.opts.Now().UnixMilli() - tok.IssuedMs; age > listShardsTokenTTL.Milliseconds() {
 		return nil, "", apiErrorf(errExpiredNextToken, "The NextToken has expired: it was issued %d ms ago, and NextTokens are valid for %d ms.", age, listShardsTokenTTL.Milliseconds())
 	}
-	st, err := s.streamFor(&tok.Stream, nil)
+	st, err := s.lookupStream(&tok.Stream, nil, needAny)
 	if err != nil {
 		return nil, "", err
 	}

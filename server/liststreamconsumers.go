@@ -88,7 +88,7 @@ func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamC
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.streamFor(nil, in.StreamARN)
+	st, err := s.lookupStream(nil, in.StreamARN, needAny)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func (s *Server) listTagsForResource(in *listTagsForResourceInput) (*listTagsFor
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.resourceTagged(*in.ResourceARN)
+	st, err := s.resourceTagged(*in.ResourceARN, needAny)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func (s *Server) listTagsForStream(in *listTagsForStreamInput) (*listTagsForStre
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.streamFor(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
 	if err != nil {
 		return nil, err
 	}

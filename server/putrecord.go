@@ -48,7 +48,7 @@ func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.writableStream(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -86,19 +86,6 @@ func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 		SequenceNumber: results[0].Shard.SequenceNumber(results[0].Seq),
 		EncryptionType: info.EncryptionType,
 	}, nil
-}
-
-// writableStream is streamFor for the put operations, which AWS answers
-// with ResourceNotFoundException unless the stream is ACTIVE or UPDATING.
-func (s *Server) writableStream(name, arn *string) (*shard.Stream, error) {
-	st, err := s.streamFor(name, arn)
-	if err != nil {
-		return nil, err
-	}
-	if status := st.Status(); status != shard.StatusActive && status != shard.StatusUpdating {
-		return nil, s.streamNotFound(st.Name())
-	}
-	return st, nil
 }
 
 // routingKey is the hash key a record is routed by: its explicit hash key

@@ -93,7 +93,7 @@ func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.writableStream(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needWrite)
 	if err != nil {
 		return nil, err
 	}

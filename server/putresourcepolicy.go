@@ -25,7 +25,7 @@ func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*emptyOutput, er
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.resourceStream(*in.ResourceARN)
+	st, err := s.resourceStream(*in.ResourceARN, needChange)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (s *Server) registerStreamConsumer(in *registerStreamConsumerInput) (*regis
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.activeStream(nil, in.StreamARN)
+	st, err := s.lookupStream(nil, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
 	}

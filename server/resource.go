@@ -22,10 +22,10 @@ func (v *validator) resourceARN(field string, arn *string) {
 // resourceStream resolves the stream a ResourceARN names. Call it after
 // validation (validator.resourceARN). shardlog has no registered consumers
 // yet, so a consumer ARN names nothing: ResourceNotFoundException. A stream
-// ARN resolves as streamFor does.
-func (s *Server) resourceStream(arn string) (*shard.Stream, error) {
+// ARN resolves as lookupStream does, with need.
+func (s *Server) resourceStream(arn string, need streamNeed) (*shard.Stream, error) {
 	if consumerARNPattern.MatchString(arn) {
 		return nil, apiErrorf(errResourceNotFound, "Consumer %s under account %s not found.", arn, s.store.Options().AccountID)
 	}
-	return s.streamFor(nil, &arn)
+	return s.lookupStream(nil, &arn, need)
 }

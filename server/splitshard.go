@@ -32,7 +32,7 @@ func (s *Server) splitShard(in *splitShardInput) (*emptyOutput, error) {
 	}
 	accountMu.Lock()
 	defer accountMu.Unlock()
-	st, err := s.activeStream(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
 	}

@@ -2,36 +2,104 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/shardlog/shardlog/shard"
 )
 
-// streamFor resolves the stream a request names by StreamName, StreamARN or
-// both. Call it after validation (validator.streamName/streamARN), so both
-// are well-formed when present. Errors:
+// streamNeed is what an operation needs of the stream it names.
+// lookupStream applies the state rules for each need; they live only here.
+//
+// A stream's states are CREATING (for the store's CreateDelay), ACTIVE,
+// UPDATING (after a reshard or mode change) and DELETING (for the store's
+// DeleteDelay after DeleteStream), then gone: after the delay every
+// operation answers ResourceNotFoundException. During DELETING (sources:
+// the AWS API reference for DeleteStream and DescribeStream, as in
+// aws-sdk-go-v2 service/kinesis v1.56):
+//
+//   - the stream is described, listed and its name is taken (CreateStream
+//     gets ResourceInUseException), so the SDKs' StreamNotExists waiter
+//     keeps waiting until it is gone;
+//   - reads and writes keep working: "Kinesis Data Streams might continue to
+//     accept data read and write operations, such as PutRecord, PutRecords,
+//     and GetRecords, on a stream in the DELETING state until the stream
+//     deletion is complete";
+//   - changes (DeleteStream again, tags, policies, consumers, resharding) get
+//     ResourceInUseException, AWS's error for "the resource must be in the
+//     ACTIVE state";
+//   - SubscribeToShard does not start, and running subscriptions end:
+//     DeleteStream ends them, and its EnforceConsumerDeletion deletes the
+//     consumers they read through.
+type streamNeed int
+
+const (
+	// needAny: describing, listing, reading tags, GetShardIterator and
+	// GetRecords. Any state.
+	needAny streamNeed = iota
+	// needWrite: PutRecord and PutRecords. ACTIVE, UPDATING or DELETING; a
+	// CREATING stream is ResourceNotFoundException, as in AWS.
+	needWrite
+	// needSubscribe: SubscribeToShard. Any state but DELETING, which is
+	// ResourceNotFoundException (the caller names the consumer).
+	needSubscribe
+	// needChange: DeleteStream, tags, policies, channels and changes that
+	// AWS allows outside ACTIVE. Any state but DELETING.
+	needChange
+	// needActive: resharding, retention, encryption, monitoring, consumer
+	// registration. ACTIVE only.
+	needActive
+)
+
+// lookupStream resolves the stream a request names by StreamName, StreamARN
+// or both, and checks that its state allows what the operation needs
+// (streamState). Every operation that names a stream calls it, or
+// streamState for a stream it already holds. Call it after validation
+// (validator.streamName/streamARN), so both are well-formed when present.
+// Errors:
 //
 //   - neither given: InvalidArgumentException;
 //   - both given and naming different streams: InvalidArgumentException;
-//   - an ARN of another region or account, or no such stream (or one being
-//     deleted): ResourceNotFoundException "Stream X under account A not found.".
-func (s *Server) streamFor(name, arn *string) (*shard.Stream, error) {
+//   - an ARN of another region or account, or no such stream (DELETING and
+//     its DeleteDelay over): ResourceNotFoundException "Stream X under
+//     account A not found.";
+//   - a state that does not allow need: streamState's error.
+func (s *Server) lookupStream(name, arn *string, need streamNeed) (*shard.Stream, error) {
 	n, err := s.streamNameFor(name, arn)
 	if err != nil {
 		return nil, err
 	}
 	st, err := s.store.Stream(n)
-	if errors.Is(err, shard.ErrStreamNotFound) || err == nil && st.Status() == shard.StatusDeleting {
+	if errors.Is(err, shard.ErrStreamNotFound) {
 		return nil, s.streamNotFound(n)
+	} else if err != nil {
+		return nil, fmt.Errorf("look up stream %s: %w", n, err)
 	}
-	if err != nil {
+	if err := s.streamState(st, need); err != nil {
 		return nil, err
 	}
 	return st, nil
 }
 
+// streamState is the state rule of lookupStream (see streamNeed): nil when
+// st's current state allows need, else the *APIError AWS answers.
+func (s *Server) streamState(st *shard.Stream, need streamNeed) error {
+	status := st.Status()
+	switch {
+	case need == needAny:
+		return nil
+	case need == needWrite && status == shard.StatusCreating,
+		need == needSubscribe && status == shard.StatusDeleting:
+		return s.streamNotFound(st.Name())
+	case need == needChange && status == shard.StatusDeleting,
+		need == needActive && status != shard.StatusActive:
+		return s.notActive(st.Name(), status)
+	}
+	return nil
+}
+
 // streamNameFor returns the stream name a request names by StreamName,
-// StreamARN or both, with streamFor's errors but without looking it up.
+// StreamARN or both, with lookupStream's errors but without looking it up.
 func (s *Server) streamNameFor(name, arn *string) (string, error) {
 	switch {
 	case name == nil && arn == nil:
@@ -62,20 +130,6 @@ func (s *Server) streamNotFound(name string) *APIError {
 // shardNotFound is AWS's ResourceNotFoundException for a shard id.
 func (s *Server) shardNotFound(stream, shardID string) *APIError {
 	return apiErrorf(errResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, stream, s.store.Options().AccountID)
-}
-
-// activeStream is streamFor for operations that need an ACTIVE stream
-// (resharding, retention changes): a stream that is CREATING or UPDATING
-// gets notActive's ResourceInUseException.
-func (s *Server) activeStream(name, arn *string) (*shard.Stream, error) {
-	st, err := s.streamFor(name, arn)
-	if err != nil {
-		return nil, err
-	}
-	if status := st.Status(); status != shard.StatusActive {
-		return nil, s.notActive(st.Name(), status)
-	}
-	return st, nil
 }
 
 // notActive is AWS's ResourceInUseException for a stream that is not ACTIVE.

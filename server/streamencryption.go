@@ -36,7 +36,7 @@ func (s *Server) streamEncryption(in *streamEncryptionInput, start bool) (*empty
 	if *in.EncryptionType != encryptionKMS {
 		return nil, apiErrorf(errInvalidArgument, "Encryption type %s is not supported; the only valid value is KMS.", *in.EncryptionType)
 	}
-	st, err := s.activeStream(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
 	}

@@ -160,6 +160,9 @@ func (s *Server) subscribe(in *subscribeToShardInput) (*subscription, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.streamState(st, needSubscribe) != nil {
+		return nil, s.consumerNotFound(c.ARN)
+	}
 	account := s.store.Options().AccountID
 	if c.Status != shard.ConsumerActive {
 		return nil, apiErrorf(errResourceInUse, "Consumer %s under account %s is not in an ACTIVE state, instead in state %s.", c.ARN, account, c.Status)
@@ -317,7 +320,7 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 		case <-tail:
 		case <-heartbeat.C:
 			due = true
-			if _, err := sub.stream.Consumer(sub.name); err != nil || sub.stream.Status() == shard.StatusDeleting {
+			if _, err := sub.stream.Consumer(sub.name); err != nil || s.streamState(sub.stream, needSubscribe) != nil {
 				send(w.exception(s.consumerNotFound(sub.key.consumerARN)))
 				return
 			}

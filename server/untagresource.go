@@ -17,7 +17,7 @@ func (s *Server) untagResource(in *untagResourceInput) (*emptyOutput, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.resourceTagged(*in.ResourceARN)
+	st, err := s.resourceTagged(*in.ResourceARN, needChange)
 	if err != nil {
 		return nil, err
 	}

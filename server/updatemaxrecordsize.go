@@ -28,7 +28,7 @@ func (s *Server) updateMaxRecordSize(in *updateMaxRecordSizeInput) (*emptyOutput
 	if in.StreamARN == nil {
 		return nil, apiErrorf(errInvalidArgument, "StreamARN must be provided.")
 	}
-	st, err := s.activeStream(nil, in.StreamARN)
+	st, err := s.lookupStream(nil, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (s *Server) updateShardCount(in *updateShardCountInput) (*updateShardCountO
 	}
 	accountMu.Lock()
 	defer accountMu.Unlock()
-	st, err := s.activeStream(in.StreamName, in.StreamARN)
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
 	}

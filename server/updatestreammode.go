@@ -35,7 +35,7 @@ func (s *Server) updateStreamMode(in *updateStreamModeInput) (*emptyOutput, erro
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.activeStream(nil, in.StreamARN)
+	st, err := s.lookupStream(nil, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func (s *Server) updateStreamRecordDistributionStrategy(in *updateStreamRecordDi
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.streamFor(nil, in.StreamARN)
+	st, err := s.lookupStream(nil, in.StreamARN, needChange)
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,8 @@ import (
 // Errors returned by the store, streams and shards. The server maps them to
 // Kinesis error types; they never carry wire-protocol meaning themselves.
 var (
-	// ErrStreamNotFound is returned when no stream of that name exists (or it is
-	// being deleted).
+	// ErrStreamNotFound is returned when no stream of that name exists. A
+	// DELETING stream exists until the store's DeleteDelay is over.
 	ErrStreamNotFound = errors.New("shard: stream not found")
 	// ErrStreamExists is returned by CreateStream for a name already in use.
 	ErrStreamExists = errors.New("shard: stream already exists")

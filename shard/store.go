@@ -393,13 +393,18 @@ func (s *Store) OpenShardCount() int {
 // DeleteStream deletes a stream and its files. The stream shows DELETING for
 // the store's DeleteDelay, then disappears. The removal is crash-safe: the
 // directory is first renamed aside, so after a crash the stream is either
-// whole or gone.
+// whole or gone. It fails with ErrStreamNotFound when there is no such
+// stream and with ErrNotActive when the stream is already DELETING.
 func (s *Store) DeleteStream(name string) error {
 	s.mu.Lock()
 	st, ok := s.streams[name]
-	if !ok || st.deleting.Load() {
+	if !ok {
 		s.mu.Unlock()
 		return fmt.Errorf("delete stream %s: %w", name, ErrStreamNotFound)
+	}
+	if st.deleting.Load() {
+		s.mu.Unlock()
+		return fmt.Errorf("delete stream %s: already deleting: %w", name, ErrNotActive)
 	}
 	st.deleting.Store(true)
 	s.mu.Unlock()

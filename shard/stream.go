@@ -386,7 +386,7 @@ func (st *Stream) update(fn func(m *streamMeta) error) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.deleting.Load() {
-		return fmt.Errorf("stream %s: %w", st.name, ErrStreamNotFound)
+		return fmt.Errorf("stream %s: deleting: %w", st.name, ErrNotActive)
 	}
 	return st.updateLocked(fn)
 }
