@@ -60,8 +60,15 @@ func (s *Server) createStream(in *createStreamInput) (*emptyOutput, error) {
 	name := *in.StreamName
 	account := s.store.Options().AccountID
 	mode := shard.ModeProvisioned
-	if in.StreamModeDetails != nil {
+	switch {
+	case in.StreamModeDetails != nil:
 		mode = shard.StreamMode(*in.StreamModeDetails.StreamMode)
+	case in.ShardCount == nil:
+		// Neither a mode nor a shard count: AWS creates the stream with
+		// four shards (LocalStack's AWS-validated snapshot
+		// test_create_stream_without_shard_count), as an on-demand stream
+		// starts.
+		mode = shard.ModeOnDemand
 	}
 	cfg := shard.StreamConfig{Name: name, Mode: mode, Tags: in.Tags}
 	switch {

@@ -64,8 +64,14 @@ func (s *Server) appendIterator(dst []byte, it iterator) []byte {
 }
 
 // openIterator opens and decodes a token. Any malformed, truncated,
-// tampered or foreign token is errBadIterator.
+// tampered or foreign token is errBadIterator. A token wrapped in one pair
+// of double quotes is accepted, as AWS does (LocalStack's AWS-validated
+// test_get_records_shard_iterator_with_surrounding_quotes): some clients
+// pass a JSON-encoded string on.
 func (s *Server) openIterator(token string) (iterator, error) {
+	if len(token) >= 2 && token[0] == '"' && token[len(token)-1] == '"' {
+		token = token[1 : len(token)-1]
+	}
 	var it iterator
 	err := s.tokens.iterators.open(token, func(body []byte) error {
 		var err error

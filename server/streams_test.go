@@ -125,7 +125,8 @@ func TestCreateStreamOnDemand(t *testing.T) {
 	if *lim.ShardLimit != 10000 || *lim.OpenShardCount != 4 || *lim.OnDemandStreamCount != 1 || *lim.OnDemandStreamCountLimit != 50 {
 		t.Fatalf("limits %+v", lim)
 	}
-	_, err = c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("prov")})
+	_, err = c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("prov"),
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}})
 	wantAPIError(t, err, errInvalidArgument, "ShardCount is required")
 	_, err = c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("prov"), ShardCount: aws.Int32(1),
 		RecordDistributionStrategy: types.RecordDistributionStrategyAuto})
