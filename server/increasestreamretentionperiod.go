@@ -23,10 +23,10 @@ func (s *Server) increaseStreamRetentionPeriod(in *streamRetentionInput) (*empty
 }
 
 // setRetention is Increase- (increase true) and
-// DecreaseStreamRetentionPeriod: the new period must lie between the
-// store's retention floor (24 h, or less in a local setup, rounded up to
-// whole hours) and 8760 h, and must not go the other way than the
-// operation's name says; the same period is accepted.
+// DecreaseStreamRetentionPeriod: the new period must lie between 24 h and
+// 8760 h, as in AWS (a local retention floor shortens how long a 24-hour
+// stream keeps records, never the period reported), and must not go the
+// other way than the operation's name says; the same period is accepted.
 func (s *Server) setRetention(in *streamRetentionInput, increase bool) (*emptyOutput, error) {
 	var v validator
 	v.notNull("retentionPeriodHours", in.RetentionPeriodHours != nil)
@@ -40,8 +40,7 @@ func (s *Server) setRetention(in *streamRetentionInput, increase bool) (*emptyOu
 		return nil, err
 	}
 	hours := *in.RetentionPeriodHours
-	floor := s.store.Options().RetentionFloor
-	minHours := int((floor + time.Hour - 1) / time.Hour)
+	const minHours = int(shard.DefaultRetention / time.Hour)
 	switch current := st.Info().RetentionHours; {
 	case hours < minHours:
 		return nil, apiErrorf(errInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", minHours, hours)

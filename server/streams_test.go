@@ -316,15 +316,28 @@ func TestRetentionPeriod(t *testing.T) {
 	wantRawError(t, c.call(t, e.addr, "IncreaseStreamRetentionPeriod", map[string]any{"StreamName": "ret"}), errValidation,
 		"1 validation error detected: Value null at 'retentionPeriodHours' failed to satisfy constraint: Member must not be null")
 
-	// A local setup with a lower retention floor may go below 24 h, down to
-	// the floor rounded up to whole hours.
+	// A local retention floor shortens how long a 24-hour stream keeps
+	// records, never the period reported or accepted: AWS reports and
+	// accepts 24 to 8760 hours (API reference,
+	// DecreaseStreamRetentionPeriod; issue 15 item 9).
 	low := newEnvWithStore(t, func(o *shard.Options) { o.RetentionFloor = 90 * time.Minute })
 	low.createStream("short", 1)
 	lc := low.clients[0]
-	_, err = lc.sdk.DecreaseStreamRetentionPeriod(ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: aws.String("short"), RetentionPeriodHours: aws.Int32(1)})
-	wantAPIError(t, err, errInvalidArgument, "Minimum allowed retention period is 2 hours. Requested retention period (1 hours) is too short.")
-	if _, err := lc.sdk.DecreaseStreamRetentionPeriod(ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: aws.String("short"), RetentionPeriodHours: aws.Int32(2)}); err != nil {
+	d, err := lc.sdk.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("short")})
+	if err != nil {
 		t.Fatal(err)
+	}
+	st, _ := low.store.Stream("short")
+	if h := *d.StreamDescriptionSummary.RetentionPeriodHours; h != 24 || st.Retention() != 90*time.Minute {
+		t.Fatalf("under a 90 min floor: reports %d h, keeps records %v; want 24 h and 90m", h, st.Retention())
+	}
+	_, err = lc.sdk.DecreaseStreamRetentionPeriod(ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: aws.String("short"), RetentionPeriodHours: aws.Int32(2)})
+	wantAPIError(t, err, errInvalidArgument, "Minimum allowed retention period is 24 hours. Requested retention period (2 hours) is too short.")
+	if _, err := lc.sdk.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: aws.String("short"), RetentionPeriodHours: aws.Int32(48)}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Retention() != 48*time.Hour {
+		t.Fatalf("at 48 h the stream keeps records %v", st.Retention())
 	}
 }
 

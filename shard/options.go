@@ -33,9 +33,11 @@ type Options struct {
 	// MaxSegmentAge rolls an active segment whose first record is older than
 	// this, so that idle data can expire (default 1h).
 	MaxSegmentAge time.Duration
-	// RetentionFloor is the smallest retention a stream may be given (default
-	// 24h, AWS's minimum). A local setup may lower it, e.g. to 1m, to watch
-	// expiry happen; new streams still start at DefaultRetention.
+	// RetentionFloor is how long records of a stream at AWS's minimum
+	// retention period (24 h, where every stream starts) are kept (default
+	// 24h). A local setup may lower it, e.g. to 1m, to watch expiry happen;
+	// the stream still reports 24 hours, as AWS would, and a stream given a
+	// longer period keeps records for that period.
 	RetentionFloor time.Duration
 	// CompactInterval is how often the retention compactor runs (default 30s).
 	CompactInterval time.Duration
@@ -131,4 +133,13 @@ func (o *Options) fault(op string) error {
 		return nil
 	}
 	return o.Segment.Faults.Fault(op)
+}
+
+// storedRetention is how long records are kept under the retention period
+// d: d, or RetentionFloor for the minimum period when the floor is lower.
+func (o Options) storedRetention(d time.Duration) time.Duration {
+	if d <= DefaultRetention && o.RetentionFloor < d {
+		return o.RetentionFloor
+	}
+	return d
 }

@@ -279,17 +279,13 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, ErrStreamExists)
 	}
 	now := s.opts.Now().UnixMilli()
-	retention := DefaultRetention
-	if s.opts.RetentionFloor < retention {
-		retention = s.opts.RetentionFloor
-	}
 	m := &streamMeta{
 		Version:             metaVersion,
 		Name:                cfg.Name,
 		CreatedMs:           now,
 		Mode:                cfg.Mode,
-		RetentionHours:      int((retention + time.Hour - 1) / time.Hour),
-		RetentionNs:         int64(retention),
+		RetentionHours:      int(DefaultRetention / time.Hour),
+		RetentionNs:         int64(s.opts.storedRetention(DefaultRetention)),
 		MaxRecordSizeKiB:    cfg.MaxRecordSizeKiB,
 		WarmThroughputMiBps: cfg.WarmThroughputMiBps,
 		NextShardIndex:      cfg.ShardCount,

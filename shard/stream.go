@@ -148,12 +148,14 @@ func (st *Stream) Info() StreamInfo {
 		enc = "NONE"
 	}
 	return StreamInfo{
-		Name:                m.Name,
-		ARN:                 st.arn,
-		Status:              st.statusLocked(),
-		Mode:                m.Mode,
-		CreatedAt:           time.UnixMilli(m.CreatedMs),
-		RetentionHours:      m.RetentionHours,
+		Name:      m.Name,
+		ARN:       st.arn,
+		Status:    st.statusLocked(),
+		Mode:      m.Mode,
+		CreatedAt: time.UnixMilli(m.CreatedMs),
+		// Data directories from before the floor stopped changing the
+		// period may hold fewer hours than AWS allows: report AWS's least.
+		RetentionHours:      max(m.RetentionHours, int(DefaultRetention/time.Hour)),
 		EncryptionType:      enc,
 		KeyID:               m.KeyID,
 		MaxRecordSizeKiB:    m.MaxRecordSizeKiB,
@@ -391,13 +393,14 @@ func (st *Stream) update(fn func(m *streamMeta) error) error {
 	return st.updateLocked(fn)
 }
 
-// SetRetentionHours sets the retention period. Hours must lie between the
-// store's retention floor and 8760.
+// SetRetentionHours sets the retention period. Hours must lie between 24
+// and 8760, as in AWS; records are kept that long, except that at 24 hours
+// they are kept for the store's RetentionFloor when that is shorter.
 func (st *Stream) SetRetentionHours(hours int) error {
-	d := time.Duration(hours) * time.Hour
-	if d < st.store.opts.RetentionFloor || d > MaxRetention {
+	if hours < int(DefaultRetention/time.Hour) || time.Duration(hours)*time.Hour > MaxRetention {
 		return fmt.Errorf("stream %s retention %dh: %w", st.name, hours, ErrBadRetention)
 	}
+	d := st.store.opts.storedRetention(time.Duration(hours) * time.Hour)
 	return st.update(func(m *streamMeta) error {
 		if d > time.Duration(m.RetentionNs) {
 			// What has expired stays expired: AWS does not bring records

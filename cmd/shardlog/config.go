@@ -62,7 +62,7 @@ type storageConfig struct {
 	Compression        string        `yaml:"compression"`          // codec of sealed segments: none, zstd or s2
 	Fsync              string        `yaml:"fsync"`                // always, interval or never
 	FsyncInterval      time.Duration `yaml:"fsync_interval"`       // sync period under fsync: interval
-	RetentionFloor     time.Duration `yaml:"retention_floor"`      // smallest retention a stream may be given
+	RetentionFloor     time.Duration `yaml:"retention_floor"`      // how long a 24-hour stream keeps records
 	CompactInterval    time.Duration `yaml:"compact_interval"`     // period of the retention compactor
 }
 
