@@ -107,7 +107,11 @@ func (s *Server) iteratorPosition(st *shard.Stream, sh *shard.Shard, typ string,
 	if seqNum == nil {
 		return 0, mustEither("no")
 	}
-	pos, err := sh.Position(*seqNum)
+	position := sh.Position
+	if typ == iterAfterSequenceNumber {
+		position = sh.PositionAfter
+	}
+	pos, err := position(*seqNum)
 	switch {
 	case errors.Is(err, shard.ErrForeignSequenceNumber):
 		id, _, _ := shard.ParseSequenceNumber(*seqNum)
@@ -119,9 +123,6 @@ func (s *Server) iteratorPosition(st *shard.Stream, sh *shard.Shard, typ string,
 	case err != nil:
 		return 0, apiErrorf(errInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
 			*seqNum, sh.ID(), st.Name(), account)
-	}
-	if typ == iterAfterSequenceNumber {
-		pos++
 	}
 	return pos, nil
 }

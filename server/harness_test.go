@@ -29,6 +29,8 @@ type testEnv struct {
 	// skew is added to the server's clock (not the store's), to age iterators.
 	skew atomic.Int64
 	opts Options
+	// storeOpt adjusts the store's options (nil: the defaults).
+	storeOpt func(*shard.Options)
 
 	serveDone chan error
 	clients   []testClient
@@ -44,7 +46,14 @@ type testClient struct {
 // newEnv starts a server; opts may adjust Options (Now is always injected).
 func newEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, dir: t.TempDir()}
+	return newEnvStore(t, nil, opts...)
+}
+
+// newEnvStore is newEnv with storeOpt, when not nil, adjusting the store's
+// options on every start.
+func newEnvStore(t testing.TB, storeOpt func(*shard.Options), opts ...func(*Options)) *testEnv {
+	t.Helper()
+	e := &testEnv{t: t, dir: t.TempDir(), storeOpt: storeOpt}
 	e.opts = Options{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)}
 	for _, f := range opts {
 		f(&e.opts)
@@ -67,6 +76,9 @@ func (e *testEnv) start() {
 	e.t.Helper()
 	so := shard.DefaultOptions(e.dir)
 	so.Logger = e.opts.Logger
+	if e.storeOpt != nil {
+		e.storeOpt(&so)
+	}
 	st, err := shard.Open(so)
 	if err != nil {
 		e.t.Fatal(err)

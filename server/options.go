@@ -47,7 +47,9 @@ type Options struct {
 	// before its response ends (default 5m, as in AWS).
 	SubscriptionLifetime time.Duration
 	// SubscriptionHeartbeat is how often an idle subscription sends an event
-	// with no records, carrying its ContinuationSequenceNumber (default 1s).
+	// with no records, carrying its ContinuationSequenceNumber, so that a
+	// consumer of a quiet (even never-written) shard can checkpoint and see
+	// the subscription is alive (default 5s, about what AWS does).
 	SubscriptionHeartbeat time.Duration
 	// SubscribeRetryInterval is AWS's takeover rule: a SubscribeToShard for
 	// the same consumer and shard within this of the last successful one is
@@ -96,7 +98,7 @@ func DefaultOptions() Options {
 		ShardLimit:             10000,
 		OnDemandStreamLimit:    50,
 		SubscriptionLifetime:   5 * time.Minute,
-		SubscriptionHeartbeat:  time.Second,
+		SubscriptionHeartbeat:  5 * time.Second,
 		SubscribeRetryInterval: 5 * time.Second,
 		Now:                    time.Now,
 	}

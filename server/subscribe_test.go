@@ -212,6 +212,59 @@ func TestSubscribeToShardContinuationAcrossResubscription(t *testing.T) {
 	})
 }
 
+// TestSubscribeToShardHeartbeatOnEmptyShard checks that a shard nothing was
+// ever written to still sends events, as AWS does: no records, a
+// ContinuationSequenceNumber to checkpoint, MillisBehindLatest 0. Resuming
+// AFTER_SEQUENCE_NUMBER of that continuation must not skip the first record.
+func TestSubscribeToShardHeartbeatOnEmptyShard(t *testing.T) {
+	e := newEnv(t, fastSubscriptions)
+	e.each(t, func(t *testing.T, c testClient) {
+		ctx := context.Background()
+		name := "quiet-" + c.name
+		st := e.createStream(name, 1)
+		shardID := st.Shards()[0].ID()
+		var cont string
+		for _, typ := range []types.ShardIteratorType{types.ShardIteratorTypeTrimHorizon, types.ShardIteratorTypeLatest} {
+			arn := registerConsumer(t, c.sdk, st.ARN(), "quiet-"+string(typ))
+			es := subscribe(t, c.sdk, arn, shardID, types.StartingPosition{Type: typ})
+			ev, ok := nextEvent(t, es) // fails after 10s without an event
+			if !ok {
+				t.Fatalf("%s: stream ended: %v", typ, es.Err())
+			}
+			if len(ev.Records) != 0 || aws.ToString(ev.ContinuationSequenceNumber) == "" || ev.MillisBehindLatest == nil || *ev.MillisBehindLatest != 0 || ev.ChildShards != nil {
+				t.Fatalf("%s: first event %+v", typ, ev)
+			}
+			if cont != "" && aws.ToString(ev.ContinuationSequenceNumber) != cont {
+				t.Fatalf("%s: continuation %s, TRIM_HORIZON's was %s", typ, aws.ToString(ev.ContinuationSequenceNumber), cont)
+			}
+			cont = aws.ToString(ev.ContinuationSequenceNumber)
+			es.Close()
+		}
+		out, err := c.sdk.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(name), Data: []byte("first"), PartitionKey: aws.String("k")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first := aws.ToString(out.SequenceNumber); len(cont) != len(first) || cont >= first {
+			t.Fatalf("empty-shard continuation %s does not sort before the first record %s", cont, first)
+		}
+		time.Sleep(150 * time.Millisecond) // AWS's rule: wait before subscribing again
+		arn := registerConsumer(t, c.sdk, st.ARN(), "quiet-resume")
+		es := subscribe(t, c.sdk, arn, shardID, types.StartingPosition{Type: types.ShardIteratorTypeAfterSequenceNumber, SequenceNumber: aws.String(cont)})
+		if recs, _ := collect(t, es, 1); aws.ToString(recs[0].SequenceNumber) != aws.ToString(out.SequenceNumber) {
+			t.Fatalf("AFTER the empty-shard continuation starts at %s, want the first record %s", aws.ToString(recs[0].SequenceNumber), aws.ToString(out.SequenceNumber))
+		}
+		it, err := c.sdk.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(name), ShardId: aws.String(shardID),
+			ShardIteratorType: types.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: aws.String(cont)})
+		if err != nil {
+			t.Fatalf("GetShardIterator AT the empty-shard continuation: %v", err)
+		}
+		got, err := c.sdk.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+		if err != nil || len(got.Records) != 1 || aws.ToString(got.Records[0].SequenceNumber) != aws.ToString(out.SequenceNumber) {
+			t.Fatalf("GetRecords AT the empty-shard continuation: %v, %+v", err, got)
+		}
+	})
+}
+
 func TestSubscribeToShardChildShardsAfterSplit(t *testing.T) {
 	e := newEnv(t, fastSubscriptions)
 	e.each(t, func(t *testing.T, c testClient) {

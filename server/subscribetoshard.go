@@ -277,7 +277,7 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 			return
 		}
 		sub.pos = res.Next
-		if len(res.Records) > 0 || res.AtEnd || due && sub.pos > 0 {
+		if len(res.Records) > 0 || res.AtEnd || due {
 			ev.Records = ev.Records[:0]
 			id := sh.SeqID()
 			for _, r := range res.Records {
@@ -298,8 +298,9 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 			if res.AtEnd {
 				ev.ChildShards = childShards(sub.stream, sh)
 			} else {
-				// AFTER_SEQUENCE_NUMBER of this resumes at sub.pos.
-				cont = sh.SequenceNumber(sub.pos - 1)
+				// AFTER_SEQUENCE_NUMBER of this resumes at sub.pos, also
+				// at position 0 of a shard never written to.
+				cont = sh.SequenceNumberBefore(sub.pos)
 				ev.ContinuationSequenceNumber = &cont
 			}
 			n, atEnd, size := len(res.Records), res.AtEnd, dataBytes(res.Records)

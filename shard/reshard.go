@@ -136,6 +136,19 @@ func (st *Stream) reshardLocked(parents []*Shard, children []child) error {
 			return *err
 		}
 	}
+	if st.store.opts.Fsync == FsyncAlways {
+		// A closed shard is readable to its end. Under FsyncAlways readers
+		// otherwise see only durable records, so sync what the parents hold
+		// first: else an append still waiting for its group commit would be
+		// delivered at the close even if that sync then failed and its put
+		// were refused (and retried onto a child). A failed sync is sticky
+		// and leaves the parents open.
+		for _, p := range parents {
+			if err := p.syncTo(p.next.Load()); err != nil {
+				return fmt.Errorf("reshard %s: %w", st.name, err)
+			}
+		}
+	}
 	now := st.store.opts.Now().UnixMilli()
 	created := now
 	for _, p := range parents {

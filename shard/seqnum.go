@@ -37,8 +37,12 @@ type SeqID struct {
 // the shard identified by id to dst. It does not allocate when dst has room
 // for 39 more bytes.
 func FormatSequenceNumber(dst []byte, id SeqID, seq uint64) []byte {
-	hi := uint64(id.EpochMs)<<seqIndexBits | uint64(id.Index)
-	return appendUint128(dst, hi, seq)
+	return appendUint128(dst, seqIDBits(id), seq)
+}
+
+// seqIDBits is the upper 64 bits of the sequence numbers of id.
+func seqIDBits(id SeqID) uint64 {
+	return uint64(id.EpochMs)<<seqIndexBits | uint64(id.Index)
 }
 
 // ParseSequenceNumber splits a decimal sequence number into its shard identity

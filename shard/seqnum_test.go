@@ -2,6 +2,7 @@ package shard
 
 import (
 	"errors"
+	"math"
 	"math/big"
 	"testing"
 )
@@ -100,4 +101,34 @@ func TestSeqFormatterMatchesFormat(t *testing.T) {
 	check(ids[0], 5) // jumps back and between shards
 	check(ids[1], 6)
 	check(ids[1], 6)
+}
+
+func TestSequenceNumberBeforeFirstPosition(t *testing.T) {
+	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
+	st := mustCreate(t, s, "before", 2)
+	for _, sh := range st.Shards() {
+		before := sh.SequenceNumberBefore(0)
+		start := sh.StartingSequenceNumber()
+		if len(before) != len(start) || before >= start {
+			t.Fatalf("%s: %s does not sort just before %s", sh.ID(), before, start)
+		}
+		if pos, err := sh.PositionAfter(before); err != nil || pos != 0 {
+			t.Fatalf("%s: PositionAfter(before 0) = %d, %v; want 0", sh.ID(), pos, err)
+		}
+		if pos, err := sh.Position(before); err != nil || pos != 0 {
+			t.Fatalf("%s: Position(before 0) = %d, %v; want 0", sh.ID(), pos, err)
+		}
+		if got := sh.SequenceNumberBefore(7); got != sh.SequenceNumber(6) {
+			t.Fatalf("%s: SequenceNumberBefore(7) = %s, want %s", sh.ID(), got, sh.SequenceNumber(6))
+		}
+		if pos, err := sh.PositionAfter(sh.SequenceNumber(6)); err != nil || pos != 7 {
+			t.Fatalf("%s: PositionAfter(6) = %d, %v; want 7", sh.ID(), pos, err)
+		}
+	}
+	// Shard 1's number before position 0 is shard 0's last possible
+	// number: after it comes nothing, not a wrap to position 0.
+	a, b := st.Shards()[0], st.Shards()[1]
+	if pos, err := a.PositionAfter(b.SequenceNumberBefore(0)); err != nil || pos != math.MaxUint64 {
+		t.Fatalf("shard 0 PositionAfter(shard 1's before 0) = %d, %v; want MaxUint64", pos, err)
+	}
 }

@@ -3,6 +3,7 @@ package shard
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -159,18 +160,67 @@ func (sh *Shard) EndingSequenceNumber() string {
 	return sh.SequenceNumber(end)
 }
 
-// Position parses a sequence number of this shard into its position. It
-// returns ErrBadSequenceNumber for malformed input and ErrForeignSequenceNumber
-// for a number of another shard.
+// SequenceNumberBefore formats the number that immediately precedes
+// position pos: the sequence number of pos-1, or, for position 0, the
+// 128-bit number one below StartingSequenceNumber, which sorts before every
+// record of the shard. Reading AFTER_SEQUENCE_NUMBER of it resumes at pos,
+// so it is what a subscription sends as its ContinuationSequenceNumber, even
+// on a shard nothing was ever written to.
+func (sh *Shard) SequenceNumberBefore(pos uint64) string {
+	if pos > 0 {
+		return sh.SequenceNumber(pos - 1)
+	}
+	var buf [40]byte
+	return string(appendUint128(buf[:0], seqIDBits(sh.seqID)-1, math.MaxUint64))
+}
+
+// Position parses a sequence number of this shard into its position. The
+// number SequenceNumberBefore(0) gives position 0, where the first record
+// is. It returns ErrBadSequenceNumber for malformed input and
+// ErrForeignSequenceNumber for a number of another shard.
 func (sh *Shard) Position(sequenceNumber string) (uint64, error) {
-	id, seq, err := ParseSequenceNumber(sequenceNumber)
+	pos, before, err := sh.parsePosition(sequenceNumber)
 	if err != nil {
 		return 0, err
 	}
-	if id != sh.seqID {
-		return 0, fmt.Errorf("shard %s: %w", sh.id, ErrForeignSequenceNumber)
+	if before {
+		return 0, nil
 	}
-	return seq, nil
+	return pos, nil
+}
+
+// PositionAfter is the position that follows a sequence number of this
+// shard, as AFTER_SEQUENCE_NUMBER reads it: Position+1, or 0 for
+// SequenceNumberBefore(0). The last possible position has nothing after
+// it and stays where it is rather than wrap to 0. Errors are Position's.
+func (sh *Shard) PositionAfter(sequenceNumber string) (uint64, error) {
+	pos, before, err := sh.parsePosition(sequenceNumber)
+	if err != nil {
+		return 0, err
+	}
+	if before {
+		return 0, nil
+	}
+	if pos == math.MaxUint64 {
+		return pos, nil
+	}
+	return pos + 1, nil
+}
+
+// parsePosition parses a sequence number of this shard; before reports the
+// number that precedes position 0 (see SequenceNumberBefore).
+func (sh *Shard) parsePosition(sequenceNumber string) (pos uint64, before bool, err error) {
+	id, seq, err := ParseSequenceNumber(sequenceNumber)
+	if err != nil {
+		return 0, false, err
+	}
+	if id == sh.seqID {
+		return seq, false, nil
+	}
+	if seq == math.MaxUint64 && seqIDBits(id)+1 == seqIDBits(sh.seqID) {
+		return 0, true, nil
+	}
+	return 0, false, fmt.Errorf("shard %s: %w", sh.id, ErrForeignSequenceNumber)
 }
 
 // newShard makes a dormant shard from its metadata: it holds no file or

@@ -1037,3 +1037,44 @@ func checkStoredOnce(t *testing.T, st *Stream, want int) {
 		}
 	}
 }
+
+// TestSplitUnderFsyncAlwaysNeverExposesUnsyncedRecords closes a parent
+// while an append waits for its group commit and that commit fails. The
+// record is not acknowledged, so no reader may see it: before the split
+// synced its parents first, the close made it readable (a closed shard is
+// read to its end) and the parent's subscribers delivered a record whose
+// put had failed and would be retried onto a child.
+func TestSplitUnderFsyncAlwaysNeverExposesUnsyncedRecords(t *testing.T) {
+	o := testOptions(t, t.TempDir(), nil)
+	o.Fsync = FsyncAlways
+	f := &faults{op: "sync"}
+	o.Segment.Faults = f
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "split-sync", 1)
+	parent := st.Shards()[0]
+	put(t, st, "k", []byte("durable"))
+	// An append that is visible to the shard but not yet synced: Put's
+	// first half, before its group commit.
+	if n, err := parent.appendVisible([]Record{{PartitionKey: []byte("k"), Data: []byte("pending")}}); n != 1 || err != nil {
+		t.Fatalf("appendVisible: %d, %v", n, err)
+	}
+	injected := errors.New("injected")
+	f.err.Store(&injected)
+	splitErr := st.SplitShard(parent.ID(), HashKey{Hi: 1 << 63})
+	if err := parent.syncTo(2); err == nil {
+		t.Fatal("the pending record's sync succeeded despite the fault")
+	}
+	var res ReadResult
+	defer res.Release()
+	if err := parent.Read(0, 10, 1<<20, &res); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	for _, r := range res.Records {
+		if string(r.Data) == "pending" {
+			t.Fatalf("a reader sees the record whose sync failed (split error: %v)", splitErr)
+		}
+	}
+	if splitErr == nil || parent.Closed() {
+		t.Fatalf("split over a failed sync: err %v, parent closed %v; want an error and the parent open", splitErr, parent.Closed())
+	}
+}

@@ -74,8 +74,8 @@ const sub = await client.send(
   { abortSignal: abort.signal },
 );
 // The response headers have arrived, so the server has fixed LATEST: every
-// record put from here on is pushed. (An idle, empty shard sends no event
-// to wait for: there is no sequence number to continue from yet.)
+// record put from here on is pushed. (An idle shard, even an empty one,
+// also sends events without records, which the loop below takes in stride.)
 const events = sub.EventStream[Symbol.asyncIterator]();
 console.log("subscribed");
 
