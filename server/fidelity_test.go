@@ -65,3 +65,26 @@ func TestShardIteratorInQuotes(t *testing.T) {
 		}
 	})
 }
+
+// TestTagCharacters: tag keys and values may hold Unicode letters, digits,
+// spaces and _ . : / = + - @; a tab, a newline, a comma or a semicolon in
+// either is InvalidArgumentException with AWS's message. Sources: the AWS
+// SDK model's TagResource documentation (the character set; newest), and
+// kinesalite's test/addTagsToStream.js, recorded against AWS (tab, newline,
+// comma and ; refused, in keys and in values).
+func TestTagCharacters(t *testing.T) {
+	e := newEnv(t)
+	e.createStream("tags", 1)
+	e.each(t, func(t *testing.T, c testClient) {
+		ok := map[string]string{"team name": "Data Platform", "ünïcode.key_1": "a:b/c=d+e-f@g", "k": ""}
+		if r := c.call(t, e.addr, "AddTagsToStream", map[string]any{"StreamName": "tags", "Tags": ok}); r.status != 200 {
+			t.Fatalf("valid tags refused: %d %v", r.status, r.body)
+		}
+		for _, bad := range []string{"a\tb", "a\nb", "a,b", "a;b", "a%b"} {
+			for _, tags := range []map[string]string{{bad: "v"}, {"k": bad}} {
+				wantRawError(t, c.call(t, e.addr, "AddTagsToStream", map[string]any{"StreamName": "tags", "Tags": tags}), errInvalidArgument,
+					"Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - @ :.")
+			}
+		}
+	})
+}

@@ -21,8 +21,11 @@ const (
 )
 
 // tagCharsPattern is the characters AWS allows in tag keys and values:
-// Unicode letters, digits, white space and _ . : / = + - @.
-var tagCharsPattern = regexp.MustCompile(`^[\p{L}\p{N}\s_.:/=+\-@]*$`)
+// Unicode letters, digits, white space and _ . : / = + - @ (the newest
+// AWS documentation, TagResource's Tags; the older Tag type lists % instead
+// of :). "White space" is spaces: AWS refuses a tab or a newline
+// (kinesalite's test/addTagsToStream.js, recorded against AWS).
+var tagCharsPattern = regexp.MustCompile(`^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$`)
 
 // tag is one element of a Tags list in a response.
 type tag struct {
