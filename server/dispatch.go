@@ -83,6 +83,11 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 		if r, ok := any(out).(releaser); ok {
 			defer r.release()
 		}
+		if _, ok := any(out).(*emptyOutput); ok {
+			// AWS answers operations without output with 200 and an
+			// empty body, in the request's content type (emptyOutput).
+			return dst, nil
+		}
 		return c.encode(dst, out)
 	}
 	operations[target] = op
