@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,6 +38,29 @@ func (c testClient) send(t *testing.T, addr, method string, body []byte, header 
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wireResponse{status: resp.StatusCode, header: resp.Header, body: raw}
+}
+
+// rawHTTP1 writes req on a new connection and reads one response.
+func rawHTTP1(t *testing.T, addr, req string) wireResponse {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +132,7 @@ func jsonToCBOR(t *testing.T, js string) []byte {
 // ResultMetadata (aws-sdk-go-v2/service/kinesis v1.56.13) answer 200 with
 // an empty body, Content-Length 0, in the request's content type, for JSON
 // and CBOR. Source: kinesalite's tests, recorded against AWS, assert
-// `res.body.should.equal('')` after CreateStream (test/createStream.js),
+// an empty response body after CreateStream (test/createStream.js),
 // DeleteStream (test/deleteStream.js), MergeShards (test/mergeShards.js),
 // SplitShard (test/splitShard.js) and RemoveTagsFromStream
 // (test/removeTagsFromStream.js), and kinesalite's index.js sends such an
@@ -172,4 +197,131 @@ func TestEmptyOutput(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestErrorBodyKeys checks the key of an error's message: "Message" for a
+// SerializationException, "message" for the others, in JSON and in CBOR.
+// Sources: kinesalite's tests record AWS's SerializationException body as
+// {__type, Message} (test/helpers.js assertSerialization) and every other
+// error as {__type, message} (test/connection.js assertMissing and the
+// rest); LocalStack's AWS-validated snapshot of a CBOR error
+// (tests/aws/services/kinesis/test_kinesis.py::test_cbor_exceptions) is
+// {"__type": "ResourceNotFoundException", "message": "Stream
+// wrong-stream-name under account 111111111111 not found."}.
+func TestErrorBodyKeys(t *testing.T) {
+	e := newEnv(t)
+	e.createStream("keys", 1)
+	const missingARN = "arn:aws:kinesis:us-east-1:000000000000:stream/wrong-stream-name"
+	cases := []struct {
+		name, op string
+		json     string // JSON body; for CBOR its re-encoding
+		cbor     []byte // CBOR body when it differs from json's
+		typ      string
+		key, msg string // msg "" checks only that the key holds a message
+	}{
+		{name: "base64", op: "PutRecord", json: `{"StreamName":"keys","PartitionKey":"a","Data":"!!!!"}`, cbor: []byte{0xff},
+			typ: errSerialization, key: "Message"},
+		{name: "not found", op: "DescribeStream", json: `{"StreamARN":"` + missingARN + `"}`,
+			typ: errResourceNotFound, key: "message", msg: "Stream wrong-stream-name under account 000000000000 not found."},
+		{name: "validation", op: "DescribeStream", json: `{}`,
+			typ: errInvalidArgument, key: "message", msg: "Either StreamName or StreamARN must be provided."},
+	}
+	e.each(t, func(t *testing.T, c testClient) {
+		for _, wc := range wireCodecs {
+			for _, tc := range cases {
+				t.Run(wc.name+"/"+tc.name, func(t *testing.T) {
+					body := wc.marshal(t, tc.json)
+					if wc.name == "cbor" && tc.cbor != nil {
+						body = tc.cbor
+					}
+					r := c.send(t, e.addr, http.MethodPost, body, "X-Amz-Target", targetPrefix+tc.op, "Content-Type", wc.contentType)
+					var m map[string]any
+					if err := wc.unmarshal(r.body, &m); err != nil || r.header.Get("Content-Type") != wc.contentType {
+						t.Fatalf("%d %s %q: %v", r.status, r.header.Get("Content-Type"), r.body, err)
+					}
+					other := map[string]string{"message": "Message", "Message": "message"}[tc.key]
+					msg, ok := m[tc.key].(string)
+					if r.status != 400 || m["__type"] != tc.typ || !ok || msg == "" || (tc.msg != "" && msg != tc.msg) || m[other] != nil || len(m) != 2 {
+						t.Fatalf("%d %v, want 400 %s with %q %q", r.status, m, tc.typ, tc.key, tc.msg)
+					}
+				})
+			}
+		}
+	})
+}
+
+// TestCBORErrorsInCBOR checks that errors found before an operation runs
+// (method, operation name, body size, authentication, a Host header holding
+// a URL) are answered in CBOR to a CBOR request. AWS answers a request in
+// the codec of its Content-Type (kinesalite index.js sets the response's
+// content type from the request's before any check but the method;
+// LocalStack's test_cbor_exceptions decodes a CBOR error body); a JSON
+// body would be unreadable to the Java SDK's CBOR protocol.
+func TestCBORErrorsInCBOR(t *testing.T) {
+	const cborType = "application/x-amz-cbor-1.1"
+	emptyMap := []byte{0xa0}
+	check := func(t *testing.T, r wireResponse, status int, typ string) {
+		t.Helper()
+		var m map[string]any
+		if err := cbor.Unmarshal(r.body, &m); err != nil || r.header.Get("Content-Type") != cborType {
+			t.Fatalf("%d %s %q: not CBOR (%v)", r.status, r.header.Get("Content-Type"), r.body, err)
+		}
+		if r.status != status || m["__type"] != typ {
+			t.Fatalf("%d %v, want %d %s", r.status, m, status, typ)
+		}
+	}
+	e := newEnv(t)
+	e.each(t, func(t *testing.T, c testClient) {
+		t.Run("method", func(t *testing.T) {
+			check(t, c.send(t, e.addr, http.MethodPut, emptyMap, "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType),
+				http.StatusForbidden, errAccessDenied)
+		})
+		// A CBOR body is well-formed CBOR, not JSON: the operation is
+		// unknown, the body is not at fault.
+		t.Run("unknown operation", func(t *testing.T) {
+			check(t, c.send(t, e.addr, http.MethodPost, emptyMap, "X-Amz-Target", targetPrefix+"ListStream", "Content-Type", cborType),
+				http.StatusBadRequest, errUnknownOperation)
+		})
+		t.Run("malformed body, unknown operation", func(t *testing.T) {
+			check(t, c.send(t, e.addr, http.MethodPost, []byte{0xbf}, "X-Amz-Target", targetPrefix+"ListStream", "Content-Type", cborType),
+				http.StatusBadRequest, errSerialization)
+		})
+		t.Run("body limit", func(t *testing.T) {
+			if c.name == "http1" {
+				// Refused on the declared length, unread: the client
+				// sends the headers and one byte (fasthttp waits for
+				// it), or its write would fail.
+				check(t, rawHTTP1(t, e.addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: %sListStreams\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n\xbf",
+					e.addr, targetPrefix, cborType, controlBodyBytes+1)), http.StatusRequestEntityTooLarge, errValidation)
+				return
+			}
+			check(t, c.send(t, e.addr, http.MethodPost, make([]byte, controlBodyBytes+1), "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType),
+				http.StatusRequestEntityTooLarge, errValidation)
+		})
+	})
+	auth := newAuthEnv(t)
+	auth.each(t, func(t *testing.T, c testClient) {
+		check(t, c.send(t, auth.addr, http.MethodPost, emptyMap, "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType),
+			http.StatusBadRequest, errMissingToken)
+	})
+}
+
+// TestHostHoldingURL checks a request whose Host header holds the endpoint
+// URL is served, in its own codec (issue 15 item 6: AWS tolerates it, and
+// fasthttp refused it as unparsable HTTP, answering CBOR clients in JSON).
+// Go's HTTP/1.1 client cuts such a Host at its first '/', so the request
+// is written by hand.
+func TestHostHoldingURL(t *testing.T) {
+	e := newEnv(t)
+	for _, wc := range wireCodecs {
+		for _, host := range []string{"http://" + e.addr, "http://" + e.addr + "/", "https://kinesis.us-east-1.amazonaws.com/"} {
+			body := wc.marshal(t, `{}`)
+			r := rawHTTP1(t, e.addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: %sListStreams\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+				host, targetPrefix, wc.contentType, len(body), body))
+			var m map[string]any
+			if err := wc.unmarshal(r.body, &m); err != nil || r.status != http.StatusOK || r.header.Get("Content-Type") != wc.contentType || m["HasMoreStreams"] != false {
+				t.Fatalf("%s Host %s: %d %s %q", wc.name, host, r.status, r.header.Get("Content-Type"), r.body)
+			}
+		}
+	}
 }
