@@ -247,6 +247,9 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 // serveAPIFast answers a Kinesis API request over HTTP/1.1; operator marks
 // the admin listener's.
 func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
+	if !operator && s.corsFast(ctx) {
+		return
+	}
 	buf := getBuffer()
 	x := exchange{
 		method:        b2s(ctx.Method()),
@@ -310,7 +313,7 @@ func (s *Server) failFast(ctx *fasthttp.RequestCtx, e *APIError) {
 
 // serveHTTP is the net/http adapter, used for HTTP/2.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.serveOperatorHTTP(w, r) {
+	if s.serveOperatorHTTP(w, r) || s.corsHTTP(w, r) {
 		return
 	}
 	out := getBuffer()
