@@ -63,14 +63,13 @@ func (s *Server) adminOnAPI() bool { return s.opts.ExposeAdminOnAPI || !s.sigv4O
 func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if p := recover(); p != nil {
-			e := s.toAPIError("-", s.recovered("-", p))
-			s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
+			s.failFast(ctx, s.toAPIError("-", s.recovered("-", p)))
 		}
 	}()
 	p := b2s(ctx.Path())
 	if p != pathHealthz && p != pathReadyz && p != pathMetrics &&
 		!localBrowserRequest(b2s(ctx.Host()), b2s(ctx.Request.Header.Peek("Origin")), len(ctx.Request.Header.Peek("Sec-Fetch-Site")) > 0) {
-		s.writeFast(ctx, errAdminForeignHost.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, errAdminForeignHost))
+		s.failFast(ctx, errAdminForeignHost)
 		return
 	}
 	if s.operatorFast(ctx, true) {

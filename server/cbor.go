@@ -17,7 +17,7 @@ import (
 // strings, and timestamps (epochTime) are CBOR tag 1 holding epoch
 // *milliseconds* as an integer, as the Java SDK writes and expects them
 // (not the seconds RFC 8949 specifies). Errors are a map with "__type" and
-// "message".
+// "message" ("Message" for a SerializationException: messageKey).
 //
 // Responses whose structs hold opaque state (GetRecords, PutRecords, whose
 // JSON is hand-written) implement cborShaper to hand the codec a plain
@@ -78,10 +78,12 @@ func (cborCodec) encode(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
+func (cborCodec) wellFormed(body []byte) bool { return cbor.Wellformed(body) == nil }
+
 func (cborCodec) encodeError(dst []byte, e *APIError) []byte {
 	body := map[string]string{"__type": e.Type}
 	if e.Message != "" {
-		body["message"] = e.message()
+		body[e.messageKey()] = e.message()
 	}
 	b, err := cborEnc.Marshal(body)
 	if err != nil {

@@ -25,6 +25,10 @@ type codec interface {
 	encode(dst []byte, v any) ([]byte, error)
 	// encodeError appends the body of an error response.
 	encodeError(dst []byte, e *APIError) []byte
+	// wellFormed reports whether body is syntactically valid, whatever
+	// its shape: what the front end checks before it looks the operation
+	// up.
+	wellFormed(body []byte) bool
 }
 
 // codecs maps a request's media type (Content-Type without parameters) to
@@ -77,11 +81,15 @@ func (jsonCodec) encode(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
+func (jsonCodec) wellFormed(body []byte) bool { return json.Valid(body) }
+
 func (jsonCodec) encodeError(dst []byte, e *APIError) []byte {
 	dst = append(dst, `{"__type":`...)
 	dst = appendJSONString(dst, e.Type)
 	if e.Message != "" {
-		dst = append(dst, `,"message":`...)
+		dst = append(dst, `,"`...)
+		dst = append(dst, e.messageKey()...)
+		dst = append(dst, `":`...)
 		dst = appendJSONString(dst, e.message())
 	}
 	return append(dst, '}')

@@ -33,7 +33,12 @@ type createStreamInput struct {
 	RecordDistributionStrategy *string
 }
 
-// emptyOutput is the response of operations that answer nothing but success.
+// emptyOutput is the response of operations that answer nothing but
+// success: the operations whose SDK output struct holds only
+// ResultMetadata. It is sent as an empty body (Content-Length 0) with the
+// request's content type, never as "{}": kinesalite's tests record AWS's
+// answer to CreateStream, DeleteStream, MergeShards, SplitShard and
+// RemoveTagsFromStream as an empty body of type application/x-amz-json-1.1.
 type emptyOutput struct{}
 
 func init() { register("CreateStream", (*Server).createStream) }

@@ -166,8 +166,9 @@ func TestDataPlaneValidation(t *testing.T) {
 		f := func(op, body, typ, msg string) {
 			t.Helper()
 			r := c.call(t, e.addr, op, body)
-			if r.body["__type"] != typ || r.body["message"] != msg {
-				t.Errorf("%s %s:\n got %v %q\nwant %s %q", op, body, r.body["__type"], r.body["message"], typ, msg)
+			key := (&APIError{Type: typ}).messageKey()
+			if r.body["__type"] != typ || r.body[key] != msg {
+				t.Errorf("%s %s:\n got %v %q\nwant %s %q", op, body, r.body["__type"], r.body[key], typ, msg)
 			}
 		}
 		f("PutRecord", `{}`, errValidation, "2 validation errors detected: "+

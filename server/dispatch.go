@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,6 +82,11 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 		if r, ok := any(out).(releaser); ok {
 			defer r.release()
 		}
+		if _, ok := any(out).(*emptyOutput); ok {
+			// AWS answers operations without output with 200 and an
+			// empty body, in the request's content type (emptyOutput).
+			return dst, nil
+		}
 		return c.encode(dst, out)
 	}
 	operations[target] = op
@@ -149,11 +153,10 @@ func (s *Server) handle(x *exchange) {
 // route is handle without the access log; it returns the operation run, if
 // any.
 func (s *Server) route(x *exchange) *operation {
-	mediaType, _, _ := strings.Cut(x.contentType, ";")
-	c, known := codecs[strings.TrimSpace(mediaType)]
+	c, known := requestCodec(x.contentType)
 	op := operations[x.target]
 	if x.method != http.MethodPost {
-		s.fail(x, jsonCodec{}, errUnauthorizable)
+		s.fail(x, c, errUnauthorizable)
 		return nil
 	}
 	if !known {
@@ -169,7 +172,7 @@ func (s *Server) route(x *exchange) *operation {
 			s.fail(x, c, e)
 			return nil
 		}
-		if len(x.body) > 0 && !json.Valid(x.body) {
+		if len(x.body) > 0 && !c.wellFormed(x.body) {
 			s.fail(x, c, &APIError{Type: errSerialization})
 			return nil
 		}
@@ -194,6 +197,19 @@ func (s *Server) route(x *exchange) *operation {
 	}
 	x.status, x.respContentType, x.out = http.StatusOK, c.contentType(), out
 	return op
+}
+
+// requestCodec returns the codec of a request's Content-Type, and whether
+// the type is one the API accepts; for any other type, JSON, in which the
+// errors about it are answered. Every error answer, even one about the
+// method or the operation, is in the request's codec when it has one: a
+// CBOR client (the Java SDK) cannot parse a JSON body.
+func requestCodec(contentType string) (codec, bool) {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	if c, ok := codecs[strings.TrimSpace(mediaType)]; ok {
+		return c, true
+	}
+	return jsonCodec{}, false
 }
 
 // admit checks x's credentials and reads its body: first everything the

@@ -63,7 +63,12 @@
 // APIError type and toAPIError, which maps shard's sentinel errors to
 // Kinesis types. Any other error becomes InternalFailure (status 500),
 // logged at error level with its chain; the client never sees a Go error or
-// a file path. Error bodies are {"__type": "...", "message": "..."}.
+// a file path. Error bodies are {"__type": "...", "message": "..."}
+// ("Message" for SerializationException, as AWS writes it), in the
+// request's codec whenever its Content-Type names one, even for errors
+// found before the operation is known. Operations without output answer
+// an empty body. The API port serves CORS (cors.go); the admin listener
+// does not.
 //
 // # Shard iterators
 //

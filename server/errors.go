@@ -80,6 +80,20 @@ const maxMessageBytes = 12 << 10
 // message returns e.Message cut to maxMessageBytes on a character boundary.
 func (e *APIError) message() string { return truncate(e.Message, maxMessageBytes) }
 
+// messageKey is the key of the message in e's body. AWS's front end
+// writes "Message" for a SerializationException and "message" for every
+// other error, in JSON and in CBOR: kinesalite's tests record the
+// SerializationException body as {__type, Message} (test/helpers.js
+// assertSerialization) and the others as {__type, message}; LocalStack's
+// AWS-validated snapshot of a CBOR ResourceNotFoundException
+// (test_kinesis.py test_cbor_exceptions) has "message".
+func (e *APIError) messageKey() string {
+	if e.Type == errSerialization {
+		return "Message"
+	}
+	return "message"
+}
+
 // truncate cuts s to at most n bytes on a character boundary, marking the
 // cut with "...".
 func truncate(s string, n int) string {

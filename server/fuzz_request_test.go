@@ -55,6 +55,9 @@ func FuzzRequest(f *testing.F) {
 		if x.status >= 500 {
 			t.Fatalf("%s %q: HTTP %d %s", target, body, x.status, x.out)
 		}
+		if x.status == 200 && len(x.out) == 0 {
+			return // an operation without output (emptyOutput)
+		}
 		var answer map[string]any
 		if err := json.Unmarshal(x.out, &answer); err != nil {
 			t.Fatalf("%s %q: HTTP %d answer is not a JSON object (%v): %q", target, body, x.status, err, x.out)

@@ -238,8 +238,9 @@ func standbyHandler(ctx *fasthttp.RequestCtx) {
 	e := &APIError{Type: errServiceUnavailable, Message: "shardlog is recovering its data directory; retry shortly."}
 	ctx.Response.Header.Set("Retry-After", "1")
 	ctx.SetStatusCode(e.Status())
-	ctx.SetContentType(jsonCodec{}.contentType())
-	ctx.SetBody(jsonCodec{}.encodeError(nil, e))
+	c, _ := requestCodec(b2s(ctx.Request.Header.ContentType()))
+	ctx.SetContentType(c.contentType())
+	ctx.SetBody(c.encodeError(nil, e))
 }
 
 // handoffListener is one consumer's view of a Standby's accept loop.

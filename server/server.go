@@ -87,6 +87,7 @@ func New(store *shard.Store, opts Options) *Server {
 	h := hex.EncodeToString(id[:])
 	s.requestIDPrefix = h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-"
 	s.fast = s.newFastServer(s.serveFast)
+	s.fast.HeaderReceived = toleratedHost // the API port only (host.go)
 	s.adminSrv = s.newFastServer(s.serveAdmin)
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
@@ -234,8 +235,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	// outside an operation (operations recover in Server.call).
 	defer func() {
 		if p := recover(); p != nil {
-			e := s.toAPIError("-", s.recovered("-", p))
-			s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
+			s.failFast(ctx, s.toAPIError("-", s.recovered("-", p)))
 		}
 	}()
 	if s.serveOperatorFast(ctx) { // health, and under adminOnAPI /metrics and the console
@@ -247,6 +247,9 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 // serveAPIFast answers a Kinesis API request over HTTP/1.1; operator marks
 // the admin listener's.
 func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
+	if !operator && s.corsFast(ctx) {
+		return
+	}
 	buf := getBuffer()
 	x := exchange{
 		method:        b2s(ctx.Method()),
@@ -298,12 +301,19 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.As(err, &ne) && ne.Timeout() {
 		e = &APIError{Type: errRequestTimeout, Message: "The request was not received within the read timeout."}
 	}
-	s.writeFast(ctx, e.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, e))
+	s.failFast(ctx, e)
+}
+
+// failFast answers e outside an exchange, in the codec of the request's
+// Content-Type (JSON for any other type).
+func (s *Server) failFast(ctx *fasthttp.RequestCtx, e *APIError) {
+	c, _ := requestCodec(b2s(ctx.Request.Header.ContentType()))
+	s.writeFast(ctx, e.Status(), c.contentType(), c.encodeError(nil, e))
 }
 
 // serveHTTP is the net/http adapter, used for HTTP/2.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.serveOperatorHTTP(w, r) {
+	if s.serveOperatorHTTP(w, r) || s.corsHTTP(w, r) {
 		return
 	}
 	out := getBuffer()

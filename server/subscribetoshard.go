@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -409,9 +408,7 @@ func (s *Server) subscribeCodec(x *exchange) (codec, bool) {
 	if x.method != http.MethodPost {
 		return nil, false
 	}
-	mediaType, _, _ := strings.Cut(x.contentType, ";")
-	c, ok := codecs[strings.TrimSpace(mediaType)]
-	return c, ok
+	return requestCodec(x.contentType)
 }
 
 // decodeSubscribe checks the signature, decodes, authorizes (against the
