@@ -1,7 +1,11 @@
 // Package bench is shardlog's load generator. It measures any Kinesis Data
-// Streams endpoint over HTTP (JSON 1.1, unsigned requests carrying a dummy
-// SigV4 Authorization header), so the same run can measure shardlog,
-// kinesalite and kinesis-mock. It imports no shardlog package.
+// Streams endpoint over HTTP (JSON 1.1), so the same run can measure shardlog,
+// kinesalite, kinesis-mock and AWS. Requests are signed with AWS Signature
+// Version 4 when Options.Credentials are set (the shardlog bench command
+// takes them from AWS_ACCESS_KEY_ID and friends), and otherwise carry a
+// well-formed SigV4 Authorization header with a dummy signature, which local
+// servers require but do not verify (sign.go). It imports no shardlog
+// package.
 //
 // # Workloads
 //

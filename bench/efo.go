@@ -271,8 +271,9 @@ func (s *subscriber) subscribe(ctx context.Context, typ, seq string) (io.ReadClo
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Amz-Target", targetPrefix+"SubscribeToShard")
-	req.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
-	req.Header.Set("Authorization", dummyAuth)
+	if err := s.c.sign.sign(req, body); err != nil {
+		return nil, err
+	}
 	resp, err := s.con.hc.Do(req)
 	if err != nil {
 		return nil, err

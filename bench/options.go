@@ -72,6 +72,9 @@ type Options struct {
 	ProgressInPlace bool
 	// Seed varies the fillers and partition keys.
 	Seed uint64
+	// Credentials, when set, sign every request (AWS); nil sends a dummy
+	// SigV4 header that local servers accept (sign.go).
+	Credentials *Credentials
 }
 
 // DefaultOptions returns the defaults: PutRecords of 500 × 100 B from 4

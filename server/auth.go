@@ -22,7 +22,9 @@ import (
 type AuthMode string
 
 const (
-	// AuthNone accepts any request, signed or not, as local emulators do.
+	// AuthNone verifies no signature and enforces no policy, but requires
+	// credentials shaped like AWS's (authform.go) unless
+	// Auth.AcceptUnsigned, as AWS refuses a request without them.
 	AuthNone AuthMode = "none"
 	// AuthSigV4 verifies AWS Signature Version 4 and enforces policies.
 	AuthSigV4 AuthMode = "sigv4"
@@ -34,6 +36,11 @@ type Auth struct {
 	Mode AuthMode
 	// Keys are the access keys accepted under AuthSigV4.
 	Keys []AuthKey
+	// AcceptUnsigned, under AuthNone only, accepts requests without an
+	// Authorization header or presigned query, or with a malformed one
+	// (for curl). Off, such requests get AWS's
+	// MissingAuthenticationTokenException or IncompleteSignatureException.
+	AcceptUnsigned bool
 }
 
 // Secret is a secret string. It formats and marshals as "REDACTED", so a
@@ -67,7 +74,9 @@ type AuthKey struct {
 // keyring is the compiled Auth, swapped whole by SetAuth.
 type keyring struct {
 	sigv4 bool
-	keys  map[string]*credential
+	// unsigned: mode none with Auth.AcceptUnsigned, no credentials needed.
+	unsigned bool
+	keys     map[string]*credential
 }
 
 // credential is an access key as the verifier and the policy check use it.
@@ -83,7 +92,8 @@ type credential struct {
 }
 
 func newKeyring(a Auth, account string) *keyring {
-	kr := &keyring{sigv4: a.Mode == AuthSigV4, keys: make(map[string]*credential, len(a.Keys))}
+	sigv4 := a.Mode == AuthSigV4
+	kr := &keyring{sigv4: sigv4, unsigned: !sigv4 && a.AcceptUnsigned, keys: make(map[string]*credential, len(a.Keys))}
 	for _, k := range a.Keys {
 		user := k.User
 		if user == "" {

@@ -25,6 +25,7 @@ func TestBodyBudget(t *testing.T) {
 		r.ContentLength = 1 << 20
 		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
 		r.Header.Set("X-Amz-Target", targetPrefix+"PutRecords")
+		shapeAuth(r)
 		resp, err := rt.RoundTrip(r)
 		if err == nil {
 			resp.Body.Close()

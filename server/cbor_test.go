@@ -64,6 +64,7 @@ func cborCall(t *testing.T, c testClient, addr, op string, body []byte) (int, ma
 	}
 	req.Header.Set("X-Amz-Target", targetPrefix+op)
 	req.Header.Set("Content-Type", "application/x-amz-cbor-1.1")
+	shapeAuth(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -216,15 +216,19 @@ func requestCodec(contentType string) (codec, bool) {
 // headers tell (signature scope, key, clock, signed headers, declared
 // length), so that a request without valid credentials is refused before
 // its body is read; then the body, under op's limit and the body budget;
-// then the signature over it. It returns the verified key (nil in auth
-// mode none) or the error to answer.
+// then the signature over it. Under auth mode none only the shape of the
+// credentials is checked (authform.go), unless Auth.AcceptUnsigned. It
+// returns the verified key (nil in auth mode none) or the error to answer.
 func (s *Server) admit(x *exchange, op *operation) (*credential, *APIError) {
 	var pending *pendingSig
-	if kr := s.auth.Load(); kr != nil && kr.sigv4 && !x.operator {
+	if kr := s.auth.Load(); kr != nil && !kr.unsigned && !x.operator {
 		var e *APIError
-		if x.headers == nil {
+		switch {
+		case !kr.sigv4:
+			e = checkAuthShape(x.headers)
+		case x.headers == nil:
 			e = errNoAuth
-		} else {
+		default:
 			pending, e = checkSigV4Headers(x.headers, kr, s.store.Options().Region, s.opts.Now())
 		}
 		if e != nil {

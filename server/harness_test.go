@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,6 +43,14 @@ type testClient struct {
 	name string
 	sdk  *kinesis.Client // AWS SDK for Go v2, retries off
 	http *http.Client    // for raw requests the SDK would refuse to send
+	// noAuth makes post send no Authorization header (see unsigned).
+	noAuth bool
+}
+
+// unsigned returns c with post and call sending no Authorization header.
+func (c testClient) unsigned() testClient {
+	c.noAuth = true
+	return c
 }
 
 // newEnv starts a server; opts may adjust Options (Now is always injected).
@@ -175,7 +185,8 @@ type rawResponse struct {
 	body        map[string]any
 }
 
-// post sends a hand-made request. target and contentType are omitted when "".
+// post sends a hand-made request. target and contentType are omitted when
+// "". It carries a dummy SigV4 header (shapeAuth) unless c.noAuth.
 func (c testClient) post(t *testing.T, addr, method, target, contentType string, body []byte) rawResponse {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+addr+"/", bytes.NewReader(body))
@@ -188,11 +199,33 @@ func (c testClient) post(t *testing.T, addr, method, target, contentType string,
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	if !c.noAuth {
+		shapeAuth(req)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return readRaw(t, resp)
+}
+
+// shapeAuth gives req what auth mode none requires of every request
+// (authform.go), as AWS requires it: an X-Amz-Date header and a SigV4
+// Authorization header of the right shape that signs host and every
+// x-amz-* header. Its signature is zeros; nothing under mode none checks it.
+// Call it after the request's other headers are set.
+func shapeAuth(req *http.Request) {
+	now := time.Now().UTC()
+	req.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+	signed := []string{"host"}
+	for name := range req.Header {
+		if l := strings.ToLower(name); strings.HasPrefix(l, "x-amz-") {
+			signed = append(signed, l)
+		}
+	}
+	sort.Strings(signed)
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"+now.Format("20060102")+
+		"/us-east-1/kinesis/aws4_request, SignedHeaders="+strings.Join(signed, ";")+", Signature="+strings.Repeat("0", 64))
 }
 
 // readRaw reads and closes a response with a JSON body (or none).

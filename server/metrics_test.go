@@ -214,6 +214,7 @@ func TestStandbyHandoff(t *testing.T) {
 		if target != "" {
 			req.Header.Set("X-Amz-Target", targetPrefix+target)
 			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			shapeAuth(req)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {

@@ -67,8 +67,9 @@ type Options struct {
 	// MinVersion means TLS 1.2. Nil (the default) serves cleartext. The
 	// config is cloned by New.
 	TLS *tls.Config
-	// Auth is access control: AuthNone (the zero value) accepts every
-	// request; AuthSigV4 verifies AWS Signature Version 4 against Auth.Keys
+	// Auth is access control: AuthNone (the zero value) verifies nothing
+	// but requires a well-formed SigV4 Authorization header (or presigned
+	// query), as AWS does, unless Auth.AcceptUnsigned; AuthSigV4 verifies AWS Signature Version 4 against Auth.Keys
 	// and enforces their policies. SetAuth changes it live.
 	Auth Auth
 	// Console serves the web console at GET /console on the admin

@@ -218,23 +218,9 @@ func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Ti
 	if e != nil {
 		return nil, e
 	}
-	amzDate := h.header("x-amz-date")
-	dateHeader := "x-amz-date"
-	var signedAt time.Time
-	if amzDate != "" {
-		t, err := time.Parse(amzDateLayout, amzDate)
-		if err != nil {
-			return nil, &APIError{Type: errIncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + truncate(amzDate, maxQuotedBytes) + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
-		}
-		signedAt = t
-	} else if d := h.header("date"); d != "" {
-		t, err := http.ParseTime(d)
-		if err != nil {
-			return nil, &APIError{Type: errIncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + truncate(d, maxQuotedBytes) + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
-		}
-		signedAt, amzDate, dateHeader = t.UTC(), t.UTC().Format(amzDateLayout), "date"
-	} else {
-		return nil, &APIError{Type: errIncompleteSignature, Message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + sigAlgorithm}
+	signedAt, amzDate, dateHeader, e := requestDate(h)
+	if e != nil {
+		return nil, e
 	}
 	if e := checkSignedHeaders(h, a.signedHeaders, dateHeader); e != nil {
 		return nil, e
@@ -276,6 +262,34 @@ func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Ti
 		return nil, errStreamingBody
 	}
 	return p, nil
+}
+
+// requestDate reads the time a request was signed at from X-Amz-Date (ISO
+// 8601 basic format) or, without one, from Date (an HTTP date). It returns
+// the time, that time in X-Amz-Date's layout and the lower-case name of the
+// header it came from; a request with neither, or with one that does not
+// parse, is IncompleteSignatureException with AWS's wording.
+func requestDate(h requestHeaders) (signedAt time.Time, amzDate, dateHeader string, e *APIError) {
+	if v := h.header("x-amz-date"); v != "" {
+		t, err := time.Parse(amzDateLayout, v)
+		if err != nil {
+			return t, "", "", badDate(v)
+		}
+		return t, v, "x-amz-date", nil
+	}
+	if v := h.header("date"); v != "" {
+		t, err := http.ParseTime(v)
+		if err != nil {
+			return t, "", "", badDate(v)
+		}
+		t = t.UTC()
+		return t, t.Format(amzDateLayout), "date", nil
+	}
+	return time.Time{}, "", "", &APIError{Type: errIncompleteSignature, Message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + sigAlgorithm}
+}
+
+func badDate(v string) *APIError {
+	return &APIError{Type: errIncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + truncate(v, maxQuotedBytes) + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
 }
 
 // checkSignedHeaders refuses a signature that leaves out a header it must

@@ -28,7 +28,8 @@ func (h mapHeaders) unsignedAmzHeader(signed string) string {
 // headers to the checks that run before a body is read: they never panic,
 // every refusal is one of the four authentication errors with a bounded
 // message, and nothing passes without naming the configured key in a
-// well-formed scope.
+// well-formed scope. Mode none's shape checks refuse nothing mode sigv4
+// accepts, with the same error type.
 func FuzzSigV4Headers(f *testing.F) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	date := now.Format(amzDateLayout)
@@ -46,6 +47,11 @@ func FuzzSigV4Headers(f *testing.F) {
 			h["x-amz-security-token"] = token
 		}
 		p, e := checkSigV4Headers(h, kr, "us-east-1", now)
+		// Mode none's checks (authform.go) are the first of mode sigv4's,
+		// in the same order: a shape refused there is refused here alike.
+		if shape := checkAuthShape(h); shape != nil && (e == nil || e.Type != shape.Type) {
+			t.Fatalf("mode none refused with %s (%s), mode sigv4 with %v", shape.Type, shape.Message, e)
+		}
 		if e != nil {
 			switch e.Type {
 			case errMissingToken, errIncompleteSignature, errUnrecognizedClient, errInvalidSignature:

@@ -50,6 +50,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "print results as JSON instead of the table")
 	report := fs.String("report", "", "write a self-contained HTML report to `file`")
 	quiet := fs.Bool("quiet", false, "no live progress line")
+	unsigned := fs.Bool("unsigned", false, "send a dummy SigV4 header even when AWS_ACCESS_KEY_ID is set")
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		// shardlog bench efo [flags]: the workload named first.
 		args = append([]string{"--workload", args[0]}, args[1:]...)
@@ -65,6 +66,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.Workload = bench.Workload(*workload)
+	if !*unsigned {
+		o.Credentials = envCredentials(os.Getenv)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	var progress io.Writer = stderr
@@ -118,6 +122,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		if *suite {
 			std := bench.Standard(o.Duration)
+			for i := range std {
+				std[i].Credentials = o.Credentials
+			}
 			rs = bench.RunSuite(ctx, o.Label, o.Endpoint, o.ServerPID, std, progress, inPlace)
 		} else {
 			counts := []int{0}
@@ -176,4 +183,20 @@ func parseCounts(list string) ([]int, error) {
 		counts = append(counts, n)
 	}
 	return counts, nil
+}
+
+// envCredentials returns the AWS credentials of the environment, as the
+// SDKs and the CLI read them, or nil when there are none: bench then sends
+// a dummy SigV4 header, which shardlog (auth mode none) and kinesalite
+// accept and AWS refuses.
+func envCredentials(getenv func(string) string) *bench.Credentials {
+	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return nil
+	}
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	return &bench.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: getenv("AWS_SESSION_TOKEN"), Region: region}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/shardlog/shardlog/bench"
@@ -39,5 +40,28 @@ func TestBenchEFO(t *testing.T) {
 			t.Fatalf("result %d: latency %s %+v", i, r.LatencyKind, r.Latency)
 		}
 		t.Logf("%s: put-to-push p50 %.3f ms, p99 %.3f ms", r.Name, r.Latency.P50, r.Latency.P99)
+	}
+}
+
+// TestBenchSignsWithEnvCredentials runs `shardlog bench efo` against a
+// daemon in auth mode sigv4 with the key in AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY: every request, fasthttp's (puts, setup) and
+// net/http's (SubscribeToShard), must verify. With --unsigned the dummy
+// header (key AKIDBENCH) is refused.
+func TestBenchSignsWithEnvCredentials(t *testing.T) {
+	d := startDaemonConfig(t, filepath.Join(t.TempDir(), "data"), authConfigYAML)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSHARDLOGTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "shardlog-test-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	var stdout, stderr bytes.Buffer
+	args := []string{"efo", "--endpoint", d.Endpoint, "--duration", "1s", "--rate", "300", "--consumers", "1", "--quiet", "--json"}
+	if code := runBench(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("signed: exit %d\n%s\n%s", code, stderr.Bytes(), stdout.Bytes())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := runBench(append(args, "--unsigned"), &stdout, &stderr); code == 0 || !bytes.Contains(stderr.Bytes(), []byte("UnrecognizedClientException")) {
+		t.Fatalf("--unsigned: exit %d, want a failure with UnrecognizedClientException\n%s", code, stderr.Bytes())
 	}
 }

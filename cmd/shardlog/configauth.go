@@ -9,8 +9,11 @@ import (
 
 // authConfig is the auth section: access control of the API.
 type authConfig struct {
-	Mode string          `yaml:"mode"` // none (any or no signature) or sigv4
+	Mode string          `yaml:"mode"` // none (a well-formed, unverified signature) or sigv4
 	Keys []authKeyConfig `yaml:"keys"` // access keys accepted under sigv4
+	// AcceptUnsigned, under mode none, accepts requests without a
+	// well-formed Authorization header too (curl).
+	AcceptUnsigned bool `yaml:"accept_unsigned"`
 }
 
 // authKeyConfig is one access key. Its secret is a server.Secret, which
@@ -30,6 +33,9 @@ func (a authConfig) validate(bad func(key string, val any, want string) error) e
 	if a.Mode != string(server.AuthNone) && a.Mode != string(server.AuthSigV4) {
 		return bad("auth.mode", fmt.Sprintf("%q", a.Mode), "must be one of none, sigv4")
 	}
+	if a.Mode == string(server.AuthSigV4) && a.AcceptUnsigned {
+		return bad("auth.accept_unsigned", "true", "only applies to auth.mode none")
+	}
 	if a.Mode == string(server.AuthSigV4) && len(a.Keys) == 0 {
 		return bad("auth.keys", "[]", "auth.mode sigv4 needs at least one key")
 	}
@@ -40,7 +46,7 @@ func (a authConfig) validate(bad func(key string, val any, want string) error) e
 // serverAuth converts the section to server.Auth, reading policy files and
 // compiling policies.
 func (a authConfig) serverAuth() (server.Auth, error) {
-	out := server.Auth{Mode: server.AuthMode(a.Mode)}
+	out := server.Auth{Mode: server.AuthMode(a.Mode), AcceptUnsigned: a.AcceptUnsigned}
 	seen := map[string]bool{}
 	for i, k := range a.Keys {
 		key := fmt.Sprintf("auth.keys[%d]", i)

@@ -153,6 +153,9 @@ func (c *apiClient) raw(op string, body []byte) (int, []byte, error) {
 	if op != "" {
 		req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
 	}
+	amzDate, auth := dummyAuth()
+	req.Header.Set("X-Amz-Date", amzDate)
+	req.Header.Set("Authorization", auth)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -294,6 +297,26 @@ func (c *apiClient) readAll(t *testing.T, stream, shardID string) []getRecord {
 		it = out.NextShardIterator
 	}
 	return all
+}
+
+// dummyAuth returns an X-Amz-Date value and a SigV4 Authorization header
+// of the right shape for it, with a signature of zeros: what auth mode none
+// requires of every API request (server/authform.go), as AWS does. It signs
+// content-type, host, x-amz-date and x-amz-target, so a request may carry
+// no other x-amz-* header.
+func dummyAuth() (amzDate, authorization string) {
+	now := time.Now().UTC()
+	return now.Format("20060102T150405Z"), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/" + now.Format("20060102") +
+		"/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + strings.Repeat("0", 64)
+}
+
+// rawHead is the start of a hand-written JSON 1.1 request for op, through
+// its Authorization header (dummyAuth); the caller adds Content-Length,
+// the blank line and the body.
+func rawHead(op string) string {
+	amzDate, auth := dummyAuth()
+	return "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202." + op +
+		"\r\nX-Amz-Date: " + amzDate + "\r\nAuthorization: " + auth + "\r\n"
 }
 
 // dialRaw opens a TCP connection to the daemon.

@@ -156,7 +156,7 @@ func TestHostileRequests(t *testing.T) {
 	t.Run("50 MiB body", func(t *testing.T) {
 		conn := dialRaw(t, d.Endpoint)
 		const size = 50 << 20
-		fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.PutRecords\r\nContent-Length: %d\r\n\r\n", size)
+		fmt.Fprintf(conn, rawHead("PutRecords")+"Content-Length: %d\r\n\r\n", size)
 		go func() { // the server may answer and close before reading it all
 			_, _ = io.CopyN(conn, zeroReader{}, size)
 		}()
@@ -173,7 +173,7 @@ func TestHostileRequests(t *testing.T) {
 	t.Run("client hangs up mid-body", func(t *testing.T) {
 		for i := 0; i < 20; i++ {
 			conn := dialRaw(t, d.Endpoint)
-			fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.PutRecords\r\nContent-Length: 100000\r\n\r\n{\"StreamName\":\"hostile\",\"Records\":[")
+			io.WriteString(conn, rawHead("PutRecords")+"Content-Length: 100000\r\n\r\n{\"StreamName\":\"hostile\",\"Records\":[")
 			conn.Close()
 		}
 		c.healthy(t, "clients hanging up mid-body")
@@ -218,7 +218,7 @@ func TestHostileRequests(t *testing.T) {
 		})
 	}
 	slow("slow headers", "POST / HTTP/1.1\r\nHost: x\r\n", "X-Slow: 1\r\n")
-	slow("slow body", "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Length: 1000\r\n\r\n", " ")
+	slow("slow body", rawHead("ListStreams")+"Content-Length: 1000\r\n\r\n", " ")
 
 	t.Run("2000 concurrent connections", func(t *testing.T) {
 		manyConnections(t, d, 2000)
@@ -264,7 +264,7 @@ func manyConnections(t *testing.T, d *daemon, n int) {
 		go func() {
 			defer wg.Done()
 			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-			_, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Length: 2\r\n\r\n{}")
+			_, err := io.WriteString(c, rawHead("ListStreams")+"Content-Length: 2\r\n\r\n{}")
 			status := -1
 			if err == nil {
 				if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {

@@ -28,7 +28,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 			body := fmt.Sprintf(`{"StreamName":"bye","PartitionKey":"k","Data":"%s"}`, base64.StdEncoding.EncodeToString([]byte("in flight")))
 			conn := dialRaw(t, d.Endpoint)
-			fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.PutRecord\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+			fmt.Fprintf(conn, rawHead("PutRecord")+"Content-Length: %d\r\n\r\n%s", len(body), body[:10])
 			time.Sleep(100 * time.Millisecond) // the request is being read
 
 			began := time.Now()
@@ -74,7 +74,7 @@ func TestGracefulShutdown(t *testing.T) {
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	d := startDaemonConfig(t, filepath.Join(t.TempDir(), "data"), "")
 	conn := dialRaw(t, d.Endpoint)
-	io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Length: 100\r\n\r\n{")
+	io.WriteString(conn, rawHead("ListStreams")+"Content-Length: 100\r\n\r\n{")
 	time.Sleep(100 * time.Millisecond)
 	d.stopped = true
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
