@@ -96,12 +96,18 @@ func TestCORS(t *testing.T) {
 // fetch, as a browser app would without the SDK: CreateStream, PutRecord,
 // GetShardIterator and GetRecords with JSON bodies and X-Amz-Target
 // headers (each a preflighted request), then reports the record it read
-// back, or the first failure, in document.title.
+// back, or the first failure, in document.title. Like the JS SDK in a
+// browser, it sends X-Amz-Date and an Authorization header (of SigV4's
+// shape: auth mode none checks no more), so the preflight asks for them.
 const corsPage = `<!doctype html><title>running</title><script>
 const api = %q;
 async function call(op, body) {
+  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
   const r = await fetch(api, {method: 'POST', body: JSON.stringify(body),
-    headers: {'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'Kinesis_20131202.' + op}});
+    headers: {'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'Kinesis_20131202.' + op,
+      'X-Amz-Date': amzDate,
+      'Authorization': 'AWS4-HMAC-SHA256 Credential=page/' + amzDate.slice(0, 8) +
+        '/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=' + '0'.repeat(64)}});
   const text = await r.text();
   if (!r.ok) throw new Error(op + ' ' + r.status + ' ' + text);
   if (!r.headers.get('x-amzn-RequestId')) throw new Error(op + ': x-amzn-RequestId not exposed');

@@ -228,6 +228,15 @@ func shapeAuth(req *http.Request) {
 		"/us-east-1/kinesis/aws4_request, SignedHeaders="+strings.Join(signed, ";")+", Signature="+strings.Repeat("0", 64))
 }
 
+// shapeAuthLines is shapeAuth for a request written by hand: its
+// X-Amz-Date and Authorization header lines, signing host, x-amz-date and
+// x-amz-target.
+func shapeAuthLines() string {
+	now := time.Now().UTC()
+	return "X-Amz-Date: " + now.Format("20060102T150405Z") + "\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/" + now.Format("20060102") +
+		"/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + strings.Repeat("0", 64) + "\r\n"
+}
+
 // readRaw reads and closes a response with a JSON body (or none).
 func readRaw(t *testing.T, resp *http.Response) rawResponse {
 	t.Helper()

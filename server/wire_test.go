@@ -23,19 +23,31 @@ type wireResponse struct {
 }
 
 // send sends a hand-made request with the given headers ("Name", "value"
-// pairs) and returns the response undecoded.
+// pairs) and returns the response undecoded. Unless the headers name an
+// Authorization (an empty one: none at all), the request carries what auth
+// mode none requires (shapeAuth).
 func (c testClient) send(t *testing.T, addr, method string, body []byte, header ...string) wireResponse {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+addr+"/", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	explicitAuth := false
 	for i := 0; i+1 < len(header); i += 2 {
-		if strings.EqualFold(header[i], "Host") {
+		switch {
+		case strings.EqualFold(header[i], "Host"):
 			req.Host = header[i+1]
 			continue
+		case strings.EqualFold(header[i], "Authorization"):
+			explicitAuth = true
+			if header[i+1] == "" {
+				continue
+			}
 		}
 		req.Header.Set(header[i], header[i+1])
+	}
+	if !explicitAuth {
+		shapeAuth(req)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -291,8 +303,8 @@ func TestCBORErrorsInCBOR(t *testing.T) {
 				// Refused on the declared length, unread: the client
 				// sends the headers and one byte (fasthttp waits for
 				// it), or its write would fail.
-				check(t, rawHTTP1(t, e.addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: %sListStreams\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n\xbf",
-					e.addr, targetPrefix, cborType, controlBodyBytes+1)), http.StatusRequestEntityTooLarge, errValidation)
+				check(t, rawHTTP1(t, e.addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: %sListStreams\r\nContent-Type: %s\r\n%sContent-Length: %d\r\n\r\n\xbf",
+					e.addr, targetPrefix, cborType, shapeAuthLines(), controlBodyBytes+1)), http.StatusRequestEntityTooLarge, errValidation)
 				return
 			}
 			check(t, c.send(t, e.addr, http.MethodPost, make([]byte, controlBodyBytes+1), "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType),
@@ -301,7 +313,7 @@ func TestCBORErrorsInCBOR(t *testing.T) {
 	})
 	auth := newAuthEnv(t)
 	auth.each(t, func(t *testing.T, c testClient) {
-		check(t, c.send(t, auth.addr, http.MethodPost, emptyMap, "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType),
+		check(t, c.send(t, auth.addr, http.MethodPost, emptyMap, "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType, "Authorization", ""),
 			http.StatusBadRequest, errMissingToken)
 	})
 }
@@ -316,8 +328,8 @@ func TestHostHoldingURL(t *testing.T) {
 	for _, wc := range wireCodecs {
 		for _, host := range []string{"http://" + e.addr, "http://" + e.addr + "/", "https://kinesis.us-east-1.amazonaws.com/"} {
 			body := wc.marshal(t, `{}`)
-			r := rawHTTP1(t, e.addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: %sListStreams\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
-				host, targetPrefix, wc.contentType, len(body), body))
+			r := rawHTTP1(t, e.addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: %sListStreams\r\nContent-Type: %s\r\n%sContent-Length: %d\r\n\r\n%s",
+				host, targetPrefix, wc.contentType, shapeAuthLines(), len(body), body))
 			var m map[string]any
 			if err := wc.unmarshal(r.body, &m); err != nil || r.status != http.StatusOK || r.header.Get("Content-Type") != wc.contentType || m["HasMoreStreams"] != false {
 				t.Fatalf("%s Host %s: %d %s %q", wc.name, host, r.status, r.header.Get("Content-Type"), r.body)
