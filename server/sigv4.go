@@ -79,7 +79,7 @@ type fastHeaders fasthttp.RequestCtx
 
 func (h *fastHeaders) header(name string) string {
 	ctx := (*fasthttp.RequestCtx)(h)
-	if name == "host" {
+	if name == "host" || name == ":authority" {
 		return b2s(ctx.Host())
 	}
 	return b2s(ctx.Request.Header.Peek(name))
@@ -107,7 +107,7 @@ type httpHeaders http.Request
 func (h *httpHeaders) header(name string) string {
 	r := (*http.Request)(h)
 	switch name {
-	case "host":
+	case "host", ":authority":
 		return r.Host
 	case "content-length":
 		// net/http moves Content-Length out of the header map.
@@ -298,7 +298,9 @@ func badDate(v string) *APIError {
 // x-amz-target (else a captured DescribeStream replays as DeleteStream with
 // the same body) and every other x-amz-* header present, as AWS requires.
 func checkSignedHeaders(h requestHeaders, signed, dateHeader string) *APIError {
-	if !listed(signed, "host") {
+	// Over HTTP/2 the JavaScript SDK signs the :authority pseudo-header
+	// instead of host (its value is the same).
+	if !listed(signed, "host") && !listed(signed, ":authority") {
 		return &APIError{Type: errIncompleteSignature, Message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}
 	}
 	if !listed(signed, dateHeader) {

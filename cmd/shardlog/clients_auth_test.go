@@ -129,3 +129,21 @@ func TestConfigCheckHidesSecrets(t *testing.T) {
 		t.Fatalf("config check output does not load back: %v %+v", err, got.Auth)
 	}
 }
+
+// TestJavaScriptSDKSigV4 runs the JavaScript SDK smoke client against a
+// sigv4-mode daemon over each of its request handlers. Over HTTP/2 the SDK
+// signs the :authority pseudo-header instead of host (its
+// hostHeaderMiddleware), which AWS accepts ("'Host' or ':authority' must be
+// a 'SignedHeader'").
+func TestJavaScriptSDKSigV4(t *testing.T) {
+	node, err := exec.LookPath("node")
+	requireClient(t, err == nil, "Node.js (node)", "install Node.js 20 or later")
+	_, err = os.Stat("testdata/js/node_modules/@aws-sdk/client-kinesis")
+	requireClient(t, err == nil, "@aws-sdk/client-kinesis", "run `npm ci` in cmd/shardlog/testdata/js")
+	d := startDaemonConfig(t, filepath.Join(t.TempDir(), "data"), authConfigYAML)
+	for _, handler := range []string{"http2", "http1"} {
+		t.Run(handler, func(t *testing.T) {
+			runClient(t, d, node, filepath.Join("testdata", "js", "smoke.mjs"), handler)
+		})
+	}
+}
