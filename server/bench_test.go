@@ -21,15 +21,7 @@ import (
 func BenchmarkPutRecordsHTTP(b *testing.B) {
 	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
 	e.createStream("bench", 4)
-	type entry struct {
-		Data         []byte
-		PartitionKey string
-	}
-	records := make([]entry, 500)
-	for i := range records {
-		records[i] = entry{Data: bytes.Repeat([]byte{byte(i)}, 100), PartitionKey: "pk-" + strconv.Itoa(i)}
-	}
-	body, _ := json.Marshal(map[string]any{"StreamName": "bench", "Records": records})
+	body := putRecordsBody("bench")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	url := "http://" + e.addr + "/"
 	b.SetBytes(500 * 100)
@@ -40,6 +32,7 @@ func BenchmarkPutRecordsHTTP(b *testing.B) {
 			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 			req.Header.Set("X-Amz-Target", targetPrefix+"PutRecords")
 			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			shapeAuth(req) // what auth mode none requires
 			resp, err := client.Do(req)
 			if err != nil {
 				b.Error(err)
@@ -53,6 +46,21 @@ func BenchmarkPutRecordsHTTP(b *testing.B) {
 			}
 		}
 	})
+}
+
+// putRecordsBody is the JSON body of a PutRecords of 500 records of 100
+// bytes to stream, each with its own partition key.
+func putRecordsBody(stream string) []byte {
+	type entry struct {
+		Data         []byte
+		PartitionKey string
+	}
+	records := make([]entry, 500)
+	for i := range records {
+		records[i] = entry{Data: bytes.Repeat([]byte{byte(i)}, 100), PartitionKey: "pk-" + strconv.Itoa(i)}
+	}
+	body, _ := json.Marshal(map[string]any{"StreamName": stream, "Records": records})
+	return body
 }
 
 // BenchmarkPutRecordsLarge sends PutRecords of 500 × 1 KiB (a 680 KB body)
