@@ -32,6 +32,9 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d): %s", e.Type, e.Status, e.Message)
 }
 
+// callRetryFor is how long call keeps resending a throttled or 5xx call.
+const callRetryFor = 30 * time.Second
+
 // throttled reports whether err asks the client to back off and resend.
 func throttled(typ string) bool {
 	return typ == "ProvisionedThroughputExceededException" || typ == "LimitExceededException" ||
@@ -185,6 +188,10 @@ func apiError(status int, body []byte) *APIError {
 
 // call sends a control-plane request, encoding in and decoding the answer
 // into out (when not nil) with encoding/json.
+//
+// Like the SDKs, it backs off and resends a call answered with a throttling
+// error or a 5xx (a shardlog still recovering its data directory answers
+// 503), for up to callRetryFor.
 func (c *client) call(op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -193,8 +200,17 @@ func (c *client) call(op string, in, out any) error {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	c.prepare(req, op, body)
-	if err := c.do(req, resp); err != nil {
+	deadline := time.Now().Add(callRetryFor)
+	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		c.prepare(req, op, body)
+		err = c.do(req, resp)
+		var ae *APIError
+		if err == nil || !errors.As(err, &ae) || !(throttled(ae.Type) || ae.Status >= 500) || time.Now().Add(backoff).After(deadline) {
+			break
+		}
+		time.Sleep(backoff)
+	}
+	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if out == nil {
