@@ -19,29 +19,16 @@ import (
 
 // BenchmarkPutRecordsAuth is BenchmarkPutRecordsHTTP (500 records of 100
 // bytes over HTTP/1.1 loopback) with auth none and sigv4 in the same run.
-// Under sigv4 the request is signed once by the SDK's signer and replayed
-// (valid for 5 minutes, as at AWS): the client's signing cost stays out of
-// the measurement, while the server verifies every request in full —
-// parse, body SHA-256, canonical request, HMAC, policy check.
+// The request is signed once by the SDK's signer and replayed (valid for 5
+// minutes, as at AWS) in both modes, so the requests are the same: the
+// client's signing cost stays out of the measurement, while under sigv4 the
+// server verifies every request in full — parse, body SHA-256, canonical
+// request, HMAC, policy check (mode none checks only the header's shape).
 func BenchmarkPutRecordsAuth(b *testing.B) {
 	for _, mode := range []AuthMode{AuthNone, AuthSigV4} {
 		b.Run(string(mode), func(b *testing.B) {
-			e := newEnv(b, func(o *Options) {
-				o.Logger = zerolog.Nop()
-				o.Auth = Auth{Mode: mode, Keys: []AuthKey{{AccessKeyID: "AKIDAPP", SecretAccessKey: "app-secret", Policy: mustPolicy(b, seedPolicy)}}}
-			})
-			e.createStream("app", 4)
-			body := putRecordsBody("app")
-			url := "http://" + e.addr + "/"
-			header := http.Header{}
-			header.Set("X-Amz-Target", targetPrefix+"PutRecords")
-			header.Set("Content-Type", "application/x-amz-json-1.1")
-			// Signed in both modes (mode none checks only the shape), so the
-			// requests are the same and only verification differs.
-			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-			req.Header = header.Clone()
-			signBench(b, req, body)
-			header = req.Header
+			_, req, body := newAuthBench(b, mode)
+			url, header := req.URL.String(), req.Header
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			b.SetBytes(500 * 100)
 			b.ReportAllocs()
@@ -101,16 +88,7 @@ func BenchmarkAuthorize(b *testing.B) {
 func BenchmarkPutRecordsAuthHandler(b *testing.B) {
 	for _, mode := range []AuthMode{AuthNone, AuthSigV4} {
 		b.Run(string(mode), func(b *testing.B) {
-			e := newEnv(b, func(o *Options) {
-				o.Logger = zerolog.Nop()
-				o.Auth = Auth{Mode: mode, Keys: []AuthKey{{AccessKeyID: "AKIDAPP", SecretAccessKey: "app-secret", Policy: mustPolicy(b, seedPolicy)}}}
-			})
-			e.createStream("app", 4)
-			body := putRecordsBody("app")
-			req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
-			req.Header.Set("X-Amz-Target", targetPrefix+"PutRecords")
-			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-			signBench(b, req, body) // in both modes, as above
+			e, req, body := newAuthBench(b, mode)
 			var fr fasthttp.Request
 			fr.Header.SetMethod(http.MethodPost)
 			fr.SetRequestURI("/")
@@ -136,14 +114,27 @@ func BenchmarkPutRecordsAuthHandler(b *testing.B) {
 	}
 }
 
-// signBench signs req, whose body is body, as AKIDAPP with the SDK's
-// signer. The signature stays valid for the 5 minutes of clock skew AWS
-// allows, so a benchmark can replay it.
-func signBench(b *testing.B, req *http.Request, body []byte) {
+// newAuthBench starts a server in auth mode with key AKIDAPP (the seed
+// policy) and a 4-shard stream "app", and returns it with a PutRecords of
+// 500 × 100 B to "app" signed by AKIDAPP, and that request's body. The
+// request is signed in both modes (mode none checks only the shape), so
+// only verification differs; the signature stays valid for the 5 minutes
+// of clock skew AWS allows, so a benchmark can replay it.
+func newAuthBench(b *testing.B, mode AuthMode) (*testEnv, *http.Request, []byte) {
 	b.Helper()
+	e := newEnv(b, func(o *Options) {
+		o.Logger = zerolog.Nop()
+		o.Auth = Auth{Mode: mode, Keys: []AuthKey{{AccessKeyID: "AKIDAPP", SecretAccessKey: "app-secret", Policy: mustPolicy(b, seedPolicy)}}}
+	})
+	e.createStream("app", 4)
+	body := putRecordsBody("app")
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Target", targetPrefix+"PutRecords")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDAPP", SecretAccessKey: "app-secret"},
 		req, hex.EncodeToString(sum[:]), "kinesis", "us-east-1", time.Now()); err != nil {
 		b.Fatal(err)
 	}
+	return e, req, body
 }

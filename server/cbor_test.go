@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/binary"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -58,30 +57,16 @@ func (j *javaCBOR) timestamp(t time.Time) *javaCBOR {
 // cborCall posts a CBOR request and decodes the CBOR response.
 func cborCall(t *testing.T, c testClient, addr, op string, body []byte) (int, map[string]any, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Amz-Target", targetPrefix+op)
-	req.Header.Set("Content-Type", "application/x-amz-cbor-1.1")
-	shapeAuth(req)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/x-amz-cbor-1.1" {
+	r := c.send(t, addr, http.MethodPost, body, "X-Amz-Target", targetPrefix+op, "Content-Type", "application/x-amz-cbor-1.1")
+	raw := r.body
+	if ct := r.header.Get("Content-Type"); ct != "application/x-amz-cbor-1.1" {
 		t.Fatalf("%s: Content-Type %q", op, ct)
 	}
 	var m map[string]any
 	if err := cbor.Unmarshal(raw, &m); err != nil {
 		t.Fatalf("%s: response is not a CBOR map: %v (% x)", op, err, raw)
 	}
-	return resp.StatusCode, m, raw
+	return r.status, m, raw
 }
 
 // epochMsTag checks v is tag 1 around an integer and returns it.
