@@ -6,25 +6,45 @@ import (
 	"strconv"
 )
 
-// A SequenceNumber is the decimal string Kinesis shows for a record. shardlog
-// packs three fields into one unsigned 128-bit integer:
+// A sequence number is the decimal string Kinesis shows for a record.
+// shardlog writes the layout AWS calls version 2: an unsigned integer of
+// exactly 186 bits, so 56 decimal digits, in which the shard's index sits where
+// the Kinesis Client Library's SequenceNumberValidator looks for it:
 //
-//	bits 127..84  epoch  (44 bits)  creation time of the shard, ms since 1970
-//	bits  83..64  index  (20 bits)  the shard's index within its stream
-//	bits  63..0   seq    (64 bits)  the record's position within the shard
+//	bits 187..184  version   (4 bits)   2
+//	bits 183..164  zero      (20 bits)
+//	bits 163..100  key       (64 bits)  epoch<<20 | index, the shard's identity
+//	bits  99..36   position  (64 bits)  the record's position within the shard
+//	bits  35..4    index     (32 bits)  the shard's index again (shardId-%012d)
+//	bits   3..0    kind      (4 bits)   1 for a record; 0 for the number that
+//	                                    precedes position 0 (SequenceNumberBefore)
 //
-// Numbers therefore grow with seq inside a shard, and every number of a child
-// shard is greater than every number of its parents (children are created
-// later). From the number alone the server knows the shard and the position, so
-// AT_SEQUENCE_NUMBER needs no search, and a number whose epoch or index differs
-// from the shard's is recognisably foreign. For shards created between 2004 and
-// 2039 the decimal form always has 38 digits, so string order equals numeric
-// order.
+// The epoch is the shard's creation time in ms since 1970 (44 bits) and the
+// index its index within the stream (20 bits). Numbers therefore grow with
+// the position inside a shard, and every number of a child shard is greater
+// than every number of its parents (children are created later, with a higher
+// index). From the number alone the server knows the shard and the position,
+// so AT_SEQUENCE_NUMBER needs no search, and a number whose key differs from
+// the shard's is recognisably foreign. All numbers have 56 digits, so string
+// order equals numeric order.
+//
+// Earlier releases wrote the 128-bit number key<<64 | position (38 digits).
+// Those legacy numbers still parse to the same shard and position, so
+// checkpoints taken before an upgrade keep working; they are never written.
 const (
 	seqEpochBits = 44
 	seqIndexBits = 20
 	maxSeqEpoch  = 1<<seqEpochBits - 1
 	maxSeqIndex  = 1<<seqIndexBits - 1
+
+	seqVersion    = 2  // value of bits 187..184
+	seqKindRecord = 1  // kind of a record's number
+	seqKindBefore = 0  // kind of the number that precedes position 0
+	seqDigits     = 56 // decimal digits of every number shardlog writes
+
+	// seqStep is the difference between the numbers of consecutive
+	// positions: one unit of the position field.
+	seqStep = 1 << 36
 )
 
 // SeqID identifies the shard a sequence number belongs to.
@@ -33,109 +53,187 @@ type SeqID struct {
 	Index   int   // shard index within its stream
 }
 
-// FormatSequenceNumber appends the decimal sequence number of position seq in
-// the shard identified by id to dst. It does not allocate when dst has room
-// for 39 more bytes.
-func FormatSequenceNumber(dst []byte, id SeqID, seq uint64) []byte {
-	return appendUint128(dst, seqIDBits(id), seq)
+// key is the 64-bit shard identity that orders numbers across shards.
+func (id SeqID) key() uint64 {
+	return uint64(id.EpochMs)<<seqIndexBits | uint64(id.Index)
 }
 
-// seqIDBits is the upper 64 bits of the sequence numbers of id.
-func seqIDBits(id SeqID) uint64 {
-	return uint64(id.EpochMs)<<seqIndexBits | uint64(id.Index)
+// uint192 is an unsigned integer of three 64-bit limbs.
+type uint192 struct{ hi, mid, lo uint64 }
+
+// encodeSeq lays out the sequence number of pos in shard id, of the given kind.
+func encodeSeq(id SeqID, pos uint64, kind uint64) uint192 {
+	key := id.key()
+	return uint192{
+		hi:  key>>28 | seqVersion<<56,
+		mid: pos>>28 | key<<36,
+		lo:  kind | uint64(uint32(id.Index))<<4 | pos<<36,
+	}
+}
+
+// FormatSequenceNumber appends the decimal sequence number of position pos in
+// the shard identified by id to dst. It does not allocate when dst has room
+// for 56 more bytes.
+func FormatSequenceNumber(dst []byte, id SeqID, pos uint64) []byte {
+	return encodeSeq(id, pos, seqKindRecord).appendDecimal(dst)
+}
+
+// formatSequenceNumberBefore appends the number that sorts immediately
+// before position 0 of shard id.
+func formatSequenceNumberBefore(dst []byte, id SeqID) []byte {
+	return encodeSeq(id, 0, seqKindBefore).appendDecimal(dst)
+}
+
+// decodedSeq is a parsed sequence number.
+type decodedSeq struct {
+	id     SeqID
+	pos    uint64
+	before bool // the number that precedes position 0 of id
+	legacy bool // a 128-bit number of earlier releases
 }
 
 // ParseSequenceNumber splits a decimal sequence number into its shard identity
 // and position. It returns ErrBadSequenceNumber for anything that is not a
-// number shardlog could have issued.
+// number shardlog could have issued. The number that precedes a shard's
+// position 0 parses to that shard and position 0.
 func ParseSequenceNumber(s string) (SeqID, uint64, error) {
-	if len(s) == 0 || len(s) > 39 {
-		return SeqID{}, 0, fmt.Errorf("shard: sequence number %q: %w", s, ErrBadSequenceNumber)
+	d, err := parseSeq(s)
+	return d.id, d.pos, err
+}
+
+func parseSeq(s string) (decodedSeq, error) {
+	bad := func() (decodedSeq, error) {
+		return decodedSeq{}, fmt.Errorf("shard: sequence number %q: %w", truncateSeq(s), ErrBadSequenceNumber)
 	}
-	var hi, lo uint64
+	if len(s) == 0 || len(s) > seqDigits {
+		return bad()
+	}
+	var n uint192
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
-			return SeqID{}, 0, fmt.Errorf("shard: sequence number %q: %w", s, ErrBadSequenceNumber)
+			return bad()
 		}
-		// (hi,lo) = (hi,lo)*10 + digit, detecting overflow past 128 bits.
-		h1, l1 := bits.Mul64(lo, 10)
-		h2, h2lo := bits.Mul64(hi, 10)
-		if h2 != 0 {
-			return SeqID{}, 0, fmt.Errorf("shard: sequence number %q: %w", s, ErrBadSequenceNumber)
+		var ok bool
+		if n, ok = n.mulAdd(10, uint64(c-'0')); !ok {
+			return bad()
 		}
-		nh, carry := bits.Add64(h2lo, h1, 0)
-		if carry != 0 {
-			return SeqID{}, 0, fmt.Errorf("shard: sequence number %q: %w", s, ErrBadSequenceNumber)
-		}
-		nl, c2 := bits.Add64(l1, uint64(c-'0'), 0)
-		nh, carry = bits.Add64(nh, 0, c2)
-		if carry != 0 {
-			return SeqID{}, 0, fmt.Errorf("shard: sequence number %q: %w", s, ErrBadSequenceNumber)
-		}
-		hi, lo = nh, nl
 	}
-	id := SeqID{EpochMs: int64(hi >> seqIndexBits), Index: int(hi & maxSeqIndex)}
-	return id, lo, nil
+	if n.hi == 0 {
+		// A legacy number: key<<64 | position.
+		return decodedSeq{id: idOfKey(n.mid), pos: n.lo, legacy: true}, nil
+	}
+	const zeroMask = (1<<20 - 1) << 36 // bits 183..164 within hi
+	if n.hi>>56 != seqVersion || n.hi&zeroMask != 0 {
+		return bad()
+	}
+	key := n.hi<<28 | n.mid>>36
+	d := decodedSeq{id: idOfKey(key), pos: n.mid<<28 | n.lo>>36}
+	if uint32(n.lo>>4) != uint32(d.id.Index) {
+		return bad()
+	}
+	switch n.lo & 0xf {
+	case seqKindRecord:
+	case seqKindBefore:
+		if d.pos != 0 {
+			return bad()
+		}
+		d.before = true
+	default:
+		return bad()
+	}
+	return d, nil
 }
 
-// appendUint128 appends the decimal form of hi<<64|lo.
-func appendUint128(dst []byte, hi, lo uint64) []byte {
-	if hi == 0 {
-		return strconv.AppendUint(dst, lo, 10)
+func idOfKey(key uint64) SeqID {
+	return SeqID{EpochMs: int64(key >> seqIndexBits), Index: int(key & maxSeqIndex)}
+}
+
+// truncateSeq keeps error messages short for absurd input.
+func truncateSeq(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
 	}
-	// Divide by 10^19 twice: the quotient of the first division has at most 20 digits.
+	return s
+}
+
+// mulAdd returns n*m + a and false when the result needs more than 192 bits.
+func (n uint192) mulAdd(m, a uint64) (uint192, bool) {
+	h0, l0 := bits.Mul64(n.lo, m)
+	h1, l1 := bits.Mul64(n.mid, m)
+	h2, l2 := bits.Mul64(n.hi, m)
+	lo, c := bits.Add64(l0, a, 0)
+	mid, c := bits.Add64(l1, h0, c)
+	hi, c := bits.Add64(l2, h1, c)
+	return uint192{hi: hi, mid: mid, lo: lo}, h2 == 0 && c == 0
+}
+
+// appendDecimal appends the decimal form of n.
+func (n uint192) appendDecimal(dst []byte) []byte {
+	// Divide by 10^19 until the quotient fits one limb; each remainder is 19 digits.
 	const pow19 = 10000000000000000000
-	var digits [40]byte
-	pos := len(digits)
-	for hi != 0 {
-		qHi := hi / pow19
-		rem := hi % pow19
-		qLo, r := bits.Div64(rem, lo, pow19)
-		hi, lo = qHi, qLo
+	var digits [60]byte
+	at := len(digits)
+	hi, mid, lo := n.hi, n.mid, n.lo
+	for hi != 0 || mid != 0 {
+		var r uint64
+		hi, r = hi/pow19, hi%pow19
+		mid, r = bits.Div64(r, mid, pow19)
+		lo, r = bits.Div64(r, lo, pow19)
 		for i := 0; i < 19; i++ {
-			pos--
-			digits[pos] = byte('0' + r%10)
+			at--
+			digits[at] = byte('0' + r%10)
 			r /= 10
 		}
 	}
 	dst = strconv.AppendUint(dst, lo, 10)
-	return append(dst, digits[pos:]...)
+	return append(dst, digits[at:]...)
 }
 
 // SeqFormatter formats the sequence numbers of one shard, fast when they
 // come in runs of consecutive positions (a batch of appends, a page of
-// reads): the next number is the previous one's digits plus one, not two
-// 128-bit divisions per 19 digits. The zero value is ready to use; it is not
-// safe for concurrent use.
+// reads): the next number is the previous one's digits plus seqStep, not
+// three 192-bit divisions per 19 digits. The zero value is ready to use; it
+// is not safe for concurrent use.
 type SeqFormatter struct {
 	id     SeqID
-	seq    uint64
-	digits [40]byte
+	pos    uint64
+	digits [seqDigits]byte
 	n      int // digits in use; 0 until the first Append
 }
 
-// Append appends the decimal sequence number of position seq of shard id,
+// seqStepDecimal is seqStep in decimal (a test checks it).
+const seqStepDecimal = "68719476736"
+
+// Append appends the decimal sequence number of position pos of shard id,
 // exactly as FormatSequenceNumber does.
-func (f *SeqFormatter) Append(dst []byte, id SeqID, seq uint64) []byte {
-	if f.n > 0 && id == f.id && seq == f.seq+1 && seq != 0 && incrementDecimal(f.digits[:f.n]) {
-		f.seq = seq
+func (f *SeqFormatter) Append(dst []byte, id SeqID, pos uint64) []byte {
+	if f.n > 0 && id == f.id && pos == f.pos+1 && pos != 0 && addDecimal(f.digits[:f.n], seqStepDecimal) {
+		f.pos = pos
 		return append(dst, f.digits[:f.n]...)
 	}
-	f.n = len(FormatSequenceNumber(f.digits[:0], id, seq))
-	f.id, f.seq = id, seq
+	f.n = len(FormatSequenceNumber(f.digits[:0], id, pos))
+	f.id, f.pos = id, pos
 	return append(dst, f.digits[:f.n]...)
 }
 
-// incrementDecimal adds one to the decimal number in b in place, and
-// reports false (b then holds garbage) when the result needs another digit.
-func incrementDecimal(b []byte) bool {
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] != '9' {
-			b[i]++
-			return true
+// addDecimal adds the decimal number a to the decimal number in b in place,
+// and reports false (b then holds garbage) when the result needs another
+// digit.
+func addDecimal(b []byte, a string) bool {
+	carry := byte(0)
+	i, j := len(b)-1, len(a)-1
+	for ; i >= 0 && (j >= 0 || carry != 0); i, j = i-1, j-1 {
+		d := b[i] - '0' + carry
+		if j >= 0 {
+			d += a[j] - '0'
 		}
-		b[i] = '0'
+		carry = 0
+		if d >= 10 {
+			d -= 10
+			carry = 1
+		}
+		b[i] = '0' + d
 	}
-	return false
+	return carry == 0 && j < 0
 }

@@ -140,7 +140,7 @@ func (sh *Shard) End() (uint64, bool) {
 
 // SequenceNumber formats the sequence number of position seq of this shard.
 func (sh *Shard) SequenceNumber(seq uint64) string {
-	var buf [40]byte
+	var buf [seqDigits]byte
 	return string(FormatSequenceNumber(buf[:0], sh.seqID, seq))
 }
 
@@ -161,17 +161,17 @@ func (sh *Shard) EndingSequenceNumber() string {
 }
 
 // SequenceNumberBefore formats the number that immediately precedes
-// position pos: the sequence number of pos-1, or, for position 0, the
-// 128-bit number one below StartingSequenceNumber, which sorts before every
-// record of the shard. Reading AFTER_SEQUENCE_NUMBER of it resumes at pos,
+// position pos: the sequence number of pos-1, or, for position 0, a number
+// just below StartingSequenceNumber (kind 0 in the layout), which sorts
+// before every record of the shard. Reading AFTER_SEQUENCE_NUMBER of it resumes at pos,
 // so it is what a subscription sends as its ContinuationSequenceNumber, even
 // on a shard nothing was ever written to.
 func (sh *Shard) SequenceNumberBefore(pos uint64) string {
 	if pos > 0 {
 		return sh.SequenceNumber(pos - 1)
 	}
-	var buf [40]byte
-	return string(appendUint128(buf[:0], seqIDBits(sh.seqID)-1, math.MaxUint64))
+	var buf [seqDigits]byte
+	return string(formatSequenceNumberBefore(buf[:0], sh.seqID))
 }
 
 // Position parses a sequence number of this shard into its position. The
@@ -210,14 +210,16 @@ func (sh *Shard) PositionAfter(sequenceNumber string) (uint64, error) {
 // parsePosition parses a sequence number of this shard; before reports the
 // number that precedes position 0 (see SequenceNumberBefore).
 func (sh *Shard) parsePosition(sequenceNumber string) (pos uint64, before bool, err error) {
-	id, seq, err := ParseSequenceNumber(sequenceNumber)
+	d, err := parseSeq(sequenceNumber)
 	if err != nil {
 		return 0, false, err
 	}
-	if id == sh.seqID {
-		return seq, false, nil
+	if d.id == sh.seqID {
+		return d.pos, d.before, nil
 	}
-	if seq == math.MaxUint64 && seqIDBits(id)+1 == seqIDBits(sh.seqID) {
+	// Earlier releases wrote the number before position 0 as the last
+	// position of the key one below the shard's.
+	if d.legacy && d.pos == math.MaxUint64 && d.id.key()+1 == sh.seqID.key() {
 		return 0, true, nil
 	}
 	return 0, false, fmt.Errorf("shard %s: %w", sh.id, ErrForeignSequenceNumber)
