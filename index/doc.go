@@ -31,6 +31,13 @@
 // that breaks the rule, such as the all-zero tail or a torn entry, ends the
 // index. Seal trims the file to exactly Len()*EntrySize bytes.
 //
+// # Read-only use
+//
+// Load reads a file into memory instead of mapping it: what recovery then
+// drops or rebuilds changes the copy only, and Modified tells whether the
+// file needed it. Offline tools (fsck, inspect) use it so that looking at a
+// data directory never writes to it.
+//
 // # Concurrency
 //
 // One writer at a time (Append, Truncate, Seal). Len, Entry, Last, LookupSeq

@@ -129,7 +129,7 @@ func (s *Segment) openCompressed(v *view, h header, size int64) (err error) {
 		want = append(want, index.Entry{Seq: bh.firstSeq, Off: uint64(off), TimeMs: bh.firstMs})
 		off += bh.size
 	}
-	if v.idx, err = index.Open(s.idxPath, len(want)); err != nil {
+	if v.idx, err = s.openIndex(len(want)); err != nil {
 		return err
 	}
 	if !sameEntries(v.idx, want) {
@@ -252,6 +252,8 @@ func (s *Segment) Compact() error {
 		return fmt.Errorf("compact segment %s: %w", s.path, ErrClosed)
 	case !s.sealed.Load():
 		return fmt.Errorf("compact segment %s: %w", s.path, ErrNotSealed)
+	case s.readOnly:
+		return fmt.Errorf("compact segment %s: %w", s.path, ErrReadOnly)
 	case s.opts.Compression == None || v.compressed:
 		return nil
 	}

@@ -38,6 +38,10 @@ var (
 
 	// ErrNotSealed is returned by Compact on an active segment.
 	ErrNotSealed = errors.New("segment: not sealed")
+
+	// ErrReadOnly is returned by Compact on a segment opened with
+	// OpenReadOnly, which never writes to its files.
+	ErrReadOnly = errors.New("segment: opened read-only")
 )
 
 // Errors returned by Open.

@@ -73,6 +73,26 @@ func List(dir string, log zerolog.Logger) ([]uint64, error) {
 	return bases, nil
 }
 
+// Bases returns the bases of the data files in dir, sorted, and changes
+// nothing: unlike List it leaves temporary files, index files without a
+// data file and unknown files where they are. It does not open the
+// segments. Read-only tools use it, and so does a shard that must not
+// tidy a directory that may be loading concurrently.
+func Bases(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list segments in %s: %w", dir, err)
+	}
+	var bases []uint64
+	for _, e := range entries {
+		if base, ext, ok := parseName(e.Name()); ok && ext == ".log" && e.Type().IsRegular() {
+			bases = append(bases, base)
+		}
+	}
+	slices.Sort(bases)
+	return bases, nil
+}
+
 // Unfinished reports whether the data file of the segment with that base is
 // the leftover of a roll that crashed before the segment was complete: a
 // file shorter than a header, or one whose header is all zeros. Builds

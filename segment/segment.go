@@ -42,6 +42,8 @@ type Segment struct {
 	opts    Options
 	log     zerolog.Logger
 	created time.Time
+	// readOnly segments (OpenReadOnly) never write to their files.
+	readOnly bool
 
 	cur   atomic.Pointer[view]  // mapping readers use; nil after the last unmap
 	cache atomic.Pointer[block] // last decompressed block (compressed views only)
@@ -678,7 +680,7 @@ func (s *Segment) destroy() {
 			s.log.Error().Err(err).Str("path", s.path).Msg("close segment")
 		}
 	}
-	if !s.remove.Load() {
+	if !s.remove.Load() || s.readOnly {
 		return
 	}
 	if err := s.opts.fault("remove"); err != nil {

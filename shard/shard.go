@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -935,8 +932,8 @@ func (sh *Shard) empty() bool {
 	if sh.loaded.Load() {
 		return len(*sh.segs.Load()) == 0
 	}
-	logs, _ := filepath.Glob(filepath.Join(sh.dir, "*.log"))
-	return len(logs) == 0
+	bases, _ := segment.Bases(sh.dir)
+	return len(bases) == 0
 }
 
 // mayHaveExpired reports, for a dormant shard, whether loading it for the
@@ -950,15 +947,11 @@ func (sh *Shard) empty() bool {
 func (sh *Shard) mayHaveExpired(horizonMs int64) bool {
 	// Not segment.List: it tidies the directory, and the shard may be
 	// loading (and rolling) concurrently.
-	logs, err := filepath.Glob(filepath.Join(sh.dir, "*.log"))
-	if err != nil || len(logs) == 0 {
+	bases, err := segment.Bases(sh.dir)
+	if err != nil || len(bases) == 0 {
 		return false
 	}
-	base, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(logs[0]), ".log"), 10, 64)
-	if err != nil {
-		return true // let loading report the stray file
-	}
-	info, err := segment.Stat(sh.dir, base)
+	info, err := segment.Stat(sh.dir, bases[0])
 	if err != nil {
 		return true // let loading report the damage
 	}

@@ -21,6 +21,8 @@ const (
 	streamFile    = "stream.json"
 	tmpSuffix     = ".tmp"
 	deleteSuffix  = ".deleting"
+	// shardDirPrefix starts the name of every shard directory: the shard id.
+	shardDirPrefix = "shardId-"
 )
 
 // storeMeta is the content of shardlog.meta.
@@ -129,7 +131,7 @@ func (s *Store) loadStreams() error {
 	}
 	for _, e := range entries {
 		path := filepath.Join(root, e.Name())
-		if strings.HasSuffix(e.Name(), tmpSuffix) || strings.HasSuffix(e.Name(), deleteSuffix) {
+		if leftover(e.Name()) {
 			s.log.Info().Str("path", path).Msg("removing leftover of an interrupted create or delete")
 			if err := os.RemoveAll(path); err != nil {
 				return fmt.Errorf("open store: %w", err)
@@ -197,7 +199,7 @@ func (st *Stream) openShards(eager bool) error {
 		return fmt.Errorf("open stream %s: %w", st.name, err)
 	}
 	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "shardId-") && !known[e.Name()] {
+		if e.IsDir() && strings.HasPrefix(e.Name(), shardDirPrefix) && !known[e.Name()] {
 			st.store.log.Info().Str("stream", st.name).Str("shard", e.Name()).Msg("removing shard of an interrupted reshard")
 			if err := os.RemoveAll(filepath.Join(st.dir, e.Name())); err != nil {
 				st.closeShards()
@@ -348,7 +350,7 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	return st, nil
 }
 
-func shardID(index int) string { return fmt.Sprintf("shardId-%012d", index) }
+func shardID(index int) string { return fmt.Sprintf("%s%012d", shardDirPrefix, index) }
 
 // Stream returns the stream with the given name. A stream that is being
 // deleted is still returned (its Status says DELETING).
