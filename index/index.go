@@ -8,9 +8,10 @@ import (
 	"os"
 	"sort"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/tysonmote/gommap"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // EntrySize is the size in bytes of one encoded Entry.
@@ -84,7 +85,7 @@ func open(f *os.File, path string, capacity int) (*Index, error) {
 	if allocated >= capacity {
 		capacity = allocated
 	} else if first := min(capacity, initialEntries); allocated < first {
-		if err := allocate(f, int64(first)*EntrySize); err != nil {
+		if err := durable.Allocate(f, int64(first)*EntrySize); err != nil {
 			return nil, err
 		}
 		if err := f.Sync(); err != nil {
@@ -139,30 +140,10 @@ func (x *Index) Modified() bool {
 	}
 	now := x.mapping[:x.Len()*EntrySize]
 	n := min(len(x.onDisk), len(now))
-	return !bytes.Equal(x.onDisk[:n], now[:n]) || !isZero(x.onDisk[n:]) || !isZero(now[n:])
+	return !bytes.Equal(x.onDisk[:n], now[:n]) || !allZero(x.onDisk[n:]) || !allZero(now[n:])
 }
 
-func isZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// allocate grows f to size bytes with real blocks. Only file systems that
-// cannot fallocate fall back to a sparse truncate.
-func allocate(f *os.File, size int64) error {
-	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
-	if errors.Is(err, syscall.EOPNOTSUPP) {
-		err = f.Truncate(size)
-	}
-	if err != nil {
-		return fmt.Errorf("fallocate %d bytes: %w", size, err)
-	}
-	return nil
-}
+func allZero(b []byte) bool { return len(bytes.TrimRight(b, "\x00")) == 0 }
 
 // initialEntries is how many entries a new index file has blocks for.
 const initialEntries = 1024
@@ -171,7 +152,7 @@ const initialEntries = 1024
 // to capacity.
 func (x *Index) grow() error {
 	next := min(x.capacity, max(2*x.allocated, initialEntries))
-	if err := allocate(x.file, int64(next)*EntrySize); err != nil {
+	if err := durable.Allocate(x.file, int64(next)*EntrySize); err != nil {
 		return err
 	}
 	x.allocated = next

@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/shardlog/shardlog/index"
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // Block layout of a compacted file, little-endian (also in doc.go):
@@ -366,7 +367,7 @@ func (s *Segment) writeCompressed(v *view) (_ *view, err error) {
 	if err := os.Rename(idxTmp, s.idxPath); err != nil {
 		return nil, err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		return nil, err
 	}
 	nv := &view{file: f, compressed: true, codec: s.opts.Compression}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // List returns the bases of the segments in dir, sorted. It removes stray
@@ -61,7 +63,7 @@ func List(dir string, log zerolog.Logger) ([]uint64, error) {
 		}
 	}
 	if removed {
-		if err := syncDir(dir); err != nil {
+		if err := durable.SyncDir(dir); err != nil {
 			return nil, fmt.Errorf("list segments: %w", err)
 		}
 	}
@@ -126,7 +128,7 @@ func Remove(dir string, base uint64) error {
 			return fmt.Errorf("remove segment %d in %s: %w", base, dir, err)
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("remove segment %d: %w", base, err)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/tysonmote/gommap"
 
 	"github.com/shardlog/shardlog/index"
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // Record is one record as stored in a segment. Records returned by Read
@@ -197,7 +198,7 @@ func (s *Segment) create() (err error) {
 	if err := s.opts.fault("create-allocate"); err != nil {
 		return err
 	}
-	if err := allocate(f, first); err != nil {
+	if err := durable.Allocate(f, first); err != nil {
 		return err
 	}
 	s.allocated = first
@@ -237,7 +238,7 @@ func (s *Segment) create() (err error) {
 	if err := s.opts.fault("create-dirsync"); err != nil {
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		return err
 	}
 	s.end.Store(headerSize)
@@ -351,7 +352,7 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 func (s *Segment) grow(need int64) error {
 	v := s.cur.Load()
 	next := min(max(s.opts.MaxSegmentBytes, need), int64(len(v.mapping)))
-	if err := allocate(v.file, next); err != nil {
+	if err := durable.Allocate(v.file, next); err != nil {
 		return err
 	}
 	s.allocated = next
@@ -692,7 +693,7 @@ func (s *Segment) destroy() {
 			s.log.Error().Err(err).Str("path", p).Msg("remove retired segment")
 		}
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		s.log.Error().Err(err).Msg("fsync directory after retire")
 	}
 	s.log.Info().Msg("removed segment")

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // every runs fn every interval until the store closes. The caller has
@@ -105,5 +107,5 @@ func (st *Stream) dropExpiredShards() error {
 		}
 		st.store.log.Info().Str("stream", st.name).Str("shard", sh.id).Msg("dropped expired closed shard")
 	}
-	return syncDir(filepath.Join(st.dir))
+	return durable.SyncDir(filepath.Join(st.dir))
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 const (
@@ -330,7 +332,7 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	if err := s.opts.fault("stream-dirsync"); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
-	if err := syncDir(root); err != nil {
+	if err := durable.SyncDir(root); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
 	st := s.newStream(final, m)
@@ -341,7 +343,7 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 		if rerr := os.Rename(final, aside); rerr != nil {
 			return nil, errors.Join(err, fmt.Errorf("create stream %s: undo: %w", cfg.Name, rerr))
 		}
-		_ = syncDir(root)
+		_ = durable.SyncDir(root)
 		_ = os.RemoveAll(aside)
 		return nil, err
 	}
@@ -447,7 +449,7 @@ func (s *Store) removeStream(st *Stream) error {
 	if err := s.opts.fault("delete-dirsync"); err != nil {
 		return fmt.Errorf("delete stream %s: %w", st.name, err)
 	}
-	if err := syncDir(filepath.Dir(st.dir)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(st.dir)); err != nil {
 		return fmt.Errorf("delete stream %s: %w", st.name, err)
 	}
 	if err := os.RemoveAll(aside); err != nil {
