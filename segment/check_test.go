@@ -67,8 +67,8 @@ func TestCheckWritesNothing(t *testing.T) {
 			if _, err := ro.Append(records(300, 1, 100)); !errors.Is(err, ErrSealed) {
 				t.Fatalf("Append to a read-only segment = %v", err)
 			}
-			if err := ro.Compact(); !errors.Is(err, ErrReadOnly) {
-				t.Fatalf("Compact of a read-only segment = %v", err)
+			if err := ro.Compress(); !errors.Is(err, ErrReadOnly) {
+				t.Fatalf("Compress of a read-only segment = %v", err)
 			}
 			ro.Retire(true)
 			sameFiles(t, before, dirFiles(t, dir))

@@ -17,7 +17,7 @@ import (
 )
 
 // List returns the bases of the segments in dir, sorted. It removes stray
-// *.tmp files (an interrupted Compact or metadata write) and index files
+// *.tmp files (an interrupted Compress or metadata write) and index files
 // without a data file, and logs and ignores files it does not know, such as
 // the .broken forensics that recovery leaves. It does not open the segments.
 func List(dir string, log zerolog.Logger) ([]uint64, error) {
@@ -146,7 +146,7 @@ type Info struct {
 }
 
 // Stat reads the header of the segment with that base in dir: one open and
-// a 64-byte read, no mapping, so that the retention compactor can look at
+// a 64-byte read, no mapping, so that the store's expiry pass can look at
 // idle shards without loading them.
 func Stat(dir string, base uint64) (Info, error) {
 	f, err := os.Open(filepath.Join(dir, Name(base)))

@@ -30,7 +30,7 @@ import (
 // the cut bytes as <base>.log.broken and zeroing them, so that a later scan
 // cannot resurrect them), rebuilds the index tail, logs the cut at warn, and
 // re-allocates the file to MaxSegmentBytes if it is smaller (a segment sealed
-// by a clean shutdown). A compacted segment cannot be active (ErrSealed).
+// by a clean shutdown). A compressed segment cannot be active (ErrSealed).
 func Open(dir string, base uint64, active bool, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
 	if err := s.open(active); err != nil {
@@ -47,7 +47,7 @@ func Open(dir string, base uint64, active bool, opts Options) (*Segment, error) 
 // reach it, and an index that does not match the frames is repaired in
 // memory only (IndexRepaired says so). An active segment is read as far as
 // its valid frames go; nothing is cut. Append and Reserve return ErrSealed,
-// Compact returns ErrReadOnly, and Retire never removes the files. It is
+// Compress returns ErrReadOnly, and Retire never removes the files. It is
 // what offline tools use (see Check).
 func OpenReadOnly(dir string, base uint64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
@@ -115,7 +115,7 @@ func (s *Segment) open(active bool) (err error) {
 	}
 	if h.flags&flagCompressed != 0 {
 		if active {
-			return fmt.Errorf("%w: compacted segment opened as active", ErrSealed)
+			return fmt.Errorf("%w: compressed segment opened as active", ErrSealed)
 		}
 		return s.openCompressed(v, h, size)
 	}

@@ -22,7 +22,7 @@ type Record = segment.Record
 //
 // Concurrency: one appender at a time (Append holds the shard's write lock);
 // readers never take that lock: they load the published segment list and hold
-// a reference on each segment they read, so the compactor can retire segments
+// a reference on each segment they read, so expiry can retire segments
 // under them without unmapping memory they use.
 type Shard struct {
 	id    string
@@ -78,9 +78,9 @@ type Shard struct {
 	// at a time); taking it waits for that seal. Taken after mu and syncMu.
 	sealMu sync.Mutex
 
-	// compactMu keeps retiring and compressing one segment from overlapping;
+	// expireMu keeps expiring and compressing one segment from overlapping;
 	// it is taken before mu, and appends never take it.
-	compactMu sync.Mutex
+	expireMu sync.Mutex
 }
 
 // shardSpec is what a new or reopened shard is made from.
@@ -870,8 +870,8 @@ func (sh *Shard) expire() (int, error) {
 	if !sh.loaded.Load() {
 		return 0, nil
 	}
-	sh.compactMu.Lock()
-	defer sh.compactMu.Unlock()
+	sh.expireMu.Lock()
+	defer sh.expireMu.Unlock()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	horizon := sh.horizonMs()
@@ -909,14 +909,14 @@ func (sh *Shard) compress() (int, error) {
 	if sh.opts.Segment.Compression == segment.None || !sh.loaded.Load() {
 		return 0, nil
 	}
-	sh.compactMu.Lock()
-	defer sh.compactMu.Unlock()
+	sh.expireMu.Lock()
+	defer sh.expireMu.Unlock()
 	n := 0
 	for _, s := range *sh.segs.Load() {
 		if !s.Sealed() || s.Compressed() || !s.Acquire() {
 			continue
 		}
-		err := s.Compact()
+		err := s.Compress()
 		s.Release()
 		if err != nil {
 			return n, fmt.Errorf("compress shard %s: %w", sh.id, err)
@@ -937,7 +937,7 @@ func (sh *Shard) empty() bool {
 }
 
 // mayHaveExpired reports, for a dormant shard, whether loading it for the
-// compactor could free anything, from the header of its oldest segment
+// retention pass could free anything, from the header of its oldest segment
 // alone (segments expire oldest first): the newest arrival time a sealed
 // segment records, or else its creation time, which no record in it
 // precedes. The active segment counts too, so a shard written once and then

@@ -64,7 +64,8 @@ type Store struct {
 }
 
 // Open opens or initialises the data directory in opts.Dir, recovers every
-// stream and shard, and starts the background compactor and (under
+// stream and shard, and starts the background retention pass (Expire, then
+// Compress) and (under
 // FsyncInterval) the periodic syncer. Directories left by an interrupted
 // create or delete are removed.
 func Open(opts Options) (*Store, error) {
@@ -93,7 +94,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.wg.Add(1)
-	go s.every(opts.CompactInterval, s.Compact)
+	go s.every(opts.ExpireInterval, func() {
+		s.Expire()
+		s.Compress() // what did not expire
+	})
 	if opts.Fsync == FsyncInterval {
 		s.wg.Add(1)
 		go s.every(opts.FsyncInterval, s.syncAll)

@@ -115,7 +115,7 @@ func writeMixedStore(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "data")
 	opts := shard.DefaultOptions(dir)
 	opts.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	opts.CompactInterval = time.Hour // the test compresses when it wants to
+	opts.ExpireInterval = time.Hour // the test compresses when it wants to
 	opts.Segment.MaxSegmentBytes = 64 << 10
 	opts.Segment.Compression = segment.Zstd
 	store, err := shard.Open(opts)
@@ -150,7 +150,7 @@ func writeMixedStore(t *testing.T) string {
 	// Half, compressed; then the other half, left plain.
 	put(orders, 0, 400)
 	put(audit, 0, 200)
-	store.Compact()
+	store.Compress()
 	put(orders, 400, 400)
 	put(audit, 200, 200)
 	if err := store.Close(); err != nil {
