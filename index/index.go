@@ -17,10 +17,10 @@ import (
 // EntrySize is the size in bytes of one encoded Entry.
 const EntrySize = 24
 
-// Entry is one sparse index entry: the record with sequence position Seq
+// Entry is one sparse index entry: the record at position Seq
 // starts at byte offset Off of the segment file and arrived at TimeMs.
 type Entry struct {
-	Seq    uint64 // sequence position of the indexed record
+	Seq    uint64 // position of the indexed record in its shard
 	Off    uint64 // byte offset of its frame in the segment file; never 0
 	TimeMs int64  // its arrival time, Unix milliseconds
 }

@@ -1,8 +1,11 @@
 // Package segment stores the records of one shard position range in one
 // memory-mapped data file, allocated ahead of its writer, with a sparse index (package
 // index): framing with CRC-32C, batched appends straight into the mapping,
-// reads by seq or arrival time, crash recovery of a torn tail, sealing, and
-// optional block compression of sealed segments.
+// reads by seq or arrival time, crash recovery of a torn tail, sealing,
+// optional block compression of sealed segments, and a read-only open and
+// check for offline tools. A record's seq is its position in its shard, a
+// uint64 the owner assigns; the decimal sequence numbers clients see are
+// package shard's business.
 //
 // # File naming
 //
@@ -112,9 +115,22 @@
 // a later scan cannot resurrect old frames). It then repairs the index,
 // which may lag the data or, after power loss, point past it. Sealed
 // segments are trusted on open (only the frames after the last index entry
-// are scanned), never cut or written, and every frame is CRC-checked on
+// are scanned), their data files are never cut or written (a damaged index
+// is rebuilt), and every frame is CRC-checked on
 // read; a bad one is a *CorruptError naming the seqs it held, never bad
 // bytes, and a read from after those seqs resumes at the next valid frame.
+//
+// # Read-only use
+//
+// OpenReadOnly opens a segment as a sealed one, but opens the data file
+// O_RDONLY, maps it PROT_READ and reads the index into memory (package
+// index, Load), so nothing it recovers reaches the disk: a torn tail is
+// reported, not cut, and an index that does not match the frames is
+// rebuilt in memory (IndexRepaired). Check reads a whole segment that way
+// and returns its Damage: unreadable records, bad frames, a torn tail, an
+// index mismatch, a file that cannot be opened (bad header, unknown
+// format version); Unfinished tells an interrupted roll; Bases lists a
+// directory without tidying it. fsck and inspect are built on these.
 //
 // # Performance
 //
@@ -138,7 +154,7 @@
 //
 // # What it does not do
 //
-// It does not assign sequence numbers, route records, enforce retention or
+// It does not assign positions, route records, enforce retention or
 // decide when to roll (package shard does), and it knows nothing of the
 // Kinesis wire format. It does not fsync on its own: durability beyond
 // kill -9 is the caller's Sync. It never grows a file: a full segment makes

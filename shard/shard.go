@@ -492,7 +492,7 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 const reserveAhead = 1 << 24
 
 // reserveLocked makes sure positions below end are covered by a durable
-// reservation before any of them is handed out, so that no sequence number
+// reservation before any of them is handed out, so that no position
 // is ever given to two records, whatever a crash or power loss takes. A
 // failure is sticky. sh.mu must be held.
 func (sh *Shard) reserveLocked(end uint64) error {
