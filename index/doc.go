@@ -1,5 +1,5 @@
 // Package index implements the sparse index of one log segment: a file of
-// fixed-width entries mapping a record's sequence position to the byte
+// fixed-width entries mapping a record's position in its shard to the byte
 // offset of its frame in the segment file and to its arrival time.
 //
 // The index is derived data. It has no checksum and can always be rebuilt by
@@ -18,7 +18,7 @@
 // The file is an array of entries, little-endian, with no header:
 //
 //	off  size  field
-//	 0    8    Seq     uint64  sequence position of the indexed record
+//	 0    8    Seq     uint64  position of the indexed record
 //	 8    8    Off     uint64  byte offset of its frame in the .log file (> 0)
 //	16    8    TimeMs  int64   arrival time of the record, Unix milliseconds
 //
@@ -30,6 +30,13 @@
 // is positive because a segment file starts with a header). The first entry
 // that breaks the rule, such as the all-zero tail or a torn entry, ends the
 // index. Seal trims the file to exactly Len()*EntrySize bytes.
+//
+// # Read-only use
+//
+// Load reads a file into memory instead of mapping it: what recovery then
+// drops or rebuilds changes the copy only, and Modified tells whether the
+// file needed it. Offline tools (fsck, inspect) use it so that looking at a
+// data directory never writes to it.
 //
 // # Concurrency
 //

@@ -1,24 +1,26 @@
 package index
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/tysonmote/gommap"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // EntrySize is the size in bytes of one encoded Entry.
 const EntrySize = 24
 
-// Entry is one sparse index entry: the record with sequence position Seq
+// Entry is one sparse index entry: the record at position Seq
 // starts at byte offset Off of the segment file and arrived at TimeMs.
 type Entry struct {
-	Seq    uint64 // sequence position of the indexed record
+	Seq    uint64 // position of the indexed record in its shard
 	Off    uint64 // byte offset of its frame in the segment file; never 0
 	TimeMs int64  // its arrival time, Unix milliseconds
 }
@@ -41,6 +43,10 @@ type Index struct {
 	length    atomic.Int64 // valid entries; published after the entry bytes are written
 	sealed    bool
 	closed    bool
+	// onDisk is the file's content when the index was loaded into memory
+	// (Load); nil for an index opened with Open, whose mapping is the file.
+	onDisk []byte
+	loaded bool
 }
 
 // Open opens the index file at path, creating it if needed, and maps room
@@ -79,7 +85,7 @@ func open(f *os.File, path string, capacity int) (*Index, error) {
 	if allocated >= capacity {
 		capacity = allocated
 	} else if first := min(capacity, initialEntries); allocated < first {
-		if err := allocate(f, int64(first)*EntrySize); err != nil {
+		if err := durable.Allocate(f, int64(first)*EntrySize); err != nil {
 			return nil, err
 		}
 		if err := f.Sync(); err != nil {
@@ -99,18 +105,45 @@ func open(f *os.File, path string, capacity int) (*Index, error) {
 	return x, nil
 }
 
-// allocate grows f to size bytes with real blocks. Only file systems that
-// cannot fallocate fall back to a sparse truncate.
-func allocate(f *os.File, size int64) error {
-	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
-	if errors.Is(err, syscall.EOPNOTSUPP) {
-		err = f.Truncate(size)
+// Load reads the index file at path into memory and never writes to it:
+// the file is opened read-only, no mapping is shared with it, and Truncate,
+// Append and Seal change only the copy in memory, which has room for
+// capacity entries (or the file's, if more). A missing file loads as an
+// empty index. It is how a read-only tool repairs an index the way Open
+// would, without touching the file, and then asks Modified whether the
+// file needed it.
+func Load(path string, capacity int) (*Index, error) {
+	if capacity < 0 {
+		return nil, fmt.Errorf("load index %s: negative capacity %d", path, capacity)
 	}
-	if err != nil {
-		return fmt.Errorf("fallocate %d bytes: %w", size, err)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("load index %s: %w", path, err)
 	}
-	return nil
+	n := len(data) / EntrySize
+	capacity = max(capacity, n)
+	mem := make([]byte, capacity*EntrySize)
+	copy(mem, data[:n*EntrySize])
+	x := &Index{path: path, mapping: mem, capacity: capacity, allocated: capacity, onDisk: data, loaded: true}
+	x.length.Store(int64(x.scanValid()))
+	return x, nil
 }
+
+// Modified reports whether an index read by Load now holds other entries
+// than its file: entries were dropped, changed or added, or the file has
+// bytes other than zeros after its valid entries (the unused end of a
+// pre-sized file is zeros and does not count). It is false for an index
+// opened with Open.
+func (x *Index) Modified() bool {
+	if !x.loaded {
+		return false
+	}
+	now := x.mapping[:x.Len()*EntrySize]
+	n := min(len(x.onDisk), len(now))
+	return !bytes.Equal(x.onDisk[:n], now[:n]) || !allZero(x.onDisk[n:]) || !allZero(now[n:])
+}
+
+func allZero(b []byte) bool { return len(bytes.TrimRight(b, "\x00")) == 0 }
 
 // initialEntries is how many entries a new index file has blocks for.
 const initialEntries = 1024
@@ -119,7 +152,7 @@ const initialEntries = 1024
 // to capacity.
 func (x *Index) grow() error {
 	next := min(x.capacity, max(2*x.allocated, initialEntries))
-	if err := allocate(x.file, int64(next)*EntrySize); err != nil {
+	if err := durable.Allocate(x.file, int64(next)*EntrySize); err != nil {
 		return err
 	}
 	x.allocated = next
@@ -273,14 +306,15 @@ func (x *Index) Truncate(n int) error {
 	return nil
 }
 
-// Sync flushes the mapping to disk (msync MS_SYNC). Safe concurrently with
-// Append and lookups; entries appended during Sync may or may not be flushed.
+// Sync flushes the mapping to disk (msync MS_SYNC); for an index read by
+// Load it does nothing. Safe concurrently with Append and lookups; entries
+// appended during Sync may or may not be flushed.
 func (x *Index) Sync() error {
 	if x.closed {
 		return ErrClosed
 	}
 	n := x.Len()
-	if x.mapping == nil || n == 0 {
+	if x.mapping == nil || n == 0 || x.loaded {
 		return nil
 	}
 	// Only the published entries: the mapping may reach past the file's end.
@@ -292,12 +326,17 @@ func (x *Index) Sync() error {
 
 // Seal flushes the index, trims the file to its valid entries and makes the
 // mapping read-only; later Appends and Truncates return ErrSealed. Lookups
-// keep working. Not safe concurrently with Append.
+// keep working. An index read by Load is only marked sealed. Not safe
+// concurrently with Append.
 func (x *Index) Seal() error {
 	if x.closed {
 		return ErrClosed
 	}
 	if x.sealed {
+		return nil
+	}
+	if x.loaded {
+		x.sealed = true
 		return nil
 	}
 	if err := x.Sync(); err != nil {
@@ -331,6 +370,10 @@ func (x *Index) Close() error {
 		return nil
 	}
 	x.closed = true
+	if x.loaded {
+		x.mapping = nil
+		return nil
+	}
 	var errs []error
 	if x.mapping != nil {
 		if err := x.mapping.UnsafeUnmap(); err != nil {
@@ -348,9 +391,10 @@ func (x *Index) Close() error {
 }
 
 // Remove closes the index and deletes its file. The caller fsyncs the
-// directory if the removal must be durable.
+// directory if the removal must be durable. An index read by Load is only
+// closed: its file is never written.
 func (x *Index) Remove() error {
-	if err := x.Close(); err != nil {
+	if err := x.Close(); err != nil || x.loaded {
 		return err
 	}
 	if err := os.Remove(x.path); err != nil {

@@ -1,14 +1,17 @@
 // Package segment stores the records of one shard position range in one
 // memory-mapped data file, allocated ahead of its writer, with a sparse index (package
 // index): framing with CRC-32C, batched appends straight into the mapping,
-// reads by seq or arrival time, crash recovery of a torn tail, sealing, and
-// optional block compression of sealed segments.
+// reads by seq or arrival time, crash recovery of a torn tail, sealing,
+// optional block compression of sealed segments, and a read-only open and
+// check for offline tools. A record's seq is its position in its shard, a
+// uint64 the owner assigns; the decimal sequence numbers clients see are
+// package shard's business.
 //
 // # File naming
 //
 // A segment with base b (the first seq it may hold) is the pair
 // <b as %020d>.log and <b as %020d>.idx in one directory, so names sort
-// in seq order. Compact writes <name>.tmp files and renames them; List
+// in seq order. Compress writes <name>.tmp files and renames them; List
 // removes stray .tmp files. Recovery saves the bytes it cuts from a torn
 // tail as <b>.log.broken for forensics.
 //
@@ -20,15 +23,15 @@
 //	 0    8    magic      "SHLGSEG\x00"
 //	 8    4    version    uint32 = 1; any other value is refused (ErrVersion)
 //	12    4    flags      uint32 incompatible features; unknown bits are refused (ErrVersion)
-//	                      bit 0: compacted, blocks follow instead of frames
+//	                      bit 0: compressed, blocks follow instead of frames
 //	16    8    base       uint64, must match the file name
 //	24    8    created    int64 Unix nanoseconds (CreatedAt)
 //	32    1    codec      0 none, 1 zstd, 2 s2; non-zero exactly when bit 0 is set
 //	33    7    reserved   0
-//	40    8    nextSeq    uint64: compacted files, last seq + 1; plain files, the
+//	40    8    nextSeq    uint64: compressed files, last seq + 1; plain files, the
 //	                      reservation: no position at or above it was handed out
 //	                      while the file was active (0: not recorded, older builds)
-//	48    8    lastMs     int64 newest arrival: compacted files, and plain files
+//	48    8    lastMs     int64 newest arrival: compressed files, and plain files
 //	                      once sealed (0: not yet sealed, or sealed by an older build)
 //	56    4    reserved   0
 //	60    4    crc        CRC-32C (Castagnoli) of bytes [0, 60)
@@ -60,7 +63,7 @@
 // full, so the next append rolls. A sealed file is trimmed to the end of
 // its last frame.
 //
-// A compacted file continues with blocks, each holding whole v1 frames
+// A compressed file continues with blocks, each holding whole v1 frames
 // (CRCs included) compressed together, about 128 KiB of frames per block:
 //
 //	off  size  field
@@ -74,12 +77,12 @@
 //
 // The index of a plain segment has an entry for the first frame and then for
 // the first frame after every IndexIntervalBytes of frames; the index of a
-// compacted segment has one entry per block (Off = the block's offset).
+// compressed segment has one entry per block (Off = the block's offset).
 // testdata/golden holds a v1 segment; TestGolden fails on any format change.
 //
 // # Concurrency
 //
-// One owner goroutine appends, seals, compacts and closes. Read, SeekTime,
+// One owner goroutine appends, seals, compresses and closes. Read, SeekTime,
 // NextSeq, Size, LastTimeMs and Sync are safe concurrently with Append:
 // Append encodes its frames into the mapping and then publishes the new end
 // with an atomic store, and readers never look past the end they loaded.
@@ -89,16 +92,16 @@
 // Acquire before reading and calls Release once it no longer needs the
 // slices; the owner's Retire drops the owner's reference, and the last
 // reference unmaps the file (and unlinks it if asked). Acquire fails after
-// that, telling the caller to reload its segment list. Compact swaps in a
+// that, telling the caller to reload its segment list. Compress swaps in a
 // new mapping; the old one is unmapped only when no reader reference is
-// left, so slices taken before Compact stay valid.
+// left, so slices taken before Compress stay valid.
 //
 // # Durability
 //
 // After Append returns, the frames survive kill -9: they are in the page
 // cache through the shared mapping. After Sync (msync MS_SYNC of the new
 // data, then of the index) they survive power loss. Create and Seal fsync
-// the files and Create fsyncs the directory; Compact writes a temporary
+// the files and Create fsyncs the directory; Compress writes a temporary
 // file, fsyncs it, renames it over the old one and fsyncs the directory.
 // A failed msync or fsync is sticky: Append and Sync keep returning it until
 // the segment is reopened.
@@ -112,9 +115,22 @@
 // a later scan cannot resurrect old frames). It then repairs the index,
 // which may lag the data or, after power loss, point past it. Sealed
 // segments are trusted on open (only the frames after the last index entry
-// are scanned), never cut or written, and every frame is CRC-checked on
+// are scanned), their data files are never cut or written (a damaged index
+// is rebuilt), and every frame is CRC-checked on
 // read; a bad one is a *CorruptError naming the seqs it held, never bad
 // bytes, and a read from after those seqs resumes at the next valid frame.
+//
+// # Read-only use
+//
+// OpenReadOnly opens a segment as a sealed one, but opens the data file
+// O_RDONLY, maps it PROT_READ and reads the index into memory (package
+// index, Load), so nothing it recovers reaches the disk: a torn tail is
+// reported, not cut, and an index that does not match the frames is
+// rebuilt in memory (IndexRepaired). Check reads a whole segment that way
+// and returns its Damage: unreadable records, bad frames, a torn tail, an
+// index mismatch, a file that cannot be opened (bad header, unknown
+// format version); Unfinished tells an interrupted roll; Bases lists a
+// directory without tidying it. fsck and inspect are built on these.
 //
 // # Performance
 //
@@ -127,7 +143,7 @@
 //	                              msync+fsync at seal, fallocate, munmap, unlink)
 //	Read sequential, 1 KiB        ~18 GB/s of record data (slices, no copy)
 //
-// Compaction of JSON records such as
+// Compression of JSON records such as
 // {"name":"Alice","age":34,"gender":"F","score":87.5,"job":"engineer"}
 // with varied values (100,000 records, random user-N partition keys):
 //
@@ -138,7 +154,7 @@
 //
 // # What it does not do
 //
-// It does not assign sequence numbers, route records, enforce retention or
+// It does not assign positions, route records, enforce retention or
 // decide when to roll (package shard does), and it knows nothing of the
 // Kinesis wire format. It does not fsync on its own: durability beyond
 // kill -9 is the caller's Sync. It never grows a file: a full segment makes

@@ -25,19 +25,23 @@ var (
 	ErrOutOfOrder = errors.New("segment: record out of order")
 
 	// ErrSealed is returned by Append after Seal, and by Open with
-	// active=true for a compacted (read-only by format) segment.
+	// active=true for a compressed (read-only by format) segment.
 	ErrSealed = errors.New("segment: sealed")
 )
 
 // Errors returned by any method once the segment changed state.
 var (
-	// ErrClosed is returned by Append, Read, SeekTime, Sync, Seal and Compact
+	// ErrClosed is returned by Append, Read, SeekTime, Sync, Seal and Compress
 	// after Close or after the last reference of a retired segment was
 	// released.
 	ErrClosed = errors.New("segment: closed")
 
-	// ErrNotSealed is returned by Compact on an active segment.
+	// ErrNotSealed is returned by Compress on an active segment.
 	ErrNotSealed = errors.New("segment: not sealed")
+
+	// ErrReadOnly is returned by Compress on a segment opened with
+	// OpenReadOnly, which never writes to its files.
+	ErrReadOnly = errors.New("segment: opened read-only")
 )
 
 // Errors returned by Open.
@@ -54,7 +58,7 @@ var (
 	ErrBadHeader = errors.New("segment: bad file header")
 )
 
-// CorruptError is returned, wrapped, by Read, SeekTime and Compact when a
+// CorruptError is returned, wrapped, by Read, SeekTime and Compress when a
 // frame (or compressed block) fails its checksum or its lengths do not add
 // up. The bytes are never returned. Match it with errors.As.
 //

@@ -13,7 +13,7 @@ const (
 	formatVersion = 1
 	magic         = "SHLGSEG\x00"
 
-	// flagCompressed marks a compacted file: blocks instead of frames.
+	// flagCompressed marks a compressed file: blocks instead of frames.
 	flagCompressed uint32 = 1 << 0
 	knownFlags            = flagCompressed
 )

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // List returns the bases of the segments in dir, sorted. It removes stray
-// *.tmp files (an interrupted Compact or metadata write) and index files
+// *.tmp files (an interrupted Compress or metadata write) and index files
 // without a data file, and logs and ignores files it does not know, such as
 // the .broken forensics that recovery leaves. It does not open the segments.
 func List(dir string, log zerolog.Logger) ([]uint64, error) {
@@ -61,13 +63,33 @@ func List(dir string, log zerolog.Logger) ([]uint64, error) {
 		}
 	}
 	if removed {
-		if err := syncDir(dir); err != nil {
+		if err := durable.SyncDir(dir); err != nil {
 			return nil, fmt.Errorf("list segments: %w", err)
 		}
 	}
 	bases := make([]uint64, 0, len(logs))
 	for base := range logs {
 		bases = append(bases, base)
+	}
+	slices.Sort(bases)
+	return bases, nil
+}
+
+// Bases returns the bases of the data files in dir, sorted, and changes
+// nothing: unlike List it leaves temporary files, index files without a
+// data file and unknown files where they are. It does not open the
+// segments. Read-only tools use it, and so does a shard that must not
+// tidy a directory that may be loading concurrently.
+func Bases(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list segments in %s: %w", dir, err)
+	}
+	var bases []uint64
+	for _, e := range entries {
+		if base, ext, ok := parseName(e.Name()); ok && ext == ".log" && e.Type().IsRegular() {
+			bases = append(bases, base)
+		}
 	}
 	slices.Sort(bases)
 	return bases, nil
@@ -106,7 +128,7 @@ func Remove(dir string, base uint64) error {
 			return fmt.Errorf("remove segment %d in %s: %w", base, dir, err)
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("remove segment %d: %w", base, err)
 	}
 	return nil
@@ -124,7 +146,7 @@ type Info struct {
 }
 
 // Stat reads the header of the segment with that base in dir: one open and
-// a 64-byte read, no mapping, so that the retention compactor can look at
+// a 64-byte read, no mapping, so that the store's expiry pass can look at
 // idle shards without loading them.
 func Stat(dir string, base uint64) (Info, error) {
 	f, err := os.Open(filepath.Join(dir, Name(base)))

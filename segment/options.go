@@ -6,11 +6,11 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Compression names the block codec Compact uses for sealed segments.
+// Compression names the block codec Compress uses for sealed segments.
 type Compression uint8
 
 // Codecs for Options.Compression. The value is stored in the file header of
-// compacted segments, so never renumber them.
+// compressed segments, so never renumber them.
 const (
 	None Compression = iota // keep sealed segments as plain frames
 	Zstd                    // klauspost/compress zstd, default level
@@ -32,7 +32,7 @@ func (c Compression) String() string {
 // FaultInjector lets tests fail operations at a narrow seam, and lets the
 // crash-point tests kill the process between any two durable steps. Fault
 // is called with op "create", "append", "sync", "seal", "reserve" or
-// "compact" at the start of the operation, and before each durable step
+// "compress" at the start of the operation, and before each durable step
 // inside one: "create-allocate", "create-header-sync", "create-fsync",
 // "create-rename", "create-dirsync", "seal-truncate", "seal-fsync",
 // "seal-index" and "remove" (unlinking a retired segment). A non-nil error
@@ -67,11 +67,11 @@ type Options struct {
 	// negative value turns prefaulting off.
 	PrefaultBytes int64
 
-	// Compression is the codec Compact rewrites sealed segments with;
-	// None (the default) makes Compact a no-op.
+	// Compression is the codec Compress rewrites sealed segments with;
+	// None (the default) makes Compress a no-op.
 	Compression Compression
 
-	// Logger receives open/recover, seal, compact and retire events. The
+	// Logger receives open/recover, seal, compress and retire events. The
 	// zero value discards them.
 	Logger zerolog.Logger
 

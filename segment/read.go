@@ -9,7 +9,7 @@ import (
 // such record (index lookup, then a forward scan), and returns dst. It stops
 // after maxRecords records or before the Data of the returned records would
 // exceed maxBytes, but returns at least one record if any exists; a limit
-// <= 0 means no limit. The slices alias the mapping, or for a compacted
+// <= 0 means no limit. The slices alias the mapping, or for a compressed
 // segment a decompressed buffer on the Go heap: they stay valid while the
 // caller holds a reference (Acquire) and must not be modified.
 //

@@ -30,13 +30,49 @@ import (
 // the cut bytes as <base>.log.broken and zeroing them, so that a later scan
 // cannot resurrect them), rebuilds the index tail, logs the cut at warn, and
 // re-allocates the file to MaxSegmentBytes if it is smaller (a segment sealed
-// by a clean shutdown). A compacted segment cannot be active (ErrSealed).
+// by a clean shutdown). A compressed segment cannot be active (ErrSealed).
 func Open(dir string, base uint64, active bool, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
 	if err := s.open(active); err != nil {
 		return nil, fmt.Errorf("open segment %s: %w", s.path, err)
 	}
 	return s, nil
+}
+
+// OpenReadOnly opens an existing segment for reading and never writes to
+// its files: the data file is opened O_RDONLY and mapped PROT_READ, and the
+// index is read into memory (index.Load). It recovers the segment as Open
+// with active=false does, scanning the frames after the last index entry:
+// damage it finds is remembered in memory and reported by the reads that
+// reach it, and an index that does not match the frames is repaired in
+// memory only (IndexRepaired says so). An active segment is read as far as
+// its valid frames go; nothing is cut. Append and Reserve return ErrSealed,
+// Compress returns ErrReadOnly, and Retire never removes the files. It is
+// what offline tools use (see Check).
+func OpenReadOnly(dir string, base uint64, opts Options) (*Segment, error) {
+	s := newSegment(dir, base, opts)
+	s.readOnly = true
+	if err := s.open(false); err != nil {
+		return nil, fmt.Errorf("open segment %s read-only: %w", s.path, err)
+	}
+	return s, nil
+}
+
+// openIndex opens the index of the segment with room for capacity entries:
+// mapped read-write, or read into memory for a read-only segment.
+func (s *Segment) openIndex(capacity int) (*index.Index, error) {
+	if s.readOnly {
+		return index.Load(s.idxPath, capacity)
+	}
+	return index.Open(s.idxPath, capacity)
+}
+
+// IndexRepaired reports whether a segment opened with OpenReadOnly holds
+// an index other than its file's: the file lacked entries, held some that
+// do not match the frames, or is missing. Open would have rewritten it.
+func (s *Segment) IndexRepaired() bool {
+	v := s.cur.Load()
+	return v != nil && v.idx.Modified()
 }
 
 func (s *Segment) open(active bool) (err error) {
@@ -79,7 +115,7 @@ func (s *Segment) open(active bool) (err error) {
 	}
 	if h.flags&flagCompressed != 0 {
 		if active {
-			return fmt.Errorf("%w: compacted segment opened as active", ErrSealed)
+			return fmt.Errorf("%w: compressed segment opened as active", ErrSealed)
 		}
 		return s.openCompressed(v, h, size)
 	}
@@ -99,7 +135,7 @@ func (s *Segment) open(active bool) (err error) {
 	} else if _, err := os.Stat(s.idxPath); errors.Is(err, os.ErrNotExist) {
 		capacity = int(size/int64(s.opts.IndexIntervalBytes)) + 1 // ... unless it must be rebuilt
 	}
-	if v.idx, err = index.Open(s.idxPath, capacity); err != nil {
+	if v.idx, err = s.openIndex(capacity); err != nil {
 		return err
 	}
 	if err := s.recover(v, active); err != nil {

@@ -85,7 +85,7 @@ func TestRecoverCorruption(t *testing.T) {
 			must(e.t, os.WriteFile(filepath.Join(e.dir, IndexName(base)), []byte("garbage, not an index at all"), 0o644))
 		}, n, nil, false},
 		{"stray tmp and junk file", func(e env) {
-			must(e.t, os.WriteFile(e.log+".tmp", []byte("half a compaction"), 0o644))
+			must(e.t, os.WriteFile(e.log+".tmp", []byte("half a compressed file"), 0o644))
 			must(e.t, os.WriteFile(filepath.Join(e.dir, "README"), []byte("junk"), 0o644))
 		}, n, nil, false},
 	}

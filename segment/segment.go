@@ -14,6 +14,7 @@ import (
 	"github.com/tysonmote/gommap"
 
 	"github.com/shardlog/shardlog/index"
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // Record is one record as stored in a segment. Records returned by Read
@@ -29,7 +30,7 @@ type Record struct {
 
 // Segment is one data file <base>.log and its sparse index <base>.idx.
 //
-// Append, Seal, Compact and Close are called by one owner goroutine at a
+// Append, Seal, Compress and Close are called by one owner goroutine at a
 // time. Read, SeekTime, Sync and the getters are safe concurrently with
 // Append: readers only look below the end that Append publishes with an
 // atomic store after writing its frames. Readers that keep returned slices
@@ -42,6 +43,8 @@ type Segment struct {
 	opts    Options
 	log     zerolog.Logger
 	created time.Time
+	// readOnly segments (OpenReadOnly) never write to their files.
+	readOnly bool
 
 	cur   atomic.Pointer[view]  // mapping readers use; nil after the last unmap
 	cache atomic.Pointer[block] // last decompressed block (compressed views only)
@@ -72,7 +75,7 @@ type Segment struct {
 	// Started by the writer, halted under mu.
 	prefault atomic.Pointer[prefaulter]
 
-	mu     sync.Mutex            // serialises Sync, Seal, Compact, Close and view swaps
+	mu     sync.Mutex            // serialises Sync, Seal, Compress, Close and view swaps
 	synced int64                 // data bytes known to be msynced; under mu
 	failed atomic.Pointer[error] // sticky: a failed msync/fsync; Append and Sync return it
 	closed atomic.Bool
@@ -80,11 +83,11 @@ type Segment struct {
 	refs    atomic.Int64 // owner's reference + readers'; 0 = unmapped
 	retired atomic.Bool
 	remove  atomic.Bool // unlink the files when refs reaches 0
-	old     []*view     // views replaced by Compact, unmapped when no reader remains; under mu
+	old     []*view     // views replaced by Compress, unmapped when no reader remains; under mu
 	hasOld  atomic.Bool // len(old) > 0; set under mu
 }
 
-// view is one mapping of the data file with its index. Compact replaces the
+// view is one mapping of the data file with its index. Compress replaces the
 // plain view by a compressed one; readers that loaded the old view keep
 // using it until they release their reference.
 type view struct {
@@ -195,7 +198,7 @@ func (s *Segment) create() (err error) {
 	if err := s.opts.fault("create-allocate"); err != nil {
 		return err
 	}
-	if err := allocate(f, first); err != nil {
+	if err := durable.Allocate(f, first); err != nil {
 		return err
 	}
 	s.allocated = first
@@ -235,7 +238,7 @@ func (s *Segment) create() (err error) {
 	if err := s.opts.fault("create-dirsync"); err != nil {
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		return err
 	}
 	s.end.Store(headerSize)
@@ -349,7 +352,7 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 func (s *Segment) grow(need int64) error {
 	v := s.cur.Load()
 	next := min(max(s.opts.MaxSegmentBytes, need), int64(len(v.mapping)))
-	if err := allocate(v.file, next); err != nil {
+	if err := durable.Allocate(v.file, next); err != nil {
 		return err
 	}
 	s.allocated = next
@@ -422,7 +425,7 @@ func (s *Segment) LastTimeMs() int64 { return s.lastTimeMs.Load() }
 func (s *Segment) CreatedAt() time.Time { return s.created }
 
 // Size returns the bytes of valid data including the header (for a
-// compacted segment: its compressed file size). Safe concurrently with Append.
+// compressed segment: its file size). Safe concurrently with Append.
 func (s *Segment) Size() int64 {
 	if v := s.cur.Load(); v != nil && v.compressed {
 		return int64(len(v.mapping))
@@ -443,8 +446,8 @@ const MinFrameBytes = frameHeadSize + 1
 // Sealed reports whether the segment is read-only. Safe concurrently.
 func (s *Segment) Sealed() bool { return s.sealed.Load() }
 
-// Compressed reports whether the segment has been compacted into
-// compressed blocks.
+// Compressed reports whether the segment has been compressed into
+// blocks.
 func (s *Segment) Compressed() bool {
 	v := s.cur.Load()
 	return v != nil && v.compressed
@@ -567,7 +570,7 @@ func (s *Segment) sealLocked() error {
 	v := s.cur.Load()
 	end := s.end.Load()
 	// The newest arrival time goes into the header, so that the retention
-	// compactor can tell from 64 bytes whether the file has expired.
+	// store's expiry pass can tell from 64 bytes whether the file has expired.
 	binary.LittleEndian.PutUint64(v.mapping[48:], uint64(s.lastTimeMs.Load()))
 	putHeaderCRC(v.mapping)
 	// Pages past the new end stay mapped but nothing reads at or past end.
@@ -642,10 +645,10 @@ func (s *Segment) Retire(remove bool) {
 	s.Release()
 }
 
-// releaseOldLocked unmaps the views Compact replaced once no reader can be
+// releaseOldLocked unmaps the views Compress replaced once no reader can be
 // using them. s.mu must be held.
 func (s *Segment) releaseOldLocked() {
-	// Readers take a reference before they load the view, and Compact swaps
+	// Readers take a reference before they load the view, and Compress swaps
 	// the view before it queues the old one, so with only the owner's
 	// reference left nobody can still be using a queued view.
 	if len(s.old) == 0 || s.refs.Load() != 1 {
@@ -678,7 +681,7 @@ func (s *Segment) destroy() {
 			s.log.Error().Err(err).Str("path", s.path).Msg("close segment")
 		}
 	}
-	if !s.remove.Load() {
+	if !s.remove.Load() || s.readOnly {
 		return
 	}
 	if err := s.opts.fault("remove"); err != nil {
@@ -690,7 +693,7 @@ func (s *Segment) destroy() {
 			s.log.Error().Err(err).Str("path", p).Msg("remove retired segment")
 		}
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		s.log.Error().Err(err).Msg("fsync directory after retire")
 	}
 	s.log.Info().Msg("removed segment")

@@ -14,7 +14,7 @@ func BenchmarkStreamPut(b *testing.B) {
 			b.Run(fmt.Sprintf("fsync=%s/%dB", policy, size), func(b *testing.B) {
 				o := DefaultOptions(b.TempDir())
 				o.Fsync = policy
-				o.CompactInterval = 1 << 62
+				o.ExpireInterval = 1 << 62
 				s, err := Open(o)
 				if err != nil {
 					b.Fatal(err)
@@ -59,7 +59,7 @@ func BenchmarkStreamPut(b *testing.B) {
 func BenchmarkShardRead(b *testing.B) {
 	o := DefaultOptions(b.TempDir())
 	o.Fsync = FsyncNever
-	o.CompactInterval = 1 << 62
+	o.ExpireInterval = 1 << 62
 	s, err := Open(o)
 	if err != nil {
 		b.Fatal(err)

@@ -1,7 +1,9 @@
 // Package shard owns streams and their shards on top of segment files: the
 // Store of a data directory, each Stream's metadata and routing table, each
-// Shard's ordered segments and sequence positions, resharding, the retention
-// compactor, group-commit syncing and tail notification.
+// Shard's ordered segments and positions, resharding, retention (expiring
+// old segments) and compression of sealed ones, group-commit syncing, tail
+// notification, and Walk, the read-only view of a data directory that
+// offline tools use.
 //
 // # On disk
 //
@@ -19,16 +21,20 @@
 // "<dir>.<n>.deleting" before removal, so after a crash it is whole or gone;
 // Open removes such leftovers. A reshard commits by rewriting stream.json
 // after its children's directories exist; Open removes shard directories that
-// stream.json does not list.
+// stream.json does not list. Walk reads the same layout with the same
+// schema and removes nothing.
 //
-// # Sequence numbers
+// # Positions and sequence numbers
 //
-// Inside a shard a record's position (seq) is a uint64 counting from 0,
-// contiguous, and never reused: the active segment's file name carries the
-// next position even after every older segment has expired. The decimal
-// SequenceNumber clients see packs the shard's creation time, its index and
-// the position (see FormatSequenceNumber), so it is decodable without a
-// search and a number of another shard is recognisably foreign.
+// Inside a shard a record's position (seq in identifiers) is a uint64
+// counting from 0, increasing, and never reused: the active segment's file
+// name carries the next position even after every older segment has
+// expired. The decimal sequence number clients see (SequenceNumber) packs
+// the shard's creation time, its index and the position (see
+// FormatSequenceNumber), so it is decodable without a search and a number
+// of another shard is recognisably foreign. Only the codec in seqnum.go
+// turns one into the other; everything else in this package and below
+// speaks positions.
 //
 // # Routing
 //
@@ -40,18 +46,18 @@
 //
 //	Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu  ->  Shard.sealMu
 //
-// Shard.compactMu is taken before Shard.mu by the compactor only; Shard.waitMu
-// is a leaf. Appends to one shard are serialised by Shard.mu;
+// Shard.expireMu is taken before Shard.mu by Expire and Compress only;
+// Shard.waitMu is a leaf. Appends to one shard are serialised by Shard.mu;
 // appends to different shards run in parallel. Readers take no lock: they
 // load the published segment list (an atomic pointer to an immutable slice)
-// and take a reference on each segment they read, so the compactor can retire
+// and take a reference on each segment they read, so expiry can retire
 // a segment under them and it is unmapped only after the last reference goes.
 // Tail notification is a channel closed by the next append (TailChanged).
 //
 // A shard reopened by Open is dormant: it holds no file or mapping until its
 // first append, read, seek or reshard loads its segments (Shard.loadMu, taken
 // before Shard.mu and after Stream.mu), so start-up reads only stream.json
-// files. The compactor loads a dormant shard only when the header of its
+// files. Expire loads a dormant shard only when the header of its
 // oldest segment says it may hold expired records (the newest arrival time
 // a sealed segment records, else the segment's creation time): record
 // times, never file modification times.
@@ -73,13 +79,15 @@
 // start resumes at the last segment's reservation; a clean shutdown first
 // lowers it to the next position, so only a crash skips positions.
 //
-// # Retention
+// # Retention and compression
 //
-// The compactor (Store.Compact, run every CompactInterval) retires whole
-// sealed segments whose newest record is older than the stream's retention,
-// rolls active segments older than MaxSegmentAge so that idle data expires
-// too, and drops closed shards whose records have all expired. Reads skip
-// records past retention even before the compactor has run. Raising the
+// Store.Expire, run every ExpireInterval, retires whole sealed segments
+// whose newest record is older than the stream's retention, rolls active
+// segments older than MaxSegmentAge so that idle data expires too, and
+// drops closed shards whose records have all expired. Reads skip records
+// past retention even before Expire has run. After each pass,
+// Store.Compress rewrites the remaining sealed segments of loaded shards
+// into compressed blocks when a codec is configured (segment.Compress). Raising the
 // retention period records a trim horizon in stream.json (the old horizon):
 // what had expired stays expired, as on AWS.
 //

@@ -93,7 +93,7 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // corruptError names the positions of the damage a read of segs[i] from
 // next met. Damage running to the end of a sealed segment ends before the
 // next segment's base (or the shard's end); damage the segment cannot place
-// (a compacted block) is the one position next.
+// (a compressed block) is the one position next.
 func (sh *Shard) corruptError(segs []*segment.Segment, i int, next uint64, ce *segment.CorruptError, err error) *CorruptError {
 	e := &CorruptError{Shard: sh.id, First: next, Last: next, Err: err}
 	if ce.SeqKnown {

@@ -21,7 +21,7 @@ func BenchmarkFsyncProducers(b *testing.B) {
 			b.Run(fmt.Sprintf("shards=%d/fsync=%s", shards, policy), func(b *testing.B) {
 				o := DefaultOptions(b.TempDir())
 				o.Fsync = policy
-				o.CompactInterval = 1 << 62
+				o.ExpireInterval = 1 << 62
 				s, err := Open(o)
 				if err != nil {
 					b.Fatal(err)

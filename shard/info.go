@@ -24,14 +24,14 @@ type SegmentInfo struct {
 	// Sealed is true once the segment is read-only; the active segment of
 	// an open shard is not.
 	Sealed bool
-	// Compressed is true once the compactor rewrote it in blocks.
+	// Compressed is true once Store.Compress rewrote it in blocks.
 	Compressed bool
 }
 
 // Segments returns the shard's segments, oldest first. It takes no lock
 // and holds no segment reference: it reads the published list and each
-// segment's atomic counters, so it is safe concurrently with appends and
-// the compactor (a segment retired meanwhile may still be listed).
+// segment's atomic counters, so it is safe concurrently with appends,
+// expiry and compression (a segment retired meanwhile may still be listed).
 func (sh *Shard) Segments() []SegmentInfo {
 	segs := *sh.segs.Load()
 	out := make([]SegmentInfo, 0, len(segs))

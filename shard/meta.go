@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // metaVersion is the version of stream.json and shardlog.meta. A data
@@ -137,21 +139,7 @@ func writeFileAtomic(path string, data []byte, fault func(op string) error) erro
 	if err := fault("meta-dirsync"); err != nil {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a directory so that entries created, renamed or removed in
-// it survive power loss.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
+	return durable.SyncDir(dir)
 }
 
 // mkdirSynced creates dir if it does not exist and then fsyncs its parent,
@@ -167,7 +155,7 @@ func mkdirSynced(dir string, fault func(op string) error) error {
 		}
 		return fmt.Errorf("create directory: %w", err)
 	}
-	return syncDir(filepath.Dir(dir))
+	return durable.SyncDir(filepath.Dir(dir))
 }
 
 // writeJSONAtomic marshals v and writes it with writeFileAtomic.

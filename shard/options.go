@@ -39,8 +39,10 @@ type Options struct {
 	// the stream still reports 24 hours, as AWS would, and a stream given a
 	// longer period keeps records for that period.
 	RetentionFloor time.Duration
-	// CompactInterval is how often the retention compactor runs (default 30s).
-	CompactInterval time.Duration
+	// ExpireInterval is how often the store expires segments past retention
+	// (Store.Expire) and then compresses sealed ones (Store.Compress)
+	// (default 30s).
+	ExpireInterval time.Duration
 	// Fsync is the durability policy (default FsyncInterval).
 	Fsync FsyncPolicy
 	// FsyncInterval is the sync period under FsyncInterval (default 1s).
@@ -56,7 +58,7 @@ type Options struct {
 	UpdateDelay time.Duration
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
-	// Logger receives store, recovery and compactor events; the zero Logger
+	// Logger receives store, recovery, expiry and compression events; the zero Logger
 	// discards them.
 	Logger zerolog.Logger
 }
@@ -71,17 +73,17 @@ const MaxRetention = 8760 * time.Hour
 // data directory.
 func DefaultOptions(dir string) Options {
 	return Options{
-		Dir:             dir,
-		Segment:         segment.DefaultOptions(),
-		MaxSegmentAge:   time.Hour,
-		RetentionFloor:  DefaultRetention,
-		CompactInterval: 30 * time.Second,
-		Fsync:           FsyncInterval,
-		FsyncInterval:   time.Second,
-		Region:          "us-east-1",
-		AccountID:       "000000000000",
-		Now:             time.Now,
-		Logger:          zerolog.Nop(),
+		Dir:            dir,
+		Segment:        segment.DefaultOptions(),
+		MaxSegmentAge:  time.Hour,
+		RetentionFloor: DefaultRetention,
+		ExpireInterval: 30 * time.Second,
+		Fsync:          FsyncInterval,
+		FsyncInterval:  time.Second,
+		Region:         "us-east-1",
+		AccountID:      "000000000000",
+		Now:            time.Now,
+		Logger:         zerolog.Nop(),
 	}
 }
 
@@ -100,8 +102,8 @@ func (o Options) withDefaults() Options {
 	if o.RetentionFloor == 0 {
 		o.RetentionFloor = d.RetentionFloor
 	}
-	if o.CompactInterval == 0 {
-		o.CompactInterval = d.CompactInterval
+	if o.ExpireInterval == 0 {
+		o.ExpireInterval = d.ExpireInterval
 	}
 	if o.Fsync == "" {
 		o.Fsync = d.Fsync

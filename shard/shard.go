@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,7 +22,7 @@ type Record = segment.Record
 //
 // Concurrency: one appender at a time (Append holds the shard's write lock);
 // readers never take that lock: they load the published segment list and hold
-// a reference on each segment they read, so the compactor can retire segments
+// a reference on each segment they read, so expiry can retire segments
 // under them without unmapping memory they use.
 type Shard struct {
 	id    string
@@ -81,9 +78,9 @@ type Shard struct {
 	// at a time); taking it waits for that seal. Taken after mu and syncMu.
 	sealMu sync.Mutex
 
-	// compactMu keeps retiring and compressing one segment from overlapping;
+	// expireMu keeps expiring and compressing one segment from overlapping;
 	// it is taken before mu, and appends never take it.
-	compactMu sync.Mutex
+	expireMu sync.Mutex
 }
 
 // shardSpec is what a new or reopened shard is made from.
@@ -497,7 +494,7 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 const reserveAhead = 1 << 24
 
 // reserveLocked makes sure positions below end are covered by a durable
-// reservation before any of them is handed out, so that no sequence number
+// reservation before any of them is handed out, so that no position
 // is ever given to two records, whatever a crash or power loss takes. A
 // failure is sticky. sh.mu must be held.
 func (sh *Shard) reserveLocked(end uint64) error {
@@ -875,8 +872,8 @@ func (sh *Shard) expire() (int, error) {
 	if !sh.loaded.Load() {
 		return 0, nil
 	}
-	sh.compactMu.Lock()
-	defer sh.compactMu.Unlock()
+	sh.expireMu.Lock()
+	defer sh.expireMu.Unlock()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	horizon := sh.horizonMs()
@@ -914,14 +911,14 @@ func (sh *Shard) compress() (int, error) {
 	if sh.opts.Segment.Compression == segment.None || !sh.loaded.Load() {
 		return 0, nil
 	}
-	sh.compactMu.Lock()
-	defer sh.compactMu.Unlock()
+	sh.expireMu.Lock()
+	defer sh.expireMu.Unlock()
 	n := 0
 	for _, s := range *sh.segs.Load() {
 		if !s.Sealed() || s.Compressed() || !s.Acquire() {
 			continue
 		}
-		err := s.Compact()
+		err := s.Compress()
 		s.Release()
 		if err != nil {
 			return n, fmt.Errorf("compress shard %s: %w", sh.id, err)
@@ -937,12 +934,12 @@ func (sh *Shard) empty() bool {
 	if sh.loaded.Load() {
 		return len(*sh.segs.Load()) == 0
 	}
-	logs, _ := filepath.Glob(filepath.Join(sh.dir, "*.log"))
-	return len(logs) == 0
+	bases, _ := segment.Bases(sh.dir)
+	return len(bases) == 0
 }
 
 // mayHaveExpired reports, for a dormant shard, whether loading it for the
-// compactor could free anything, from the header of its oldest segment
+// retention pass could free anything, from the header of its oldest segment
 // alone (segments expire oldest first): the newest arrival time a sealed
 // segment records, or else its creation time, which no record in it
 // precedes. The active segment counts too, so a shard written once and then
@@ -952,15 +949,11 @@ func (sh *Shard) empty() bool {
 func (sh *Shard) mayHaveExpired(horizonMs int64) bool {
 	// Not segment.List: it tidies the directory, and the shard may be
 	// loading (and rolling) concurrently.
-	logs, err := filepath.Glob(filepath.Join(sh.dir, "*.log"))
-	if err != nil || len(logs) == 0 {
+	bases, err := segment.Bases(sh.dir)
+	if err != nil || len(bases) == 0 {
 		return false
 	}
-	base, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(logs[0]), ".log"), 10, 64)
-	if err != nil {
-		return true // let loading report the stray file
-	}
-	info, err := segment.Stat(sh.dir, base)
+	info, err := segment.Stat(sh.dir, bases[0])
 	if err != nil {
 		return true // let loading report the damage
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 const (
@@ -21,6 +23,8 @@ const (
 	streamFile    = "stream.json"
 	tmpSuffix     = ".tmp"
 	deleteSuffix  = ".deleting"
+	// shardDirPrefix starts the name of every shard directory: the shard id.
+	shardDirPrefix = "shardId-"
 )
 
 // storeMeta is the content of shardlog.meta.
@@ -60,7 +64,8 @@ type Store struct {
 }
 
 // Open opens or initialises the data directory in opts.Dir, recovers every
-// stream and shard, and starts the background compactor and (under
+// stream and shard, and starts the background retention pass (Expire, then
+// Compress) and (under
 // FsyncInterval) the periodic syncer. Directories left by an interrupted
 // create or delete are removed.
 func Open(opts Options) (*Store, error) {
@@ -89,7 +94,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.wg.Add(1)
-	go s.every(opts.CompactInterval, s.Compact)
+	go s.every(opts.ExpireInterval, func() {
+		s.Expire()
+		s.Compress() // what did not expire
+	})
 	if opts.Fsync == FsyncInterval {
 		s.wg.Add(1)
 		go s.every(opts.FsyncInterval, s.syncAll)
@@ -129,7 +137,7 @@ func (s *Store) loadStreams() error {
 	}
 	for _, e := range entries {
 		path := filepath.Join(root, e.Name())
-		if strings.HasSuffix(e.Name(), tmpSuffix) || strings.HasSuffix(e.Name(), deleteSuffix) {
+		if leftover(e.Name()) {
 			s.log.Info().Str("path", path).Msg("removing leftover of an interrupted create or delete")
 			if err := os.RemoveAll(path); err != nil {
 				return fmt.Errorf("open store: %w", err)
@@ -197,7 +205,7 @@ func (st *Stream) openShards(eager bool) error {
 		return fmt.Errorf("open stream %s: %w", st.name, err)
 	}
 	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "shardId-") && !known[e.Name()] {
+		if e.IsDir() && strings.HasPrefix(e.Name(), shardDirPrefix) && !known[e.Name()] {
 			st.store.log.Info().Str("stream", st.name).Str("shard", e.Name()).Msg("removing shard of an interrupted reshard")
 			if err := os.RemoveAll(filepath.Join(st.dir, e.Name())); err != nil {
 				st.closeShards()
@@ -328,7 +336,7 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	if err := s.opts.fault("stream-dirsync"); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
-	if err := syncDir(root); err != nil {
+	if err := durable.SyncDir(root); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
 	st := s.newStream(final, m)
@@ -339,7 +347,7 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 		if rerr := os.Rename(final, aside); rerr != nil {
 			return nil, errors.Join(err, fmt.Errorf("create stream %s: undo: %w", cfg.Name, rerr))
 		}
-		_ = syncDir(root)
+		_ = durable.SyncDir(root)
 		_ = os.RemoveAll(aside)
 		return nil, err
 	}
@@ -348,7 +356,7 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	return st, nil
 }
 
-func shardID(index int) string { return fmt.Sprintf("shardId-%012d", index) }
+func shardID(index int) string { return fmt.Sprintf("%s%012d", shardDirPrefix, index) }
 
 // Stream returns the stream with the given name. A stream that is being
 // deleted is still returned (its Status says DELETING).
@@ -445,7 +453,7 @@ func (s *Store) removeStream(st *Stream) error {
 	if err := s.opts.fault("delete-dirsync"); err != nil {
 		return fmt.Errorf("delete stream %s: %w", st.name, err)
 	}
-	if err := syncDir(filepath.Dir(st.dir)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(st.dir)); err != nil {
 		return fmt.Errorf("delete stream %s: %w", st.name, err)
 	}
 	if err := os.RemoveAll(aside); err != nil {

@@ -38,7 +38,7 @@ func testOptions(t *testing.T, dir string, c *clock) Options {
 	o.Segment.IndexIntervalBytes = 512
 	o.Segment.Logger = zerolog.New(zerolog.NewTestWriter(t))
 	o.Logger = zerolog.New(zerolog.NewTestWriter(t))
-	o.CompactInterval = time.Hour // tests call Compact themselves
+	o.ExpireInterval = time.Hour // tests call Expire themselves
 	o.Fsync = FsyncNever
 	if c != nil {
 		o.Now = c.Now
@@ -309,7 +309,7 @@ func TestUpdateShardCount(t *testing.T) {
 	}
 }
 
-func TestRetentionCompactor(t *testing.T) {
+func TestRetentionExpires(t *testing.T) {
 	c := newClock()
 	o := testOptions(t, t.TempDir(), c)
 	s := mustOpen(t, o)
@@ -321,12 +321,12 @@ func TestRetentionCompactor(t *testing.T) {
 	old := len(*sh.segs.Load())
 	c.Advance(23 * time.Hour)
 	put(t, st, "k", []byte("young"))
-	s.Compact()
+	s.Expire()
 	if got, _ := readAll(t, sh, 0); len(got) != 301 {
 		t.Fatalf("before expiry read %d records, want 301", len(got))
 	}
 	c.Advance(2 * time.Hour) // the first 300 are now 25 h old
-	// Reads hide expired records even before the compactor runs.
+	// Reads hide expired records even before the retention pass runs.
 	got, seqs := readAll(t, sh, 0)
 	if len(got) != 1 || string(got[0]) != "young" || seqs[0] != 300 {
 		t.Fatalf("after expiry read %d records (%v)", len(got), seqs)
@@ -334,10 +334,10 @@ func TestRetentionCompactor(t *testing.T) {
 	if h, _ := sh.TrimHorizon(); h != 300 {
 		t.Fatalf("trim horizon %d, want 300", h)
 	}
-	s.Compact()
+	s.Expire()
 	segs := *sh.segs.Load()
 	if len(segs) >= old || segs[0].Base() > 300 {
-		t.Fatalf("compactor left %d of %d segments, first base %d", len(segs), old, segs[0].Base())
+		t.Fatalf("expiry left %d of %d segments, first base %d", len(segs), old, segs[0].Base())
 	}
 	files, _ := filepath.Glob(filepath.Join(sh.dir, "*.log"))
 	if len(files) != len(segs) {
@@ -345,8 +345,8 @@ func TestRetentionCompactor(t *testing.T) {
 	}
 	// Idle data expires too: the active segment rolls by age, then goes.
 	c.Advance(48 * time.Hour)
-	s.Compact()
-	s.Compact()
+	s.Expire()
+	s.Expire()
 	if got, _ := readAll(t, sh, 0); len(got) != 0 {
 		t.Fatalf("read %d records after everything expired", len(got))
 	}
@@ -365,7 +365,7 @@ func TestClosedShardExpiresAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Advance(25 * time.Hour)
-	s.Compact()
+	s.Expire()
 	if _, err := st.Shard(parent.ID()); !errors.Is(err, ErrShardNotFound) {
 		t.Fatalf("expired closed shard still listed: %v", err)
 	}
@@ -509,7 +509,7 @@ func TestInjectedFaultsAreSticky(t *testing.T) {
 	}
 }
 
-func TestConcurrentAppendReadWaitCompact(t *testing.T) {
+func TestConcurrentAppendReadWaitExpire(t *testing.T) {
 	c := newClock()
 	o := testOptions(t, t.TempDir(), c)
 	o.Fsync = FsyncAlways
@@ -578,7 +578,7 @@ func TestConcurrentAppendReadWaitCompact(t *testing.T) {
 		}(sh)
 	}
 	readers.Add(1)
-	go func() { // the compactor, with time racing ahead slowly
+	go func() { // the retention pass, with time racing ahead slowly
 		defer readers.Done()
 		for {
 			select {
@@ -586,7 +586,7 @@ func TestConcurrentAppendReadWaitCompact(t *testing.T) {
 				return
 			case <-time.After(time.Millisecond):
 				c.Advance(time.Minute)
-				s.Compact()
+				s.Expire()
 			}
 		}
 	}()
@@ -604,7 +604,7 @@ func TestConcurrentAppendReadWaitCompact(t *testing.T) {
 
 var _ segment.FaultInjector = (*faults)(nil)
 
-func TestCompactorCompressesSealedSegments(t *testing.T) {
+func TestStoreCompressesSealedSegments(t *testing.T) {
 	for _, codec := range []segment.Compression{segment.Zstd, segment.S2} {
 		t.Run(codec.String(), func(t *testing.T) {
 			dir := t.TempDir()
@@ -619,7 +619,7 @@ func TestCompactorCompressesSealedSegments(t *testing.T) {
 				want = append(want, rec)
 				put(t, st, "k", rec)
 			}
-			s.Compact()
+			s.Compress()
 			compressed := 0
 			for _, seg := range *sh.segs.Load() {
 				if seg.Compressed() {
@@ -756,10 +756,10 @@ func TestShardsStayDormantUntilTouched(t *testing.T) {
 			t.Fatalf("%s loaded by a write to %s", sh.ID(), touched.ID())
 		}
 	}
-	s2.Compact() // nothing expired: the compactor leaves dormant shards alone
+	s2.Expire() // nothing expired: the retention pass leaves dormant shards alone
 	for _, sh := range shards {
 		if sh != touched && sh.Loaded() {
-			t.Fatalf("%s loaded by a compactor pass with nothing to expire", sh.ID())
+			t.Fatalf("%s loaded by a retention pass with nothing to expire", sh.ID())
 		}
 	}
 	other := shards[0]
@@ -769,12 +769,12 @@ func TestShardsStayDormantUntilTouched(t *testing.T) {
 	if got, _ := readAll(t, other, 0); uint64(len(got)) != tails[other.ID()] {
 		t.Fatalf("read %d records from a dormant shard, want %d", len(got), tails[other.ID()])
 	}
-	// Expired sealed segments make the compactor load the shard and free them.
+	// Expired sealed segments make the retention pass load the shard and free them.
 	c.Advance(48 * time.Hour)
-	s2.Compact()
+	s2.Expire()
 	for _, sh := range shards {
 		if !sh.Loaded() {
-			t.Fatalf("%s with expired segments was not loaded by the compactor", sh.ID())
+			t.Fatalf("%s with expired segments was not loaded by the retention pass", sh.ID())
 		}
 		if got, _ := readAll(t, sh, 0); len(got) != 0 {
 			t.Fatalf("%s still returns %d expired records", sh.ID(), len(got))
@@ -861,7 +861,7 @@ func TestCutTailPositionsAreNeverReused(t *testing.T) {
 
 // TestQuietShardExpiresAfterRestart writes a few records into a shard once
 // (they stay in its active segment), restarts the store and leaves the
-// shard alone: once retention has passed, the compactor must expire them
+// shard alone: once retention has passed, the retention pass must expire them
 // although the shard was never touched again.
 func TestQuietShardExpiresAfterRestart(t *testing.T) {
 	dir := t.TempDir()
@@ -875,12 +875,12 @@ func TestQuietShardExpiresAfterRestart(t *testing.T) {
 	s2 := mustOpen(t, o)
 	st2, _ := s2.Stream("quiet")
 	sh := st2.Shards()[0]
-	s2.Compact()
+	s2.Expire()
 	if sh.Loaded() {
-		t.Fatal("a shard with nothing expired was loaded by the compactor")
+		t.Fatal("a shard with nothing expired was loaded by the retention pass")
 	}
 	c.Advance(25 * time.Hour)
-	s2.Compact()
+	s2.Expire()
 	if got, _ := readAll(t, sh, 0); len(got) != 0 {
 		t.Fatalf("%d records past retention still readable", len(got))
 	}
@@ -891,7 +891,7 @@ func TestQuietShardExpiresAfterRestart(t *testing.T) {
 }
 
 // TestRaisingRetentionDoesNotRestoreExpired lets records expire (past the
-// horizon, not yet deleted by the compactor), raises the retention period
+// horizon, not yet deleted by the retention pass), raises the retention period
 // and checks they stay expired, also after a restart; records that arrive
 // afterwards are kept for the new period.
 func TestRaisingRetentionDoesNotRestoreExpired(t *testing.T) {

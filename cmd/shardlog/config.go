@@ -118,7 +118,7 @@ func defaultConfig() config {
 			Fsync:              string(so.Fsync),
 			FsyncInterval:      so.FsyncInterval,
 			RetentionFloor:     so.RetentionFloor,
-			CompactInterval:    so.CompactInterval,
+			CompactInterval:    so.ExpireInterval,
 		},
 		Streams: streamsConfig{
 			CreateDelay: so.CreateDelay,
@@ -437,7 +437,7 @@ func (c *config) storeOptions(log zerolog.Logger) shard.Options {
 	o.Segment.Faults = crashPoints()
 	o.MaxSegmentAge = c.Storage.MaxSegmentAge
 	o.RetentionFloor = c.Storage.RetentionFloor
-	o.CompactInterval = c.Storage.CompactInterval
+	o.ExpireInterval = c.Storage.CompactInterval
 	o.Fsync = shard.FsyncPolicy(c.Storage.Fsync)
 	o.FsyncInterval = c.Storage.FsyncInterval
 	o.Region = c.Region

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/rs/zerolog"
 
 	"github.com/shardlog/shardlog/segment"
+	"github.com/shardlog/shardlog/shard"
 )
 
 // Exit statuses of fsck, as fsck(8) has them.
@@ -51,7 +48,8 @@ type fsckProblem struct {
 // or a bit flip past the index leaves non-zero bytes there) and that each
 // index matches its frames. Corrupt records between valid frames are each
 // reported with their seqs, and the check goes on after them as readers do.
-// It never writes to DATA_DIR unless --repair, which cuts a torn tail of an
+// Without --repair it opens nothing for writing and creates no file,
+// anywhere. --repair cuts a torn tail of an
 // active segment at its last good frame as the daemon's recovery would (the
 // cut bytes are kept as <base>.log.broken); it never cuts corrupt records
 // that valid ones follow, which stay reported (exit 4).
@@ -122,151 +120,12 @@ type fsckReport struct {
 	Problems []fsckProblem
 }
 
-// storeLayout is the data directory as fsck and inspect see it: streams by
-// directory, each with its stream.json (only the fields these tools show)
-// and its shard directories.
-type storeStream struct {
-	Dir  string
-	Meta struct {
-		Name           string `json:"name"`
-		Mode           string `json:"mode"`
-		RetentionHours int    `json:"retention_hours"`
-		CreatedMs      int64  `json:"created_ms"`
-		Shards         []struct {
-			ID             string          `json:"id"`
-			HashStart      json.RawMessage `json:"hash_start"`
-			HashEnd        json.RawMessage `json:"hash_end"`
-			Parent         string          `json:"parent,omitempty"`
-			AdjacentParent string          `json:"adjacent_parent,omitempty"`
-			ClosedMs       int64           `json:"closed_ms,omitempty"`
-		} `json:"shards"`
-	}
-	Shards []string // shard directory names, sorted
-}
-
-// readLayout lists the streams of dataDir without changing anything.
-func readLayout(dataDir string) ([]storeStream, error) {
-	if _, err := os.Stat(filepath.Join(dataDir, "shardlog.meta")); err != nil {
-		return nil, fmt.Errorf("%s is not a shardlog data directory: %w", dataDir, err)
-	}
-	dataDir = filepath.Join(dataDir, "streams")
-	entries, err := os.ReadDir(dataDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil // no stream was ever created
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []storeStream
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), "s_") {
-			continue
-		}
-		st := storeStream{Dir: filepath.Join(dataDir, e.Name())}
-		b, err := os.ReadFile(filepath.Join(st.Dir, "stream.json"))
-		if err != nil {
-			return nil, fmt.Errorf("stream directory %s: %w", st.Dir, err)
-		}
-		if err := json.Unmarshal(b, &st.Meta); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(st.Dir, "stream.json"), err)
-		}
-		shards, err := os.ReadDir(st.Dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, sh := range shards {
-			if sh.IsDir() && strings.HasPrefix(sh.Name(), "shardId-") {
-				st.Shards = append(st.Shards, sh.Name())
-			}
-		}
-		sort.Strings(st.Shards)
-		out = append(out, st)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Meta.Name < out[j].Meta.Name })
-	return out, nil
-}
-
-// segmentBases lists the bases of the .log files in dir, sorted, without
-// the clean-up segment.List does.
-func segmentBases(dir string) ([]uint64, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var bases []uint64
-	for _, e := range entries {
-		name := e.Name()
-		if len(name) != 24 || !strings.HasSuffix(name, ".log") || !e.Type().IsRegular() {
-			continue
-		}
-		base, err := strconv.ParseUint(name[:20], 10, 64)
-		if err != nil {
-			continue
-		}
-		bases = append(bases, base)
-	}
-	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
-	return bases, nil
-}
-
-// openReadOnly opens segment base of dir without writing to dir: the
-// segment package opens a sealed segment's data read-only but may rewrite
-// its index, so it is given a scratch directory holding a link to the data
-// file and a copy of the index. The index copy is compared with the
-// original afterwards by indexChanged. close releases both.
-func openReadOnly(dir string, base uint64, opts segment.Options) (seg *segment.Segment, scratch string, err error) {
-	scratch, err = os.MkdirTemp("", "shardlog-fsck-")
-	if err != nil {
-		return nil, "", err
-	}
-	logPath, _ := filepath.Abs(filepath.Join(dir, segment.Name(base)))
-	if err := os.Symlink(logPath, filepath.Join(scratch, segment.Name(base))); err != nil {
-		os.RemoveAll(scratch)
-		return nil, "", err
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, segment.IndexName(base))); err == nil {
-		if err := os.WriteFile(filepath.Join(scratch, segment.IndexName(base)), b, 0o600); err != nil {
-			os.RemoveAll(scratch)
-			return nil, "", err
-		}
-	}
-	seg, err = segment.Open(scratch, base, false, opts)
-	if err != nil {
-		os.RemoveAll(scratch)
-		return nil, "", err
-	}
-	return seg, scratch, nil
-}
-
-// indexChanged reports whether opening rewrote the index in scratch: the
-// original did not match the frames (the daemon would rebuild it).
-func indexChanged(dir, scratch string, base uint64) bool {
-	orig, err1 := os.ReadFile(filepath.Join(dir, segment.IndexName(base)))
-	now, err2 := os.ReadFile(filepath.Join(scratch, segment.IndexName(base)))
-	if err1 != nil || err2 != nil {
-		return err1 != nil != (err2 != nil)
-	}
-	n := min(len(orig), len(now))
-	if !bytes.Equal(orig[:n], now[:n]) {
-		return true
-	}
-	// Sealing trims a pre-sized index: what is cut must be unused (zeros).
-	return !isZeros(orig[n:]) || !isZeros(now[n:])
-}
-
-func isZeros(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // fsck checks every segment under dataDir and, with repair, cuts damaged
-// last segments of their shards.
+// last segments of their shards. Without repair it writes nothing: the
+// layout comes from shard.Walk and each segment is checked by
+// segment.Check, both read-only.
 func fsck(dataDir string, repair bool) (*fsckReport, error) {
-	streams, err := readLayout(dataDir)
+	streams, err := shard.Walk(dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -275,29 +134,28 @@ func fsck(dataDir string, repair bool) (*fsckReport, error) {
 	rep := &fsckReport{}
 	for _, st := range streams {
 		rep.Streams++
-		for _, shardID := range st.Shards {
+		for _, sh := range st.Shards {
 			rep.Shards++
-			dir := filepath.Join(st.Dir, shardID)
-			bases, err := segmentBases(dir)
-			if err != nil {
-				return nil, err
-			}
-			for i, base := range bases {
+			for i, base := range sh.Segments {
 				rep.Segments++
-				last := i == len(bases)-1
+				last := i == len(sh.Segments)-1
 				if last {
-					if p, ok := checkUnfinishedRoll(dir, base, repair); ok {
-						p.Stream, p.Shard = st.Meta.Name, shardID
+					if p, ok := checkUnfinishedRoll(sh.Dir, base, repair); ok {
+						p.Stream, p.Shard = st.Name, sh.ID
 						rep.Problems = append(rep.Problems, p)
 						continue
 					}
 				}
-				probs := checkSegment(dir, base, opts, rep)
-				for j := range probs {
-					probs[j].Stream, probs[j].Shard = st.Meta.Name, shardID
+				res := segment.Check(sh.Dir, base, opts)
+				rep.Records += res.Records
+				rep.Bytes += res.Bytes
+				probs := make([]fsckProblem, len(res.Damage))
+				for j, d := range res.Damage {
+					probs[j] = describeDamage(d)
+					probs[j].Stream, probs[j].Shard = st.Name, sh.ID
 				}
 				if repair && len(probs) > 0 && last {
-					if err := repairSegment(dir, base, opts); err == nil {
+					if err := repairSegment(sh.Dir, base, opts); err == nil {
 						for j := range probs {
 							probs[j].Repaired = !probs[j].corrupt
 						}
@@ -313,120 +171,37 @@ func fsck(dataDir string, repair bool) (*fsckReport, error) {
 	return rep, nil
 }
 
-// checkSegment reads every frame of one segment and returns its problems.
-func checkSegment(dir string, base uint64, opts segment.Options, rep *fsckReport) []fsckProblem {
-	path := filepath.Join(dir, segment.Name(base))
-	seg, scratch, err := openReadOnly(dir, base, opts)
-	if err != nil {
-		return []fsckProblem{{Path: path, Seq: base, Problem: "cannot open: " + err.Error()}}
+// describeDamage words one damage segment.Check found for the report.
+func describeDamage(d segment.Damage) fsckProblem {
+	p := fsckProblem{Path: d.Path, Off: d.Off, Seq: d.Seq}
+	switch d.Kind {
+	case segment.DamageOpen:
+		p.Problem = "cannot open: " + d.Err.Error()
+	case segment.DamageCorrupt:
+		// Records damaged on disk that the daemon keeps failing reads of,
+		// with the valid records around them kept.
+		what := fmt.Sprintf("seq %d through %d are unreadable; the valid records after them are kept", d.Seq, d.LastSeq)
+		if d.LastSeq == math.MaxUint64 {
+			what = fmt.Sprintf("seq %d to the end of this sealed segment are unreadable", d.Seq)
+		}
+		p.corrupt = true
+		p.Problem = "corrupt records: " + d.Reason + "; " + what + " (reads of them fail with InternalFailure; a reader goes on with AFTER_SEQUENCE_NUMBER)"
+	case segment.DamageFrame:
+		p.Problem = "corrupt frame: " + d.Reason + "; records from this seq on are unreadable"
+	case segment.DamageRead:
+		p.Problem = d.Err.Error()
+	case segment.DamageShort:
+		p.Problem = "index or frames end before the segment's last seq"
+	case segment.DamageOrder:
+		p.Problem = fmt.Sprintf("sequence out of order: found seq %d", d.Found)
+	case segment.DamageTail:
+		p.Problem = fmt.Sprintf("torn or corrupt tail: %d non-zero bytes after the last valid frame (seq %d on is lost)", d.Bytes, d.Seq)
+	case segment.DamageIndex:
+		p.Problem = "index does not match the frames (derived data: the daemon rebuilds it)"
+	default:
+		p.Problem = "damage of unknown kind " + strconv.Itoa(int(d.Kind))
 	}
-	defer os.RemoveAll(scratch)
-	defer seg.Close()
-	var probs []fsckProblem
-	next, end := base, seg.NextSeq()
-	var recs []segment.Record
-	for next < end {
-		recs, err = seg.Read(next, 1000, 8<<20, recs[:0])
-		var ce *segment.CorruptError
-		if errors.As(err, &ce) && ce.SeqKnown && len(recs) == 0 {
-			// Corruption between valid frames: report it and check on
-			// from the first valid frame after it, as readers do.
-			probs = append(probs, corruptProblem(path, ce))
-			if ce.LastSeq == math.MaxUint64 {
-				return probs
-			}
-			next = ce.LastSeq + 1
-			continue
-		}
-		if err != nil {
-			// The records before the bad frame are good: count them, so
-			// that the report names the first unreadable seq.
-			for _, r := range recs {
-				if r.Seq == next {
-					next++
-					rep.Records++
-				}
-			}
-			p := fsckProblem{Path: path, Seq: next, Problem: err.Error()}
-			var ce *segment.CorruptError
-			if errors.As(err, &ce) {
-				p.Off, p.Problem = ce.Off, "corrupt frame: "+ce.Reason+"; records from this seq on are unreadable"
-			}
-			return append(probs, p)
-		}
-		if len(recs) == 0 {
-			if next < end {
-				return append(probs, fsckProblem{Path: path, Seq: next, Problem: "index or frames end before the segment's last seq"})
-			}
-			break
-		}
-		for _, r := range recs {
-			// Positions may skip (a start after a crash resumes above the
-			// reservation), never repeat or go back.
-			if r.Seq < next {
-				return append(probs, fsckProblem{Path: path, Seq: next, Problem: fmt.Sprintf("sequence out of order: found seq %d", r.Seq)})
-			}
-			next = r.Seq + 1
-			rep.Records++
-			rep.Bytes += int64(len(r.Data) + len(r.PartitionKey) + len(r.ExplicitHashKey))
-		}
-	}
-	if !seg.Compressed() {
-		if off, n, err := garbageAfter(path, seg.Size()); err != nil {
-			probs = append(probs, fsckProblem{Path: path, Seq: next, Problem: "cannot read: " + err.Error()})
-		} else if n > 0 {
-			probs = append(probs, fsckProblem{Path: path, Off: off, Seq: next,
-				Problem: fmt.Sprintf("torn or corrupt tail: %d non-zero bytes after the last valid frame (seq %d on is lost)", n, next)})
-		}
-	}
-	if indexChanged(dir, scratch, base) {
-		probs = append(probs, fsckProblem{Path: filepath.Join(dir, segment.IndexName(base)), Seq: base,
-			Problem: "index does not match the frames (derived data: the daemon rebuilds it)"})
-	}
-	return probs
-}
-
-// corruptProblem describes records damaged on disk that the daemon keeps
-// failing reads of, with the valid records around them kept.
-func corruptProblem(path string, ce *segment.CorruptError) fsckProblem {
-	what := fmt.Sprintf("seq %d through %d are unreadable; the valid records after them are kept", ce.Seq, ce.LastSeq)
-	if ce.LastSeq == math.MaxUint64 {
-		what = fmt.Sprintf("seq %d to the end of this sealed segment are unreadable", ce.Seq)
-	}
-	return fsckProblem{Path: path, Off: ce.Off, Seq: ce.Seq, corrupt: true,
-		Problem: "corrupt records: " + ce.Reason + "; " + what + " (reads of them fail with InternalFailure; a reader goes on with AFTER_SEQUENCE_NUMBER)"}
-}
-
-// garbageAfter returns the offset and count of non-zero bytes in the file
-// at or after off (an active segment is pre-sized with zeros; a sealed one
-// ends at off).
-func garbageAfter(path string, off int64) (int64, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	first, n := int64(-1), int64(0)
-	for pos := off; ; {
-		k, err := f.ReadAt(buf, pos)
-		for i, c := range buf[:k] {
-			if c != 0 {
-				if first < 0 {
-					first = pos + int64(i)
-				}
-				n++
-			}
-		}
-		pos += int64(k)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	return first, n, nil
+	return p
 }
 
 // checkUnfinishedRoll reports a shard's last segment file when it is the

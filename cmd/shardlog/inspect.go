@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shardlog/shardlog/segment"
+	"github.com/shardlog/shardlog/shard"
 )
 
 // inspectStream is the JSON line inspect prints per stream.
@@ -33,8 +34,8 @@ type inspectShard struct {
 	Type           string           `json:"type"` // "shard"
 	Stream         string           `json:"stream"`
 	Shard          string           `json:"shard"`
-	HashStart      json.RawMessage  `json:"hash_start,omitempty"`
-	HashEnd        json.RawMessage  `json:"hash_end,omitempty"`
+	HashStart      string           `json:"hash_start,omitempty"` // decimal, as stream.json and the API have it
+	HashEnd        string           `json:"hash_end,omitempty"`
 	Parent         string           `json:"parent,omitempty"`
 	AdjacentParent string           `json:"adjacent_parent,omitempty"`
 	Closed         bool             `json:"closed"`
@@ -69,7 +70,8 @@ type inspectRecord struct {
 // runInspect is `shardlog inspect [--dump STREAM/SHARD] DATA_DIR`: with the
 // daemon stopped (or at least idle), it prints one JSON object per line for
 // every stream and every shard (segments, sizes, sequence ranges), or with
-// --dump every record of one shard. It never writes to DATA_DIR.
+// --dump every record of one shard. It opens nothing for writing and
+// creates no file.
 func runInspect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("shardlog inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -84,7 +86,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: shardlog inspect [--dump STREAM/SHARD] DATA_DIR")
 		return 2
 	}
-	streams, err := readLayout(fs.Arg(0))
+	streams, err := shard.Walk(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "shardlog inspect: %v\n", err)
 		return 1
@@ -101,23 +103,16 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, st := range streams {
 		shards := make([]inspectShard, 0, len(st.Shards))
-		s := inspectStream{Type: "stream", Stream: st.Meta.Name, Dir: st.Dir, Mode: st.Meta.Mode,
-			RetentionHours: st.Meta.RetentionHours, CreatedMs: st.Meta.CreatedMs, Shards: len(st.Shards)}
-		for _, id := range st.Shards {
-			sh := inspectShard{Type: "shard", Stream: st.Meta.Name, Shard: id, Segments: []inspectSegment{}}
-			for _, m := range st.Meta.Shards {
-				if m.ID == id {
-					sh.HashStart, sh.HashEnd, sh.Parent, sh.AdjacentParent, sh.Closed = m.HashStart, m.HashEnd, m.Parent, m.AdjacentParent, m.ClosedMs != 0
-				}
+		s := inspectStream{Type: "stream", Stream: st.Name, Dir: st.Dir, Mode: string(st.Mode),
+			RetentionHours: st.RetentionHours, CreatedMs: st.CreatedMs, Shards: len(st.Shards)}
+		for _, l := range st.Shards {
+			sh := inspectShard{Type: "shard", Stream: st.Name, Shard: l.ID, Segments: []inspectSegment{},
+				Parent: l.Parent, AdjacentParent: l.AdjacentParent, Closed: l.ClosedMs != 0}
+			if l.Listed {
+				sh.HashStart, sh.HashEnd = l.HashRange.Start.String(), l.HashRange.End.String()
 			}
-			dir := filepath.Join(st.Dir, id)
-			bases, err := segmentBases(dir)
-			if err != nil {
-				fmt.Fprintf(stderr, "shardlog inspect: %v\n", err)
-				return 1
-			}
-			for _, base := range bases {
-				seg := inspectOne(dir, base, opts)
+			for _, base := range l.Segments {
+				seg := inspectOne(l.Dir, base, opts)
 				sh.Segments = append(sh.Segments, seg)
 				sh.Records += int64(seg.Records)
 				sh.Bytes += seg.FileBytes
@@ -152,12 +147,11 @@ func inspectOne(dir string, base uint64, opts segment.Options) inspectSegment {
 	if fi, err := os.Stat(filepath.Join(dir, segment.Name(base))); err == nil {
 		out.FileBytes = fi.Size()
 	}
-	seg, scratch, err := openReadOnly(dir, base, opts)
+	seg, err := segment.OpenReadOnly(dir, base, opts)
 	if err != nil {
 		out.Error = err.Error()
 		return out
 	}
-	defer os.RemoveAll(scratch)
 	defer seg.Close()
 	out.NextSeq = seg.NextSeq()
 	out.Records = out.NextSeq - base
@@ -170,36 +164,36 @@ func inspectOne(dir string, base uint64, opts segment.Options) inspectSegment {
 }
 
 // dumpShard writes every record of "STREAM/SHARD" to enc.
-func dumpShard(streams []storeStream, which string, opts segment.Options, enc *json.Encoder) error {
+func dumpShard(streams []shard.StreamLayout, which string, opts segment.Options, enc *json.Encoder) error {
 	name, id, ok := strings.Cut(which, "/")
 	if !ok {
 		return fmt.Errorf("--dump %q: want STREAM/SHARD, e.g. orders/shardId-000000000000", which)
 	}
 	for _, st := range streams {
-		if st.Meta.Name != name {
+		if st.Name != name {
 			continue
 		}
-		dir := filepath.Join(st.Dir, id)
-		bases, err := segmentBases(dir)
-		if err != nil {
-			return fmt.Errorf("shard %s of stream %s: %w", id, name, err)
-		}
-		for _, base := range bases {
-			if err := dumpSegment(dir, base, opts, enc); err != nil {
-				return err
+		for _, sh := range st.Shards {
+			if sh.ID != id {
+				continue
 			}
+			for _, base := range sh.Segments {
+				if err := dumpSegment(sh.Dir, base, opts, enc); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		return nil
+		return fmt.Errorf("no shard %s in stream %s", id, name)
 	}
 	return fmt.Errorf("no stream %q in the data directory", name)
 }
 
 func dumpSegment(dir string, base uint64, opts segment.Options, enc *json.Encoder) error {
-	seg, scratch, err := openReadOnly(dir, base, opts)
+	seg, err := segment.OpenReadOnly(dir, base, opts)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(scratch)
 	defer seg.Close()
 	var recs []segment.Record
 	for next, end := base, seg.NextSeq(); next < end; {

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func TestCompact(t *testing.T) {
+func TestCompress(t *testing.T) {
 	for _, c := range []Compression{Zstd, S2} {
 		t.Run(c.String(), func(t *testing.T) {
 			dir := t.TempDir()
@@ -19,8 +19,8 @@ func TestCompact(t *testing.T) {
 			s := mustCreate(t, dir, 0, o)
 			want := jsonRecords(0, 3000)
 			mustAppend(t, s, want)
-			if err := s.Compact(); !errors.Is(err, ErrNotSealed) {
-				t.Fatalf("Compact active = %v", err)
+			if err := s.Compress(); !errors.Is(err, ErrNotSealed) {
+				t.Fatalf("Compress active = %v", err)
 			}
 			if err := s.Seal(); err != nil {
 				t.Fatal(err)
@@ -34,7 +34,7 @@ func TestCompact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Compact(); err != nil {
+			if err := s.Compress(); err != nil {
 				t.Fatal(err)
 			}
 			if !s.Compressed() || s.Size() >= plain {
@@ -48,8 +48,8 @@ func TestCompact(t *testing.T) {
 			s.Release()
 			checkAll(t, s, want)
 			checkReads(t, s, want)
-			if err := s.Compact(); err != nil {
-				t.Fatalf("second Compact: %v", err)
+			if err := s.Compress(); err != nil {
+				t.Fatalf("second Compress: %v", err)
 			}
 			s.Close()
 
@@ -58,7 +58,7 @@ func TestCompact(t *testing.T) {
 			checkReads(t, r, want)
 			r.Close()
 			if _, err := Open(dir, 0, true, o); !errors.Is(err, ErrSealed) {
-				t.Fatalf("Open compacted as active = %v", err)
+				t.Fatalf("Open compressed as active = %v", err)
 			}
 			// A crash between the two renames leaves the plain index: it is rebuilt.
 			must(t, os.WriteFile(filepath.Join(dir, IndexName(0)), make([]byte, 48), 0o644))
@@ -87,14 +87,14 @@ func checkReads(t *testing.T, s *Segment, want []Record) {
 	}
 }
 
-func TestCompactCorruptBlock(t *testing.T) {
+func TestCompressCorruptBlock(t *testing.T) {
 	dir := t.TempDir()
 	o := testOptions(t)
 	o.Compression = Zstd
 	s := mustCreate(t, dir, 0, o)
 	mustAppend(t, s, jsonRecords(0, 1000))
 	must(t, s.Seal())
-	must(t, s.Compact())
+	must(t, s.Compress())
 	s.Close()
 	flip(t, filepath.Join(dir, Name(0)), headerSize+blockHeadSize+10)
 	r := mustOpen(t, dir, 0, false, o)
@@ -141,7 +141,7 @@ func BenchmarkCompressedRead(b *testing.B) {
 				b.Fatal(err)
 			}
 			plain := s.Size()
-			if err := s.Compact(); err != nil {
+			if err := s.Compress(); err != nil {
 				b.Fatal(err)
 			}
 			var dataBytes int

@@ -15,9 +15,10 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/shardlog/shardlog/index"
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
-// Block layout of a compacted file, little-endian (also in doc.go):
+// Block layout of a compressed file, little-endian (also in doc.go):
 //
 //	off  size  field
 //	 0    4    size      uint32  whole block in bytes, this word included; 0 = end
@@ -29,7 +30,7 @@ import (
 //	32         payload: rawLen bytes of v1 frames, compressed with the header's codec
 const (
 	blockHeadSize = 32
-	// blockTargetBytes is the raw size at which Compact closes a block; a
+	// blockTargetBytes is the raw size at which Compress closes a block; a
 	// block always holds at least one whole frame.
 	blockTargetBytes = 128 << 10
 )
@@ -109,9 +110,9 @@ func blockAt(m []byte, off int64) (blockHead, error) {
 	return h, nil
 }
 
-// openCompressed finishes Open for a compacted segment. The index must have
+// openCompressed finishes Open for a compressed segment. The index must have
 // exactly one entry per block; if it does not (a crash between the renames
-// of Compact) it is rebuilt from the block headers.
+// of Compress) it is rebuilt from the block headers.
 func (s *Segment) openCompressed(v *view, h header, size int64) (err error) {
 	v.compressed, v.codec = true, h.codec
 	if v.mapping, err = mapFile(v.file, size, false); err != nil {
@@ -129,11 +130,11 @@ func (s *Segment) openCompressed(v *view, h header, size int64) (err error) {
 		want = append(want, index.Entry{Seq: bh.firstSeq, Off: uint64(off), TimeMs: bh.firstMs})
 		off += bh.size
 	}
-	if v.idx, err = index.Open(s.idxPath, len(want)); err != nil {
+	if v.idx, err = s.openIndex(len(want)); err != nil {
 		return err
 	}
 	if !sameEntries(v.idx, want) {
-		s.log.Warn().Str("path", s.idxPath).Msg("rebuilding the index of a compacted segment")
+		s.log.Warn().Str("path", s.idxPath).Msg("rebuilding the index of a compressed segment")
 		if err := v.idx.Truncate(0); err != nil {
 			return err
 		}
@@ -235,33 +236,35 @@ func (s *Segment) seekBlocks(v *view, off int64, ms int64) (uint64, bool, error)
 	return 0, false, nil
 }
 
-// Compact rewrites a sealed segment into compressed blocks with
-// Options.Compression (a no-op for None or an already compacted segment).
+// Compress rewrites a sealed segment into compressed blocks with
+// Options.Compression (a no-op for None or an already compressed segment).
 // The new file is written as <base>.log.tmp, fsynced and renamed over the
 // old one, then the index likewise, then the directory is fsynced; a crash
 // leaves either the old or the new file, and a stray .tmp that List removes.
-// Every frame is CRC-checked first: a corrupt segment is not compacted.
+// Every frame is CRC-checked first: a corrupt segment is not compressed.
 // Readers that loaded the old mapping keep it until no reader remains.
 // Call it from the owner goroutine; it is safe concurrently with readers.
-func (s *Segment) Compact() error {
+func (s *Segment) Compress() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.cur.Load()
 	switch {
 	case v == nil || s.closed.Load():
-		return fmt.Errorf("compact segment %s: %w", s.path, ErrClosed)
+		return fmt.Errorf("compress segment %s: %w", s.path, ErrClosed)
 	case !s.sealed.Load():
-		return fmt.Errorf("compact segment %s: %w", s.path, ErrNotSealed)
+		return fmt.Errorf("compress segment %s: %w", s.path, ErrNotSealed)
+	case s.readOnly:
+		return fmt.Errorf("compress segment %s: %w", s.path, ErrReadOnly)
 	case s.opts.Compression == None || v.compressed:
 		return nil
 	}
 	start := time.Now()
-	if err := s.opts.fault("compact"); err != nil {
-		return fmt.Errorf("compact segment %s: %w", s.path, err)
+	if err := s.opts.fault("compress"); err != nil {
+		return fmt.Errorf("compress segment %s: %w", s.path, err)
 	}
 	nv, err := s.writeCompressed(v)
 	if err != nil {
-		return fmt.Errorf("compact segment %s: %w", s.path, err)
+		return fmt.Errorf("compress segment %s: %w", s.path, err)
 	}
 	oldSize := s.end.Load()
 	s.cur.Store(nv)          // s.end keeps the plain size: readers of the old view use it
@@ -269,7 +272,7 @@ func (s *Segment) Compact() error {
 	s.hasOld.Store(true)
 	s.releaseOldLocked()
 	s.log.Info().Str("codec", s.opts.Compression.String()).Int64("bytes", oldSize).
-		Int("compressed_bytes", len(nv.mapping)).Dur("took", time.Since(start)).Msg("compacted segment")
+		Int("compressed_bytes", len(nv.mapping)).Dur("took", time.Since(start)).Msg("compressed segment")
 	return nil
 }
 
@@ -357,14 +360,14 @@ func (s *Segment) writeCompressed(v *view) (_ *view, err error) {
 		return nil, err
 	}
 	// The data file first: a crash before the index rename leaves a
-	// compacted file with the old index, which Open detects and rebuilds.
+	// compressed file with the old index, which Open detects and rebuilds.
 	if err := os.Rename(tmp, s.path); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(idxTmp, s.idxPath); err != nil {
 		return nil, err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		return nil, err
 	}
 	nv := &view{file: f, compressed: true, codec: s.opts.Compression}

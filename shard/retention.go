@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/shardlog/shardlog/internal/durable"
 )
 
 // every runs fn every interval until the store closes. The caller has
@@ -23,14 +25,15 @@ func (s *Store) every(interval time.Duration, fn func()) {
 	}
 }
 
-// Compact runs one pass of the retention compactor: in every stream it
-// retires sealed segments whose newest record is past retention (oldest
-// first), rolls active segments that have aged, compresses sealed segments
-// when a codec is configured, and drops closed shards whose records have all
-// expired. Errors are logged; the pass goes on with the next
-// shard. Compact is safe to call concurrently with everything else; tests call
-// it directly with an injected clock.
-func (s *Store) Compact() {
+// Expire runs one retention pass: in every stream it retires sealed
+// segments whose newest record is past retention (oldest first), rolls
+// active segments that have aged so that they can expire in turn, and drops
+// closed shards whose records have all expired. A dormant shard is loaded
+// only when the header of its oldest segment says something may have
+// expired. Errors are logged; the pass goes on with the next shard. Expire
+// is safe to call concurrently with everything else; the store runs it
+// every ExpireInterval, and tests call it directly with an injected clock.
+func (s *Store) Expire() {
 	for _, st := range s.Streams() {
 		if st.deleting.Load() {
 			continue
@@ -41,19 +44,34 @@ func (s *Store) Compact() {
 					continue // an idle shard stays unopened
 				}
 				if err := sh.ensure(); err != nil {
-					s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("compactor")
+					s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("expire")
 					continue
 				}
 			}
 			if _, err := sh.expire(); err != nil {
-				s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("compactor")
-			}
-			if _, err := sh.compress(); err != nil {
-				s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("compactor")
+				s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("expire")
 			}
 		}
 		if err := st.dropExpiredShards(); err != nil {
-			s.log.Error().Err(err).Str("stream", st.name).Msg("compactor")
+			s.log.Error().Err(err).Str("stream", st.name).Msg("expire")
+		}
+	}
+}
+
+// Compress rewrites the sealed segments of every loaded shard into
+// compressed blocks when the store is configured with a codec (a no-op
+// otherwise); dormant shards are left alone. Errors are logged; the pass
+// goes on with the next shard. Safe to call concurrently with everything
+// else; the store runs it after each Expire.
+func (s *Store) Compress() {
+	for _, st := range s.Streams() {
+		if st.deleting.Load() {
+			continue
+		}
+		for _, sh := range st.Shards() {
+			if _, err := sh.compress(); err != nil {
+				s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("compress")
+			}
 		}
 	}
 }
@@ -105,5 +123,5 @@ func (st *Stream) dropExpiredShards() error {
 		}
 		st.store.log.Info().Str("stream", st.name).Str("shard", sh.id).Msg("dropped expired closed shard")
 	}
-	return syncDir(filepath.Join(st.dir))
+	return durable.SyncDir(filepath.Join(st.dir))
 }
