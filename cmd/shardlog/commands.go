@@ -225,25 +225,29 @@ func versionLine() string {
 }
 
 // versionDetails is the commit the binary was built from (-dirty when the
-// work tree had changes) and the Go version, from the build info.
+// work tree had changes), from the build info or else from -ldflags, and
+// the Go version.
 func versionDetails() string {
-	commit, at, goVersion := "unknown", "", runtime.Version()
+	rev, at, goVersion := commit, "", runtime.Version()
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVersion = bi.GoVersion
 		dirty := false
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				commit = s.Value
+				rev = s.Value
 			case "vcs.time":
 				at = " (" + s.Value + ")"
 			case "vcs.modified":
 				dirty = s.Value == "true"
 			}
 		}
-		if dirty && commit != "unknown" {
-			commit += "-dirty"
+		if dirty {
+			rev += "-dirty"
 		}
 	}
-	return fmt.Sprintf("commit: %s%s\ngo:     %s %s/%s\n", commit, at, goVersion, runtime.GOOS, runtime.GOARCH)
+	if rev == "" {
+		rev = "unknown"
+	}
+	return fmt.Sprintf("commit: %s%s\ngo:     %s %s/%s\n", rev, at, goVersion, runtime.GOOS, runtime.GOARCH)
 }

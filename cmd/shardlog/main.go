@@ -37,10 +37,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// version is set at build time with -ldflags "-X main.version=...", from
-// git describe (see the Makefile); versionInfo falls back on the module
-// version of the build.
-var version = "dev"
+// version and commit are set at build time with -ldflags "-X
+// main.version=... -X main.commit=..." (see the Makefile). Without them
+// `shardlog version` reports the module version and the VCS commit that
+// the Go toolchain records in the build info.
+var version, commit = "dev", ""
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
