@@ -83,7 +83,7 @@ var settingSamples = map[string][3]string{
 var settingCompanions = map[string][]string{
 	"tls.cert_file": {"SHARDLOG_TLS_KEY_FILE=/companion.key"},
 	"tls.key_file":  {"SHARDLOG_TLS_CERT_FILE=/companion.pem"},
-	"auth.mode": {`SHARDLOG_AUTH_KEYS=[{access_key_id: C, secret_access_key: c, policy: '{"Version":"2012-10-17","Statement":[]}'}]`},
+	"auth.mode":     {`SHARDLOG_AUTH_KEYS=[{access_key_id: C, secret_access_key: c, policy: '{"Version":"2012-10-17","Statement":[]}'}]`},
 }
 
 // TestSettingLayers sets every declared setting through the file, the
