@@ -163,7 +163,11 @@ func settingFlags(fs *pflag.FlagSet) map[string]string {
 	given := map[string]string{}
 	def := defaultConfig()
 	for _, s := range settings() {
-		f := fs.VarPF(&settingValue{s: s, given: given, def: scalar(s.get(&def))}, s.flagName(), "",
+		shown := scalar(s.get(&def))
+		if str, ok := s.get(&def).(string); ok {
+			shown = str // pflag quotes strings itself
+		}
+		f := fs.VarPF(&settingValue{s: s, given: given, def: shown}, s.flagName(), "",
 			s.usage+" (env "+s.envName()+")")
 		if s.typ == "bool" {
 			f.NoOptDefVal = "true"
