@@ -116,7 +116,8 @@ records kept in checksummed segment files that survive restarts.`,
 		healthCommand(),
 		versionCommand(),
 	)
-	// The stream commands (tail, put, streams) are added here, too.
+	// The stream commands (tail, put, streams) join here:
+	// root.AddCommand(streamcli.Commands()...)
 	return root
 }
 
