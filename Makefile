@@ -1,16 +1,21 @@
-# shardlog: make build | run | test | fuzz | bench | clean
+# shardlog: make build | run | test | fuzz | bench | image | clean
 
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X main.version=$(VERSION)
+# The full commit, -dirty when the work tree has changes.
+COMMIT    ?= $(shell git describe --always --dirty --abbrev=40 --match=no-tag 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# `shardlog version` prefers the commit of the build info, which
+# -buildvcs=auto records when the tree is a git clone, whatever GOFLAGS says.
+BUILDFLAGS := -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)'
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: build run test fuzz bench bench-peers install clean
+.PHONY: build run test fuzz bench bench-peers image install clean
 
 ## build: compile the daemon to bin/shardlog, stamped with git describe.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shardlog ./cmd/shardlog
+	$(GO) build $(BUILDFLAGS) -o bin/shardlog ./cmd/shardlog
 
 ## run: build, then serve on 127.0.0.1:4567 with data in ./data, on the
 ## defaults built into the binary (config.yaml spells them out; a test keeps
@@ -57,6 +62,16 @@ bench: build
 bench-peers: build
 	./bin/shardlog bench --peers --duration $(BENCH_DURATION) --results bench/RESULTS.md --report bin/bench-peers.html
 
+## image: build the static binary (CGO_ENABLED=0) and, from it, the
+## container image, without a Docker daemon or a base image (cmd/mkimage):
+## one layer on scratch, user 65532, port 4567, volume /data, a health
+## check. Writes $(IMAGE), tagged shardlog:$(VERSION) and shardlog:latest;
+## docker load -i $(IMAGE).
+IMAGE ?= dist/shardlog-image.tar
+image:
+	CGO_ENABLED=0 GOOS=linux $(GO) build $(BUILDFLAGS) -o dist/shardlog ./cmd/shardlog
+	$(GO) run ./cmd/mkimage --binary dist/shardlog --version $(VERSION) --revision '$(COMMIT)' --out $(IMAGE)
+
 ## install: build, then install (as root) the binary to $(PREFIX)/bin, the
 ## systemd unit cmd/shardlog/shardlog.service, /etc/shardlog/config.yaml
 ## (the defaults; an existing file is kept), a `shardlog` system user and
@@ -78,4 +93,4 @@ install: build
 
 ## clean: remove build outputs (not ./data).
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// Standard returns the standard workloads, each bounded by d: the issue's
-// targets.
+// Standard returns the standard workloads, each bounded by d: batched and
+// single puts of small and 1 KiB records, a GetRecords drain, and
+// put-to-visible latency at a fixed rate.
 func Standard(d time.Duration) []Options {
 	return []Options{
 		{Name: "put-100B", Workload: Put, Conns: 4, Shards: 4, Batch: 500, RecordBytes: 100, Duration: d},
@@ -170,54 +171,12 @@ func writeResultsMarkdown(w io.Writer, rs []*Result, o PeersOptions, commands []
 		s := find("shardlog", std.Name)
 		fmt.Fprintf(w, "| %s | %s | %s |\n", std.Name, ratio(s, find("kinesalite", std.Name)), ratio(s, find("kinesis-local", std.Name)))
 	}
-	writeTargets(w, find)
 	fmt.Fprintf(w, "\n## Workloads\n\n")
 	fmt.Fprintf(w, "- put-100B, put-1KiB: PutRecords of 500 records, 4 connections (one request in flight each), 4 shards, 1,000 partition keys.\n")
 	fmt.Fprintf(w, "- putone-100B: PutRecord, 16 connections, 4 shards.\n")
 	fmt.Fprintf(w, "- get-1KiB: PutRecords of 500 × 1 KiB until %s or 500,000 records (not measured), then one GetRecords poller per shard drains from TRIM_HORIZON (Limit 10000); every record is checked.\n", o.Duration)
 	fmt.Fprintf(w, "- e2e-1000/s: one producer paced at 1,000 PutRecord/s, one GetRecords poller per shard polling without sleep; latency is from each record's scheduled send time (so a producer that falls behind is charged for it) to the moment a poller decodes it.\n")
 	fmt.Fprintf(w, "- Latency of put/putone/get is per request. Every record carries an id and a CRC-32C; get and e2e report missing, duplicate, corrupt and out-of-order records.\n")
-}
-
-// writeTargets writes the issue's targets for shardlog and whether this run
-// met them, in absolute terms and as a ratio to kinesalite in the same run.
-func writeTargets(w io.Writer, find func(label, name string) *Result) {
-	fmt.Fprintf(w, "\n## Targets (issue 5)\n\n")
-	fmt.Fprintf(w, "The issue states each target both absolutely and as a multiple of kinesalite; this\n")
-	fmt.Fprintf(w, "generator drives kinesalite harder than the issue's reference figures, so both are shown.\n\n")
-	fmt.Fprintf(w, "| target | measured | absolute met | vs kinesalite |\n|---|---|---|---|\n")
-	yes := map[bool]string{true: "yes", false: "**no**"}
-	ratio := func(s *Result, name string, want float64) string {
-		p := find("kinesalite", name)
-		if p == nil || p.RecordsPerSec == 0 {
-			return "n/a"
-		}
-		x := s.RecordsPerSec / p.RecordsPerSec
-		if want == 0 {
-			return fmt.Sprintf("%.1f×", x)
-		}
-		return fmt.Sprintf("%.1f× (want %.0f×): %s", x, want, yes[s.OK() && x >= want])
-	}
-	if s := find("shardlog", "put-100B"); s != nil {
-		fmt.Fprintf(w, "| PutRecords 500×100 B, 4 conns, 4 shards: ~1,000,000 records/s, 50× kinesalite | %.0f records/s | %s | %s |\n",
-			s.RecordsPerSec, yes[s.OK() && s.RecordsPerSec >= 1e6], ratio(s, "put-100B", 50))
-	}
-	if s := find("shardlog", "put-1KiB"); s != nil {
-		fmt.Fprintf(w, "| PutRecords 500×1 KiB: 400 MB/s of payload, 25× kinesalite | %.0f MB/s | %s | %s |\n",
-			s.MBPerSec, yes[s.OK() && s.MBPerSec >= 400], ratio(s, "put-1KiB", 25))
-	}
-	if s := find("shardlog", "putone-100B"); s != nil {
-		fmt.Fprintf(w, "| PutRecord 100 B, 16 conns: ~45,000 requests/s, 10× kinesalite | %.0f requests/s | %s | %s |\n",
-			s.RequestsPerSec, yes[s.OK() && s.RequestsPerSec >= 45000], ratio(s, "putone-100B", 10))
-	}
-	if s := find("shardlog", "get-1KiB"); s != nil {
-		fmt.Fprintf(w, "| GetRecords drain of 1 KiB: 250,000 records/s, 8× kinesalite | %.0f records/s | %s | %s |\n",
-			s.RecordsPerSec, yes[s.OK() && s.RecordsPerSec >= 250000], ratio(s, "get-1KiB", 8))
-	}
-	if s := find("shardlog", "e2e-1000/s"); s != nil {
-		fmt.Fprintf(w, "| e2e at 1,000 records/s, polling without sleep: p99 < 2 ms | p99 %.2f ms (p50 %.2f ms) | %s | |\n",
-			s.Latency.P99, s.Latency.P50, yes[s.OK() && s.Latency.P99 < 2])
-	}
 }
 
 func cpuModel() string {

@@ -15,7 +15,7 @@ import (
 func TestBenchEFO(t *testing.T) {
 	d := startDaemon(t)
 	var stdout, stderr bytes.Buffer
-	code := runBench([]string{"efo", "--endpoint", d.Endpoint, "--duration", "1s", "--rate", "300",
+	code := run([]string{"bench", "efo", "--endpoint", d.Endpoint, "--duration", "1s", "--rate", "300",
 		"--consumers", "1,3", "--quiet", "--json"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("shardlog bench efo: exit %d\n%s\n%s", code, stderr.Bytes(), stdout.Bytes())
@@ -55,13 +55,13 @@ func TestBenchSignsWithEnvCredentials(t *testing.T) {
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_REGION", "us-east-1")
 	var stdout, stderr bytes.Buffer
-	args := []string{"efo", "--endpoint", d.Endpoint, "--duration", "1s", "--rate", "300", "--consumers", "1", "--quiet", "--json"}
-	if code := runBench(args, &stdout, &stderr); code != 0 {
+	args := []string{"bench", "efo", "--endpoint", d.Endpoint, "--duration", "1s", "--rate", "300", "--consumers", "1", "--quiet", "--json"}
+	if code := run(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("signed: exit %d\n%s\n%s", code, stderr.Bytes(), stdout.Bytes())
 	}
 	stdout.Reset()
 	stderr.Reset()
-	if code := runBench(append(args, "--unsigned"), &stdout, &stderr); code == 0 || !bytes.Contains(stderr.Bytes(), []byte("UnrecognizedClientException")) {
+	if code := run(append(args, "--unsigned"), &stdout, &stderr); code == 0 || !bytes.Contains(stderr.Bytes(), []byte("UnrecognizedClientException")) {
 		t.Fatalf("--unsigned: exit %d, want a failure with UnrecognizedClientException\n%s", code, stderr.Bytes())
 	}
 }

@@ -9,9 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"os"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/shardlog/shardlog/server"
 )
@@ -83,30 +82,30 @@ func reloadCertificate(files tlsFiles, certs *server.Certificate, log zerolog.Lo
 		Time("not_after", pair.Leaf.NotAfter).Msg("SIGHUP: TLS certificate reloaded")
 }
 
-// runCert is `shardlog cert`: it writes a self-signed ECDSA P-256
-// certificate valid for a year, and its key, for local TLS.
-func runCert(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("shardlog cert", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "`directory` to write "+certFileName+" and "+keyFileName+" to (created when missing)")
-	hosts := fs.String("host", "127.0.0.1,localhost", "comma-separated IP addresses and DNS `names` the certificate is valid for")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+func certCommand() *cobra.Command {
+	var out, hosts string
+	cmd := &cobra.Command{
+		Use:   "cert --out DIR",
+		Short: "Write a self-signed TLS certificate and key for local use",
+		Long: `cert writes a self-signed ECDSA P-256 certificate, valid a year for the --host
+names, and its key, as ` + certFileName + ` and ` + keyFileName + ` in DIR. Set tls.cert_file and
+tls.key_file to them to serve HTTPS.`,
+		Example: `  shardlog cert --out tls
+  shardlog cert --out tls --host 127.0.0.1,localhost,kinesis.test`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			certPath, keyPath, err := writeCert(out, strings.Split(hosts, ","), time.Now())
+			if err != nil {
+				return &exitError{code: 1, err: fmt.Errorf("cert: %w", err)}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s; serve with:\n  tls:\n    cert_file: %s\n    key_file: %s\n", certPath, keyPath, certPath, keyPath)
+			return nil
+		},
 	}
-	if *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: shardlog cert --out DIR [--host 127.0.0.1,localhost]")
-		return 2
-	}
-	certPath, keyPath, err := writeCert(*out, strings.Split(*hosts, ","), time.Now())
-	if err != nil {
-		fmt.Fprintf(stderr, "shardlog: cert: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "wrote %s and %s; serve with:\n  tls:\n    cert_file: %s\n    key_file: %s\n", certPath, keyPath, certPath, keyPath)
-	return 0
+	cmd.Flags().StringVar(&out, "out", "", "directory to write "+certFileName+" and "+keyFileName+" to (created when missing)")
+	cmd.Flags().StringVar(&hosts, "host", "127.0.0.1,localhost", "comma-separated IP addresses and DNS names the certificate is valid for")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
 }
 
 // writeCert generates the pair for hosts, valid from now, and writes it to

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 )
 
@@ -19,21 +18,10 @@ type adminConfig struct {
 	// Listen is the admin listener's host:port. Empty binds
 	// defaultAdminListen under auth.mode sigv4 and nothing under none (the
 	// API port serves everything then); "off" binds nothing in either mode.
-	Listen string `yaml:"listen"`
+	Listen string
 	// ExposeOnAPI keeps /metrics and the console on the API port under
 	// auth.mode sigv4, unsigned; under none they are there anyway.
-	ExposeOnAPI bool `yaml:"expose_on_api"`
-}
-
-// validate checks admin.listen.
-func (a adminConfig) validate(bad func(key string, val any, want string) error) error {
-	if a.Listen == "" || a.Listen == adminListenOff {
-		return nil
-	}
-	if _, _, err := net.SplitHostPort(a.Listen); err != nil {
-		return bad("admin.listen", fmt.Sprintf("%q", a.Listen), `must be host:port (e.g. 127.0.0.1:4568), "" or off`)
-	}
-	return nil
+	ExposeOnAPI bool
 }
 
 // adminAddr returns the address the admin listener binds, or "" for none.

@@ -1,20 +1,28 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"reflect"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/shardlog/shardlog/server"
 )
 
 // authConfig is the auth section: access control of the API.
 type authConfig struct {
-	Mode string          `yaml:"mode"` // none (a well-formed, unverified signature) or sigv4
-	Keys []authKeyConfig `yaml:"keys"` // access keys accepted under sigv4
+	Mode string   // none (a well-formed, unverified signature) or sigv4
+	Keys authKeys // access keys accepted under sigv4
 	// AcceptUnsigned, under mode none, accepts requests without a
 	// well-formed Authorization header too (curl).
-	AcceptUnsigned bool `yaml:"accept_unsigned"`
+	AcceptUnsigned bool
 }
+
+// authKeys is the list auth.keys. It decodes item by item, refusing
+// unknown and repeated keys with the item's index (auth.keys[1].secret).
+type authKeys []authKeyConfig
 
 // authKeyConfig is one access key. Its secret is a server.Secret, which
 // prints as REDACTED, so `shardlog config check` and logs never show it.
@@ -27,20 +35,41 @@ type authKeyConfig struct {
 	PolicyFile      string        `yaml:"policy_file"`   // or a file holding one
 }
 
-// validate checks the auth section, compiling every policy; errors name the
-// key (auth.keys[1].policy).
-func (a authConfig) validate(bad func(key string, val any, want string) error) error {
-	if a.Mode != string(server.AuthNone) && a.Mode != string(server.AuthSigV4) {
-		return bad("auth.mode", fmt.Sprintf("%q", a.Mode), "must be one of none, sigv4")
+// UnmarshalYAML decodes a sequence of key mappings.
+func (ks *authKeys) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode {
+		return &keyError{key: "auth.keys", line: n.Line, err: errors.New("must be a list of keys")}
 	}
-	if a.Mode == string(server.AuthSigV4) && a.AcceptUnsigned {
-		return bad("auth.accept_unsigned", "true", "only applies to auth.mode none")
+	known := map[string]bool{}
+	t := reflect.TypeOf(authKeyConfig{})
+	for i := 0; i < t.NumField(); i++ {
+		known[t.Field(i).Tag.Get("yaml")] = true
 	}
-	if a.Mode == string(server.AuthSigV4) && len(a.Keys) == 0 {
-		return bad("auth.keys", "[]", "auth.mode sigv4 needs at least one key")
+	out := make(authKeys, 0, len(n.Content))
+	for i, item := range n.Content {
+		prefix := fmt.Sprintf("auth.keys[%d]", i)
+		if item.Kind != yaml.MappingNode {
+			return &keyError{key: prefix, line: item.Line, err: errors.New("must be a mapping of keys")}
+		}
+		seen := map[string]bool{}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k := item.Content[j]
+			switch {
+			case !known[k.Value]:
+				return &unknownKeyError{line: k.Line, key: prefix + "." + k.Value}
+			case seen[k.Value]:
+				return &keyError{key: prefix + "." + k.Value, line: k.Line, err: errors.New("is set twice")}
+			}
+			seen[k.Value] = true
+		}
+		var k authKeyConfig
+		if err := item.Decode(&k); err != nil {
+			return &keyError{key: prefix, line: item.Line, err: errors.New(yamlReason(err))}
+		}
+		out = append(out, k)
 	}
-	_, err := a.serverAuth()
-	return err
+	*ks = out
+	return nil
 }
 
 // serverAuth converts the section to server.Auth, reading policy files and
@@ -52,13 +81,13 @@ func (a authConfig) serverAuth() (server.Auth, error) {
 		key := fmt.Sprintf("auth.keys[%d]", i)
 		switch {
 		case k.AccessKeyID == "":
-			return out, fmt.Errorf("key %s.access_key_id: must be set", key)
+			return out, &keyError{key: key + ".access_key_id", err: errors.New("must be set")}
 		case seen[k.AccessKeyID]:
-			return out, fmt.Errorf("key %s.access_key_id: %s is listed twice", key, k.AccessKeyID)
+			return out, &keyError{key: key + ".access_key_id", err: fmt.Errorf("%s is listed twice", k.AccessKeyID)}
 		case k.SecretAccessKey == "":
-			return out, fmt.Errorf("key %s.secret_access_key: must be set", key)
+			return out, &keyError{key: key + ".secret_access_key", err: errors.New("must be set")}
 		case (k.Policy == "") == (k.PolicyFile == ""):
-			return out, fmt.Errorf("key %s: set exactly one of policy and policy_file", key)
+			return out, &keyError{key: key, err: errors.New("set exactly one of policy and policy_file")}
 		}
 		seen[k.AccessKeyID] = true
 		doc, field := []byte(k.Policy), key+".policy"
@@ -66,13 +95,13 @@ func (a authConfig) serverAuth() (server.Auth, error) {
 			field = key + ".policy_file"
 			b, err := os.ReadFile(k.PolicyFile)
 			if err != nil {
-				return out, fmt.Errorf("key %s: %w", field, err)
+				return out, &keyError{key: field, err: err}
 			}
 			doc = b
 		}
 		p, err := server.ParsePolicy(doc)
 		if err != nil {
-			return out, fmt.Errorf("key %s: %w", field, err)
+			return out, &keyError{key: field, err: err}
 		}
 		out.Keys = append(out.Keys, server.AuthKey{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, SessionToken: k.SessionToken, User: k.User, Policy: p})
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
 
-// The attacks of issue 14 against a real sigv4 daemon, each answered with
+// Attacks by clients without valid credentials against a real sigv4 daemon, each answered with
 // AWS's error type while the daemon's peak memory stays bounded.
 
 // peakRSS returns the daemon's peak resident set (VmHWM), in bytes.

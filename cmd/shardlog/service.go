@@ -106,19 +106,16 @@ func waitSignal(sigs, hups <-chan os.Signal, served <-chan error, reload func() 
 	}
 }
 
-// live lists the keys SIGHUP applies; a change to any other key is logged
-// as needing a restart.
-var live = []string{"log.level", "limits.consumers_per_stream", "limits.update_shard_count_per_day", "emulator.", "auth."}
-
 // current is the configuration in force, for reload to compare with.
 var current struct {
 	sync.Mutex
 	cfg *config
 }
 
-// applyReload rereads the configuration and applies what can change live:
-// the log level and the limits emulator. It logs the keys that changed,
-// and those that need a restart; a bad file changes nothing.
+// applyReload rereads the configuration and applies the settings declared
+// live (the log level, the limits emulator, auth, two account limits). It
+// logs the keys that changed, and those that need a restart, which keep
+// their running value; a bad file changes nothing.
 func applyReload(reload func() (config, error), srv *server.Server, log zerolog.Logger) {
 	next, err := reload()
 	if err != nil {
@@ -128,35 +125,27 @@ func applyReload(reload func() (config, error), srv *server.Server, log zerolog.
 	current.Lock()
 	defer current.Unlock()
 	var changed, restart []string
-	if current.cfg != nil {
-		was := current.cfg.leaves()
-		for i, l := range next.leaves() {
-			if reflect.DeepEqual(l.field.Interface(), was[i].field.Interface()) {
-				continue
-			}
-			if isLive(l.key) {
-				changed = append(changed, l.key)
-			} else {
-				restart = append(restart, l.key)
-			}
-		}
-	}
-	setLogLevel(next.Log.Level)
-	srv.SetLimits(next.serverLimits())
-	if a, err := next.Auth.serverAuth(); err == nil { // validated by reload
-		srv.SetAuth(a)
-	}
 	applied := next
 	if current.cfg != nil {
 		// Keys that need a restart keep their running value, so that a
 		// second SIGHUP reports them again.
-		old := *current.cfg
-		applied = old
-		applied.Log.Level = next.Log.Level
-		applied.Limits.ConsumersPerStream = next.Limits.ConsumersPerStream
-		applied.Limits.ScalingsPerDay = next.Limits.ScalingsPerDay
-		applied.Emulator = next.Emulator
-		applied.Auth = next.Auth
+		applied = *current.cfg
+		for _, s := range settings() {
+			if reflect.DeepEqual(s.get(&next), s.get(current.cfg)) {
+				continue
+			}
+			if s.live {
+				changed = append(changed, s.key)
+				s.copyTo(&applied, &next)
+			} else {
+				restart = append(restart, s.key)
+			}
+		}
+	}
+	setLogLevel(applied.Log.Level)
+	srv.SetLimits(applied.serverLimits())
+	if a, err := applied.Auth.serverAuth(); err == nil { // validated by reload
+		srv.SetAuth(a)
 	}
 	current.cfg = &applied
 	ev := log.WithLevel(zerolog.NoLevel).Strs("changed", changed)
@@ -164,15 +153,6 @@ func applyReload(reload func() (config, error), srv *server.Server, log zerolog.
 		ev = ev.Strs("need_restart", restart)
 	}
 	ev.Msg("SIGHUP: configuration reloaded")
-}
-
-func isLive(key string) bool {
-	for _, k := range live {
-		if key == k || strings.HasSuffix(k, ".") && strings.HasPrefix(key, k) {
-			return true
-		}
-	}
-	return false
 }
 
 // rememberConfig records the configuration serve started with.

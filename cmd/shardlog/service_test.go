@@ -269,7 +269,7 @@ func TestConfigEnvFlagsAndCheck(t *testing.T) {
 	path := writeConfig(t, "storage:\n  fsync: always\nemulator:\n  throughput: true\n")
 	t.Setenv("SHARDLOG_STORAGE_FSYNC", "never")
 	t.Setenv("SHARDLOG_LIMITS_SHARD_LIMIT", "42")
-	cfg, err := parseServe([]string{"--config", path, "--emulator.error_probability=0.25", "--log.level", "debug"}, io.Discard)
+	cfg, err := parseServe([]string{"--config", path, "--emulator.error-probability=0.25", "--log.level", "debug"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,11 +278,11 @@ func TestConfigEnvFlagsAndCheck(t *testing.T) {
 		t.Fatalf("layers not applied: %+v", cfg)
 	}
 	// Flags beat the environment.
-	if cfg, err = parseServe([]string{"--config", path, "--storage.fsync=interval"}, io.Discard); err != nil || cfg.Storage.Fsync != "interval" {
+	if cfg, err = parseServe([]string{"--config", path, "--storage.fsync=interval"}); err != nil || cfg.Storage.Fsync != "interval" {
 		t.Fatalf("flag over env: %v %q", err, cfg.Storage.Fsync)
 	}
 	t.Setenv("SHARDLOG_STORAGE_FSYNC", "sometimes")
-	if _, err := parseServe([]string{"--config", path}, io.Discard); err == nil || !strings.Contains(err.Error(), "storage.fsync") {
+	if _, err := parseServe([]string{"--config", path}); err == nil || !strings.Contains(err.Error(), "storage.fsync") {
 		t.Fatalf("bad env value: %v", err)
 	}
 	t.Setenv("SHARDLOG_STORAGE_FSYNC", "never")
