@@ -11,7 +11,7 @@ import (
 
 	"github.com/tysonmote/gommap"
 
-	"github.com/shardlog/shardlog/internal/durable"
+	"github.com/shardlog/shardlog/index/durable"
 )
 
 // EntrySize is the size in bytes of one encoded Entry.

@@ -15,7 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/shardlog/shardlog/index"
-	"github.com/shardlog/shardlog/internal/durable"
+	"github.com/shardlog/shardlog/index/durable"
 )
 
 // Block layout of a compressed file, little-endian (also in doc.go):

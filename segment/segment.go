@@ -14,7 +14,7 @@ import (
 	"github.com/tysonmote/gommap"
 
 	"github.com/shardlog/shardlog/index"
-	"github.com/shardlog/shardlog/internal/durable"
+	"github.com/shardlog/shardlog/index/durable"
 )
 
 // Record is one record as stored in a segment. Records returned by Read

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/shardlog/shardlog/internal/durable"
+	"github.com/shardlog/shardlog/index/durable"
 )
 
 // metaVersion is the version of stream.json and shardlog.meta. A data

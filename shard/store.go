@@ -14,7 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/shardlog/shardlog/internal/durable"
+	"github.com/shardlog/shardlog/index/durable"
 )
 
 const (
