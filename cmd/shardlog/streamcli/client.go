@@ -129,11 +129,12 @@ func (c *connFlags) client(ctx context.Context) (*kinesis.Client, error) {
 		}
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(loopbackKey, loopbackKey, "")
 	}
-	cfg.BaseEndpoint = aws.String(endpoint)
 	// The SDK's own warnings (such as an unread body after Ctrl-C stops a
 	// read) are noise here: errors reach the user through the commands.
 	cfg.Logger = logging.Nop{}
-	return kinesis.NewFromConfig(cfg), nil
+	// Set on the client, not on cfg: the SDK would let the environment's
+	// service-specific endpoint override cfg.BaseEndpoint, and --endpoint.
+	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) }), nil
 }
 
 // hasCredentials reports whether cfg's credential chain yields credentials.

@@ -21,7 +21,9 @@
 // sends the next call. Records with the same partition key thus land in
 // input order, except when one call carries several of them and the
 // service refuses an earlier one while it accepts a later one: the retried
-// record then lands after it. put counts these and warns in its summary.
+// record then lands after it. put counts these and warns in its summary;
+// put --ordered prevents them by sending at most one record per partition
+// key in each call.
 //
 // tail prints the records of each shard in sequence-number order. It
 // starts reading a child shard (after a split or merge) only once its

@@ -55,6 +55,7 @@ func newPutCommand() *cobra.Command {
 		key      string
 		keyField string
 		progress bool
+		ordered  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "put NAME",
@@ -72,7 +73,8 @@ with backoff, in input order, before the next batch is sent. Records with
 the same partition key therefore land in input order, with one exception
 the summary reports: when a batch holds several records with one key and
 the service refuses an earlier one but accepts a later one, the retried
-record lands after it.
+record lands after it. --ordered rules this out by sending at most one
+record per partition key in each call, which is slower when keys repeat.
 
 Progress is reported on standard error every few seconds when it is a
 terminal (or with --progress), and a summary when done.`,
@@ -104,7 +106,8 @@ terminal (or with --progress), and a summary when done.`,
 				client: client,
 				stream: args[0],
 				key:    partitionKeyFunc(key, keyField),
-				stderr: cmd.ErrOrStderr(),
+				stderr:  cmd.ErrOrStderr(),
+				ordered: ordered,
 			}
 			if progress || isTerminal(cmd.ErrOrStderr()) {
 				p.progressEvery = progressInterval
@@ -118,6 +121,7 @@ terminal (or with --progress), and a summary when done.`,
 	f.StringVar(&key, "partition-key", "", "partition key of every record")
 	f.StringVar(&keyField, "key-field", "", "take each record's partition key from this top-level field of the line, a JSON object")
 	f.BoolVar(&progress, "progress", false, "report progress on standard error even when it is not a terminal")
+	f.BoolVar(&ordered, "ordered", false, "keep records with the same partition key in input order even when the service refuses some (at most one record per key in each call)")
 	cmd.MarkFlagsMutuallyExclusive("partition-key", "key-field")
 	return cmd
 }
@@ -171,6 +175,9 @@ type putter struct {
 	key           func(line []byte, lineNo int64) (string, error)
 	stderr        io.Writer
 	progressEvery time.Duration // 0: no progress lines
+	// ordered puts at most one record per partition key in a call, so
+	// that a refused record is never overtaken by a later one of its key.
+	ordered bool
 
 	started      time.Time
 	lastProgress time.Time
@@ -178,7 +185,7 @@ type putter struct {
 	bytes        int64 // of acknowledged data
 	calls        int64
 	retried      int64 // records sent again after the service refused them
-	reordered    int64 // records stored after a later one with the same key
+	reordered    int64 // records stored ahead of an earlier one with the same key
 }
 
 // entry is a record to send and the line it came from.
@@ -222,7 +229,9 @@ func readLines(ctx context.Context, in io.Reader, lines chan<- line) {
 	sc.Split(scanLines)
 	for sc.Scan() {
 		select {
-		case lines <- line{data: append([]byte(nil), sc.Bytes()...)}:
+		// Never nil: an empty line is an empty record, and the SDK takes
+		// nil data for missing data.
+		case lines <- line{data: append([]byte{}, sc.Bytes()...)}:
 		case <-ctx.Done():
 			return
 		}
@@ -257,6 +266,7 @@ func (p *putter) batch(ctx context.Context, lines <-chan line) error {
 	var (
 		batch  []entry
 		size   int
+		keys   = map[string]bool{} // in batch, when ordered
 		lineNo int64
 		timer  = time.NewTimer(linger)
 	)
@@ -267,6 +277,7 @@ func (p *putter) batch(ctx context.Context, lines <-chan line) error {
 		}
 		err := p.send(ctx, batch)
 		batch, size = batch[:0], 0
+		clear(keys)
 		return err
 	}
 	for {
@@ -302,13 +313,16 @@ func (p *putter) batch(ctx context.Context, lines <-chan line) error {
 			return errors.Join(fmt.Errorf("line %d: %w", lineNo, err), flush())
 		}
 		n := len(l.data) + len(key)
-		if len(batch) == maxBatchRecords || (len(batch) > 0 && size+n > maxBatchBytes) {
+		if len(batch) == maxBatchRecords || (len(batch) > 0 && size+n > maxBatchBytes) || (p.ordered && keys[key]) {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 		batch = append(batch, entry{line: lineNo, key: key, data: l.data})
 		size += n
+		if p.ordered {
+			keys[key] = true
+		}
 	}
 }
 
@@ -406,7 +420,7 @@ func (p *putter) summary(err error) {
 	fmt.Fprintf(p.stderr, "%s %d records (%s) to %s in %s: %d PutRecords calls, %d records retried\n",
 		verb, p.records, formatBytes(p.bytes), p.stream, elapsed.Round(time.Millisecond), p.calls, p.retried)
 	if p.reordered > 0 {
-		fmt.Fprintf(p.stderr, "warning: %d records were stored ahead of an earlier record with the same partition key, which the service refused at first and put retried\n", p.reordered)
+		fmt.Fprintf(p.stderr, "warning: %d records were stored ahead of an earlier record with the same partition key, which the service refused at first and put retried (--ordered prevents this)\n", p.reordered)
 	}
 }
 

@@ -185,7 +185,7 @@ func (f *follower) run(ctx context.Context) error {
 	defer rediscover.Stop()
 	var idleCheck <-chan time.Time
 	if f.idle > 0 {
-		t := time.NewTicker(min(f.idle/4, 250*time.Millisecond))
+		t := time.NewTicker(max(min(f.idle/4, 250*time.Millisecond), time.Millisecond))
 		defer t.Stop()
 		idleCheck = t.C
 	}
