@@ -103,9 +103,9 @@ terminal (or with --progress), and a summary when done.`,
 				return err
 			}
 			p := &putter{
-				client: client,
-				stream: args[0],
-				key:    partitionKeyFunc(key, keyField),
+				client:  client,
+				stream:  args[0],
+				key:     partitionKeyFunc(key, keyField),
 				stderr:  cmd.ErrOrStderr(),
 				ordered: ordered,
 			}
