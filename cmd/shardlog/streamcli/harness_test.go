@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +19,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shardlog/shardlog/cmd/shardlog/streamcli"
+	"github.com/shardlog/shardlog/server/kinesistest"
 )
 
 // TestMain keeps the developer's AWS configuration out of the tests: no
 // profile, no credentials or endpoint from the environment, no shared
 // files. Tests that need them set them with t.Setenv.
 func TestMain(m *testing.M) {
+	if os.Getenv(serverProcessEnv) == "1" {
+		serveProcess()
+		return
+	}
 	for _, k := range []string{
 		"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 		"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KINESIS",
@@ -165,4 +172,57 @@ func (p *pipeReader) readLine(t *testing.T) string {
 		t.Fatal("no line within 10 s")
 		return ""
 	}
+}
+
+// serverProcessEnv makes the test binary a shardlog server (serveProcess)
+// instead of running tests.
+const serverProcessEnv = "STREAMCLI_TEST_SERVER_PROCESS"
+
+// serveProcess serves a kinesistest server, prints its endpoint on a line
+// and serves until standard input closes.
+func serveProcess() {
+	srv, err := kinesistest.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(srv.Endpoint)
+	io.Copy(io.Discard, os.Stdin)
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// startServerProcess runs a shardlog server in another process (this test
+// binary, re-executed) and returns its endpoint; the process stops at the
+// end of the test. Timing between client and server then is as with a
+// daemon.
+func startServerProcess(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serverProcessEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("server process: %v", err)
+		}
+	})
+	endpoint, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("server process: %v", err)
+	}
+	return strings.TrimSpace(endpoint)
 }
