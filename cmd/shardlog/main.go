@@ -29,6 +29,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/shardlog/shardlog/cmd/shardlog/streamcli"
 	"io"
 	"os"
 	"strings"
@@ -116,8 +117,7 @@ records kept in checksummed segment files that survive restarts.`,
 		healthCommand(),
 		versionCommand(),
 	)
-	// The stream commands (tail, put, streams) join here:
-	// root.AddCommand(streamcli.Commands()...)
+	root.AddCommand(streamcli.Commands()...)
 	return root
 }
 
