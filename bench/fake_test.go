@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,9 +154,19 @@ func TestRunAgainstFake(t *testing.T) {
 	t.Run("putone", func(t *testing.T) {
 		o := base
 		o.Workload, o.Endpoint = PutOne, startFake(t, &fake{})
+		// The fake serves from this process, so its CPU is the "server's".
+		o.ServerPID = os.Getpid()
 		r, err := Run(t.Context(), o)
 		if err != nil || !r.OK() || r.Requests != r.Records || r.Latency.Count == 0 {
 			t.Fatalf("%+v %v", r, err)
+		}
+		// Per-record and per-MB costs are the same CPU time as the
+		// percentage, divided differently.
+		used := r.ServerCPU / 100 * r.Seconds * 1e6 // µs
+		if r.ServerMicrosPerRecord <= 0 || math.Abs(r.ServerMicrosPerRecord*float64(r.Records)-used) > used/100 ||
+			math.Abs(r.ServerMillisPerMB*1e3*float64(r.Bytes)/1e6-used) > used/100 {
+			t.Fatalf("server %.0f%% over %.3fs: %.3f µs/record × %d, %.3f ms/MB × %d bytes", r.ServerCPU, r.Seconds,
+				r.ServerMicrosPerRecord, r.Records, r.ServerMillisPerMB, r.Bytes)
 		}
 	})
 	t.Run("e2e", func(t *testing.T) {
@@ -164,7 +176,7 @@ func TestRunAgainstFake(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !r.OK() || r.Check.Acked < 100 || r.Latency.Count != r.Check.Acked || r.LatencyKind != "put-to-visible" {
+		if !r.OK() || r.Check.Acked < 100 || r.Latency.Count != r.Check.Acked || r.LatencyKind != "put-to-visible" || r.ServerMicrosPerRecord != -1 {
 			t.Fatalf("result %+v check %+v", r, r.Check)
 		}
 		var b strings.Builder

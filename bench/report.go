@@ -8,16 +8,27 @@ import (
 	"strings"
 )
 
-// WriteTable prints one line per result: the summary table.
+// WriteTable prints one line per result: the summary table. The server's
+// CPU time per record and per MB lead, because they are what carries over
+// to another machine: throughput on a machine shared with the load
+// generator depends on how much CPU the generator leaves the server.
 func WriteTable(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "%-11s %-12s %5s %6s %12s %9s %9s %9s %9s %9s %6s %6s %7s  %s\n",
-		"target", "workload", "conns", "shards", "records/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "cliCPU", "srvCPU", "retries", "errors / check")
+	fmt.Fprintf(w, "%-11s %-12s %10s %9s %5s %6s %12s %9s %9s %9s %9s %9s %6s %6s %7s  %s\n",
+		"target", "workload", "srv µs/rec", "srv ms/MB", "conns", "shards", "records/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "cliCPU", "srvCPU", "retries", "errors / check")
 	for _, r := range results {
-		fmt.Fprintf(w, "%-11s %-12s %5d %6d %12.0f %9.1f %9.3f %9.3f %9.3f %9.3f %5.0f%% %6s %7d  %s\n",
-			r.Label, r.Name, r.Conns, r.Shards, r.RecordsPerSec, r.MBPerSec,
+		fmt.Fprintf(w, "%-11s %-12s %10s %9s %5d %6d %12.0f %9.1f %9.3f %9.3f %9.3f %9.3f %5.0f%% %6s %7d  %s\n",
+			r.Label, r.Name, perText(r.ServerMicrosPerRecord, 2), perText(r.ServerMillisPerMB, 1), r.Conns, r.Shards, r.RecordsPerSec, r.MBPerSec,
 			r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max,
 			r.ClientCPU, cpuText(r.ServerCPU), r.Retries, r.Problems())
 	}
+}
+
+// perText formats a per-record or per-MB cost, "n/a" when unknown.
+func perText(v float64, decimals int) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.*f", decimals, v)
 }
 
 func cpuText(pct float64) string {
@@ -97,13 +108,13 @@ svg{border:1px solid #ddd;background:#fff}.bad{color:#b00;font-weight:bold}
 const results = {{.Data}};
 const fmt = (v, d) => (v === undefined || v === null) ? "" : Number(v).toFixed(d);
 const tbl = document.getElementById("summary");
-tbl.innerHTML = "<tr><th>target</th><th>workload</th><th>records/s</th><th>MB/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>client CPU</th><th>server CPU</th><th>errors / check</th></tr>";
+tbl.innerHTML = "<tr><th>target</th><th>workload</th><th>server µs/record</th><th>server ms/MB</th><th>records/s</th><th>MB/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>client CPU</th><th>server CPU</th><th>errors / check</th></tr>";
 for (const r of results) {
   const row = tbl.insertRow();
   const ok = !r.error && r.records > 0 && (!r.check || (r.check.missing + r.check.duplicate + r.check.corrupt + r.check.out_of_order) === 0);
   const errs = Object.entries(r.errors || {}).map(([k, v]) => k + "×" + v).join(", ");
   const chk = r.check ? (ok ? "check ok" : "CHECK FAILED " + JSON.stringify(r.check)) : "";
-  for (const v of [r.label, r.name, fmt(r.records_per_sec, 0), fmt(r.mb_per_sec, 1), fmt(r.latency.p50_ms, 3), fmt(r.latency.p99_ms, 3),
+  for (const v of [r.label, r.name, r.server_us_per_record < 0 ? "n/a" : fmt(r.server_us_per_record, 2), r.server_ms_per_mb < 0 ? "n/a" : fmt(r.server_ms_per_mb, 1), fmt(r.records_per_sec, 0), fmt(r.mb_per_sec, 1), fmt(r.latency.p50_ms, 3), fmt(r.latency.p99_ms, 3),
       fmt(r.latency.p999_ms, 3), fmt(r.latency.max_ms, 3), fmt(r.client_cpu_pct, 0) + "%", r.server_cpu_pct < 0 ? "n/a" : fmt(r.server_cpu_pct, 0) + "%",
       [errs, chk, r.error || ""].filter(Boolean).join("; ")]) {
     const c = row.insertCell(); c.textContent = v;

@@ -46,6 +46,13 @@ type Result struct {
 
 	ClientCPU float64 `json:"client_cpu_pct"` // of one core, this process
 	ServerCPU float64 `json:"server_cpu_pct"` // of one core; -1 when unknown
+	// ServerMicrosPerRecord and ServerMillisPerMB are the server's CPU time
+	// (user+system, from /proc) over the measured phase divided by the
+	// records and payload megabytes (10^6 bytes) it moved; -1 when unknown.
+	// Unlike throughput, they do not depend on how much CPU the load
+	// generator leaves the server when both share a machine.
+	ServerMicrosPerRecord float64 `json:"server_us_per_record"`
+	ServerMillisPerMB     float64 `json:"server_ms_per_mb"`
 
 	Check    *Check    `json:"check,omitempty"`
 	PutPhase *PutPhase `json:"put_phase,omitempty"` // get: the unmeasured put phase
@@ -267,10 +274,12 @@ func measure(ctx context.Context, o *Options, res *Result, rec *recorder, phase 
 		fmt.Fprint(o.Progress, "\r\033[K")
 	}
 	cpu1 := selfCPU()
-	res.ServerCPU = -1
+	res.ServerCPU, res.ServerMicrosPerRecord, res.ServerMillisPerMB = -1, -1, -1
+	var srvUsed time.Duration
 	if o.ServerPID > 0 && srvErr == nil {
 		if srv1, err := treeCPU(o.ServerPID); err == nil {
-			res.ServerCPU = 100 * (srv1 - srv0).Seconds() / elapsed.Seconds()
+			srvUsed = srv1 - srv0
+			res.ServerCPU = 100 * srvUsed.Seconds() / elapsed.Seconds()
 		}
 	}
 	res.ClientCPU = 100 * (cpu1 - cpu0).Seconds() / elapsed.Seconds()
@@ -282,6 +291,12 @@ func measure(ctx context.Context, o *Options, res *Result, rec *recorder, phase 
 	res.RecordsPerSec = float64(res.Records) / sec
 	res.MBPerSec = float64(res.Bytes) / sec / 1e6
 	res.RequestsPerSec = float64(res.Requests) / sec
+	if res.ServerCPU >= 0 && res.Records > 0 {
+		res.ServerMicrosPerRecord = float64(srvUsed.Microseconds()) / float64(res.Records)
+	}
+	if res.ServerCPU >= 0 && res.Bytes > 0 {
+		res.ServerMillisPerMB = float64(srvUsed.Microseconds()) / 1e3 / (float64(res.Bytes) / 1e6)
+	}
 	rec.mu.Lock()
 	res.Latency = summarize(rec.total)
 	res.Distribution = distribution(rec.total)

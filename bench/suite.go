@@ -41,7 +41,7 @@ func RunSuite(ctx context.Context, label, endpoint string, pid int, suite []Opti
 		r, err := Run(ctx, o)
 		if err != nil {
 			r = &Result{Label: label, Name: o.Name, Workload: o.Workload, Endpoint: endpoint, Conns: o.Conns,
-				Shards: o.Shards, RecordBytes: o.RecordBytes, Errors: map[string]int64{}, Err: err.Error(), ServerCPU: -1}
+				Shards: o.Shards, RecordBytes: o.RecordBytes, Errors: map[string]int64{}, Err: err.Error(), ServerCPU: -1, ServerMicrosPerRecord: -1, ServerMillisPerMB: -1}
 		}
 		out = append(out, r)
 	}
@@ -108,7 +108,7 @@ func Peers(ctx context.Context, o PeersOptions) ([]*Result, error) {
 		srv, err := st.start()
 		if err != nil {
 			fmt.Fprintf(o.Progress, "%s: %v\n", st.label, err)
-			all = append(all, &Result{Label: st.label, Name: "start", Errors: map[string]int64{}, Err: err.Error(), ServerCPU: -1})
+			all = append(all, &Result{Label: st.label, Name: "start", Errors: map[string]int64{}, Err: err.Error(), ServerCPU: -1, ServerMicrosPerRecord: -1, ServerMillisPerMB: -1})
 			continue
 		}
 		commands = append(commands, srv.Command)
@@ -135,14 +135,15 @@ func writeResultsMarkdown(w io.Writer, rs []*Result, o PeersOptions, commands []
 	fmt.Fprintf(w, "- Machine: %s, %d CPUs (nproc), %s memory; %s.\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version())
 	fmt.Fprintf(w, "- Load average before: %s; after: %s. Client and server share the machine, so a busy\n  machine (other builds) lowers every figure; compare ratios from the same run.\n", load0, load1)
 	fmt.Fprintf(w, "- Each workload runs for at most %s against a fresh stream; the generator and each server\n  share the CPUs. CPU columns are percent of one core over the measured phase.\n", o.Duration)
+	fmt.Fprintf(w, "- Server µs/record and ms/MB are the server process's CPU time (user+system, from /proc) over the\n  measured phase divided by the records and megabytes it moved. They do not depend on how much CPU the\n  generator leaves the server, so they carry over to other machines better than records/s.\n")
 	fmt.Fprintf(w, "- shardlog: %s.\n", o.Version)
 	fmt.Fprintf(w, "- Peers: kinesalite %s, kinesis-local %s (kinesis-mock's Node build), from npm.\n\n", KinesaliteVersion, KinesisLocalVersion)
 	fmt.Fprintf(w, "Servers were started as:\n\n```\n%s\n```\n\n", strings.Join(commands, "\n"))
-	fmt.Fprintf(w, "| target | workload | records/s | MB/s | p50 ms | p99 ms | p99.9 ms | client CPU | server CPU | errors / check |\n")
-	fmt.Fprintf(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	fmt.Fprintf(w, "| target | workload | server µs/record | server ms/MB | records/s | MB/s | p50 ms | p99 ms | p99.9 ms | client CPU | server CPU | errors / check |\n")
+	fmt.Fprintf(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %.3f | %.3f | %.3f | %.0f%% | %s | %s |\n",
-			r.Label, r.Name, r.RecordsPerSec, r.MBPerSec, r.Latency.P50, r.Latency.P99, r.Latency.P999,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.0f | %.1f | %.3f | %.3f | %.3f | %.0f%% | %s | %s |\n",
+			r.Label, r.Name, perText(r.ServerMicrosPerRecord, 2), perText(r.ServerMillisPerMB, 1), r.RecordsPerSec, r.MBPerSec, r.Latency.P50, r.Latency.P99, r.Latency.P999,
 			r.ClientCPU, cpuText(r.ServerCPU), strings.ReplaceAll(r.Problems(), "|", "/"))
 	}
 	fmt.Fprintf(w, "\n## Ratios shardlog / peer\n\nThroughput ratios are records/s; for e2e the ratio is the peer's p99 over shardlog's (higher is better for shardlog).\n\n")
