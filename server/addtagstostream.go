@@ -6,8 +6,6 @@ type addTagsToStreamInput struct {
 	StreamARN  *string
 }
 
-func init() { register("AddTagsToStream", (*Server).addTagsToStream) }
-
 // addTagsToStream answers AddTagsToStream: it adds or overwrites tags on a
 // stream named by StreamName or StreamARN.
 func (s *Server) addTagsToStream(in *addTagsToStreamInput) (*emptyOutput, error) {

@@ -46,7 +46,7 @@ const h2WindowBytes = 256 << 10
 
 // bodyLimit is the largest body op accepts.
 func (s *Server) bodyLimit(op *operation) int {
-	if op != nil && op.bulk {
+	if op != nil && op.body == recordsBody {
 		return s.opts.MaxBodyBytes
 	}
 	return min(controlBodyBytes, s.opts.MaxBodyBytes)

@@ -53,8 +53,6 @@ var (
 	}()
 )
 
-func init() { codecs["application/x-amz-cbor-1.1"] = cborCodec{} }
-
 func (cborCodec) contentType() string { return "application/x-amz-cbor-1.1" }
 
 func (cborCodec) decode(body []byte, v any) error {

@@ -36,6 +36,7 @@ type codec interface {
 var codecs = map[string]codec{
 	"application/x-amz-json-1.1": jsonCodec{},
 	"application/json":           jsonCodec{},
+	"application/x-amz-cbor-1.1": cborCodec{},
 }
 
 // jsonAppender is implemented by response structs on hot paths that encode

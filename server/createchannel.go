@@ -13,8 +13,6 @@ type createChannelInput struct {
 
 // emptyOutput is never sent: CreateChannel always fails here.
 
-func init() { register("CreateChannel", (*Server).createChannel) }
-
 // createChannel answers CreateChannel. It checks the request as AWS does:
 // required members and enums, exactly one destination (S3 or S3 Tables),
 // and an existing ON_DEMAND source stream; then, since shardlog cannot

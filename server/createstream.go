@@ -41,8 +41,6 @@ type createStreamInput struct {
 // RemoveTagsFromStream as an empty body of type application/x-amz-json-1.1.
 type emptyOutput struct{}
 
-func init() { register("CreateStream", (*Server).createStream) }
-
 // createStream answers CreateStream. The stream is CREATING for the store's
 // CreateDelay, then ACTIVE.
 func (s *Server) createStream(in *createStreamInput) (*emptyOutput, error) {

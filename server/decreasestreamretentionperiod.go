@@ -1,7 +1,5 @@
 package server
 
-func init() { register("DecreaseStreamRetentionPeriod", (*Server).decreaseStreamRetentionPeriod) }
-
 // decreaseStreamRetentionPeriod answers DecreaseStreamRetentionPeriod; see
 // setRetention.
 func (s *Server) decreaseStreamRetentionPeriod(in *streamRetentionInput) (*emptyOutput, error) {

@@ -6,8 +6,6 @@ type deleteChannelInput struct {
 
 // emptyOutput is never sent: no channel exists to delete.
 
-func init() { register("DeleteChannel", (*Server).deleteChannel) }
-
 // deleteChannel answers DeleteChannel: ResourceNotFoundException for any
 // valid request, since shardlog has no channels.
 func (s *Server) deleteChannel(in *deleteChannelInput) (*emptyOutput, error) {

@@ -4,8 +4,6 @@ type deleteResourcePolicyInput struct {
 	ResourceARN *string
 }
 
-func init() { register("DeleteResourcePolicy", (*Server).deleteResourcePolicy) }
-
 // deleteResourcePolicy answers DeleteResourcePolicy: it removes the policy
 // attached to a stream; a stream without one is ResourceNotFoundException.
 func (s *Server) deleteResourcePolicy(in *deleteResourcePolicyInput) (*emptyOutput, error) {

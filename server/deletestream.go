@@ -15,8 +15,6 @@ type deleteStreamInput struct {
 	EnforceConsumerDeletion *bool
 }
 
-func init() { register("DeleteStream", (*Server).deleteStream) }
-
 // deleteStream answers DeleteStream. The stream is DELETING for the store's
 // DeleteDelay, then gone; a stream in any state but DELETING, CREATING
 // included, may be deleted (lookupStream's needChange).

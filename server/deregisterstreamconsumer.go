@@ -12,8 +12,6 @@ type deregisterStreamConsumerInput struct {
 	ConsumerARN  *string
 }
 
-func init() { register("DeregisterStreamConsumer", (*Server).deregisterStreamConsumer) }
-
 // deregisterStreamConsumer answers DeregisterStreamConsumer: the consumer is
 // DELETING for the store's DeleteDelay, then gone, and its subscriptions end
 // at once.

@@ -21,8 +21,6 @@ type accountSettingsOutput struct {
 	MinimumThroughputBillingCommitment commitmentOutput
 }
 
-func init() { register("DescribeAccountSettings", (*Server).describeAccountSettings) }
-
 // describeAccountSettings answers DescribeAccountSettings: the account's
 // minimum throughput billing commitment, DISABLED if it was never enabled.
 func (s *Server) describeAccountSettings(*describeAccountSettingsInput) (*accountSettingsOutput, error) {

@@ -6,8 +6,6 @@ type describeChannelInput struct {
 
 // emptyOutput is never sent: no channel exists to describe.
 
-func init() { register("DescribeChannel", (*Server).describeChannel) }
-
 // describeChannel answers DescribeChannel: ResourceNotFoundException for any
 // valid request, since shardlog has no channels.
 func (s *Server) describeChannel(in *describeChannelInput) (*emptyOutput, error) {

@@ -9,8 +9,6 @@ type describeLimitsOutput struct {
 	OnDemandStreamCountLimit int
 }
 
-func init() { register("DescribeLimits", (*Server).describeLimits) }
-
 // describeLimits answers DescribeLimits: the account's limits from Options
 // and the open shards and ON_DEMAND streams counted across the store.
 func (s *Server) describeLimits(*describeLimitsInput) (*describeLimitsOutput, error) {

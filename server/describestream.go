@@ -66,8 +66,6 @@ type sequenceNumberRange struct {
 	EndingSequenceNumber   string `json:",omitempty"`
 }
 
-func init() { register("DescribeStream", (*Server).describeStream) }
-
 // describeStream answers DescribeStream: the stream's metadata and a page
 // of its shards (none while it is CREATING, as in AWS).
 func (s *Server) describeStream(in *describeStreamInput) (*describeStreamOutput, error) {

@@ -10,8 +10,6 @@ type describeStreamConsumerOutput struct {
 	ConsumerDescription consumerDescription
 }
 
-func init() { register("DescribeStreamConsumer", (*Server).describeStreamConsumer) }
-
 // describeStreamConsumer answers DescribeStreamConsumer, by ConsumerARN or
 // by StreamARN and ConsumerName.
 func (s *Server) describeStreamConsumer(in *describeStreamConsumerInput) (*describeStreamConsumerOutput, error) {

@@ -36,8 +36,6 @@ type warmThroughput struct {
 	CurrentMiBps int
 }
 
-func init() { register("DescribeStreamSummary", (*Server).describeStreamSummary) }
-
 // describeStreamSummary answers DescribeStreamSummary. A CREATING stream
 // reports no open shards yet, as DescribeStream lists none. WarmThroughput
 // and RecordDistributionStrategy are reported for ON_DEMAND streams only, as

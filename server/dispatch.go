@@ -14,35 +14,37 @@ import (
 // targetPrefix is the service part of every X-Amz-Target.
 const targetPrefix = "Kinesis_20131202."
 
-// operation is one entry of the operation table.
+// operation is one entry of the operation table (operations.go).
 type operation struct {
 	name   string // e.g. "PutRecords"
 	action string // IAM action, e.g. "kinesis:PutRecords"
-	// bulk marks the operations that carry records (PutRecord,
-	// PutRecords): their bodies may be up to Options.MaxBodyBytes, every
-	// other operation's up to controlBodyBytes.
-	bulk bool
+	// body bounds the request body: records bodies (PutRecord, PutRecords)
+	// may be up to Options.MaxBodyBytes, control bodies up to
+	// controlBodyBytes.
+	body bodyClass
 	// call decodes body with c, checks that cred, connected as peer, may
-	// run the operation on the resources the request names (nil cred: auth
-	// mode none), runs the handler and appends the encoded response to dst.
-	call func(s *Server, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error)
+	// run op on the resources the request names (nil cred: auth mode none),
+	// runs the handler and appends the encoded response to dst.
+	call func(s *Server, op *operation, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error)
 }
 
-// operations maps an X-Amz-Target ("Kinesis_20131202.PutRecords") to its
-// operation. It is filled by register calls in init functions, one per
-// operation file, and read-only afterwards.
-var operations = map[string]*operation{}
+// bodyClass is the class of an operation's request body limit.
+type bodyClass uint8
+
+const (
+	controlBody bodyClass = iota // up to controlBodyBytes
+	recordsBody                  // up to Options.MaxBodyBytes
+)
 
 // releaser is implemented by response structs that hold resources until
 // they are encoded (GetRecords holds mapped segment memory). release runs
 // after the response bytes are fully encoded.
 type releaser interface{ release() }
 
-// register adds an operation to the table. name is the operation name as in
-// X-Amz-Target after the service prefix. fn receives the decoded request and
-// returns the response, or an error: an *APIError for anything the client
-// should see (use apiErrorf and the err* type names), anything else becomes
-// an InternalFailure (shard sentinels are mapped by toAPIError).
+// handler adapts fn to an operation's call. fn receives the decoded request
+// and returns the response, or an error: an *APIError for anything the
+// client should see (use apiErrorf and the err* type names), anything else
+// becomes an InternalFailure (shard sentinels are mapped by toAPIError).
 //
 // In is the request struct: exported fields named and typed as the Kinesis
 // members (pointers for optional scalars so that "absent" can be told from
@@ -51,18 +53,9 @@ type releaser interface{ release() }
 // struct, encoded by the codec after fn returns; it may implement
 // jsonAppender to skip reflection and releaser to free resources after
 // encoding.
-//
-// Call register only from init functions:
-//
-//	func init() { register("GetShardIterator", (*Server).getShardIterator) }
-func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)) {
-	target := targetPrefix + name
-	if _, dup := operations[target]; dup {
-		panic("BUG: operation registered twice: " + name)
-	}
+func handler[In, Out any](fn func(s *Server, in *In) (*Out, error)) func(s *Server, op *operation, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error) {
 	pool := &sync.Pool{New: func() any { return new(In) }}
-	op := &operation{name: name, action: "kinesis:" + name, bulk: name == "PutRecord" || name == "PutRecords"}
-	op.call = func(s *Server, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error) {
+	return func(s *Server, op *operation, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
 			var zero In
@@ -89,7 +82,6 @@ func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)
 		}
 		return c.encode(dst, out)
 	}
-	operations[target] = op
 }
 
 // exchange is one request and its response as both transports see them.
@@ -154,7 +146,7 @@ func (s *Server) handle(x *exchange) {
 // any.
 func (s *Server) route(x *exchange) *operation {
 	c, known := requestCodec(x.contentType)
-	op := operations[x.target]
+	op := s.ops[x.target]
 	if x.method != http.MethodPost {
 		s.fail(x, c, errUnauthorizable)
 		return nil
@@ -255,7 +247,7 @@ func (s *Server) call(op *operation, cred *credential, c codec, x *exchange) (ou
 			out, err = x.out, s.recovered(op.name, p)
 		}
 	}()
-	return op.call(s, cred, x.peer, c, x.body, x.out)
+	return op.call(s, op, cred, x.peer, c, x.body, x.out)
 }
 
 // recovered logs and counts a recovered panic and returns it as an error.

@@ -19,9 +19,11 @@
 //
 // One table maps X-Amz-Target ("Kinesis_20131202.PutRecords") to an
 // operation. Each operation lives in its own file (putrecords.go,
-// getrecords.go, ...) and registers itself from init with the generic
+// getrecords.go, ...); operations.go lists them all in one literal table,
+// each with its IAM action, its body class and its handler, adapted by the
+// generic
 //
-//	register[In, Out](name, func(s *Server, in *In) (*Out, error))
+//	handler[In, Out](func(s *Server, in *In) (*Out, error))
 //
 // In and Out are plain structs whose field names are the Kinesis member
 // names; a codec (JSON 1.1 in codec.go, CBOR 1.1 in cbor.go, chosen by

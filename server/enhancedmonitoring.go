@@ -17,15 +17,6 @@ type enhancedMonitoringOutput struct {
 	DesiredShardLevelMetrics []string
 }
 
-func init() {
-	register("EnableEnhancedMonitoring", func(s *Server, in *enhancedMonitoringInput) (*enhancedMonitoringOutput, error) {
-		return s.enhancedMonitoring(in, true)
-	})
-	register("DisableEnhancedMonitoring", func(s *Server, in *enhancedMonitoringInput) (*enhancedMonitoringOutput, error) {
-		return s.enhancedMonitoring(in, false)
-	})
-}
-
 // enhancedMonitoring answers EnableEnhancedMonitoring (enable) and
 // DisableEnhancedMonitoring: it adds the named shard-level metrics to the
 // stream's enabled set, or removes them, and reports the set before
@@ -75,4 +66,14 @@ func nonNil(list []string) []string {
 		return []string{}
 	}
 	return list
+}
+
+// enableEnhancedMonitoring answers EnableEnhancedMonitoring.
+func (s *Server) enableEnhancedMonitoring(in *enhancedMonitoringInput) (*enhancedMonitoringOutput, error) {
+	return s.enhancedMonitoring(in, true)
+}
+
+// disableEnhancedMonitoring answers DisableEnhancedMonitoring.
+func (s *Server) disableEnhancedMonitoring(in *enhancedMonitoringInput) (*enhancedMonitoringOutput, error) {
+	return s.enhancedMonitoring(in, false)
 }

@@ -50,8 +50,6 @@ type getRecordsOutput struct {
 
 var getRecordsOutputs = sync.Pool{New: func() any { return new(getRecordsOutput) }}
 
-func init() { register("GetRecords", (*Server).getRecords) }
-
 // getRecords answers GetRecords: records from the iterator's position on,
 // and the iterator to continue with.
 func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {

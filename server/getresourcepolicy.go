@@ -12,8 +12,6 @@ type getResourcePolicyOutput struct {
 	Policy string
 }
 
-func init() { register("GetResourcePolicy", (*Server).getResourcePolicy) }
-
 // getResourcePolicy answers GetResourcePolicy: the policy document attached
 // to a stream, or "{}" when there is none.
 func (s *Server) getResourcePolicy(in *getResourcePolicyInput) (*getResourcePolicyOutput, error) {

@@ -31,8 +31,6 @@ type getShardIteratorOutput struct {
 	ShardIterator string
 }
 
-func init() { register("GetShardIterator", (*Server).getShardIterator) }
-
 // getShardIterator answers GetShardIterator: a signed token for a position
 // in one shard.
 func (s *Server) getShardIterator(in *getShardIteratorInput) (*getShardIteratorOutput, error) {

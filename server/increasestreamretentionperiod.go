@@ -15,8 +15,6 @@ type streamRetentionInput struct {
 	RetentionPeriodHours *int
 }
 
-func init() { register("IncreaseStreamRetentionPeriod", (*Server).increaseStreamRetentionPeriod) }
-
 // increaseStreamRetentionPeriod answers IncreaseStreamRetentionPeriod.
 func (s *Server) increaseStreamRetentionPeriod(in *streamRetentionInput) (*emptyOutput, error) {
 	return s.setRetention(in, true)

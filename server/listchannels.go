@@ -23,8 +23,6 @@ type listChannelsOutput struct {
 	ChannelSummaries []channelSummary
 }
 
-func init() { register("ListChannels", (*Server).listChannels) }
-
 // listChannels answers ListChannels: an empty list, which is the truth,
 // since shardlog cannot deliver to S3 and so has no channels. A NextToken
 // can only come from elsewhere (shardlog never issues one), so it is

@@ -84,8 +84,6 @@ type shardsToken struct {
 	IssuedMs  int64  `json:"t"`
 }
 
-func init() { register("ListShards", (*Server).listShards) }
-
 // listShards answers ListShards: the stream's shards in id order, narrowed
 // by ExclusiveStartShardId (or the position in NextToken) and ShardFilter,
 // at most MaxResults of them, with a NextToken when more remain.

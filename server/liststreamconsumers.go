@@ -74,8 +74,6 @@ type consumersToken struct {
 	IssuedMs  int64  `json:"t"`
 }
 
-func init() { register("ListStreamConsumers", (*Server).listStreamConsumers) }
-
 // listStreamConsumers answers ListStreamConsumers: the stream's consumers in
 // registration order, MaxResults at a time. The StreamARN must accompany a
 // NextToken, as AWS requires.

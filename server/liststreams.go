@@ -37,8 +37,6 @@ type streamSummary struct {
 	StreamCreationTimestamp epochTime
 }
 
-func init() { register("ListStreams", (*Server).listStreams) }
-
 // listStreams answers ListStreams: stream names in lexical order after
 // ExclusiveStartStreamName or after the position a NextToken carries
 // (whichever is further), deleting streams included as in AWS.

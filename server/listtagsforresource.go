@@ -8,8 +8,6 @@ type listTagsForResourceOutput struct {
 	Tags []tag
 }
 
-func init() { register("ListTagsForResource", (*Server).listTagsForResource) }
-
 // listTagsForResource answers ListTagsForResource: every tag of a resource
 // named by ARN, sorted by key, in one page.
 func (s *Server) listTagsForResource(in *listTagsForResourceInput) (*listTagsForResourceOutput, error) {

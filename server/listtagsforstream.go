@@ -20,8 +20,6 @@ type listTagsForStreamOutput struct {
 	HasMoreTags bool
 }
 
-func init() { register("ListTagsForStream", (*Server).listTagsForStream) }
-
 // listTagsForStream answers ListTagsForStream: a stream's tags sorted by key,
 // starting after ExclusiveStartTagKey (which need not be a key the stream
 // carries), at most Limit of them (all of them without a Limit), with

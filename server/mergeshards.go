@@ -13,8 +13,6 @@ type mergeShardsInput struct {
 	AdjacentShardToMerge *string
 }
 
-func init() { register("MergeShards", (*Server).mergeShards) }
-
 // mergeShards answers MergeShards: two open shards whose hash ranges touch
 // are closed and one child takes both ranges, naming ShardToMerge its
 // parent and AdjacentShardToMerge its adjacent parent.

@@ -30,8 +30,6 @@ type putRecordOutput struct {
 	EncryptionType string
 }
 
-func init() { register("PutRecord", (*Server).putRecord) }
-
 // putRecord answers PutRecord: one record routed by its partition key or
 // explicit hash key.
 func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {

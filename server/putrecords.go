@@ -64,8 +64,6 @@ func (o *putRecordsOutput) appendSeq(dst []byte, r *shard.PutResult) []byte {
 
 var putRecordsOutputs = sync.Pool{New: func() any { return new(putRecordsOutput) }}
 
-func init() { register("PutRecords", (*Server).putRecords) }
-
 // putRecords answers PutRecords: every record is routed and appended, shard
 // by shard, and answered in request order.
 func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {

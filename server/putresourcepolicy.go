@@ -10,8 +10,6 @@ type putResourcePolicyInput struct {
 	Policy      *string
 }
 
-func init() { register("PutResourcePolicy", (*Server).putResourcePolicy) }
-
 // putResourcePolicy answers PutResourcePolicy: it attaches a policy document
 // to a stream, replacing any other. The document must compile as a resource
 // policy (policy.go), Conditions included, so that what is stored is what is

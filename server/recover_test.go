@@ -16,7 +16,7 @@ import (
 // server goes on serving real clients.
 func TestPanicInOneRequestIsAnInternalFailure(t *testing.T) {
 	e := newEnv(t)
-	boom := &operation{name: "Boom", action: "kinesis:Boom", call: func(*Server, *credential, requestPeer, codec, []byte, []byte) ([]byte, error) {
+	boom := &operation{name: "Boom", action: "kinesis:Boom", call: func(*Server, *operation, *credential, requestPeer, codec, []byte, []byte) ([]byte, error) {
 		var m map[string]int
 		m["x"]++ // a nil map write: a bug, not a client error
 		return nil, nil

@@ -17,8 +17,6 @@ type registerStreamConsumerOutput struct {
 	Consumer consumer
 }
 
-func init() { register("RegisterStreamConsumer", (*Server).registerStreamConsumer) }
-
 // registerStreamConsumer answers RegisterStreamConsumer: a new enhanced
 // fan-out consumer, CREATING for the store's CreateDelay (0 by default),
 // then ACTIVE. The stream must be ACTIVE.

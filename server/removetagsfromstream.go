@@ -6,8 +6,6 @@ type removeTagsFromStreamInput struct {
 	StreamARN  *string
 }
 
-func init() { register("RemoveTagsFromStream", (*Server).removeTagsFromStream) }
-
 // removeTagsFromStream answers RemoveTagsFromStream: it removes tags by key
 // from a stream; keys the stream does not carry are ignored.
 func (s *Server) removeTagsFromStream(in *removeTagsFromStreamInput) (*emptyOutput, error) {

@@ -32,6 +32,10 @@ type Server struct {
 	opts  Options
 	log   zerolog.Logger
 
+	// ops maps an X-Amz-Target to its operation: operations, unless a test
+	// serves an operation of its own.
+	ops map[string]*operation
+
 	// tokens seals iterators and NextTokens under keys derived from the
 	// store's secret, so tokens survive restarts.
 	tokens tokenSealers
@@ -68,6 +72,7 @@ func New(store *shard.Store, opts Options) *Server {
 	s := &Server{
 		store:   store,
 		opts:    opts,
+		ops:     operations,
 		log:     opts.Logger.With().Str("component", "server").Logger(),
 		conns:   make(chan struct{}, opts.MaxConns),
 		subs:    newSubscriptions(),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,8 +20,10 @@ type echoOutput struct {
 	Data       []byte
 }
 
-func init() {
-	register("TestEcho", func(s *Server, in *echoInput) (*echoOutput, error) {
+// withEcho makes s serve TestEcho besides the operations of the table.
+func withEcho(s *Server) {
+	ops := maps.Clone(s.ops)
+	ops[targetPrefix+"TestEcho"] = &operation{name: "TestEcho", action: "kinesis:TestEcho", call: handler(func(s *Server, in *echoInput) (*echoOutput, error) {
 		var v validator
 		v.intRange("limit", in.Limit, 1, 10)
 		v.streamName("streamName", in.StreamName)
@@ -28,7 +31,8 @@ func init() {
 			return nil, err
 		}
 		return &echoOutput{StreamName: in.StreamName, Data: in.Data}, nil
-	})
+	})}
+	s.ops = ops
 }
 
 func TestEcho(t *testing.T) {

@@ -13,8 +13,6 @@ type splitShardInput struct {
 	NewStartingHashKey *string
 }
 
-func init() { register("SplitShard", (*Server).splitShard) }
-
 // splitShard answers SplitShard: the open shard is closed and two children
 // take [start, key-1] and [key, end] of its hash range. As in AWS, the key
 // must be greater than one plus the shard's starting hash key and less than

@@ -7,15 +7,6 @@ type streamEncryptionInput struct {
 	StreamARN      *string
 }
 
-func init() {
-	register("StartStreamEncryption", func(s *Server, in *streamEncryptionInput) (*emptyOutput, error) {
-		return s.streamEncryption(in, true)
-	})
-	register("StopStreamEncryption", func(s *Server, in *streamEncryptionInput) (*emptyOutput, error) {
-		return s.streamEncryption(in, false)
-	})
-}
-
 // streamEncryption answers StartStreamEncryption (start) and
 // StopStreamEncryption. The stream must be ACTIVE; it turns UPDATING for the
 // store's UpdateDelay. EncryptionType must be KMS. There is no KMS here:
@@ -49,4 +40,14 @@ func (s *Server) streamEncryption(in *streamEncryptionInput, start bool) (*empty
 		return nil, err
 	}
 	return &emptyOutput{}, nil
+}
+
+// startStreamEncryption answers StartStreamEncryption.
+func (s *Server) startStreamEncryption(in *streamEncryptionInput) (*emptyOutput, error) {
+	return s.streamEncryption(in, true)
+}
+
+// stopStreamEncryption answers StopStreamEncryption.
+func (s *Server) stopStreamEncryption(in *streamEncryptionInput) (*emptyOutput, error) {
+	return s.streamEncryption(in, false)
 }

@@ -5,8 +5,6 @@ type tagResourceInput struct {
 	ResourceARN *string
 }
 
-func init() { register("TagResource", (*Server).tagResource) }
-
 // tagResource answers TagResource: AddTagsToStream for a resource named by
 // ARN. Stream ARNs are the only taggable resources until consumers exist.
 func (s *Server) tagResource(in *tagResourceInput) (*emptyOutput, error) {

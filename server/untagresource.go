@@ -5,8 +5,6 @@ type untagResourceInput struct {
 	ResourceARN *string
 }
 
-func init() { register("UntagResource", (*Server).untagResource) }
-
 // untagResource answers UntagResource: RemoveTagsFromStream for a resource
 // named by ARN.
 func (s *Server) untagResource(in *untagResourceInput) (*emptyOutput, error) {

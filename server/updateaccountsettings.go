@@ -8,8 +8,6 @@ type updateAccountSettingsInput struct {
 	MinimumThroughputBillingCommitment *commitmentInput
 }
 
-func init() { register("UpdateAccountSettings", (*Server).updateAccountSettings) }
-
 // updateAccountSettings answers UpdateAccountSettings: it enables or
 // disables the account's minimum throughput billing commitment and returns
 // the settings in force afterwards. A commitment lasts at least

@@ -9,8 +9,6 @@ type updateChannelInput struct {
 
 // emptyOutput is never sent: no channel exists to update.
 
-func init() { register("UpdateChannel", (*Server).updateChannel) }
-
 // updateChannel answers UpdateChannel: after validation,
 // ResourceNotFoundException, since shardlog has no channels.
 func (s *Server) updateChannel(in *updateChannelInput) (*emptyOutput, error) {

@@ -11,8 +11,6 @@ type updateMaxRecordSizeInput struct {
 	MaxRecordSizeInKiB *int
 }
 
-func init() { register("UpdateMaxRecordSize", (*Server).updateMaxRecordSize) }
-
 // updateMaxRecordSize answers UpdateMaxRecordSize: the largest record an
 // ACTIVE stream, named by StreamARN, accepts and returns, between 1024 and
 // 10240 KiB (ValidationException outside). It takes effect for the next

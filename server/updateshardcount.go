@@ -23,8 +23,6 @@ type updateShardCountOutput struct {
 	TargetShardCount  int
 }
 
-func init() { register("UpdateShardCount", (*Server).updateShardCount) }
-
 // updateShardCount answers UpdateShardCount: every open shard is closed and
 // TargetShardCount children split the hash-key space evenly. As in AWS the
 // target may be at most double and at least half the open shard count

@@ -12,8 +12,6 @@ type updateStreamModeInput struct {
 	WarmThroughputMiBps *int
 }
 
-func init() { register("UpdateStreamMode", (*Server).updateStreamMode) }
-
 // updateStreamMode answers UpdateStreamMode: it switches an ACTIVE stream,
 // named by StreamARN only, between PROVISIONED and ON_DEMAND and turns it
 // UPDATING for the store's UpdateDelay. Switching to the mode the stream is

@@ -7,10 +7,6 @@ type updateStreamRecordDistributionStrategyInput struct {
 	RecordDistributionStrategy *string
 }
 
-func init() {
-	register("UpdateStreamRecordDistributionStrategy", (*Server).updateStreamRecordDistributionStrategy)
-}
-
 // updateStreamRecordDistributionStrategy answers
 // UpdateStreamRecordDistributionStrategy: how PutRecord(s) place the records
 // of a stream named by StreamARN, by partition key (USER_PARTITION_KEY, the

@@ -14,8 +14,6 @@ type updateStreamWarmThroughputOutput struct {
 	WarmThroughput warmThroughput
 }
 
-func init() { register("UpdateStreamWarmThroughput", (*Server).updateStreamWarmThroughput) }
-
 // updateStreamWarmThroughput answers UpdateStreamWarmThroughput: the warm
 // throughput of an ACTIVE ON_DEMAND stream of an account with a minimum
 // throughput billing commitment (InvalidArgumentException otherwise), at
