@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"sync"
 
 	"github.com/shardlog/shardlog/shard"
 )
@@ -13,11 +12,6 @@ const onDemandShardCount = 4
 
 // maxStreamTags is how many tags a stream may carry.
 const maxStreamTags = shard.MaxTags
-
-// accountMu serialises the operations that add shards or on-demand streams
-// (CreateStream, SplitShard, UpdateShardCount), so that the account's limits
-// checked before each one still hold when it runs.
-var accountMu sync.Mutex
 
 type streamModeDetailsInput struct {
 	StreamMode *string
@@ -98,26 +92,12 @@ func (s *Server) createStream(in *createStreamInput) (*emptyOutput, error) {
 		cfg.WarmThroughputMiBps = *in.WarmThroughputMiBps
 	}
 
-	accountMu.Lock()
-	defer accountMu.Unlock()
-	if _, err := s.store.Stream(name); err == nil {
-		return nil, s.streamExists(name)
-	} else if !errors.Is(err, shard.ErrStreamNotFound) {
-		return nil, err
-	}
-	if open := s.store.OpenShardCount(); open+cfg.ShardCount > s.opts.ShardLimit {
-		return nil, s.shardLimitExceeded(open, cfg.ShardCount)
-	}
-	if mode == shard.ModeOnDemand {
-		if n := s.onDemandStreamCount(); n >= s.opts.OnDemandStreamLimit {
-			return nil, apiErrorf(errLimitExceeded, "This request would exceed the on-demand stream count limit for the account %s in %s. Current on-demand stream count for the account: %d. Limit: %d.",
-				account, s.store.Options().Region, n, s.opts.OnDemandStreamLimit)
-		}
-	}
+	// The store checks the account's shard and on-demand stream limits
+	// atomically with the creation.
 	if _, err := s.store.CreateStream(cfg); errors.Is(err, shard.ErrStreamExists) {
 		return nil, s.streamExists(name)
 	} else if err != nil {
-		return nil, err
+		return nil, s.accountLimitError(err, name)
 	}
 	return &emptyOutput{}, nil
 }
@@ -127,25 +107,26 @@ func (s *Server) streamExists(name string) *APIError {
 	return apiErrorf(errResourceInUse, "Stream %s under account %s already exists.", name, s.store.Options().AccountID)
 }
 
-// shardLimitExceeded is AWS's LimitExceededException for a request that
-// would take the account's open shards, now current, past Options.ShardLimit
-// by adding additional shards.
-func (s *Server) shardLimitExceeded(current, additional int) *APIError {
-	o := s.store.Options()
-	return apiErrorf(errLimitExceeded, "This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. "+
-		"Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page "+
-		"(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
-		o.AccountID, o.Region, current, s.opts.ShardLimit, additional)
-}
-
-// onDemandStreamCount is the number of ON_DEMAND streams, deleting ones
-// excluded.
-func (s *Server) onDemandStreamCount() int {
-	n := 0
-	for _, st := range s.store.Streams() {
-		if info := st.Info(); info.Mode == shard.ModeOnDemand && info.Status != shard.StatusDeleting {
-			n++
-		}
+// accountLimitError words a *shard.LimitError, the store's refusal of a
+// change that would pass an account limit, as AWS does (stream names the
+// stream of a consumer limit); any other error is returned as it is.
+func (s *Server) accountLimitError(err error, stream string) error {
+	var le *shard.LimitError
+	if !errors.As(err, &le) {
+		return err
 	}
-	return n
+	o := s.store.Options()
+	switch le.Kind {
+	case shard.LimitShards:
+		return apiErrorf(errLimitExceeded, "This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. "+
+			"Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page "+
+			"(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+			o.AccountID, o.Region, le.Current, le.Max, le.Additional)
+	case shard.LimitOnDemandStreams:
+		return apiErrorf(errLimitExceeded, "This request would exceed the on-demand stream count limit for the account %s in %s. Current on-demand stream count for the account: %d. Limit: %d.",
+			o.AccountID, o.Region, le.Current, le.Max)
+	case shard.LimitConsumers:
+		return apiErrorf(errLimitExceeded, "Stream %s under account %s has reached the limit of %d registered consumers.", stream, o.AccountID, le.Max)
+	}
+	return err
 }

@@ -15,7 +15,7 @@ func (s *Server) describeLimits(*describeLimitsInput) (*describeLimitsOutput, er
 	return &describeLimitsOutput{
 		ShardLimit:               s.opts.ShardLimit,
 		OpenShardCount:           s.store.OpenShardCount(),
-		OnDemandStreamCount:      s.onDemandStreamCount(),
+		OnDemandStreamCount:      s.store.OnDemandStreamCount(),
 		OnDemandStreamCountLimit: s.opts.OnDemandStreamLimit,
 	}, nil
 }

@@ -166,6 +166,7 @@ var sentinelErrors = []struct {
 	{shard.ErrBadShardCount, errInvalidArgument, "Invalid target shard count."},
 	{shard.ErrBadRetention, errInvalidArgument, "Invalid retention period."},
 	{shard.ErrTooLarge, errValidation, "Record is larger than the stream's maximum record size."},
+	{shard.ErrLimitExceeded, errLimitExceeded, "Account limit exceeded."},
 	{shard.ErrTooManyTags, errInvalidArgument, "Failed to add tags. The stream would have more than 50 tags."},
 }
 

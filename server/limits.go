@@ -76,6 +76,12 @@ func (l Limits) withDefaults() Limits {
 func (s *Server) SetLimits(l Limits) {
 	l = l.withDefaults()
 	s.limits.Store(&l)
+	// The store enforces the account limits with the changes they guard.
+	s.store.SetAccountLimits(shard.AccountLimits{
+		Shards:             s.opts.ShardLimit,
+		OnDemandStreams:    s.opts.OnDemandStreamLimit,
+		ConsumersPerStream: l.ConsumersPerStream,
+	})
 }
 
 // Limits returns the limits in force. Safe for concurrent use.

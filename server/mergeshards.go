@@ -27,8 +27,6 @@ func (s *Server) mergeShards(in *mergeShardsInput) (*emptyOutput, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	accountMu.Lock()
-	defer accountMu.Unlock()
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err

@@ -36,10 +36,6 @@ func (s *Server) registerStreamConsumer(in *registerStreamConsumerInput) (*regis
 	if err != nil {
 		return nil, err
 	}
-	if n := s.limits.Load().ConsumersPerStream; n > 0 && n < shard.MaxConsumers && len(st.Consumers()) >= n {
-		return nil, apiErrorf(errLimitExceeded, "Stream %s under account %s has reached the limit of %d registered consumers.",
-			st.Name(), s.store.Options().AccountID, n)
-	}
 	c, err := st.RegisterConsumer(*in.ConsumerName)
 	switch {
 	case errors.Is(err, shard.ErrConsumerExists):
@@ -48,7 +44,7 @@ func (s *Server) registerStreamConsumer(in *registerStreamConsumerInput) (*regis
 		return nil, apiErrorf(errLimitExceeded, "Stream %s under account %s has reached the limit of %s registered consumers, %s of them in CREATING state.",
 			st.Name(), s.store.Options().AccountID, strconv.Itoa(shard.MaxConsumers), strconv.Itoa(shard.MaxCreatingConsumers))
 	case err != nil:
-		return nil, err
+		return nil, s.accountLimitError(err, st.Name())
 	}
 	if len(in.Tags) > 0 {
 		if err := st.AddConsumerTags(c.Name, in.Tags); err != nil {

@@ -28,8 +28,6 @@ func (s *Server) splitShard(in *splitShardInput) (*emptyOutput, error) {
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	accountMu.Lock()
-	defer accountMu.Unlock()
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
@@ -38,16 +36,13 @@ func (s *Server) splitShard(in *splitShardInput) (*emptyOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	if open := s.store.OpenShardCount(); open+1 > s.opts.ShardLimit {
-		return nil, s.shardLimitExceeded(open, 1)
-	}
 	r := sh.HashRange()
 	key, err := shard.ParseHashKey(*in.NewStartingHashKey)
 	if err != nil || key.Cmp(r.Start.Add1()) <= 0 || key.Cmp(r.End) >= 0 {
 		return nil, apiErrorf(errInvalidArgument, "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
 			*in.NewStartingHashKey, sh.ID(), st.Name(), s.store.Options().AccountID, r.Start, r.End)
 	}
-	if err := s.reshardError(st, sh.ID(), st.SplitShard(sh.ID(), key)); err != nil {
+	if err := s.reshardError(st, sh.ID(), s.accountLimitError(st.SplitShard(sh.ID(), key), st.Name())); err != nil {
 		return nil, err
 	}
 	return &emptyOutput{}, nil

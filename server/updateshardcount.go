@@ -39,8 +39,6 @@ func (s *Server) updateShardCount(in *updateShardCountInput) (*updateShardCountO
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	accountMu.Lock()
-	defer accountMu.Unlock()
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {
 		return nil, err
@@ -57,9 +55,6 @@ func (s *Server) updateShardCount(in *updateShardCountInput) (*updateShardCountO
 	case target == current:
 		return nil, apiErrorf(errInvalidArgument, "Target shard count %d is the same as the current open shard count of stream %s under account %s.", target, st.Name(), s.store.Options().AccountID)
 	}
-	if open := s.store.OpenShardCount(); open-current+target > s.opts.ShardLimit {
-		return nil, s.shardLimitExceeded(open, target-current)
-	}
 	if !s.limiter.admitScale(st.Name(), s.limits.Load().UpdateShardCountPerDay) {
 		return nil, apiErrorf(errLimitExceeded, "Stream %s under account %s has reached the limit of %d UpdateShardCount calls in a rolling 24-hour period.",
 			st.Name(), s.store.Options().AccountID, s.limits.Load().UpdateShardCountPerDay)
@@ -68,7 +63,7 @@ func (s *Server) updateShardCount(in *updateShardCountInput) (*updateShardCountO
 	if errors.Is(err, shard.ErrBadShardCount) {
 		return nil, apiErrorf(errInvalidArgument, "Target shard count %d is not valid for stream %s with %d open shards.", target, st.Name(), current)
 	}
-	if err := s.reshardError(st, "", err); err != nil {
+	if err := s.reshardError(st, "", s.accountLimitError(err, st.Name())); err != nil {
 		return nil, err
 	}
 	return &updateShardCountOutput{StreamName: st.Name(), StreamARN: st.ARN(), CurrentShardCount: current, TargetShardCount: target}, nil

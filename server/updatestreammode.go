@@ -47,14 +47,8 @@ func (s *Server) updateStreamMode(in *updateStreamModeInput) (*emptyOutput, erro
 			return nil, err
 		}
 	}
-	accountMu.Lock()
-	defer accountMu.Unlock()
-	if n := s.onDemandStreamCount(); mode == shard.ModeOnDemand && n >= s.opts.OnDemandStreamLimit {
-		return nil, apiErrorf(errLimitExceeded, "This request would exceed the on-demand stream count limit for the account %s in %s. Current on-demand stream count for the account: %d. Limit: %d.",
-			s.store.Options().AccountID, s.store.Options().Region, n, s.opts.OnDemandStreamLimit)
-	}
-	if err := st.SetMode(mode); err != nil {
-		return nil, err
+	if err := st.SetMode(mode); err != nil { // checks the on-demand stream limit
+		return nil, s.accountLimitError(err, st.Name())
 	}
 	warm := 0
 	if in.WarmThroughputMiBps != nil {

@@ -38,9 +38,11 @@
 //
 // # Concurrency and lock order
 //
-//	Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu  ->  Shard.sealMu
+//	Store.account  ->  Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu  ->  Shard.sealMu
 //
-// Shard.compactMu is taken before Shard.mu by the compactor only; Shard.waitMu
+// Store.account serialises the changes AccountLimits guard; the limit is
+// checked under it, before Store.mu or Stream.mu is taken (the check reads
+// every stream). Shard.compactMu is taken before Shard.mu by the compactor only; Shard.waitMu
 // is a leaf. Appends to one shard are serialised by Shard.mu;
 // appends to different shards run in parallel. Readers take no lock: they
 // load the published segment list (an atomic pointer to an immutable slice)
