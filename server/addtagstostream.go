@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type addTagsToStreamInput struct {
 	Tags       map[string]string
 	StreamName *string
@@ -9,11 +11,11 @@ type addTagsToStreamInput struct {
 // addTagsToStream answers AddTagsToStream: it adds or overwrites tags on a
 // stream named by StreamName or StreamARN.
 func (s *Server) addTagsToStream(in *addTagsToStreamInput) (*emptyOutput, error) {
-	var v validator
+	var v wire.Validator
 	validateTags(&v, in.Tags)
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needChange)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // Access control: with Auth.Mode "sigv4" every API request must carry a
@@ -145,7 +147,7 @@ func (s *Server) authorize(c *credential, op *operation, in any, peer requestPee
 // resource names, if any, with rc for their conditions: an explicit Deny in
 // either wins, then an Allow in either grants (one account: IAM's
 // same-account rule), else denied.
-func (s *Server) allowed(c *credential, action, resource string, rc *requestContext) *APIError {
+func (s *Server) allowed(c *credential, action, resource string, rc *requestContext) *wire.APIError {
 	lower := actionLower(action)
 	id := c.policy.evaluate(lower, resource, nil, rc)
 	if id == explicitDeny {
@@ -164,8 +166,8 @@ func (s *Server) allowed(c *credential, action, resource string, rc *requestCont
 	return s.accessDenied(c, action, resource, "because no identity-based policy allows the "+action+" action")
 }
 
-func (s *Server) accessDenied(c *credential, action, resource, why string) *APIError {
-	return &APIError{Type: errAccessDenied, Message: "User: " + c.userARN + " is not authorized to perform: " + action + " on resource: " + resource + " " + why}
+func (s *Server) accessDenied(c *credential, action, resource, why string) *wire.APIError {
+	return &wire.APIError{Type: wire.AccessDenied, Message: "User: " + c.userARN + " is not authorized to perform: " + action + " on resource: " + resource + " " + why}
 }
 
 // lowerActions caches "kinesis:PutRecords" → "kinesis:putrecords".

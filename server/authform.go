@@ -3,6 +3,8 @@ package server
 import (
 	"net/url"
 	"strings"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // Authentication under auth mode none. Nothing is verified: no key, no
@@ -27,7 +29,7 @@ import (
 // Auth.AcceptUnsigned turns all of this off, for curl and other hand-made
 // requests.
 
-var errBothAuth = &APIError{Type: errInvalidSignature, Message: "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."}
+var errBothAuth = &wire.APIError{Type: wire.InvalidSignature, Message: "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."}
 
 // presignParams are the query parameters a presigned request must carry, in
 // the order AWS lists the missing ones.
@@ -36,7 +38,7 @@ var presignParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signa
 // checkAuthShape checks that a request carries SigV4 credentials of the
 // right shape, without verifying them (auth mode none). h nil (a transport
 // without headers) counts as no credentials.
-func checkAuthShape(h requestHeaders) *APIError {
+func checkAuthShape(h requestHeaders) *wire.APIError {
 	if h == nil {
 		return errNoAuth
 	}
@@ -62,7 +64,7 @@ func checkAuthShape(h requestHeaders) *APIError {
 			}
 		}
 		if msg != "" {
-			return &APIError{Type: errIncompleteSignature, Message: msg + "Re-examine the query-string parameters."}
+			return &wire.APIError{Type: wire.IncompleteSignature, Message: msg + "Re-examine the query-string parameters."}
 		}
 		return nil
 	}

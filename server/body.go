@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"golang.org/x/sync/semaphore"
 )
 
@@ -53,19 +55,19 @@ func (s *Server) bodyLimit(op *operation) int {
 }
 
 // tooLarge is the answer to a body over the limit.
-func tooLarge(limit int) *APIError {
-	return &APIError{Type: errValidation, Message: "Request body exceeds the limit of " + strconv.Itoa(limit) + " bytes.", status: http.StatusRequestEntityTooLarge}
+func tooLarge(limit int) *wire.APIError {
+	return &wire.APIError{Type: wire.Validation, Message: "Request body exceeds the limit of " + strconv.Itoa(limit) + " bytes.", HTTPStatus: http.StatusRequestEntityTooLarge}
 }
 
-var errBodyBudget = &APIError{Type: errServiceUnavailable, Message: "The server is reading too many request bodies at once; retry."}
+var errBodyBudget = &wire.APIError{Type: wire.ServiceUnavailable, Message: "The server is reading too many request bodies at once; retry."}
 
 // errBodyTimeout answers a client that stalled or went away mid-body (it
 // is marked gone: over HTTP/2 nobody reads the answer).
-var errBodyTimeout = &APIError{Type: errRequestTimeout, Message: "The request body was not received within the read timeout."}
+var errBodyTimeout = &wire.APIError{Type: wire.RequestTimeout, Message: "The request body was not received within the read timeout."}
 
 // readBody reads x's body, at most limit bytes, into a pooled buffer
 // counted against the body budget; finish gives both back.
-func (s *Server) readBody(x *exchange, limit int) *APIError {
+func (s *Server) readBody(x *exchange, limit int) *wire.APIError {
 	if x.bodySrc == nil {
 		if len(x.body) > limit {
 			return tooLarge(limit)
@@ -84,7 +86,7 @@ func (s *Server) readBody(x *exchange, limit int) *APIError {
 		x.closeConn = true
 		return err
 	}
-	x.inBuf = getBuffer()
+	x.inBuf = wire.GetBuffer()
 	var err error
 	if x.contentLength >= 0 {
 		x.body = slices.Grow((*x.inBuf)[:0], want)[:want]
@@ -105,7 +107,7 @@ func (s *Server) readBody(x *exchange, limit int) *APIError {
 
 // takeBudget takes n bytes of the body budget for x, waiting up to
 // bodyBudgetWait.
-func (s *Server) takeBudget(x *exchange, n int64) *APIError {
+func (s *Server) takeBudget(x *exchange, n int64) *wire.APIError {
 	if s.bodies.TryAcquire(n) {
 		x.budget = n
 		return nil
@@ -128,7 +130,7 @@ func (s *Server) takeBudget(x *exchange, n int64) *APIError {
 // of the budget. The transport calls it once the response is written.
 func (s *Server) finish(x *exchange) {
 	if x.inBuf != nil {
-		putBuffer(x.inBuf, x.body)
+		wire.PutBuffer(x.inBuf, x.body)
 		x.inBuf = nil
 	}
 	if x.budget > 0 {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // TestBodyBudget: while one request holds the whole in-flight body budget
@@ -35,8 +37,8 @@ func TestBodyBudget(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the first request has taken the budget
 	began := time.Now()
 	r := c.call(t, e.addr, "ListStreams", `{}`)
-	if r.status != http.StatusServiceUnavailable || r.body["__type"] != errServiceUnavailable {
-		t.Fatalf("with the budget taken: %d %v, want 503 %s", r.status, r.body, errServiceUnavailable)
+	if r.status != http.StatusServiceUnavailable || r.body["__type"] != wire.ServiceUnavailable {
+		t.Fatalf("with the budget taken: %d %v, want 503 %s", r.status, r.body, wire.ServiceUnavailable)
 	}
 	if took := time.Since(began); took < bodyBudgetWait {
 		t.Fatalf("refused after %v, before waiting %v for the budget", took, bodyBudgetWait)

@@ -3,6 +3,8 @@ package server
 import (
 	"strconv"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -15,12 +17,12 @@ import (
 // (ResourceNotFoundException).
 
 // errChannelsUnsupported is CreateChannel's answer to a valid request.
-var errChannelsUnsupported = apiErrorf(errInvalidArgument,
+var errChannelsUnsupported = wire.Errorf(wire.InvalidArgument,
 	"Channels deliver records to Amazon S3, which shardlog (a local Kinesis Data Streams) cannot reach: CreateChannel is not supported.")
 
 // channelNotFound is the answer for any channel ARN.
-func channelNotFound(arn string) *APIError {
-	return apiErrorf(errResourceNotFound, "Channel %s not found: shardlog cannot deliver to Amazon S3, so it has no channels.", arn)
+func channelNotFound(arn string) *wire.APIError {
+	return wire.Errorf(wire.ResourceNotFound, "Channel %s not found: shardlog cannot deliver to Amazon S3, so it has no channels.", arn)
 }
 
 // Channel enums, in the service model's order.
@@ -96,79 +98,79 @@ type channelDataFreshness struct {
 
 // validateLogging checks a LoggingConfiguration member of CreateChannel or
 // UpdateChannel.
-func validateLogging(v *validator, field string, l *channelLoggingConfiguration) {
+func validateLogging(v *wire.Validator, field string, l *channelLoggingConfiguration) {
 	if l == nil {
 		return
 	}
-	v.notNull(field+".cloudWatchLogs", l.CloudWatchLogs != nil)
+	v.NotNull(field+".cloudWatchLogs", l.CloudWatchLogs != nil)
 	if l.CloudWatchLogs != nil {
-		v.notNull(field+".cloudWatchLogs.enabled", l.CloudWatchLogs.Enabled != nil)
+		v.NotNull(field+".cloudWatchLogs.enabled", l.CloudWatchLogs.Enabled != nil)
 	}
 }
 
 // validateDeadLetterQueue checks a DeadLetterQueueS3Configuration member.
-func validateDeadLetterQueue(v *validator, field string, q *channelDeadLetterQueue) {
+func validateDeadLetterQueue(v *wire.Validator, field string, q *channelDeadLetterQueue) {
 	if q == nil {
 		return
 	}
-	v.notNull(field+".bucketARN", q.BucketARN != nil)
-	v.notNull(field+".expectedBucketOwner", q.ExpectedBucketOwner != nil)
+	v.NotNull(field+".bucketARN", q.BucketARN != nil)
+	v.NotNull(field+".expectedBucketOwner", q.ExpectedBucketOwner != nil)
 }
 
 // validateStreamConfigurations checks the StreamConfigurationList of
 // CreateChannel: one source stream, named by ARN, and its record format.
-func validateStreamConfigurations(v *validator, list []channelStreamConfiguration) {
-	v.notNull("streamConfigurationList", list != nil)
-	v.listLen("streamConfigurationList", len(list), list != nil, 1, 1, func() string { return "[...]" })
+func validateStreamConfigurations(v *wire.Validator, list []channelStreamConfiguration) {
+	v.NotNull("streamConfigurationList", list != nil)
+	v.ListLen("streamConfigurationList", len(list), list != nil, 1, 1, func() string { return "[...]" })
 	for i, c := range list {
 		field := "streamConfigurationList." + strconv.Itoa(i+1) + ".member"
-		v.notNull(field+".recordConfiguration", c.RecordConfiguration != nil)
+		v.NotNull(field+".recordConfiguration", c.RecordConfiguration != nil)
 		if r := c.RecordConfiguration; r != nil {
-			v.notNull(field+".recordConfiguration.recordFormatType", r.RecordFormatType != nil)
-			v.enum(field+".recordConfiguration.recordFormatType", r.RecordFormatType, recordFormatTypes...)
+			v.NotNull(field+".recordConfiguration.recordFormatType", r.RecordFormatType != nil)
+			v.Enum(field+".recordConfiguration.recordFormatType", r.RecordFormatType, recordFormatTypes...)
 		}
-		v.notNull(field+".streamARN", c.StreamARN != nil)
-		v.streamARN(field+".streamARN", c.StreamARN)
+		v.NotNull(field+".streamARN", c.StreamARN != nil)
+		v.StreamARN(field+".streamARN", c.StreamARN)
 	}
 }
 
 // validateS3Destination checks the S3DestinationConfiguration of
 // CreateChannel.
-func validateS3Destination(v *validator, d *channelS3Destination) {
+func validateS3Destination(v *wire.Validator, d *channelS3Destination) {
 	if d == nil {
 		return
 	}
 	const field = "s3DestinationConfiguration"
-	v.notNull(field+".storageConfiguration", d.StorageConfiguration != nil)
+	v.NotNull(field+".storageConfiguration", d.StorageConfiguration != nil)
 	if sc := d.StorageConfiguration; sc != nil {
-		v.notNull(field+".storageConfiguration.bucketARN", sc.BucketARN != nil)
-		v.notNull(field+".storageConfiguration.compressionType", sc.CompressionType != nil)
-		v.enum(field+".storageConfiguration.compressionType", sc.CompressionType, s3CompressionTypes...)
-		v.notNull(field+".storageConfiguration.expectedBucketOwner", sc.ExpectedBucketOwner != nil)
-		v.enum(field+".storageConfiguration.storageClass", sc.StorageClass, s3StorageClasses...)
+		v.NotNull(field+".storageConfiguration.bucketARN", sc.BucketARN != nil)
+		v.NotNull(field+".storageConfiguration.compressionType", sc.CompressionType != nil)
+		v.Enum(field+".storageConfiguration.compressionType", sc.CompressionType, s3CompressionTypes...)
+		v.NotNull(field+".storageConfiguration.expectedBucketOwner", sc.ExpectedBucketOwner != nil)
+		v.Enum(field+".storageConfiguration.storageClass", sc.StorageClass, s3StorageClasses...)
 	}
 	validateDeadLetterQueue(v, field+".deadLetterQueueS3Configuration", d.DeadLetterQueueS3Configuration)
 }
 
 // validateS3TablesDestination checks the S3TablesDestinationConfiguration of
 // CreateChannel.
-func validateS3TablesDestination(v *validator, d *channelS3TablesDestination) {
+func validateS3TablesDestination(v *wire.Validator, d *channelS3TablesDestination) {
 	if d == nil {
 		return
 	}
 	const field = "s3TablesDestinationConfiguration"
-	v.notNull(field+".deadLetterQueueS3Configuration", d.DeadLetterQueueS3Configuration != nil)
+	v.NotNull(field+".deadLetterQueueS3Configuration", d.DeadLetterQueueS3Configuration != nil)
 	validateDeadLetterQueue(v, field+".deadLetterQueueS3Configuration", d.DeadLetterQueueS3Configuration)
 	list := d.S3TablesConfigurationList
-	v.notNull(field+".s3TablesConfigurationList", list != nil)
-	v.listLen(field+".s3TablesConfigurationList", len(list), list != nil, 1, 1, func() string { return "[...]" })
+	v.NotNull(field+".s3TablesConfigurationList", list != nil)
+	v.ListLen(field+".s3TablesConfigurationList", len(list), list != nil, 1, 1, func() string { return "[...]" })
 	for i, t := range list {
 		m := field + ".s3TablesConfigurationList." + strconv.Itoa(i+1) + ".member"
-		v.notNull(m+".compressionType", t.CompressionType != nil)
-		v.enum(m+".compressionType", t.CompressionType, s3TablesCompressionType...)
-		v.notNull(m+".namespace", t.Namespace != nil)
-		v.notNull(m+".tableBucketARN", t.TableBucketARN != nil)
-		v.notNull(m+".tableName", t.TableName != nil)
+		v.NotNull(m+".compressionType", t.CompressionType != nil)
+		v.Enum(m+".compressionType", t.CompressionType, s3TablesCompressionType...)
+		v.NotNull(m+".namespace", t.Namespace != nil)
+		v.NotNull(m+".tableBucketARN", t.TableBucketARN != nil)
+		v.NotNull(m+".tableName", t.TableName != nil)
 	}
 }
 
@@ -180,7 +182,7 @@ func (s *Server) channelSourceStream(arn string) (*shard.Stream, error) {
 		return nil, err
 	}
 	if mode := st.Info().Mode; mode != shard.ModeOnDemand {
-		return nil, apiErrorf(errInvalidArgument, "Channels are only supported for ON_DEMAND streams; stream %s under account %s is %s.",
+		return nil, wire.Errorf(wire.InvalidArgument, "Channels are only supported for ON_DEMAND streams; stream %s under account %s is %s.",
 			st.Name(), s.store.Options().AccountID, mode)
 	}
 	return st, nil

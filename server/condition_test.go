@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
@@ -211,13 +213,13 @@ func TestConditionEndToEnd(t *testing.T) {
 			t.Fatalf("aws:SourceIp 127.0.0.0/8: %v", err)
 		}
 		_, err := e.clientAs(c, "AKIDDENYLOCAL", "s2").DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errAccessDenied, 400, denied+"denied is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" with an explicit deny in an identity-based policy")
+		wantAuthError(t, err, wire.AccessDenied, 400, denied+"denied is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" with an explicit deny in an identity-based policy")
 		_, err = e.clientAs(c, "AKIDREMOTE", "s3").DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errAccessDenied, 400, denied+"remote is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" because no identity-based policy allows")
+		wantAuthError(t, err, wire.AccessDenied, 400, denied+"remote is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" because no identity-based policy allows")
 		_, err = e.clientAs(c, "AKIDPLAIN", "s4").DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errAccessDenied, 400, denied+"plain is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" with an explicit deny")
+		wantAuthError(t, err, wire.AccessDenied, 400, denied+"plain is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" with an explicit deny")
 		_, err = e.clientAs(c, "AKIDSECURE", "s5").DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errAccessDenied, 400, denied+"secure is not authorized")
+		wantAuthError(t, err, wire.AccessDenied, 400, denied+"secure is not authorized")
 	})
 
 	// PutResourcePolicy compiles conditions: an unknown key is refused; a
@@ -225,7 +227,7 @@ func TestConditionEndToEnd(t *testing.T) {
 	admin := e.clients[0].sdk
 	bad := head + `{"Effect":"Allow","Principal":"*","Action":"kinesis:*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]}`
 	_, err := admin.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: aws.String(st.ARN()), Policy: aws.String(bad)})
-	wantAPIError(t, err, errInvalidArgument, `Policy is not a valid policy document: policy statement 1: Condition StringEquals: unknown condition key "aws:SourceVpce"`)
+	wantAPIError(t, err, wire.InvalidArgument, `Policy is not a valid policy document: policy statement 1: Condition StringEquals: unknown condition key "aws:SourceVpce"`)
 	grant := head + `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/remote"},"Action":"kinesis:DescribeStreamSummary","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}`
 	if _, err := admin.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: aws.String(st.ARN()), Policy: aws.String(grant)}); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 	"github.com/valyala/fasthttp"
 )
@@ -103,7 +105,7 @@ func (c *console) close() {
 
 // serve answers ctx if its path is the console's and reports whether it did.
 func (c *console) serve(ctx *fasthttp.RequestCtx) bool {
-	p := b2s(ctx.Path())
+	p := wire.B2S(ctx.Path())
 	if p != consolePrefix && !strings.HasPrefix(p, consolePrefix+"/") {
 		return false
 	}

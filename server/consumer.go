@@ -2,27 +2,12 @@ package server
 
 import (
 	"errors"
-	"regexp"
 	"strings"
+
+	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/shardlog/shardlog/shard"
 )
-
-// Patterns of the consumer members of the service model.
-var (
-	consumerNamePattern = regexp.MustCompile(`^(?:[a-zA-Z0-9_.-]+)$`)
-	consumerARNMember   = regexp.MustCompile(`^(?:^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+)$`)
-)
-
-// consumerName checks a ConsumerName member.
-func (v *validator) consumerName(field string, name *string) {
-	v.str(field, name, 1, 128, consumerNamePattern)
-}
-
-// consumerARN checks a ConsumerARN member.
-func (v *validator) consumerARN(field string, arn *string) {
-	v.str(field, arn, 1, 2048, consumerARNMember)
-}
 
 // consumer is the Kinesis Consumer structure (RegisterStreamConsumer,
 // ListStreamConsumers).
@@ -30,7 +15,7 @@ type consumer struct {
 	ConsumerName              string
 	ConsumerARN               string
 	ConsumerStatus            shard.ConsumerStatus
-	ConsumerCreationTimestamp epochTime
+	ConsumerCreationTimestamp wire.EpochTime
 }
 
 // consumerDescription is the Kinesis ConsumerDescription structure.
@@ -38,7 +23,7 @@ type consumerDescription struct {
 	ConsumerName              string
 	ConsumerARN               string
 	ConsumerStatus            shard.ConsumerStatus
-	ConsumerCreationTimestamp epochTime
+	ConsumerCreationTimestamp wire.EpochTime
 	StreamARN                 string
 }
 
@@ -47,7 +32,7 @@ func toConsumer(c shard.ConsumerInfo) consumer {
 		ConsumerName:              c.Name,
 		ConsumerARN:               c.ARN,
 		ConsumerStatus:            c.Status,
-		ConsumerCreationTimestamp: epochTime{c.CreatedAt},
+		ConsumerCreationTimestamp: wire.EpochTime{Time: c.CreatedAt},
 	}
 }
 
@@ -97,15 +82,15 @@ func (s *Server) consumerFor(arn, name, streamARN *string) (*shard.Stream, shard
 		}
 		return st, c, err
 	}
-	return nil, shard.ConsumerInfo{}, apiErrorf(errInvalidArgument, "ConsumerARN or both ConsumerName and StreamARN are required for this request.")
+	return nil, shard.ConsumerInfo{}, wire.Errorf(wire.InvalidArgument, "ConsumerARN or both ConsumerName and StreamARN are required for this request.")
 }
 
 // consumerStream resolves the stream of a consumer; a missing stream is a
 // missing consumer, named by what the request named.
 func (s *Server) consumerStream(streamARN, what string) (*shard.Stream, error) {
 	st, err := s.lookupStream(nil, &streamARN, needAny)
-	var ae *APIError
-	if errors.As(err, &ae) && ae.Type == errResourceNotFound {
+	var ae *wire.APIError
+	if errors.As(err, &ae) && ae.Type == wire.ResourceNotFound {
 		return nil, s.consumerNotFound(what)
 	}
 	return st, err
@@ -113,8 +98,8 @@ func (s *Server) consumerStream(streamARN, what string) (*shard.Stream, error) {
 
 // consumerNotFound is the ResourceNotFoundException for a consumer named by
 // ARN or name.
-func (s *Server) consumerNotFound(what string) *APIError {
-	return apiErrorf(errResourceNotFound, "Consumer %s under account %s not found.", what, s.store.Options().AccountID)
+func (s *Server) consumerNotFound(what string) *wire.APIError {
+	return wire.Errorf(wire.ResourceNotFound, "Consumer %s under account %s not found.", what, s.store.Options().AccountID)
 }
 
 // tagged is a resource that carries tags: a stream, or a registered

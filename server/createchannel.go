@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type createChannelInput struct {
 	ChannelName                      *string
 	ServiceExecutionRoleARN          *string
@@ -19,25 +21,25 @@ type createChannelInput struct {
 // deliver to S3, it answers errChannelsUnsupported. It never creates
 // anything.
 func (s *Server) createChannel(in *createChannelInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("channelName", in.ChannelName != nil)
-	v.notNull("serviceExecutionRoleARN", in.ServiceExecutionRoleARN != nil)
+	var v wire.Validator
+	v.NotNull("channelName", in.ChannelName != nil)
+	v.NotNull("serviceExecutionRoleARN", in.ServiceExecutionRoleARN != nil)
 	validateStreamConfigurations(&v, in.StreamConfigurationList)
 	if e := in.EncryptionConfiguration; e != nil {
-		v.notNull("encryptionConfiguration.encryptionType", e.EncryptionType != nil)
-		v.enum("encryptionConfiguration.encryptionType", e.EncryptionType, encryptionKMS)
-		v.notNull("encryptionConfiguration.keyId", e.KeyId != nil)
+		v.NotNull("encryptionConfiguration.encryptionType", e.EncryptionType != nil)
+		v.Enum("encryptionConfiguration.encryptionType", e.EncryptionType, encryptionKMS)
+		v.NotNull("encryptionConfiguration.keyId", e.KeyId != nil)
 	}
 	validateLogging(&v, "loggingConfiguration", in.LoggingConfiguration)
 	validateS3Destination(&v, in.S3DestinationConfiguration)
 	validateS3TablesDestination(&v, in.S3TablesDestinationConfiguration)
-	v.mapLen("tags", in.Tags, in.Tags != nil, 0, maxTagsPerCall)
-	v.mapEntries("tags", in.Tags, 1, maxTagKeyLen, 0, maxTagValueLen)
-	if err := v.err(); err != nil {
+	v.MapLen("tags", in.Tags, in.Tags != nil, 0, maxTagsPerCall)
+	v.MapEntries("tags", in.Tags, 1, maxTagKeyLen, 0, maxTagValueLen)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if (in.S3DestinationConfiguration == nil) == (in.S3TablesDestinationConfiguration == nil) {
-		return nil, apiErrorf(errInvalidArgument, "Specify either S3DestinationConfiguration or S3TablesDestinationConfiguration, but not both.")
+		return nil, wire.Errorf(wire.InvalidArgument, "Specify either S3DestinationConfiguration or S3TablesDestinationConfiguration, but not both.")
 	}
 	if _, err := s.channelSourceStream(*in.StreamConfigurationList[0].StreamARN); err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -38,20 +40,20 @@ type emptyOutput struct{}
 // createStream answers CreateStream. The stream is CREATING for the store's
 // CreateDelay, then ACTIVE.
 func (s *Server) createStream(in *createStreamInput) (*emptyOutput, error) {
-	var v validator
-	v.intRange("shardCount", in.ShardCount, 1, 1<<31-1)
-	v.notNull("streamName", in.StreamName != nil)
-	v.streamName("streamName", in.StreamName)
+	var v wire.Validator
+	v.IntRange("shardCount", in.ShardCount, 1, 1<<31-1)
+	v.NotNull("streamName", in.StreamName != nil)
+	v.StreamName("streamName", in.StreamName)
 	if in.StreamModeDetails != nil {
-		v.notNull("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode != nil)
-		v.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, string(shard.ModeProvisioned), string(shard.ModeOnDemand))
+		v.NotNull("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode != nil)
+		v.Enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, string(shard.ModeProvisioned), string(shard.ModeOnDemand))
 	}
-	v.mapLen("tags", in.Tags, in.Tags != nil, 1, 200)
-	v.mapEntries("tags", in.Tags, 1, 128, 0, 256)
-	v.intRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, 1<<31-1)
-	v.intRange("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, 1024, 10240)
-	v.enum("recordDistributionStrategy", in.RecordDistributionStrategy, shard.DistributionAuto, shard.DistributionUserPartitionKey)
-	if err := v.err(); err != nil {
+	v.MapLen("tags", in.Tags, in.Tags != nil, 1, 200)
+	v.MapEntries("tags", in.Tags, 1, 128, 0, 256)
+	v.IntRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, 1<<31-1)
+	v.IntRange("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, 1024, 10240)
+	v.Enum("recordDistributionStrategy", in.RecordDistributionStrategy, shard.DistributionAuto, shard.DistributionUserPartitionKey)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	name := *in.StreamName
@@ -74,16 +76,16 @@ func (s *Server) createStream(in *createStreamInput) (*emptyOutput, error) {
 	case mode == shard.ModeOnDemand:
 		cfg.ShardCount = onDemandShardCount
 	default:
-		return nil, apiErrorf(errInvalidArgument, "ShardCount is required for streams in PROVISIONED mode.")
+		return nil, wire.Errorf(wire.InvalidArgument, "ShardCount is required for streams in PROVISIONED mode.")
 	}
 	if in.RecordDistributionStrategy != nil {
 		if *in.RecordDistributionStrategy == shard.DistributionAuto && mode != shard.ModeOnDemand {
-			return nil, apiErrorf(errInvalidArgument, "RecordDistributionStrategy AUTO is only supported for streams in ON_DEMAND mode.")
+			return nil, wire.Errorf(wire.InvalidArgument, "RecordDistributionStrategy AUTO is only supported for streams in ON_DEMAND mode.")
 		}
 		cfg.Distribution = *in.RecordDistributionStrategy
 	}
 	if len(in.Tags) > maxStreamTags {
-		return nil, apiErrorf(errInvalidArgument, "Failed to create stream %s under account %s because a given stream cannot have more than %d tags associated with it.", name, account, maxStreamTags)
+		return nil, wire.Errorf(wire.InvalidArgument, "Failed to create stream %s under account %s because a given stream cannot have more than %d tags associated with it.", name, account, maxStreamTags)
 	}
 	if in.MaxRecordSizeInKiB != nil {
 		cfg.MaxRecordSizeKiB = *in.MaxRecordSizeInKiB
@@ -103,8 +105,8 @@ func (s *Server) createStream(in *createStreamInput) (*emptyOutput, error) {
 }
 
 // streamExists is AWS's ResourceInUseException for a name already taken.
-func (s *Server) streamExists(name string) *APIError {
-	return apiErrorf(errResourceInUse, "Stream %s under account %s already exists.", name, s.store.Options().AccountID)
+func (s *Server) streamExists(name string) *wire.APIError {
+	return wire.Errorf(wire.ResourceInUse, "Stream %s under account %s already exists.", name, s.store.Options().AccountID)
 }
 
 // accountLimitError words a *shard.LimitError, the store's refusal of a
@@ -118,15 +120,15 @@ func (s *Server) accountLimitError(err error, stream string) error {
 	o := s.store.Options()
 	switch le.Kind {
 	case shard.LimitShards:
-		return apiErrorf(errLimitExceeded, "This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. "+
+		return wire.Errorf(wire.LimitExceeded, "This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. "+
 			"Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page "+
 			"(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
 			o.AccountID, o.Region, le.Current, le.Max, le.Additional)
 	case shard.LimitOnDemandStreams:
-		return apiErrorf(errLimitExceeded, "This request would exceed the on-demand stream count limit for the account %s in %s. Current on-demand stream count for the account: %d. Limit: %d.",
+		return wire.Errorf(wire.LimitExceeded, "This request would exceed the on-demand stream count limit for the account %s in %s. Current on-demand stream count for the account: %d. Limit: %d.",
 			o.AccountID, o.Region, le.Current, le.Max)
 	case shard.LimitConsumers:
-		return apiErrorf(errLimitExceeded, "Stream %s under account %s has reached the limit of %d registered consumers.", stream, o.AccountID, le.Max)
+		return wire.Errorf(wire.LimitExceeded, "Stream %s under account %s has reached the limit of %d registered consumers.", stream, o.AccountID, le.Max)
 	}
 	return err
 }

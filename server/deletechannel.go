@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type deleteChannelInput struct {
 	ChannelARN *string
 }
@@ -9,9 +11,9 @@ type deleteChannelInput struct {
 // deleteChannel answers DeleteChannel: ResourceNotFoundException for any
 // valid request, since shardlog has no channels.
 func (s *Server) deleteChannel(in *deleteChannelInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("channelARN", in.ChannelARN != nil)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("channelARN", in.ChannelARN != nil)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	return nil, channelNotFound(*in.ChannelARN)

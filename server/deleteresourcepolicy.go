@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type deleteResourcePolicyInput struct {
 	ResourceARN *string
 }
@@ -7,10 +9,10 @@ type deleteResourcePolicyInput struct {
 // deleteResourcePolicy answers DeleteResourcePolicy: it removes the policy
 // attached to a stream; a stream without one is ResourceNotFoundException.
 func (s *Server) deleteResourcePolicy(in *deleteResourcePolicyInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("resourceARN", in.ResourceARN != nil)
-	v.resourceARN("resourceARN", in.ResourceARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.resourceStream(*in.ResourceARN, needChange)
@@ -18,7 +20,7 @@ func (s *Server) deleteResourcePolicy(in *deleteResourcePolicyInput) (*emptyOutp
 		return nil, err
 	}
 	if st.ResourcePolicy() == "" {
-		return nil, apiErrorf(errResourceNotFound, "No resource policy found for resource %s.", *in.ResourceARN)
+		return nil, wire.Errorf(wire.ResourceNotFound, "No resource policy found for resource %s.", *in.ResourceARN)
 	}
 	if err := st.SetResourcePolicy(""); err != nil {
 		return nil, err

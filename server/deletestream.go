@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -19,10 +21,10 @@ type deleteStreamInput struct {
 // DeleteDelay, then gone; a stream in any state but DELETING, CREATING
 // included, may be deleted (lookupStream's needChange).
 func (s *Server) deleteStream(in *deleteStreamInput) (*emptyOutput, error) {
-	var v validator
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needChange)
@@ -31,7 +33,7 @@ func (s *Server) deleteStream(in *deleteStreamInput) (*emptyOutput, error) {
 	}
 	consumers := st.Consumers()
 	if len(consumers) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
-		return nil, apiErrorf(errResourceInUse, "Stream %s under account %s has registered consumers. Deregister them or use EnforceConsumerDeletion.", st.Name(), s.store.Options().AccountID)
+		return nil, wire.Errorf(wire.ResourceInUse, "Stream %s under account %s has registered consumers. Deregister them or use EnforceConsumerDeletion.", st.Name(), s.store.Options().AccountID)
 	}
 	for _, c := range consumers {
 		s.subs.endConsumer(c.ARN, s.consumerNotFound(c.ARN))

@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -16,11 +18,11 @@ type deregisterStreamConsumerInput struct {
 // DELETING for the store's DeleteDelay, then gone, and its subscriptions end
 // at once.
 func (s *Server) deregisterStreamConsumer(in *deregisterStreamConsumerInput) (*emptyOutput, error) {
-	var v validator
-	v.streamARN("streamARN", in.StreamARN)
-	v.consumerName("consumerName", in.ConsumerName)
-	v.consumerARN("consumerARN", in.ConsumerARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamARN("streamARN", in.StreamARN)
+	v.ConsumerName("consumerName", in.ConsumerName)
+	v.ConsumerARN("consumerARN", in.ConsumerARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, c, err := s.consumerFor(in.ConsumerARN, in.ConsumerName, in.StreamARN)
@@ -28,7 +30,7 @@ func (s *Server) deregisterStreamConsumer(in *deregisterStreamConsumerInput) (*e
 		return nil, err
 	}
 	if c.Status != shard.ConsumerActive {
-		return nil, apiErrorf(errResourceInUse, "Consumer %s under account %s is not in an ACTIVE state, instead in state %s.", c.ARN, s.store.Options().AccountID, c.Status)
+		return nil, wire.Errorf(wire.ResourceInUse, "Consumer %s under account %s is not in an ACTIVE state, instead in state %s.", c.ARN, s.store.Options().AccountID, c.Status)
 	}
 	if _, err := st.DeregisterConsumer(c.Name); errors.Is(err, shard.ErrConsumerNotFound) {
 		return nil, s.consumerNotFound(c.ARN)

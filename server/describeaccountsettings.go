@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -12,9 +14,9 @@ type describeAccountSettingsInput struct{}
 // responses.
 type commitmentOutput struct {
 	Status               string
-	StartedAt            *epochTime `json:",omitempty"`
-	EndedAt              *epochTime `json:",omitempty"`
-	EarliestAllowedEndAt *epochTime `json:",omitempty"`
+	StartedAt            *wire.EpochTime `json:",omitempty"`
+	EndedAt              *wire.EpochTime `json:",omitempty"`
+	EarliestAllowedEndAt *wire.EpochTime `json:",omitempty"`
 }
 
 type accountSettingsOutput struct {
@@ -29,11 +31,11 @@ func (s *Server) describeAccountSettings(*describeAccountSettingsInput) (*accoun
 
 // accountSettings is the response of Describe and UpdateAccountSettings.
 func accountSettings(a shard.AccountSettings) *accountSettingsOutput {
-	at := func(ms int64) *epochTime {
+	at := func(ms int64) *wire.EpochTime {
 		if ms == 0 {
 			return nil
 		}
-		return &epochTime{time.UnixMilli(ms)}
+		return &wire.EpochTime{Time: time.UnixMilli(ms)}
 	}
 	return &accountSettingsOutput{MinimumThroughputBillingCommitment: commitmentOutput{
 		Status:               a.CommitmentStatus,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/shardlog/shardlog/server/wire"
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -28,7 +29,7 @@ type streamDescription struct {
 	Shards                  []shardDescription
 	HasMoreShards           bool
 	RetentionPeriodHours    int
-	StreamCreationTimestamp epochTime
+	StreamCreationTimestamp wire.EpochTime
 	EnhancedMonitoring      []enhancedMetrics
 	EncryptionType          string
 	KeyId                   string `json:",omitempty"`
@@ -69,12 +70,12 @@ type sequenceNumberRange struct {
 // describeStream answers DescribeStream: the stream's metadata and a page
 // of its shards (none while it is CREATING, as in AWS).
 func (s *Server) describeStream(in *describeStreamInput) (*describeStreamOutput, error) {
-	var v validator
-	v.intRange("limit", in.Limit, 1, 10000)
-	v.str("exclusiveStartShardId", in.ExclusiveStartShardId, 1, 128, shardIDPattern)
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.IntRange("limit", in.Limit, 1, 10000)
+	v.Str("exclusiveStartShardId", in.ExclusiveStartShardId, 1, 128, wire.ShardIDPattern)
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
@@ -93,7 +94,7 @@ func (s *Server) describeStream(in *describeStreamInput) (*describeStreamOutput,
 		StreamModeDetails:       streamModeDetails{StreamMode: info.Mode},
 		Shards:                  []shardDescription{},
 		RetentionPeriodHours:    info.RetentionHours,
-		StreamCreationTimestamp: epochTime{info.CreatedAt},
+		StreamCreationTimestamp: wire.EpochTime{Time: info.CreatedAt},
 		EnhancedMonitoring:      enhancedMonitoring(info),
 		EncryptionType:          info.EncryptionType,
 		KeyId:                   info.KeyID,

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type describeStreamConsumerInput struct {
 	StreamARN    *string
 	ConsumerName *string
@@ -13,11 +15,11 @@ type describeStreamConsumerOutput struct {
 // describeStreamConsumer answers DescribeStreamConsumer, by ConsumerARN or
 // by StreamARN and ConsumerName.
 func (s *Server) describeStreamConsumer(in *describeStreamConsumerInput) (*describeStreamConsumerOutput, error) {
-	var v validator
-	v.streamARN("streamARN", in.StreamARN)
-	v.consumerName("consumerName", in.ConsumerName)
-	v.consumerARN("consumerARN", in.ConsumerARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamARN("streamARN", in.StreamARN)
+	v.ConsumerName("consumerName", in.ConsumerName)
+	v.ConsumerARN("consumerARN", in.ConsumerARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	_, c, err := s.consumerFor(in.ConsumerARN, in.ConsumerName, in.StreamARN)
@@ -28,7 +30,7 @@ func (s *Server) describeStreamConsumer(in *describeStreamConsumerInput) (*descr
 		ConsumerName:              c.Name,
 		ConsumerARN:               c.ARN,
 		ConsumerStatus:            c.Status,
-		ConsumerCreationTimestamp: epochTime{c.CreatedAt},
+		ConsumerCreationTimestamp: wire.EpochTime{Time: c.CreatedAt},
 		StreamARN:                 c.StreamARN,
 	}}, nil
 }

@@ -1,6 +1,9 @@
 package server
 
-import "github.com/shardlog/shardlog/shard"
+import (
+	"github.com/shardlog/shardlog/server/wire"
+	"github.com/shardlog/shardlog/shard"
+)
 
 type describeStreamSummaryInput struct {
 	StreamName *string
@@ -18,7 +21,7 @@ type streamDescriptionSummary struct {
 	StreamStatus               shard.StreamStatus
 	StreamModeDetails          streamModeDetails
 	RetentionPeriodHours       int
-	StreamCreationTimestamp    epochTime
+	StreamCreationTimestamp    wire.EpochTime
 	EnhancedMonitoring         []enhancedMetrics
 	EncryptionType             string
 	KeyId                      string `json:",omitempty"`
@@ -41,10 +44,10 @@ type warmThroughput struct {
 // and RecordDistributionStrategy are reported for ON_DEMAND streams only, as
 // AWS does (and WarmThroughput for any stream that has one set).
 func (s *Server) describeStreamSummary(in *describeStreamSummaryInput) (*describeStreamSummaryOutput, error) {
-	var v validator
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
@@ -58,7 +61,7 @@ func (s *Server) describeStreamSummary(in *describeStreamSummaryInput) (*describ
 		StreamStatus:            info.Status,
 		StreamModeDetails:       streamModeDetails{StreamMode: info.Mode},
 		RetentionPeriodHours:    info.RetentionHours,
-		StreamCreationTimestamp: epochTime{info.CreatedAt},
+		StreamCreationTimestamp: wire.EpochTime{Time: info.CreatedAt},
 		EnhancedMonitoring:      enhancedMonitoring(info),
 		EncryptionType:          info.EncryptionType,
 		KeyId:                   info.KeyID,

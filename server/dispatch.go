@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // targetPrefix is the service part of every X-Amz-Target.
@@ -25,7 +27,7 @@ type operation struct {
 	// call decodes body with c, checks that cred, connected as peer, may
 	// run op on the resources the request names (nil cred: auth mode none),
 	// runs the handler and appends the encoded response to dst.
-	call func(s *Server, op *operation, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error)
+	call func(s *Server, op *operation, cred *credential, peer requestPeer, c wire.Codec, body, dst []byte) ([]byte, error)
 }
 
 // bodyClass is the class of an operation's request body limit.
@@ -53,16 +55,16 @@ type releaser interface{ release() }
 // struct, encoded by the codec after fn returns; it may implement
 // jsonAppender to skip reflection and releaser to free resources after
 // encoding.
-func handler[In, Out any](fn func(s *Server, in *In) (*Out, error)) func(s *Server, op *operation, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error) {
+func handler[In, Out any](fn func(s *Server, in *In) (*Out, error)) func(s *Server, op *operation, cred *credential, peer requestPeer, c wire.Codec, body, dst []byte) ([]byte, error) {
 	pool := &sync.Pool{New: func() any { return new(In) }}
-	return func(s *Server, op *operation, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error) {
+	return func(s *Server, op *operation, cred *credential, peer requestPeer, c wire.Codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
 			var zero In
 			*in = zero
 			pool.Put(in)
 		}()
-		if err := c.decode(body, in); err != nil {
+		if err := c.Decode(body, in); err != nil {
 			return dst, err
 		}
 		if err := s.authorize(cred, op, in, peer); err != nil {
@@ -80,7 +82,7 @@ func handler[In, Out any](fn func(s *Server, in *In) (*Out, error)) func(s *Serv
 			// empty body, in the request's content type (emptyOutput).
 			return dst, nil
 		}
-		return c.encode(dst, out)
+		return c.Encode(dst, out)
 	}
 }
 
@@ -124,7 +126,7 @@ type exchange struct {
 
 // errUnauthorizable is AWS's answer when it cannot tell which operation a
 // request is for.
-var errUnauthorizable = &APIError{Type: errAccessDenied, Message: "Unable to determine service/operation name to be authorized", status: http.StatusForbidden}
+var errUnauthorizable = &wire.APIError{Type: wire.AccessDenied, Message: "Unable to determine service/operation name to be authorized", HTTPStatus: http.StatusForbidden}
 
 // handle runs one request through the operation table and fills the
 // response fields of x. It follows the AWS front end's order of checks:
@@ -145,7 +147,7 @@ func (s *Server) handle(x *exchange) {
 // route is handle without the access log; it returns the operation run, if
 // any.
 func (s *Server) route(x *exchange) *operation {
-	c, known := requestCodec(x.contentType)
+	c, known := wire.RequestCodec(x.contentType)
 	op := s.ops[x.target]
 	if x.method != http.MethodPost {
 		s.fail(x, c, errUnauthorizable)
@@ -153,10 +155,10 @@ func (s *Server) route(x *exchange) *operation {
 	}
 	if !known {
 		if !strings.Contains(x.target, ".") {
-			s.fail(x, jsonCodec{}, errUnauthorizable)
+			s.fail(x, wire.JSON{}, errUnauthorizable)
 			return nil
 		}
-		s.fail(x, jsonCodec{}, &APIError{Type: errUnknownOperation, status: http.StatusNotFound})
+		s.fail(x, wire.JSON{}, &wire.APIError{Type: wire.UnknownOperation, HTTPStatus: http.StatusNotFound})
 		return nil
 	}
 	if op == nil {
@@ -164,11 +166,11 @@ func (s *Server) route(x *exchange) *operation {
 			s.fail(x, c, e)
 			return nil
 		}
-		if len(x.body) > 0 && !c.wellFormed(x.body) {
-			s.fail(x, c, &APIError{Type: errSerialization})
+		if len(x.body) > 0 && !c.WellFormed(x.body) {
+			s.fail(x, c, &wire.APIError{Type: wire.Serialization})
 			return nil
 		}
-		s.fail(x, c, &APIError{Type: errUnknownOperation})
+		s.fail(x, c, &wire.APIError{Type: wire.UnknownOperation})
 		return nil
 	}
 	// AWS checks the signature here: after the operation is known, before
@@ -187,21 +189,8 @@ func (s *Server) route(x *exchange) *operation {
 		s.fail(x, c, s.toAPIError(op.name, err))
 		return op
 	}
-	x.status, x.respContentType, x.out = http.StatusOK, c.contentType(), out
+	x.status, x.respContentType, x.out = http.StatusOK, c.ContentType(), out
 	return op
-}
-
-// requestCodec returns the codec of a request's Content-Type, and whether
-// the type is one the API accepts; for any other type, JSON, in which the
-// errors about it are answered. Every error answer, even one about the
-// method or the operation, is in the request's codec when it has one: a
-// CBOR client (the Java SDK) cannot parse a JSON body.
-func requestCodec(contentType string) (codec, bool) {
-	mediaType, _, _ := strings.Cut(contentType, ";")
-	if c, ok := codecs[strings.TrimSpace(mediaType)]; ok {
-		return c, true
-	}
-	return jsonCodec{}, false
 }
 
 // admit checks x's credentials and reads its body: first everything the
@@ -211,10 +200,10 @@ func requestCodec(contentType string) (codec, bool) {
 // then the signature over it. Under auth mode none only the shape of the
 // credentials is checked (authform.go), unless Auth.AcceptUnsigned. It
 // returns the verified key (nil in auth mode none) or the error to answer.
-func (s *Server) admit(x *exchange, op *operation) (*credential, *APIError) {
+func (s *Server) admit(x *exchange, op *operation) (*credential, *wire.APIError) {
 	var pending *pendingSig
 	if kr := s.auth.Load(); kr != nil && !kr.unsigned && !x.operator {
-		var e *APIError
+		var e *wire.APIError
 		switch {
 		case !kr.sigv4:
 			e = checkAuthShape(x.headers)
@@ -241,7 +230,7 @@ func (s *Server) admit(x *exchange, op *operation) (*credential, *APIError) {
 // call runs op on x's body. A panic in it is a bug in one request, never
 // the daemon's end: it is logged with its stack, counted in
 // shardlog_panics_total and returned as an error (InternalFailure).
-func (s *Server) call(op *operation, cred *credential, c codec, x *exchange) (out []byte, err error) {
+func (s *Server) call(op *operation, cred *credential, c wire.Codec, x *exchange) (out []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = x.out, s.recovered(op.name, p)
@@ -258,8 +247,8 @@ func (s *Server) recovered(op string, p any) error {
 }
 
 // fail fills x with an error response.
-func (s *Server) fail(x *exchange, c codec, e *APIError) {
+func (s *Server) fail(x *exchange, c wire.Codec, e *wire.APIError) {
 	x.status = e.Status()
-	x.respContentType = c.contentType()
-	x.out = c.encodeError(x.out[:0], e)
+	x.respContentType = c.ContentType()
+	x.out = c.EncodeError(x.out[:0], e)
 }

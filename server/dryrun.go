@@ -1,8 +1,10 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 // errDryRun is the answer to a request that would have succeeded but asked
 // for a dry run. AWS answers it with status 400.
-var errDryRun = &APIError{Type: errDryRunOperation, Message: "Request would have succeeded, but the DryRun flag is set."}
+var errDryRun = &wire.APIError{Type: wire.DryRunOperation, Message: "Request would have succeeded, but the DryRun flag is set."}
 
 // dryRun answers the DryRun member that the data-plane operations
 // (PutRecord, PutRecords, GetRecords, GetShardIterator, SubscribeToShard)

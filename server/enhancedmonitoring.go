@@ -1,6 +1,10 @@
 package server
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/shardlog/shardlog/server/wire"
+)
 
 type enhancedMonitoringInput struct {
 	StreamName        *string
@@ -24,14 +28,14 @@ type enhancedMonitoringOutput struct {
 // must be ACTIVE. shardlog publishes no CloudWatch metrics; the set is
 // stored and reported back by DescribeStream.
 func (s *Server) enhancedMonitoring(in *enhancedMonitoringInput, enable bool) (*enhancedMonitoringOutput, error) {
-	var v validator
-	v.streamName("streamName", in.StreamName)
-	v.notNull("shardLevelMetrics", in.ShardLevelMetrics != nil)
-	v.listLen("shardLevelMetrics", len(in.ShardLevelMetrics), in.ShardLevelMetrics != nil, 1, len(shardLevelMetrics),
-		func() string { return showList(in.ShardLevelMetrics) })
-	v.membersEnum("shardLevelMetrics", in.ShardLevelMetrics, metricsEnum...)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamName("streamName", in.StreamName)
+	v.NotNull("shardLevelMetrics", in.ShardLevelMetrics != nil)
+	v.ListLen("shardLevelMetrics", len(in.ShardLevelMetrics), in.ShardLevelMetrics != nil, 1, len(shardLevelMetrics),
+		func() string { return wire.ShowList(in.ShardLevelMetrics) })
+	v.MembersEnum("shardLevelMetrics", in.ShardLevelMetrics, metricsEnum...)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)

@@ -1,22 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"strconv"
-	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
-
-// SubscribeToShard answers with an application/vnd.amazon.eventstream body:
-// a sequence of binary messages (prelude, headers, payload, CRCs), framed by
-// the SDK's own eventstream.Encoder. Every message carries :message-type;
-// events carry :event-type ("initial-response" first, as the SDKs require,
-// then "SubscribeToShardEvent"), exceptions carry :exception-type. The
-// payload is encoded by the request's codec: JSON for JSON clients, CBOR for
-// CBOR ones.
-const eventStreamContentType = "application/vnd.amazon.eventstream"
 
 // subscribeToShardEvent is the Kinesis SubscribeToShardEvent structure. Its
 // records alias mapped segment memory that must stay held until encoded.
@@ -31,7 +21,7 @@ type subscribeToShardEvent struct {
 // eventRecord is the Kinesis Record structure as events carry it.
 type eventRecord struct {
 	SequenceNumber              string
-	ApproximateArrivalTimestamp epochTime
+	ApproximateArrivalTimestamp wire.EpochTime
 	Data                        []byte
 	PartitionKey                string
 	EncryptionType              string `json:",omitempty"`
@@ -45,7 +35,7 @@ type childShard struct {
 }
 
 // appendJSON encodes the event without reflection.
-func (e *subscribeToShardEvent) appendJSON(dst []byte) []byte {
+func (e *subscribeToShardEvent) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"Records":[`...)
 	for i := range e.Records {
 		r := &e.Records[i]
@@ -55,14 +45,14 @@ func (e *subscribeToShardEvent) appendJSON(dst []byte) []byte {
 		dst = append(dst, `{"SequenceNumber":"`...)
 		dst = append(dst, r.SequenceNumber...)
 		dst = append(dst, `","ApproximateArrivalTimestamp":`...)
-		dst = appendEpochMs(dst, r.ApproximateArrivalTimestamp.UnixMilli())
+		dst = wire.AppendEpochMs(dst, r.ApproximateArrivalTimestamp.UnixMilli())
 		dst = append(dst, `,"Data":`...)
-		dst = appendBase64(dst, r.Data)
+		dst = wire.AppendBase64(dst, r.Data)
 		dst = append(dst, `,"PartitionKey":`...)
-		dst = appendJSONString(dst, r.PartitionKey)
+		dst = wire.AppendJSONString(dst, r.PartitionKey)
 		if r.EncryptionType != "" {
 			dst = append(dst, `,"EncryptionType":`...)
-			dst = appendJSONString(dst, r.EncryptionType)
+			dst = wire.AppendJSONString(dst, r.EncryptionType)
 		}
 		dst = append(dst, '}')
 	}
@@ -81,13 +71,13 @@ func (e *subscribeToShardEvent) appendJSON(dst []byte) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"ShardId":`...)
-			dst = appendJSONString(dst, c.ShardId)
+			dst = wire.AppendJSONString(dst, c.ShardId)
 			dst = append(dst, `,"ParentShards":[`...)
 			for j, p := range c.ParentShards {
 				if j > 0 {
 					dst = append(dst, ',')
 				}
-				dst = appendJSONString(dst, p)
+				dst = wire.AppendJSONString(dst, p)
 			}
 			dst = append(dst, `],"HashKeyRange":{"StartingHashKey":"`...)
 			dst = append(dst, c.HashKeyRange.StartingHashKey...)
@@ -120,87 +110,4 @@ func childShards(st *shard.Stream, sh *shard.Shard) []childShard {
 		})
 	}
 	return out
-}
-
-// eventPayloadType is the :content-type of event payloads for a codec.
-func eventPayloadType(c codec) string {
-	if _, ok := c.(jsonCodec); ok {
-		return "application/json"
-	}
-	return c.contentType()
-}
-
-// eventWriter frames messages onto one subscription's response. It is used
-// by one goroutine at a time.
-type eventWriter struct {
-	c       codec
-	enc     *eventstream.Encoder
-	msg     bytes.Buffer // one framed message
-	payload []byte
-}
-
-var eventWriters = sync.Pool{New: func() any { return &eventWriter{enc: eventstream.NewEncoder()} }}
-
-func getEventWriter(c codec) *eventWriter {
-	w := eventWriters.Get().(*eventWriter)
-	w.c = c
-	return w
-}
-
-func putEventWriter(w *eventWriter) {
-	if w.msg.Cap() > maxPooledBuffer || cap(w.payload) > maxPooledBuffer {
-		return
-	}
-	w.c = nil
-	eventWriters.Put(w)
-}
-
-// frame encodes one message with the given headers around payload and
-// returns its bytes, valid until the next call.
-func (w *eventWriter) frame(payload []byte, headers ...eventstream.Header) ([]byte, error) {
-	w.msg.Reset()
-	if err := w.enc.Encode(&w.msg, eventstream.Message{Headers: headers, Payload: payload}); err != nil {
-		return nil, err
-	}
-	return w.msg.Bytes(), nil
-}
-
-func strHeader(name, value string) eventstream.Header {
-	return eventstream.Header{Name: name, Value: eventstream.StringValue(value)}
-}
-
-// initialResponse is the first message: the (empty) SubscribeToShardOutput.
-func (w *eventWriter) initialResponse() ([]byte, error) {
-	p, err := w.c.encode(w.payload[:0], &struct{}{})
-	if err != nil {
-		return nil, err
-	}
-	w.payload = p
-	return w.frame(p,
-		strHeader(":event-type", "initial-response"),
-		strHeader(":content-type", eventPayloadType(w.c)),
-		strHeader(":message-type", "event"))
-}
-
-// event frames one SubscribeToShardEvent.
-func (w *eventWriter) event(e *subscribeToShardEvent) ([]byte, error) {
-	p, err := w.c.encode(w.payload[:0], e)
-	if err != nil {
-		return nil, err
-	}
-	w.payload = p
-	return w.frame(p,
-		strHeader(":event-type", "SubscribeToShardEvent"),
-		strHeader(":content-type", eventPayloadType(w.c)),
-		strHeader(":message-type", "event"))
-}
-
-// exception frames an error as an exception message, which the SDKs turn
-// into the modelled error type.
-func (w *eventWriter) exception(e *APIError) ([]byte, error) {
-	w.payload = w.c.encodeError(w.payload[:0], e)
-	return w.frame(w.payload,
-		strHeader(":exception-type", e.Type),
-		strHeader(":content-type", eventPayloadType(w.c)),
-		strHeader(":message-type", "exception"))
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -21,12 +23,12 @@ type getRecordsInput struct {
 	ShardIterator *string
 	StreamARN     *string
 
-	iter opened[iterator] // ShardIterator, opened once per request
+	iter wire.Opened[wire.Iterator] // ShardIterator, opened once per request
 }
 
 // iterator opens ShardIterator (once per request).
-func (in *getRecordsInput) iterator(s *Server) (iterator, error) {
-	return in.iter.get(func() (iterator, error) { return s.openIterator(*in.ShardIterator) })
+func (in *getRecordsInput) iterator(s *Server) (wire.Iterator, error) {
+	return in.iter.Get(func() (wire.Iterator, error) { return s.tokens.OpenIterator(*in.ShardIterator) })
 }
 
 // sealedStream implements sealedRequest: the stream the iterator names.
@@ -35,7 +37,7 @@ func (in *getRecordsInput) sealedStream(s *Server) (string, bool, error) {
 		return "", false, nil
 	}
 	it, err := in.iterator(s)
-	return it.stream, true, err
+	return it.Stream, true, err
 }
 
 // getRecordsOutput is GetRecords' response. Its records alias mapped
@@ -54,12 +56,12 @@ var getRecordsOutputs = sync.Pool{New: func() any { return new(getRecordsOutput)
 // and the iterator to continue with.
 func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 	began := time.Now()
-	var v validator
-	v.intRange("limit", in.Limit, 1, maxGetRecords)
-	v.notNull("shardIterator", in.ShardIterator != nil)
-	v.str("shardIterator", in.ShardIterator, 1, maxIteratorChars, nil)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.IntRange("limit", in.Limit, 1, maxGetRecords)
+	v.NotNull("shardIterator", in.ShardIterator != nil)
+	v.Str("shardIterator", in.ShardIterator, 1, wire.MaxIteratorChars, nil)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	it, err := in.iterator(s)
@@ -67,25 +69,25 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 		return nil, err
 	}
 	now := s.opts.Now()
-	if now.UnixMilli()-it.issuedMs > s.opts.IteratorTTL.Milliseconds() {
-		return nil, apiErrorf(errExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
-			amzTime(time.UnixMilli(it.issuedMs)), amzTime(now), s.opts.IteratorTTL.Milliseconds())
+	if now.UnixMilli()-it.IssuedMs > s.opts.IteratorTTL.Milliseconds() {
+		return nil, wire.Errorf(wire.ExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
+			amzTime(time.UnixMilli(it.IssuedMs)), amzTime(now), s.opts.IteratorTTL.Milliseconds())
 	}
 	if in.StreamARN != nil {
-		if name, ok := s.store.StreamNameFromARN(*in.StreamARN); !ok || name != it.stream {
-			return nil, apiErrorf(errInvalidArgument, "StreamARN %s does not match the stream of the ShardIterator.", *in.StreamARN)
+		if name, ok := s.store.StreamNameFromARN(*in.StreamARN); !ok || name != it.Stream {
+			return nil, wire.Errorf(wire.InvalidArgument, "StreamARN %s does not match the stream of the ShardIterator.", *in.StreamARN)
 		}
 	}
-	st, err := s.lookupStream(&it.stream, nil, needAny)
-	var ae *APIError
-	if errors.As(err, &ae) && ae.Type == errResourceNotFound {
-		return nil, s.shardNotFound(it.stream, it.shardID)
+	st, err := s.lookupStream(&it.Stream, nil, needAny)
+	var ae *wire.APIError
+	if errors.As(err, &ae) && ae.Type == wire.ResourceNotFound {
+		return nil, s.shardNotFound(it.Stream, it.ShardID)
 	} else if err != nil {
 		return nil, err
 	}
-	sh, err := st.Shard(it.shardID)
-	if errors.Is(err, shard.ErrShardNotFound) || err == nil && sh.SeqID().EpochMs != it.shardEpochMs {
-		return nil, s.shardNotFound(it.stream, it.shardID)
+	sh, err := st.Shard(it.ShardID)
+	if errors.Is(err, shard.ErrShardNotFound) || err == nil && sh.SeqID().EpochMs != it.ShardEpochMs {
+		return nil, s.shardNotFound(it.Stream, it.ShardID)
 	} else if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,7 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 		return nil, s.throughputExceeded(st, sh)
 	}
 	out := getRecordsOutputs.Get().(*getRecordsOutput)
-	if err := sh.Read(it.pos, limit, maxGetRecordsBytes, &out.res); err != nil {
+	if err := sh.Read(it.Pos, limit, maxGetRecordsBytes, &out.res); err != nil {
 		out.release()
 		s.observeGetRecords(st, sh, nil, false, began)
 		if ae := s.corruptRecords("GetRecords", st, sh, err); ae != nil {
@@ -120,8 +122,8 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 			}
 		}
 	} else {
-		it.pos, it.issuedMs = out.res.Next, now.UnixMilli()
-		out.nextIterator = s.appendIterator(out.nextIterator[:0], it)
+		it.Pos, it.IssuedMs = out.res.Next, now.UnixMilli()
+		out.nextIterator = s.tokens.AppendIterator(out.nextIterator[:0], it)
 	}
 	return out, nil
 }
@@ -138,7 +140,7 @@ func (o *getRecordsOutput) release() {
 }
 
 // appendJSON encodes the response straight from the mapped records.
-func (o *getRecordsOutput) appendJSON(dst []byte) []byte {
+func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"Records":[`...)
 	id := o.shard.SeqID()
 	var seqs shard.SeqFormatter // the records of a page have consecutive positions
@@ -147,13 +149,13 @@ func (o *getRecordsOutput) appendJSON(dst []byte) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"Data":`...)
-		dst = appendBase64(dst, r.Data)
+		dst = wire.AppendBase64(dst, r.Data)
 		dst = append(dst, `,"PartitionKey":`...)
-		dst = appendJSONString(dst, r.PartitionKey)
+		dst = wire.AppendJSONString(dst, r.PartitionKey)
 		dst = append(dst, `,"SequenceNumber":"`...)
 		dst = seqs.Append(dst, id, r.Seq)
 		dst = append(dst, `","ApproximateArrivalTimestamp":`...)
-		dst = appendEpochMs(dst, r.ArrivalMs)
+		dst = wire.AppendEpochMs(dst, r.ArrivalMs)
 		if o.kms {
 			dst = append(dst, `,"EncryptionType":"KMS"`...)
 		}
@@ -167,12 +169,12 @@ func (o *getRecordsOutput) appendJSON(dst []byte) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"ShardId":`...)
-			dst = appendJSONString(dst, c.ID())
+			dst = wire.AppendJSONString(dst, c.ID())
 			dst = append(dst, `,"ParentShards":[`...)
-			dst = appendJSONString(dst, c.Parent())
+			dst = wire.AppendJSONString(dst, c.Parent())
 			if p := c.AdjacentParent(); p != "" {
 				dst = append(dst, ',')
-				dst = appendJSONString(dst, p)
+				dst = wire.AppendJSONString(dst, p)
 			}
 			r := c.HashRange()
 			dst = append(dst, `],"HashKeyRange":{"StartingHashKey":"`...)
@@ -196,4 +198,44 @@ func (o *getRecordsOutput) appendJSON(dst []byte) []byte {
 // Date.toString in UTC): "Thu Jan 22 01:22:02 UTC 2015".
 func amzTime(t time.Time) string {
 	return t.UTC().Format("Mon Jan 02 15:04:05 UTC 2006")
+}
+
+// getRecordsShape is GetRecords' response in its wire shape.
+type getRecordsShape struct {
+	Records            []eventRecord
+	NextShardIterator  string `json:",omitempty"`
+	MillisBehindLatest int64
+	ChildShards        []childShard `json:",omitempty"`
+}
+
+func (o *getRecordsOutput) CBORShape() any {
+	out := &getRecordsShape{Records: make([]eventRecord, 0, len(o.res.Records)), MillisBehindLatest: o.res.MillisBehind}
+	id := o.shard.SeqID()
+	for _, r := range o.res.Records {
+		er := eventRecord{
+			SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
+			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
+			Data:                        r.Data,
+			PartitionKey:                string(r.PartitionKey),
+		}
+		if o.kms {
+			er.EncryptionType = "KMS"
+		}
+		out.Records = append(out.Records, er)
+	}
+	if o.res.AtEnd {
+		out.ChildShards = []childShard{}
+		for _, c := range o.children {
+			parents := []string{c.Parent()}
+			if p := c.AdjacentParent(); p != "" {
+				parents = append(parents, p)
+			}
+			r := c.HashRange()
+			out.ChildShards = append(out.ChildShards, childShard{ShardId: c.ID(), ParentShards: parents,
+				HashKeyRange: hashKeyRange{StartingHashKey: r.Start.String(), EndingHashKey: r.End.String()}})
+		}
+	} else {
+		out.NextShardIterator = string(o.nextIterator)
+	}
+	return out
 }

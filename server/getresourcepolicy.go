@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 // noPolicy is the policy document GetResourcePolicy returns for a resource
 // without a policy: an empty JSON object (the Policy member is required).
 const noPolicy = "{}"
@@ -15,10 +17,10 @@ type getResourcePolicyOutput struct {
 // getResourcePolicy answers GetResourcePolicy: the policy document attached
 // to a stream, or "{}" when there is none.
 func (s *Server) getResourcePolicy(in *getResourcePolicyInput) (*getResourcePolicyOutput, error) {
-	var v validator
-	v.notNull("resourceARN", in.ResourceARN != nil)
-	v.resourceARN("resourceARN", in.ResourceARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.resourceStream(*in.ResourceARN, needAny)

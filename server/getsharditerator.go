@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -24,7 +26,7 @@ type getShardIteratorInput struct {
 	StartingSequenceNumber *string
 	StreamName             *string
 	StreamARN              *string
-	Timestamp              *epochTime
+	Timestamp              *wire.EpochTime
 }
 
 type getShardIteratorOutput struct {
@@ -34,16 +36,16 @@ type getShardIteratorOutput struct {
 // getShardIterator answers GetShardIterator: a signed token for a position
 // in one shard.
 func (s *Server) getShardIterator(in *getShardIteratorInput) (*getShardIteratorOutput, error) {
-	var v validator
-	v.notNull("shardId", in.ShardId != nil)
-	v.str("shardId", in.ShardId, 1, 128, shardIDPattern)
-	v.notNull("shardIteratorType", in.ShardIteratorType != nil)
-	v.enum("shardIteratorType", in.ShardIteratorType,
+	var v wire.Validator
+	v.NotNull("shardId", in.ShardId != nil)
+	v.Str("shardId", in.ShardId, 1, 128, wire.ShardIDPattern)
+	v.NotNull("shardIteratorType", in.ShardIteratorType != nil)
+	v.Enum("shardIteratorType", in.ShardIteratorType,
 		iterAfterSequenceNumber, iterLatest, iterAtTimestamp, iterAtSequenceNumber, iterTrimHorizon)
-	v.str("startingSequenceNumber", in.StartingSequenceNumber, 0, -1, sequenceNumberPattern)
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	v.Str("startingSequenceNumber", in.StartingSequenceNumber, 0, -1, wire.SequenceNumberPattern)
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
@@ -62,21 +64,21 @@ func (s *Server) getShardIterator(in *getShardIteratorInput) (*getShardIteratorO
 	if err != nil {
 		return nil, err
 	}
-	tok := s.appendIterator(nil, iterator{
-		stream:       st.Name(),
-		shardID:      sh.ID(),
-		shardEpochMs: sh.SeqID().EpochMs,
-		pos:          pos,
-		issuedMs:     s.opts.Now().UnixMilli(),
+	tok := s.tokens.AppendIterator(nil, wire.Iterator{
+		Stream:       st.Name(),
+		ShardID:      sh.ID(),
+		ShardEpochMs: sh.SeqID().EpochMs,
+		Pos:          pos,
+		IssuedMs:     s.opts.Now().UnixMilli(),
 	})
 	return &getShardIteratorOutput{ShardIterator: string(tok)}, nil
 }
 
 // iteratorPosition is the shard position an iterator of type typ starts at.
-func (s *Server) iteratorPosition(st *shard.Stream, sh *shard.Shard, typ string, seqNum *string, ts *epochTime) (uint64, error) {
+func (s *Server) iteratorPosition(st *shard.Stream, sh *shard.Shard, typ string, seqNum *string, ts *wire.EpochTime) (uint64, error) {
 	account := s.store.Options().AccountID
 	mustEither := func(what string) error {
-		return apiErrorf(errInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "+
+		return wire.Errorf(wire.InvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "+
 			"(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and %s StartingSequenceNumber.", typ, what)
 	}
 	switch typ {
@@ -93,11 +95,11 @@ func (s *Server) iteratorPosition(st *shard.Stream, sh *shard.Shard, typ string,
 		return sh.TrimHorizon()
 	case iterAtTimestamp:
 		if ts == nil {
-			return 0, apiErrorf(errInvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+			return 0, wire.Errorf(wire.InvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
 		}
 		now := s.opts.Now().UnixMilli()
 		if ms := ts.UnixMilli(); ms > now {
-			return 0, apiErrorf(errInvalidArgument, "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ms, now)
+			return 0, wire.Errorf(wire.InvalidArgument, "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ms, now)
 		}
 		return sh.SeekTime(ts.Time)
 	}
@@ -114,12 +116,12 @@ func (s *Server) iteratorPosition(st *shard.Stream, sh *shard.Shard, typ string,
 	case errors.Is(err, shard.ErrForeignSequenceNumber):
 		id, _, _ := shard.ParseSequenceNumber(*seqNum)
 		if id.Index != sh.Index() {
-			return 0, apiErrorf(errInvalidArgument, "Invalid StartingSequenceNumber. It encodes shardId-%012d, while it was used in a call to a shard with %s", id.Index, sh.ID())
+			return 0, wire.Errorf(wire.InvalidArgument, "Invalid StartingSequenceNumber. It encodes shardId-%012d, while it was used in a call to a shard with %s", id.Index, sh.ID())
 		}
-		return 0, apiErrorf(errInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.",
+		return 0, wire.Errorf(wire.InvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.",
 			*seqNum, sh.ID(), st.Name(), account)
 	case err != nil:
-		return 0, apiErrorf(errInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
+		return 0, wire.Errorf(wire.InvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
 			*seqNum, sh.ID(), st.Name(), account)
 	}
 	return pos, nil

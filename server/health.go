@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -45,10 +47,10 @@ func (s *Server) serveOperatorFast(ctx *fasthttp.RequestCtx) bool {
 // operatorFast answers the health endpoints, and /metrics and the console
 // if admin is true; with admin false those two are refused (errAdminOnly).
 func (s *Server) operatorFast(ctx *fasthttp.RequestCtx, admin bool) bool {
-	p := b2s(ctx.Path())
+	p := wire.B2S(ctx.Path())
 	if s.console != nil && (p == consolePrefix || strings.HasPrefix(p, consolePrefix+"/")) {
 		if !admin {
-			s.writeFast(ctx, errAdminOnly.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, errAdminOnly))
+			s.writeFast(ctx, errAdminOnly.Status(), wire.JSON{}.ContentType(), wire.JSON{}.EncodeError(nil, errAdminOnly))
 			return true
 		}
 		return s.console.serve(ctx)
@@ -70,7 +72,7 @@ func (s *Server) operatorFast(ctx *fasthttp.RequestCtx, admin bool) bool {
 		}
 	case pathMetrics:
 		if !admin {
-			s.writeFast(ctx, errAdminOnly.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, errAdminOnly))
+			s.writeFast(ctx, errAdminOnly.Status(), wire.JSON{}.ContentType(), wire.JSON{}.EncodeError(nil, errAdminOnly))
 			return true
 		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
@@ -103,9 +105,9 @@ func (s *Server) serveOperatorHTTP(w http.ResponseWriter, r *http.Request) bool 
 		if !s.adminOnAPI() {
 			var id [40]byte
 			w.Header().Set("X-Amzn-Requestid", string(s.requestID(id[:0])))
-			w.Header().Set("Content-Type", jsonCodec{}.contentType())
+			w.Header().Set("Content-Type", wire.JSON{}.ContentType())
 			w.WriteHeader(errAdminOnly.Status())
-			_, _ = w.Write(jsonCodec{}.encodeError(nil, errAdminOnly))
+			_, _ = w.Write(wire.JSON{}.EncodeError(nil, errAdminOnly))
 			return true
 		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -235,12 +237,12 @@ func standbyHandler(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	e := &APIError{Type: errServiceUnavailable, Message: "shardlog is recovering its data directory; retry shortly."}
+	e := &wire.APIError{Type: wire.ServiceUnavailable, Message: "shardlog is recovering its data directory; retry shortly."}
 	ctx.Response.Header.Set("Retry-After", "1")
 	ctx.SetStatusCode(e.Status())
-	c, _ := requestCodec(b2s(ctx.Request.Header.ContentType()))
-	ctx.SetContentType(c.contentType())
-	ctx.SetBody(c.encodeError(nil, e))
+	c, _ := wire.RequestCodec(wire.B2S(ctx.Request.Header.ContentType()))
+	ctx.SetContentType(c.ContentType())
+	ctx.SetBody(c.EncodeError(nil, e))
 }
 
 // handoffListener is one consumer's view of a Standby's accept loop.

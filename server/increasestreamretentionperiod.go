@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -26,11 +28,11 @@ func (s *Server) increaseStreamRetentionPeriod(in *streamRetentionInput) (*empty
 // stream keeps records, never the period reported), and must not go the
 // other way than the operation's name says; the same period is accepted.
 func (s *Server) setRetention(in *streamRetentionInput, increase bool) (*emptyOutput, error) {
-	var v validator
-	v.notNull("retentionPeriodHours", in.RetentionPeriodHours != nil)
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("retentionPeriodHours", in.RetentionPeriodHours != nil)
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
@@ -41,13 +43,13 @@ func (s *Server) setRetention(in *streamRetentionInput, increase bool) (*emptyOu
 	const minHours = int(shard.DefaultRetention / time.Hour)
 	switch current := st.Info().RetentionHours; {
 	case hours < minHours:
-		return nil, apiErrorf(errInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", minHours, hours)
+		return nil, wire.Errorf(wire.InvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", minHours, hours)
 	case hours > maxRetentionHours:
-		return nil, apiErrorf(errInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", maxRetentionHours, hours)
+		return nil, wire.Errorf(wire.InvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", maxRetentionHours, hours)
 	case increase && hours < current:
-		return nil, apiErrorf(errInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, st.Name(), current)
+		return nil, wire.Errorf(wire.InvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, st.Name(), current)
 	case !increase && hours > current:
-		return nil, apiErrorf(errInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, st.Name(), current)
+		return nil, wire.Errorf(wire.InvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, st.Name(), current)
 	}
 	if err := st.SetRetentionHours(hours); err != nil {
 		return nil, err

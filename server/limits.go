@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -217,9 +219,9 @@ func isThrottled(err error) bool {
 func recordError(err error) (code, message string) {
 	var t *throttledError
 	if errors.As(err, &t) {
-		return errThroughputExceeded, t.Error()
+		return wire.ThroughputExceeded, t.Error()
 	}
-	return errInternalFailure, "Internal service failure."
+	return wire.InternalFailureType, "Internal service failure."
 }
 
 // injectError reports whether this request is to fail (ErrorProbability).
@@ -228,7 +230,7 @@ func (s *Server) injectError() bool {
 	return p > 0 && rand.Float64() < p
 }
 
-var errInjected = &APIError{Type: errInternalFailure, Message: "Injected failure (limits.error_probability)."}
+var errInjected = &wire.APIError{Type: wire.InternalFailureType, Message: "Injected failure (limits.error_probability)."}
 
 // throttleWrites marks, in results, the records the write limit refuses,
 // with results[i].Shard set to the shard they route to. It reports whether
@@ -278,8 +280,8 @@ type putScratch struct {
 
 // throughputExceeded is GetRecords' and PutRecord's error when a shard's
 // limit is reached, in AWS's words.
-func (s *Server) throughputExceeded(st *shard.Stream, sh *shard.Shard) *APIError {
-	return apiErrorf(errThroughputExceeded, "Rate exceeded for shard %s in stream %s under account %s.", sh.ID(), st.Name(), s.store.Options().AccountID)
+func (s *Server) throughputExceeded(st *shard.Stream, sh *shard.Shard) *wire.APIError {
+	return wire.Errorf(wire.ThroughputExceeded, "Rate exceeded for shard %s in stream %s under account %s.", sh.ID(), st.Name(), s.store.Options().AccountID)
 }
 
 // limitsState is the emulator's part of a Server.

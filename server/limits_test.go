@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // TestLimiterRates drives one shard's buckets with a simulated clock, as
@@ -91,7 +93,7 @@ func TestThrottlingOverTheAPI(t *testing.T) {
 				switch rec["ErrorCode"] {
 				case nil:
 					ok++
-				case errThroughputExceeded:
+				case wire.ThroughputExceeded:
 					throttled++
 					if msg, _ := rec["ErrorMessage"].(string); !strings.HasPrefix(msg, "Rate exceeded for shard shardId-000000000000 in stream thr under account ") {
 						t.Fatalf("ErrorMessage %q", msg)
@@ -123,7 +125,7 @@ func TestThrottlingOverTheAPI(t *testing.T) {
 	e.srv.SetLimits(Limits{Throughput: true, WriteRecordsPerSecond: 1})
 	c.call(t, e.addr, "PutRecord", map[string]any{"StreamName": "thr", "PartitionKey": "k", "Data": "QUJD"})
 	r := c.call(t, e.addr, "PutRecord", map[string]any{"StreamName": "thr", "PartitionKey": "k", "Data": "QUJD"})
-	if r.status != 400 || r.body["__type"] != errThroughputExceeded {
+	if r.status != 400 || r.body["__type"] != wire.ThroughputExceeded {
 		t.Errorf("PutRecord on an exhausted shard: %d %v", r.status, r.body)
 	}
 	it := c.call(t, e.addr, "GetShardIterator", map[string]any{"StreamName": "thr", "ShardId": "shardId-000000000000", "ShardIteratorType": "TRIM_HORIZON"})
@@ -132,7 +134,7 @@ func TestThrottlingOverTheAPI(t *testing.T) {
 		r := c.call(t, e.addr, "GetRecords", map[string]any{"ShardIterator": it.body["ShardIterator"], "Limit": 1})
 		if r.status == 200 {
 			reads++
-		} else if r.body["__type"] != errThroughputExceeded {
+		} else if r.body["__type"] != wire.ThroughputExceeded {
 			t.Fatalf("GetRecords: %d %v", r.status, r.body)
 		}
 	}
@@ -149,7 +151,7 @@ func TestThrottlingOverTheAPI(t *testing.T) {
 func TestErrorInjection(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.Limits.ErrorProbability = 1 })
 	c := e.clients[0]
-	if r := c.call(t, e.addr, "ListStreams", map[string]any{}); r.status != 500 || r.body["__type"] != errInternalFailure {
+	if r := c.call(t, e.addr, "ListStreams", map[string]any{}); r.status != 500 || r.body["__type"] != wire.InternalFailureType {
 		t.Errorf("probability 1: %d %v", r.status, r.body)
 	}
 	e.srv.SetLimits(Limits{ErrorProbability: 0})
@@ -170,7 +172,7 @@ func TestAccountLimits(t *testing.T) {
 	if r := reg("one"); r.status != 200 {
 		t.Fatalf("first consumer: %d %v", r.status, r.body)
 	}
-	if r := reg("two"); r.status != 400 || r.body["__type"] != errLimitExceeded {
+	if r := reg("two"); r.status != 400 || r.body["__type"] != wire.LimitExceeded {
 		t.Errorf("second consumer past a limit of 1: %d %v", r.status, r.body)
 	}
 	scale := func(n int) rawResponse {
@@ -179,7 +181,7 @@ func TestAccountLimits(t *testing.T) {
 	if r := scale(2); r.status != 200 {
 		t.Fatalf("first UpdateShardCount: %d %v", r.status, r.body)
 	}
-	if r := scale(1); r.status != 400 || r.body["__type"] != errLimitExceeded {
+	if r := scale(1); r.status != 400 || r.body["__type"] != wire.LimitExceeded {
 		t.Errorf("second UpdateShardCount in a day past a limit of 1: %d %v", r.status, r.body)
 	}
 }

@@ -3,11 +3,13 @@ package server
 import (
 	"math"
 	"strconv"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 type channelStreamFilter struct {
 	StreamARN               *string
-	StreamCreationTimestamp *epochTime
+	StreamCreationTimestamp *wire.EpochTime
 }
 
 type listChannelsInput struct {
@@ -28,18 +30,18 @@ type listChannelsOutput struct {
 // can only come from elsewhere (shardlog never issues one), so it is
 // InvalidArgumentException.
 func (s *Server) listChannels(in *listChannelsInput) (*listChannelsOutput, error) {
-	var v validator
-	v.intRange("maxResults", in.MaxResults, 1, math.MaxInt32)
+	var v wire.Validator
+	v.IntRange("maxResults", in.MaxResults, 1, math.MaxInt32)
 	for i, f := range in.StreamFilter {
 		field := "streamFilter." + strconv.Itoa(i+1) + ".member.streamARN"
-		v.notNull(field, f.StreamARN != nil)
-		v.streamARN(field, f.StreamARN)
+		v.NotNull(field, f.StreamARN != nil)
+		v.StreamARN(field, f.StreamARN)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if in.NextToken != nil {
-		return nil, apiErrorf(errInvalidArgument, "Invalid NextToken: shardlog has no channels and issued no token.")
+		return nil, wire.Errorf(wire.InvalidArgument, "Invalid NextToken: shardlog has no channels and issued no token.")
 	}
 	return &listChannelsOutput{ChannelSummaries: []channelSummary{}}, nil
 }

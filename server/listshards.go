@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -33,19 +35,19 @@ type listShardsInput struct {
 	NextToken               *string
 	ExclusiveStartShardId   *string
 	MaxResults              *int
-	StreamCreationTimestamp *epochTime
+	StreamCreationTimestamp *wire.EpochTime
 	ShardFilter             *shardFilterInput
 
-	token opened[shardsToken] // NextToken, opened once per request
+	token wire.Opened[shardsToken] // NextToken, opened once per request
 }
 
 // nextToken opens NextToken (once per request). A token that does not open
 // is InvalidArgumentException.
 func (in *listShardsInput) nextToken(s *Server) (shardsToken, error) {
-	return in.token.get(func() (shardsToken, error) {
+	return in.token.Get(func() (shardsToken, error) {
 		var tok shardsToken
-		if s.tokens.shards.openJSON(*in.NextToken, &tok) != nil || tok.Version != listShardsTokenVersion || tok.Stream == "" {
-			return shardsToken{}, apiErrorf(errInvalidArgument, "Invalid NextToken: %s", clipToken(*in.NextToken))
+		if s.tokens.Shards.OpenJSON(*in.NextToken, &tok) != nil || tok.Version != listShardsTokenVersion || tok.Stream == "" {
+			return shardsToken{}, wire.Errorf(wire.InvalidArgument, "Invalid NextToken: %s", wire.ClipToken(*in.NextToken))
 		}
 		return tok, nil
 	})
@@ -64,7 +66,7 @@ func (in *listShardsInput) sealedStream(s *Server) (string, bool, error) {
 type shardFilterInput struct {
 	Type      *string
 	ShardId   *string
-	Timestamp *epochTime
+	Timestamp *wire.EpochTime
 }
 
 type listShardsOutput struct {
@@ -88,18 +90,18 @@ type shardsToken struct {
 // by ExclusiveStartShardId (or the position in NextToken) and ShardFilter,
 // at most MaxResults of them, with a NextToken when more remain.
 func (s *Server) listShards(in *listShardsInput) (*listShardsOutput, error) {
-	var v validator
-	v.intRange("maxResults", in.MaxResults, 1, 10000)
-	v.str("exclusiveStartShardId", in.ExclusiveStartShardId, 1, 128, shardIDPattern)
-	v.streamName("streamName", in.StreamName)
-	v.str("nextToken", in.NextToken, 1, 1048576, nil)
-	v.streamARN("streamARN", in.StreamARN)
+	var v wire.Validator
+	v.IntRange("maxResults", in.MaxResults, 1, 10000)
+	v.Str("exclusiveStartShardId", in.ExclusiveStartShardId, 1, 128, wire.ShardIDPattern)
+	v.StreamName("streamName", in.StreamName)
+	v.Str("nextToken", in.NextToken, 1, 1048576, nil)
+	v.StreamARN("streamARN", in.StreamARN)
 	if f := in.ShardFilter; f != nil {
-		v.notNull("shardFilter.type", f.Type != nil)
-		v.enum("shardFilter.type", f.Type, filterAfterShardID, filterAtTrimHorizon, filterFromTrimHorizon, filterAtLatest, filterAtTimestamp, filterFromTimestamp)
-		v.str("shardFilter.shardId", f.ShardId, 1, 128, shardIDPattern)
+		v.NotNull("shardFilter.type", f.Type != nil)
+		v.Enum("shardFilter.type", f.Type, filterAfterShardID, filterAtTrimHorizon, filterFromTrimHorizon, filterAtLatest, filterAtTimestamp, filterFromTimestamp)
+		v.Str("shardFilter.shardId", f.ShardId, 1, 128, wire.ShardIDPattern)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, after, err := s.listShardsStart(in)
@@ -127,7 +129,7 @@ func (s *Server) listShards(in *listShardsInput) (*listShardsOutput, error) {
 			continue
 		}
 		if len(out.Shards) == limit {
-			tok, err := s.tokens.shards.sealJSON(shardsToken{
+			tok, err := s.tokens.Shards.SealJSON(shardsToken{
 				Version:   listShardsTokenVersion,
 				Stream:    info.Name,
 				CreatedMs: info.CreatedAt.UnixMilli(),
@@ -152,7 +154,7 @@ func (s *Server) listShards(in *listShardsInput) (*listShardsOutput, error) {
 func (s *Server) listShardsStart(in *listShardsInput) (*shard.Stream, string, error) {
 	if in.NextToken == nil {
 		if in.StreamName == nil && in.StreamARN == nil {
-			return nil, "", apiErrorf(errInvalidArgument, "Either NextToken or StreamName should be provided.")
+			return nil, "", wire.Errorf(wire.InvalidArgument, "Either NextToken or StreamName should be provided.")
 		}
 		st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
 		if err != nil {
@@ -169,20 +171,20 @@ func (s *Server) listShardsStart(in *listShardsInput) (*shard.Stream, string, er
 	}
 	switch {
 	case in.StreamName != nil:
-		return nil, "", apiErrorf(errInvalidArgument, "NextToken and StreamName cannot be provided together.")
+		return nil, "", wire.Errorf(wire.InvalidArgument, "NextToken and StreamName cannot be provided together.")
 	case in.StreamARN != nil:
-		return nil, "", apiErrorf(errInvalidArgument, "NextToken and StreamARN cannot be provided together.")
+		return nil, "", wire.Errorf(wire.InvalidArgument, "NextToken and StreamARN cannot be provided together.")
 	case in.ExclusiveStartShardId != nil:
-		return nil, "", apiErrorf(errInvalidArgument, "NextToken and ExclusiveStartShardId cannot be provided together.")
+		return nil, "", wire.Errorf(wire.InvalidArgument, "NextToken and ExclusiveStartShardId cannot be provided together.")
 	case in.StreamCreationTimestamp != nil:
-		return nil, "", apiErrorf(errInvalidArgument, "NextToken and StreamCreationTimestamp cannot be provided together.")
+		return nil, "", wire.Errorf(wire.InvalidArgument, "NextToken and StreamCreationTimestamp cannot be provided together.")
 	}
 	tok, err := in.nextToken(s)
 	if err != nil {
 		return nil, "", err
 	}
 	if age := s.opts.Now().UnixMilli() - tok.IssuedMs; age > listShardsTokenTTL.Milliseconds() {
-		return nil, "", apiErrorf(errExpiredNextToken, "The NextToken has expired: it was issued %d ms ago, and NextTokens are valid for %d ms.", age, listShardsTokenTTL.Milliseconds())
+		return nil, "", wire.Errorf(wire.ExpiredNextToken, "The NextToken has expired: it was issued %d ms ago, and NextTokens are valid for %d ms.", age, listShardsTokenTTL.Milliseconds())
 	}
 	st, err := s.lookupStream(&tok.Stream, nil, needAny)
 	if err != nil {
@@ -227,19 +229,19 @@ func (s *Server) shardFilter(f *shardFilterInput, st *shard.Stream, info shard.S
 	switch typ {
 	case filterAfterShardID:
 		if f.ShardId == nil {
-			return nil, apiErrorf(errInvalidArgument, "Must specify ShardId in ShardFilter when ShardFilter type is AFTER_SHARD_ID.")
+			return nil, wire.Errorf(wire.InvalidArgument, "Must specify ShardId in ShardFilter when ShardFilter type is AFTER_SHARD_ID.")
 		}
 		return all, nil
 	case filterAtTimestamp, filterFromTimestamp:
 		if f.Timestamp == nil {
-			return nil, apiErrorf(errInvalidArgument, "Must specify Timestamp in ShardFilter when ShardFilter type is %s.", typ)
+			return nil, wire.Errorf(wire.InvalidArgument, "Must specify Timestamp in ShardFilter when ShardFilter type is %s.", typ)
 		}
 	}
 	if f.ShardId != nil {
-		return nil, apiErrorf(errInvalidArgument, "ShardId in ShardFilter can only be specified when ShardFilter type is AFTER_SHARD_ID.")
+		return nil, wire.Errorf(wire.InvalidArgument, "ShardId in ShardFilter can only be specified when ShardFilter type is AFTER_SHARD_ID.")
 	}
 	if f.Timestamp != nil && typ != filterAtTimestamp && typ != filterFromTimestamp {
-		return nil, apiErrorf(errInvalidArgument, "Timestamp in ShardFilter can only be specified when ShardFilter type is AT_TIMESTAMP or FROM_TIMESTAMP.")
+		return nil, wire.Errorf(wire.InvalidArgument, "Timestamp in ShardFilter can only be specified when ShardFilter type is AT_TIMESTAMP or FROM_TIMESTAMP.")
 	}
 	switch typ {
 	case filterAtTrimHorizon:

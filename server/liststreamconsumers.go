@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -25,17 +27,17 @@ type listStreamConsumersInput struct {
 	StreamARN               *string
 	NextToken               *string
 	MaxResults              *int
-	StreamCreationTimestamp *epochTime
+	StreamCreationTimestamp *wire.EpochTime
 
-	token opened[consumersToken] // NextToken, opened once per request
+	token wire.Opened[consumersToken] // NextToken, opened once per request
 }
 
 // nextToken opens NextToken (once per request). A token that does not open
 // is InvalidArgumentException.
 func (in *listStreamConsumersInput) nextToken(s *Server) (consumersToken, error) {
-	return in.token.get(func() (consumersToken, error) {
+	return in.token.Get(func() (consumersToken, error) {
 		var tok consumersToken
-		if s.tokens.consumers.openJSON(*in.NextToken, &tok) != nil || tok.Version != consumersTokenVersion || tok.Stream == "" {
+		if s.tokens.Consumers.OpenJSON(*in.NextToken, &tok) != nil || tok.Version != consumersTokenVersion || tok.Stream == "" {
 			return consumersToken{}, invalidConsumersToken(*in.NextToken)
 		}
 		return tok, nil
@@ -53,7 +55,7 @@ func (in *listStreamConsumersInput) sealedStream(s *Server) (string, bool, error
 }
 
 func invalidConsumersToken(token string) error {
-	return apiErrorf(errInvalidArgument, "Invalid NextToken: %s", clipToken(token))
+	return wire.Errorf(wire.InvalidArgument, "Invalid NextToken: %s", wire.ClipToken(token))
 }
 
 type listStreamConsumersOutput struct {
@@ -78,12 +80,12 @@ type consumersToken struct {
 // registration order, MaxResults at a time. The StreamARN must accompany a
 // NextToken, as AWS requires.
 func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamConsumersOutput, error) {
-	var v validator
-	v.notNull("streamARN", in.StreamARN != nil)
-	v.streamARN("streamARN", in.StreamARN)
-	v.str("nextToken", in.NextToken, 1, 1048576, nil)
-	v.intRange("maxResults", in.MaxResults, 1, listConsumersMax)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("streamARN", in.StreamARN != nil)
+	v.StreamARN("streamARN", in.StreamARN)
+	v.Str("nextToken", in.NextToken, 1, 1048576, nil)
+	v.IntRange("maxResults", in.MaxResults, 1, listConsumersMax)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(nil, in.StreamARN, needAny)
@@ -104,7 +106,7 @@ func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamC
 			return nil, invalidConsumersToken(*in.NextToken)
 		}
 		if age := s.opts.Now().UnixMilli() - tok.IssuedMs; age > listConsumersTokenTTL.Milliseconds() {
-			return nil, apiErrorf(errExpiredNextToken, "The NextToken has expired: it was issued %d ms ago, and NextTokens are valid for %d ms.", age, listConsumersTokenTTL.Milliseconds())
+			return nil, wire.Errorf(wire.ExpiredNextToken, "The NextToken has expired: it was issued %d ms ago, and NextTokens are valid for %d ms.", age, listConsumersTokenTTL.Milliseconds())
 		}
 		after = &tok
 	}
@@ -124,7 +126,7 @@ func (s *Server) listStreamConsumers(in *listStreamConsumersInput) (*listStreamC
 			continue
 		}
 		if len(out.Consumers) == limit {
-			tok, err := s.tokens.consumers.sealJSON(consumersToken{
+			tok, err := s.tokens.Consumers.SealJSON(consumersToken{
 				Version:   consumersTokenVersion,
 				Stream:    st.Name(),
 				CreatedMs: info.CreatedAt.UnixMilli(),

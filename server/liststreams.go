@@ -1,6 +1,9 @@
 package server
 
-import "github.com/shardlog/shardlog/shard"
+import (
+	"github.com/shardlog/shardlog/server/wire"
+	"github.com/shardlog/shardlog/shard"
+)
 
 // listStreamsMaxStreams is the most streams ListStreams returns per call,
 // and its default Limit.
@@ -34,18 +37,18 @@ type streamSummary struct {
 	StreamARN               string
 	StreamStatus            shard.StreamStatus
 	StreamModeDetails       streamModeDetails
-	StreamCreationTimestamp epochTime
+	StreamCreationTimestamp wire.EpochTime
 }
 
 // listStreams answers ListStreams: stream names in lexical order after
 // ExclusiveStartStreamName or after the position a NextToken carries
 // (whichever is further), deleting streams included as in AWS.
 func (s *Server) listStreams(in *listStreamsInput) (*listStreamsOutput, error) {
-	var v validator
-	v.intRange("limit", in.Limit, 1, 10000)
-	v.streamName("exclusiveStartStreamName", in.ExclusiveStartStreamName)
-	v.str("nextToken", in.NextToken, 1, 1048576, nil)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.IntRange("limit", in.Limit, 1, 10000)
+	v.StreamName("exclusiveStartStreamName", in.ExclusiveStartStreamName)
+	v.Str("nextToken", in.NextToken, 1, 1048576, nil)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	after := ""
@@ -54,8 +57,8 @@ func (s *Server) listStreams(in *listStreamsInput) (*listStreamsOutput, error) {
 	}
 	if in.NextToken != nil {
 		var tok streamsToken
-		if s.tokens.streams.openJSON(*in.NextToken, &tok) != nil {
-			return nil, apiErrorf(errInvalidArgument, "Invalid NextToken: %s", clipToken(*in.NextToken))
+		if s.tokens.Streams.OpenJSON(*in.NextToken, &tok) != nil {
+			return nil, wire.Errorf(wire.InvalidArgument, "Invalid NextToken: %s", wire.ClipToken(*in.NextToken))
 		}
 		after = max(after, tok.After)
 	}
@@ -70,7 +73,7 @@ func (s *Server) listStreams(in *listStreamsInput) (*listStreamsOutput, error) {
 		}
 		if len(out.StreamNames) == limit {
 			out.HasMoreStreams = true
-			tok, err := s.tokens.streams.sealJSON(streamsToken{After: out.StreamNames[limit-1]})
+			tok, err := s.tokens.Streams.SealJSON(streamsToken{After: out.StreamNames[limit-1]})
 			if err != nil {
 				return nil, err
 			}
@@ -84,7 +87,7 @@ func (s *Server) listStreams(in *listStreamsInput) (*listStreamsOutput, error) {
 			StreamARN:               info.ARN,
 			StreamStatus:            info.Status,
 			StreamModeDetails:       streamModeDetails{StreamMode: info.Mode},
-			StreamCreationTimestamp: epochTime{info.CreatedAt},
+			StreamCreationTimestamp: wire.EpochTime{Time: info.CreatedAt},
 		})
 	}
 	return out, nil

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type listTagsForResourceInput struct {
 	ResourceARN *string
 }
@@ -11,10 +13,10 @@ type listTagsForResourceOutput struct {
 // listTagsForResource answers ListTagsForResource: every tag of a resource
 // named by ARN, sorted by key, in one page.
 func (s *Server) listTagsForResource(in *listTagsForResourceInput) (*listTagsForResourceOutput, error) {
-	var v validator
-	v.notNull("resourceARN", in.ResourceARN != nil)
-	v.resourceARN("resourceARN", in.ResourceARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.resourceTagged(*in.ResourceARN, needAny)

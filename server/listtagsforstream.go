@@ -3,6 +3,8 @@ package server
 import (
 	"slices"
 	"strings"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // maxListTagsLimit is the largest Limit of ListTagsForStream.
@@ -25,12 +27,12 @@ type listTagsForStreamOutput struct {
 // carries), at most Limit of them (all of them without a Limit), with
 // HasMoreTags telling whether any follow.
 func (s *Server) listTagsForStream(in *listTagsForStreamInput) (*listTagsForStreamOutput, error) {
-	var v validator
-	v.streamName("streamName", in.StreamName)
-	v.str("exclusiveStartTagKey", in.ExclusiveStartTagKey, 1, maxTagKeyLen, nil)
-	v.intRange("limit", in.Limit, 1, maxListTagsLimit)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamName("streamName", in.StreamName)
+	v.Str("exclusiveStartTagKey", in.ExclusiveStartTagKey, 1, maxTagKeyLen, nil)
+	v.IntRange("limit", in.Limit, 1, maxListTagsLimit)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)

@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -17,14 +19,14 @@ type mergeShardsInput struct {
 // are closed and one child takes both ranges, naming ShardToMerge its
 // parent and AdjacentShardToMerge its adjacent parent.
 func (s *Server) mergeShards(in *mergeShardsInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("shardToMerge", in.ShardToMerge != nil)
-	v.str("shardToMerge", in.ShardToMerge, 1, 128, shardIDPattern)
-	v.notNull("adjacentShardToMerge", in.AdjacentShardToMerge != nil)
-	v.str("adjacentShardToMerge", in.AdjacentShardToMerge, 1, 128, shardIDPattern)
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("shardToMerge", in.ShardToMerge != nil)
+	v.Str("shardToMerge", in.ShardToMerge, 1, 128, wire.ShardIDPattern)
+	v.NotNull("adjacentShardToMerge", in.AdjacentShardToMerge != nil)
+	v.Str("adjacentShardToMerge", in.AdjacentShardToMerge, 1, 128, wire.ShardIDPattern)
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
@@ -41,7 +43,7 @@ func (s *Server) mergeShards(in *mergeShardsInput) (*emptyOutput, error) {
 	}
 	err = st.MergeShards(a.ID(), b.ID())
 	if errors.Is(err, shard.ErrNotAdjacent) {
-		return nil, apiErrorf(errInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
+		return nil, wire.Errorf(wire.InvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
 			a.ID(), b.ID(), st.Name(), s.store.Options().AccountID)
 	}
 	if err := s.reshardError(st, a.ID(), err); err != nil {

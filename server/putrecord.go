@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -34,16 +36,16 @@ type putRecordOutput struct {
 // explicit hash key.
 func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 	began := time.Now()
-	var v validator
-	v.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, 0, -1, sequenceNumberPattern)
-	v.notNull("partitionKey", in.PartitionKey != nil)
-	v.str("partitionKey", in.PartitionKey, 1, maxPartitionKeyChars, nil)
-	v.str("explicitHashKey", in.ExplicitHashKey, 0, -1, hashKeyPattern)
-	v.notNull("data", in.Data != nil)
-	v.blob("data", in.Data, maxDataBytes)
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.Str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, 0, -1, wire.SequenceNumberPattern)
+	v.NotNull("partitionKey", in.PartitionKey != nil)
+	v.Str("partitionKey", in.PartitionKey, 1, maxPartitionKeyChars, nil)
+	v.Str("explicitHashKey", in.ExplicitHashKey, 0, -1, wire.HashKeyPattern)
+	v.NotNull("data", in.Data != nil)
+	v.Blob("data", in.Data, maxDataBytes)
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needWrite)
@@ -56,19 +58,19 @@ func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 	}
 	if in.SequenceNumberForOrdering != nil {
 		if _, _, err := shard.ParseSequenceNumber(*in.SequenceNumberForOrdering); err != nil {
-			return nil, apiErrorf(errInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.",
+			return nil, wire.Errorf(wire.InvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.",
 				*in.SequenceNumberForOrdering, st.Name(), s.store.Options().AccountID)
 		}
 	}
 	var keys [1]shard.HashKey
 	var recs [1]shard.Record
 	var results [1]shard.PutResult
-	recs[0] = shard.Record{PartitionKey: s2b(*in.PartitionKey), Data: in.Data}
+	recs[0] = shard.Record{PartitionKey: wire.S2B(*in.PartitionKey), Data: in.Data}
 	if keys[0], err = routingKey(in.PartitionKey, in.ExplicitHashKey); err != nil {
 		return nil, err
 	}
 	if in.ExplicitHashKey != nil {
-		recs[0].ExplicitHashKey = s2b(*in.ExplicitHashKey)
+		recs[0].ExplicitHashKey = wire.S2B(*in.ExplicitHashKey)
 	}
 	if s.limits.Load().Throughput && !s.throttleWrites(st, recs[:], keys[:], results[:]) {
 		s.observePutRecord(st, &recs[0], &results[0], true, began)
@@ -90,11 +92,11 @@ func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 // (already validated against hashKeyPattern) or the MD5 of its partition key.
 func routingKey(partitionKey, explicitHashKey *string) (shard.HashKey, error) {
 	if explicitHashKey == nil {
-		return shard.HashPartitionKey(s2b(*partitionKey)), nil
+		return shard.HashPartitionKey(wire.S2B(*partitionKey)), nil
 	}
 	k, err := shard.ParseHashKey(*explicitHashKey)
 	if err != nil {
-		return shard.HashKey{}, apiErrorf(errInvalidArgument,
+		return shard.HashKey{}, wire.Errorf(wire.InvalidArgument,
 			"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicitHashKey)
 	}
 	return k, nil
@@ -105,12 +107,12 @@ func routingKey(partitionKey, explicitHashKey *string) (shard.HashKey, error) {
 func checkRecordSize(field string, data []byte, partitionKey string, maxKiB int) error {
 	limit := maxKiB << 10
 	if len(data) > limit {
-		var v validator
-		v.blob(field, data, limit)
-		return v.err()
+		var v wire.Validator
+		v.Blob(field, data, limit)
+		return v.Err()
 	}
 	if len(data)+len(partitionKey) > limit {
-		return apiErrorf(errInvalidArgument, "Record size of %d bytes (data plus partition key) exceeds the stream's maximum record size of %d bytes.",
+		return wire.Errorf(wire.InvalidArgument, "Record size of %d bytes (data plus partition key) exceeds the stream's maximum record size of %d bytes.",
 			len(data)+len(partitionKey), limit)
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -68,27 +70,27 @@ var putRecordsOutputs = sync.Pool{New: func() any { return new(putRecordsOutput)
 // by shard, and answered in request order.
 func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 	began := time.Now()
-	var v validator
-	v.notNull("records", in.Records != nil)
-	v.listLen("records", len(in.Records), in.Records != nil, 1, maxPutRecords, func() string { return showEntries(in.Records) })
+	var v wire.Validator
+	v.NotNull("records", in.Records != nil)
+	v.ListLen("records", len(in.Records), in.Records != nil, 1, maxPutRecords, func() string { return showEntries(in.Records) })
 	for i := range in.Records {
 		r := &in.Records[i]
 		if r.PartitionKey != nil && r.Data != nil && len(r.Data) <= maxDataBytes {
 			if n := len(*r.PartitionKey); n >= 1 && n <= maxPartitionKeyChars &&
-				(r.ExplicitHashKey == nil || hashKeyPattern.MatchString(*r.ExplicitHashKey)) {
+				(r.ExplicitHashKey == nil || wire.HashKeyPattern.MatchString(*r.ExplicitHashKey)) {
 				continue // the common case, without building field names
 			}
 		}
 		field := "records." + strconv.Itoa(i+1) + ".member."
-		v.notNull(field+"partitionKey", r.PartitionKey != nil)
-		v.str(field+"partitionKey", r.PartitionKey, 1, maxPartitionKeyChars, nil)
-		v.notNull(field+"data", r.Data != nil)
-		v.blob(field+"data", r.Data, maxDataBytes)
-		v.str(field+"explicitHashKey", r.ExplicitHashKey, 0, -1, hashKeyPattern)
+		v.NotNull(field+"partitionKey", r.PartitionKey != nil)
+		v.Str(field+"partitionKey", r.PartitionKey, 1, maxPartitionKeyChars, nil)
+		v.NotNull(field+"data", r.Data != nil)
+		v.Blob(field+"data", r.Data, maxDataBytes)
+		v.Str(field+"explicitHashKey", r.ExplicitHashKey, 0, -1, wire.HashKeyPattern)
 	}
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needWrite)
@@ -111,16 +113,16 @@ func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 			out.release()
 			return nil, err
 		}
-		rec := shard.Record{PartitionKey: s2b(*r.PartitionKey), Data: r.Data}
+		rec := shard.Record{PartitionKey: wire.S2B(*r.PartitionKey), Data: r.Data}
 		if r.ExplicitHashKey != nil {
-			rec.ExplicitHashKey = s2b(*r.ExplicitHashKey)
+			rec.ExplicitHashKey = wire.S2B(*r.ExplicitHashKey)
 		}
 		out.recs = append(out.recs, rec)
 		out.keys = append(out.keys, key)
 	}
 	if total > maxPutRecordsBytes {
 		out.release()
-		return nil, apiErrorf(errInvalidArgument, "Records size exceeds %d bytes: the request carries %d bytes of data and partition keys.", maxPutRecordsBytes, total)
+		return nil, wire.Errorf(wire.InvalidArgument, "Records size exceeds %d bytes: the request carries %d bytes of data and partition keys.", maxPutRecordsBytes, total)
 	}
 	out.results = slices.Grow(out.results[:0], len(out.recs))[:len(out.recs)]
 	if s.limits.Load().Throughput {
@@ -144,10 +146,10 @@ func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 
 // showEntries prints a Records list as AWS does in validation messages.
 func showEntries(recs []putRecordsEntry) string {
-	return showItems('[', ']', len(recs), func(i int) string {
+	return wire.ShowItems('[', ']', len(recs), func(i int) string {
 		n, key := strconv.Itoa(len(recs[i].Data)), ""
 		if recs[i].PartitionKey != nil {
-			key = truncate(*recs[i].PartitionKey, maxQuotedBytes)
+			key = wire.Truncate(*recs[i].PartitionKey, wire.MaxQuotedBytes)
 		}
 		return "PutRecordsRequestEntry(Data=java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "], PartitionKey=" + key + ")"
 	})
@@ -164,7 +166,7 @@ func (o *putRecordsOutput) release() {
 }
 
 // appendJSON encodes the response without reflection.
-func (o *putRecordsOutput) appendJSON(dst []byte) []byte {
+func (o *putRecordsOutput) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"FailedRecordCount":`...)
 	dst = strconv.AppendInt(dst, int64(o.failed), 10)
 	dst = append(dst, `,"Records":[`...)
@@ -178,7 +180,7 @@ func (o *putRecordsOutput) appendJSON(dst []byte) []byte {
 			dst = append(dst, `{"ErrorCode":"`...)
 			dst = append(dst, code...)
 			dst = append(dst, `","ErrorMessage":`...)
-			dst = appendJSONString(dst, msg)
+			dst = wire.AppendJSONString(dst, msg)
 			dst = append(dst, '}')
 			continue
 		}
@@ -193,4 +195,35 @@ func (o *putRecordsOutput) appendJSON(dst []byte) []byte {
 		return append(dst, `"KMS"}`...)
 	}
 	return append(dst, `"NONE"}`...)
+}
+
+// putRecordsShape is PutRecords' response in its wire shape.
+type putRecordsShape struct {
+	FailedRecordCount int
+	Records           []putRecordsResultEntry
+	EncryptionType    string
+}
+
+type putRecordsResultEntry struct {
+	SequenceNumber string `json:",omitempty"`
+	ShardId        string `json:",omitempty"`
+	ErrorCode      string `json:",omitempty"`
+	ErrorMessage   string `json:",omitempty"`
+}
+
+func (o *putRecordsOutput) CBORShape() any {
+	out := &putRecordsShape{FailedRecordCount: o.failed, Records: make([]putRecordsResultEntry, 0, len(o.results)), EncryptionType: "NONE"}
+	if o.kms {
+		out.EncryptionType = "KMS"
+	}
+	for i := range o.results {
+		r := &o.results[i]
+		if r.Err != nil {
+			code, msg := recordError(r.Err)
+			out.Records = append(out.Records, putRecordsResultEntry{ErrorCode: code, ErrorMessage: msg})
+			continue
+		}
+		out.Records = append(out.Records, putRecordsResultEntry{SequenceNumber: r.Shard.SequenceNumber(r.Seq), ShardId: r.Shard.ID()})
+	}
+	return out
 }

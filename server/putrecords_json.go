@@ -5,19 +5,10 @@ import (
 	"errors"
 	"unicode/utf8"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	asmbase64 "github.com/segmentio/asm/base64"
 )
-
-// jsonDecoder is implemented by request structs on hot paths that decode
-// the common, well-formed request without reflection. decodeJSON returns
-// errSlowPath for anything it does not handle (escapes, unexpected types,
-// malformed input); the codec then decodes with encoding/json, which also
-// words the errors. The result must equal encoding/json's for every input
-// decodeJSON accepts (FuzzPutRecordsDecode checks this). Decoded strings may
-// alias body, which outlives the request struct.
-type jsonDecoder interface {
-	decodeJSON(body []byte) error
-}
 
 var errSlowPath = errors.New("server: fall back to encoding/json")
 
@@ -30,7 +21,7 @@ var b64 = asmbase64.StdEncoding
 // decodeJSON decodes {"StreamName":..,"StreamARN":..,"Records":[{"Data":..,
 // "PartitionKey":..,"ExplicitHashKey":..}]} with one allocation for the
 // entries, one for the partition-key pointers and one for all data blobs.
-func (in *putRecordsInput) decodeJSON(body []byte) error {
+func (in *putRecordsInput) DecodeJSON(body []byte) error {
 	d := scanner{b: body}
 	if !d.consume('{') {
 		return errSlowPath
@@ -128,7 +119,7 @@ func (in *putRecordsInput) decodeRecords(d *scanner) bool {
 				s, ok = d.b64str()
 				if ok {
 					at := len(arena)
-					n, err := b64.Decode(arena[at:cap(arena)], s2b(s))
+					n, err := b64.Decode(arena[at:cap(arena)], wire.S2B(s))
 					arena = arena[:at+n]
 					r.Data, ok = arena[at:len(arena):len(arena)], err == nil
 				}
@@ -256,7 +247,7 @@ func (d *scanner) str() (string, bool) {
 			if !ascii && !utf8.Valid(s) {
 				return "", false
 			}
-			return b2s(s), true
+			return wire.B2S(s), true
 		case c == '\\' || c < 0x20:
 			return "", false
 		case c >= 0x80:
@@ -285,7 +276,7 @@ func (d *scanner) b64str() (string, bool) {
 		return "", false
 	}
 	d.i += n + 1
-	return b2s(s), true
+	return wire.B2S(s), true
 }
 
 // optStr decodes a string or null into *p.
@@ -328,7 +319,7 @@ func (d *scanner) end() error {
 // "PartitionKey":..,"Data":..} and the optional members) without
 // reflection: encoding/json was ~13% of the server's CPU under a PutRecord
 // load. Anything unusual takes the slow path, as for PutRecords.
-func (in *putRecordInput) decodeJSON(body []byte) error {
+func (in *putRecordInput) DecodeJSON(body []byte) error {
 	d := scanner{b: body}
 	if !d.consume('{') {
 		return errSlowPath
@@ -377,7 +368,7 @@ func (in *putRecordInput) decodeJSON(body []byte) error {
 				return errSlowPath
 			}
 			data := make([]byte, b64.DecodedLen(len(s)))
-			n, err := b64.Decode(data, s2b(s))
+			n, err := b64.Decode(data, wire.S2B(s))
 			if err != nil {
 				return errSlowPath
 			}

@@ -17,7 +17,7 @@ func FuzzPutRecordsDecode(f *testing.F) {
 	f.Add(`{"Records":[],"StreamName":"a","StreamName":"b"}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var fast putRecordsInput
-		if fast.decodeJSON([]byte(body)) != nil {
+		if fast.DecodeJSON([]byte(body)) != nil {
 			return
 		}
 		var slow putRecordsInput
@@ -52,7 +52,7 @@ func FuzzPutRecordDecode(f *testing.F) {
 	f.Add(`{"streamname":"a"}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var fast putRecordInput
-		if fast.decodeJSON([]byte(body)) != nil {
+		if fast.DecodeJSON([]byte(body)) != nil {
 			return
 		}
 		var slow putRecordInput

@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 type putResourcePolicyInput struct {
@@ -16,11 +18,11 @@ type putResourcePolicyInput struct {
 // enforced under sigv4; Kinesis lists InvalidArgumentException as its answer
 // to a bad argument here. GetResourcePolicy returns the document verbatim.
 func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("resourceARN", in.ResourceARN != nil)
-	v.resourceARN("resourceARN", in.ResourceARN)
-	v.notNull("policy", in.Policy != nil)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	v.NotNull("policy", in.Policy != nil)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.resourceStream(*in.ResourceARN, needChange)
@@ -28,10 +30,10 @@ func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*emptyOutput, er
 		return nil, err
 	}
 	if !isJSONObject(*in.Policy) {
-		return nil, apiErrorf(errInvalidArgument, "Policy is not a valid JSON policy document.")
+		return nil, wire.Errorf(wire.InvalidArgument, "Policy is not a valid JSON policy document.")
 	}
 	if _, err := parsePolicy([]byte(*in.Policy), policyResource); err != nil {
-		return nil, apiErrorf(errInvalidArgument, "Policy is not a valid policy document: %s", err)
+		return nil, wire.Errorf(wire.InvalidArgument, "Policy is not a valid policy document: %s", err)
 	}
 	if err := st.SetResourcePolicy(*in.Policy); err != nil {
 		return nil, err

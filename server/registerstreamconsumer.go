@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -21,15 +23,15 @@ type registerStreamConsumerOutput struct {
 // fan-out consumer, CREATING for the store's CreateDelay (0 by default),
 // then ACTIVE. The stream must be ACTIVE.
 func (s *Server) registerStreamConsumer(in *registerStreamConsumerInput) (*registerStreamConsumerOutput, error) {
-	var v validator
-	v.notNull("streamARN", in.StreamARN != nil)
-	v.streamARN("streamARN", in.StreamARN)
-	v.notNull("consumerName", in.ConsumerName != nil)
-	v.consumerName("consumerName", in.ConsumerName)
+	var v wire.Validator
+	v.NotNull("streamARN", in.StreamARN != nil)
+	v.StreamARN("streamARN", in.StreamARN)
+	v.NotNull("consumerName", in.ConsumerName != nil)
+	v.ConsumerName("consumerName", in.ConsumerName)
 	if in.Tags != nil {
 		validateTags(&v, in.Tags)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(nil, in.StreamARN, needActive)
@@ -39,9 +41,9 @@ func (s *Server) registerStreamConsumer(in *registerStreamConsumerInput) (*regis
 	c, err := st.RegisterConsumer(*in.ConsumerName)
 	switch {
 	case errors.Is(err, shard.ErrConsumerExists):
-		return nil, apiErrorf(errResourceInUse, "Consumer %s under stream %s already exists for account %s.", *in.ConsumerName, st.Name(), s.store.Options().AccountID)
+		return nil, wire.Errorf(wire.ResourceInUse, "Consumer %s under stream %s already exists for account %s.", *in.ConsumerName, st.Name(), s.store.Options().AccountID)
 	case errors.Is(err, shard.ErrTooManyConsumers):
-		return nil, apiErrorf(errLimitExceeded, "Stream %s under account %s has reached the limit of %s registered consumers, %s of them in CREATING state.",
+		return nil, wire.Errorf(wire.LimitExceeded, "Stream %s under account %s has reached the limit of %s registered consumers, %s of them in CREATING state.",
 			st.Name(), s.store.Options().AccountID, strconv.Itoa(shard.MaxConsumers), strconv.Itoa(shard.MaxCreatingConsumers))
 	case err != nil:
 		return nil, s.accountLimitError(err, st.Name())

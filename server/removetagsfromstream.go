@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type removeTagsFromStreamInput struct {
 	TagKeys    []string
 	StreamName *string
@@ -9,11 +11,11 @@ type removeTagsFromStreamInput struct {
 // removeTagsFromStream answers RemoveTagsFromStream: it removes tags by key
 // from a stream; keys the stream does not carry are ignored.
 func (s *Server) removeTagsFromStream(in *removeTagsFromStreamInput) (*emptyOutput, error) {
-	var v validator
+	var v wire.Validator
 	validateTagKeys(&v, in.TagKeys)
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needChange)

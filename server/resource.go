@@ -3,6 +3,8 @@ package server
 import (
 	"regexp"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -10,14 +12,8 @@ import (
 // any Kinesis resource ARN, of which a registered consumer's is the one that
 // is not a stream's.
 var (
-	resourceARNPattern = regexp.MustCompile(`^(?:arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+)$`)
 	consumerARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:.*stream/[a-zA-Z0-9_.-]+/consumer/[a-zA-Z0-9_.-]+:[0-9]+$`)
 )
-
-// resourceARN checks a ResourceARN member.
-func (v *validator) resourceARN(field string, arn *string) {
-	v.str(field, arn, 1, 2048, resourceARNPattern)
-}
 
 // resourceStream resolves the stream a ResourceARN names. Call it after
 // validation (validator.resourceARN). shardlog has no registered consumers
@@ -25,7 +21,7 @@ func (v *validator) resourceARN(field string, arn *string) {
 // ARN resolves as lookupStream does, with need.
 func (s *Server) resourceStream(arn string, need streamNeed) (*shard.Stream, error) {
 	if consumerARNPattern.MatchString(arn) {
-		return nil, apiErrorf(errResourceNotFound, "Consumer %s under account %s not found.", arn, s.store.Options().AccountID)
+		return nil, wire.Errorf(wire.ResourceNotFound, "Consumer %s under account %s not found.", arn, s.store.Options().AccountID)
 	}
 	return s.lookupStream(nil, &arn, need)
 }

@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"log"
@@ -15,7 +13,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
+
+	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/rs/zerolog"
 	"github.com/shardlog/shardlog/shard"
@@ -38,7 +37,7 @@ type Server struct {
 
 	// tokens seals iterators and NextTokens under keys derived from the
 	// store's secret, so tokens survive restarts.
-	tokens tokenSealers
+	tokens wire.Tokens
 	// subs are the live SubscribeToShard subscriptions.
 	subs *subscriptions
 	// console serves the web console under /console; nil when
@@ -78,7 +77,7 @@ func New(store *shard.Store, opts Options) *Server {
 		subs:    newSubscriptions(),
 		metrics: newServerMetrics(),
 		limiter: newLimiter(opts.Now),
-		tokens:  newTokenSealers(store.Secret()),
+		tokens:  wire.NewTokens(store.Secret()),
 		bodies:  newBodyBudget(opts),
 		h2conns: make(chan struct{}, max(1, opts.MaxInflightBodyBytes/h2WindowBytes)),
 	}
@@ -110,13 +109,6 @@ func New(store *shard.Store, opts Options) *Server {
 		},
 	}
 	return s
-}
-
-// deriveKey returns HMAC-SHA256(secret, purpose), a key for one purpose.
-func deriveKey(secret []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
 }
 
 // Serve serves ln until Shutdown: HTTP/2 connections (those opening with
@@ -182,34 +174,11 @@ func (s *Server) requestID(dst []byte) []byte {
 	n := s.requestSeq.Add(1)
 	var digits [12]byte
 	for i := len(digits) - 1; i >= 0; i-- {
-		digits[i] = hexDigits[n&0xf]
+		digits[i] = wire.HexDigits[n&0xf]
 		n >>= 4
 	}
 	return append(dst, digits[:]...)
 }
-
-// Response buffers are pooled; a buffer grown past maxPooledBuffer (a
-// GetRecords page near 10 MiB) is dropped rather than kept alive.
-const maxPooledBuffer = 16 << 20
-
-var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
-
-func putBuffer(b *[]byte, used []byte) {
-	if cap(used) > maxPooledBuffer {
-		return
-	}
-	*b = used[:0]
-	buffers.Put(b)
-}
-
-// b2s views b as a string without copying; the string must not outlive b.
-func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// s2b views s as bytes without copying; the bytes must not be written to
-// and must not outlive s's backing memory.
-func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // newFastServer returns the HTTP/1.1 server of one listener.
 func (s *Server) newFastServer(h fasthttp.RequestHandler) *fasthttp.Server {
@@ -255,11 +224,11 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	if !operator && s.corsFast(ctx) {
 		return
 	}
-	buf := getBuffer()
+	buf := wire.GetBuffer()
 	x := exchange{
-		method:        b2s(ctx.Method()),
-		target:        b2s(ctx.Request.Header.Peek("X-Amz-Target")),
-		contentType:   b2s(ctx.Request.Header.ContentType()),
+		method:        wire.B2S(ctx.Method()),
+		target:        wire.B2S(ctx.Request.Header.Peek("X-Amz-Target")),
+		contentType:   wire.B2S(ctx.Request.Header.ContentType()),
 		contentLength: ctx.Request.Header.ContentLength(),
 		headers:       (*fastHeaders)(ctx),
 		ctx:           ctx,
@@ -277,7 +246,7 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	}
 	if x.target == subscribeTarget && s.subscribeFast(ctx, &x) {
 		s.finish(&x)
-		putBuffer(buf, x.out)
+		wire.PutBuffer(buf, x.out)
 		return
 	}
 	s.handle(&x)
@@ -286,7 +255,7 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	}
 	s.writeFast(ctx, x.status, x.respContentType, x.out)
 	s.finish(&x)
-	putBuffer(buf, x.out)
+	wire.PutBuffer(buf, x.out)
 }
 
 func (s *Server) writeFast(ctx *fasthttp.RequestCtx, status int, contentType string, body []byte) {
@@ -301,19 +270,19 @@ func (s *Server) writeFast(ctx *fasthttp.RequestCtx, status int, contentType str
 // AWS clients expect a body they can parse. (Bodies are streamed, so
 // fasthttp never refuses one for its size: readBody does.)
 func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
-	e := &APIError{Type: errSerialization, Message: "The request could not be parsed as HTTP."}
+	e := &wire.APIError{Type: wire.Serialization, Message: "The request could not be parsed as HTTP."}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		e = &APIError{Type: errRequestTimeout, Message: "The request was not received within the read timeout."}
+		e = &wire.APIError{Type: wire.RequestTimeout, Message: "The request was not received within the read timeout."}
 	}
 	s.failFast(ctx, e)
 }
 
 // failFast answers e outside an exchange, in the codec of the request's
 // Content-Type (JSON for any other type).
-func (s *Server) failFast(ctx *fasthttp.RequestCtx, e *APIError) {
-	c, _ := requestCodec(b2s(ctx.Request.Header.ContentType()))
-	s.writeFast(ctx, e.Status(), c.contentType(), c.encodeError(nil, e))
+func (s *Server) failFast(ctx *fasthttp.RequestCtx, e *wire.APIError) {
+	c, _ := wire.RequestCodec(wire.B2S(ctx.Request.Header.ContentType()))
+	s.writeFast(ctx, e.Status(), c.ContentType(), c.EncodeError(nil, e))
 }
 
 // serveHTTP is the net/http adapter, used for HTTP/2.
@@ -321,7 +290,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveOperatorHTTP(w, r) || s.corsHTTP(w, r) {
 		return
 	}
-	out := getBuffer()
+	out := wire.GetBuffer()
 	x := exchange{
 		method:        r.Method,
 		target:        r.Header.Get("X-Amz-Target"),
@@ -335,13 +304,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.finish(&x)
 	if x.target == subscribeTarget && s.subscribeHTTP(w, r, &x) {
-		putBuffer(out, x.out)
+		wire.PutBuffer(out, x.out)
 		return
 	}
 	s.handle(&x)
 	if x.gone {
 		// The client went away or timed out mid-body; nobody reads an answer.
-		putBuffer(out, x.out)
+		wire.PutBuffer(out, x.out)
 		return
 	}
 	var id [40]byte
@@ -351,7 +320,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Content-Length"] = []string{strconv.Itoa(len(x.out))}
 	w.WriteHeader(x.status)
 	_, _ = w.Write(x.out)
-	putBuffer(out, x.out)
+	wire.PutBuffer(out, x.out)
 }
 
 // fastLogger routes fasthttp's own messages to zerolog at debug level

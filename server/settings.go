@@ -4,6 +4,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -62,19 +64,19 @@ func (s *Server) commitmentActive() bool {
 
 // errNoCommitment answers a warm throughput request from an account
 // without a minimum throughput billing commitment.
-var errNoCommitment = apiErrorf(errInvalidArgument, "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED (see UpdateAccountSettings).")
+var errNoCommitment = wire.Errorf(wire.InvalidArgument, "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED (see UpdateAccountSettings).")
 
 // checkWarmThroughput applies the rules of a warm throughput request for a
 // stream that is, or is becoming, mode.
 func (s *Server) checkWarmThroughput(name string, mode shard.StreamMode, mibps int) error {
 	if mode != shard.ModeOnDemand {
-		return apiErrorf(errInvalidArgument, "Warm throughput is only supported for ON_DEMAND streams; stream %s under account %s is %s.", name, s.store.Options().AccountID, mode)
+		return wire.Errorf(wire.InvalidArgument, "Warm throughput is only supported for ON_DEMAND streams; stream %s under account %s is %s.", name, s.store.Options().AccountID, mode)
 	}
 	if !s.commitmentActive() {
 		return errNoCommitment
 	}
 	if mibps > maxWarmThroughputMiBps {
-		return apiErrorf(errLimitExceeded, "Warm throughput of %d MiBps exceeds the limit of %d MiBps for an on-demand stream.", mibps, maxWarmThroughputMiBps)
+		return wire.Errorf(wire.LimitExceeded, "Warm throughput of %d MiBps exceeds the limit of %d MiBps for an on-demand stream.", mibps, maxWarmThroughputMiBps)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -42,21 +44,11 @@ const (
 	sigMismatchMsg = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 )
 
-// Authentication error types, as AWS's JSON services name them. All are
-// answered with status 400, as Kinesis does (kinesalite's index.js records
-// the same).
-const (
-	errMissingToken        = "MissingAuthenticationTokenException"
-	errIncompleteSignature = "IncompleteSignatureException"
-	errUnrecognizedClient  = "UnrecognizedClientException"
-	errInvalidSignature    = "InvalidSignatureException"
-)
-
 var (
-	errNoAuth        = &APIError{Type: errMissingToken, Message: "Missing Authentication Token"}
-	errUnknownKey    = &APIError{Type: errUnrecognizedClient, Message: "The security token included in the request is invalid."}
-	errBadSignature  = &APIError{Type: errInvalidSignature, Message: sigMismatchMsg}
-	errStreamingBody = &APIError{Type: errInvalidSignature, Message: "Streaming payload signatures are not supported by Kinesis; sign the payload or send UNSIGNED-PAYLOAD."}
+	errNoAuth        = &wire.APIError{Type: wire.MissingToken, Message: "Missing Authentication Token"}
+	errUnknownKey    = &wire.APIError{Type: wire.UnrecognizedClient, Message: "The security token included in the request is invalid."}
+	errBadSignature  = &wire.APIError{Type: wire.InvalidSignature, Message: sigMismatchMsg}
+	errStreamingBody = &wire.APIError{Type: wire.InvalidSignature, Message: "Streaming payload signatures are not supported by Kinesis; sign the payload or send UNSIGNED-PAYLOAD."}
 )
 
 // requestHeaders is what signature verification reads of a request beyond
@@ -80,25 +72,25 @@ type fastHeaders fasthttp.RequestCtx
 func (h *fastHeaders) header(name string) string {
 	ctx := (*fasthttp.RequestCtx)(h)
 	if name == "host" || name == ":authority" {
-		return b2s(ctx.Host())
+		return wire.B2S(ctx.Host())
 	}
-	return b2s(ctx.Request.Header.Peek(name))
+	return wire.B2S(ctx.Request.Header.Peek(name))
 }
 
 func (h *fastHeaders) unsignedAmzHeader(signed string) string {
 	for name := range (*fasthttp.RequestCtx)(h).Request.Header.All() {
-		if isAmzHeader(b2s(name)) && !listedFold(signed, b2s(name)) {
+		if isAmzHeader(wire.B2S(name)) && !listedFold(signed, wire.B2S(name)) {
 			return strings.ToLower(string(name))
 		}
 	}
 	return ""
 }
 
-func (h *fastHeaders) host() string { return b2s((*fasthttp.RequestCtx)(h).Host()) }
+func (h *fastHeaders) host() string { return wire.B2S((*fasthttp.RequestCtx)(h).Host()) }
 
 func (h *fastHeaders) pathAndQuery() (string, string) {
 	u := (*fasthttp.RequestCtx)(h).URI()
-	return b2s(u.PathOriginal()), b2s(u.QueryString())
+	return wire.B2S(u.PathOriginal()), wire.B2S(u.QueryString())
 }
 
 // httpHeaders reads a net/http request (HTTP/2, where Host is :authority).
@@ -154,11 +146,11 @@ type authHeader struct {
 
 // parseAuthorization splits an Authorization header. Errors are
 // IncompleteSignatureException with AWS's wording.
-func parseAuthorization(v string) (authHeader, *APIError) {
+func parseAuthorization(v string) (authHeader, *wire.APIError) {
 	var a authHeader
 	alg, rest, _ := strings.Cut(strings.TrimSpace(v), " ")
 	if alg != sigAlgorithm {
-		return a, &APIError{Type: errIncompleteSignature, Message: "Unsupported AWS 'algorithm': '" + alg + "'."}
+		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: "Unsupported AWS 'algorithm': '" + alg + "'."}
 	}
 	var credential string
 	for _, part := range strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -183,11 +175,11 @@ func parseAuthorization(v string) (authHeader, *APIError) {
 		msg += "Authorization header requires 'SignedHeaders' parameter. "
 	}
 	if msg != "" {
-		return a, &APIError{Type: errIncompleteSignature, Message: msg + "Authorization=" + alg}
+		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: msg + "Authorization=" + alg}
 	}
 	parts := strings.Split(credential, "/")
 	if len(parts) != 5 {
-		return a, &APIError{Type: errIncompleteSignature, Message: "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + credential + "'"}
+		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + credential + "'"}
 	}
 	a.accessKeyID, a.date, a.region, a.service, a.terminator = parts[0], parts[1], parts[2], parts[3], parts[4]
 	return a, nil
@@ -209,7 +201,7 @@ type pendingSig struct {
 // in AWS's order, so that a request without valid credentials is refused
 // before a byte of its body is read. now is the server's clock; region the
 // scope's region.
-func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Time) (*pendingSig, *APIError) {
+func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Time) (*pendingSig, *wire.APIError) {
 	v := h.header("authorization")
 	if v == "" {
 		return nil, errNoAuth
@@ -231,28 +223,28 @@ func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Ti
 	}
 	switch {
 	case a.terminator != sigTerminator:
-		return nil, &APIError{Type: errInvalidSignature, Message: "Credential should be scoped with a valid terminator: 'aws4_request', not '" + truncate(a.terminator, maxQuotedBytes) + "'. "}
+		return nil, &wire.APIError{Type: wire.InvalidSignature, Message: "Credential should be scoped with a valid terminator: 'aws4_request', not '" + wire.Truncate(a.terminator, wire.MaxQuotedBytes) + "'. "}
 	case a.service != sigService:
-		return nil, &APIError{Type: errInvalidSignature, Message: "Credential should be scoped to correct service: '" + sigService + "'. "}
+		return nil, &wire.APIError{Type: wire.InvalidSignature, Message: "Credential should be scoped to correct service: '" + sigService + "'. "}
 	case a.region != region:
-		return nil, &APIError{Type: errInvalidSignature, Message: "Credential should be scoped to a valid region, not '" + truncate(a.region, maxQuotedBytes) + "'. "}
+		return nil, &wire.APIError{Type: wire.InvalidSignature, Message: "Credential should be scoped to a valid region, not '" + wire.Truncate(a.region, wire.MaxQuotedBytes) + "'. "}
 	case a.date != amzDate[:8]:
-		return nil, &APIError{Type: errInvalidSignature, Message: "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" + truncate(a.date, maxQuotedBytes) + "' != '" + amzDate[:8] + "', from '" + amzDate + "'."}
+		return nil, &wire.APIError{Type: wire.InvalidSignature, Message: "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" + wire.Truncate(a.date, wire.MaxQuotedBytes) + "' != '" + amzDate[:8] + "', from '" + amzDate + "'."}
 	}
 	now = now.UTC()
 	if signedAt.Before(now.Add(-maxClockSkew)) {
-		return nil, &APIError{Type: errInvalidSignature, Message: "Signature expired: " + amzDate + " is now earlier than " +
+		return nil, &wire.APIError{Type: wire.InvalidSignature, Message: "Signature expired: " + amzDate + " is now earlier than " +
 			now.Add(-maxClockSkew).Format(amzDateLayout) + " (" + now.Format(amzDateLayout) + " - 5 min.)"}
 	}
 	if signedAt.After(now.Add(maxClockSkew)) {
-		return nil, &APIError{Type: errInvalidSignature, Message: "Signature not yet current: " + amzDate + " is still later than " +
+		return nil, &wire.APIError{Type: wire.InvalidSignature, Message: "Signature not yet current: " + amzDate + " is still later than " +
 			now.Add(maxClockSkew).Format(amzDateLayout) + " (" + now.Format(amzDateLayout) + " + 5 min.)"}
 	}
 	p := &pendingSig{cred: cred, auth: a, amzDate: amzDate}
 	if len(a.signature) != 2*sha256.Size {
 		return nil, errBadSignature
 	}
-	if _, err := hex.Decode(p.sig[:], s2b(a.signature)); err != nil {
+	if _, err := hex.Decode(p.sig[:], wire.S2B(a.signature)); err != nil {
 		return nil, errBadSignature
 	}
 	switch claimed := h.header("x-amz-content-sha256"); {
@@ -269,7 +261,7 @@ func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Ti
 // the time, that time in X-Amz-Date's layout and the lower-case name of the
 // header it came from; a request with neither, or with one that does not
 // parse, is IncompleteSignatureException with AWS's wording.
-func requestDate(h requestHeaders) (signedAt time.Time, amzDate, dateHeader string, e *APIError) {
+func requestDate(h requestHeaders) (signedAt time.Time, amzDate, dateHeader string, e *wire.APIError) {
 	if v := h.header("x-amz-date"); v != "" {
 		t, err := time.Parse(amzDateLayout, v)
 		if err != nil {
@@ -285,11 +277,11 @@ func requestDate(h requestHeaders) (signedAt time.Time, amzDate, dateHeader stri
 		t = t.UTC()
 		return t, t.Format(amzDateLayout), "date", nil
 	}
-	return time.Time{}, "", "", &APIError{Type: errIncompleteSignature, Message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + sigAlgorithm}
+	return time.Time{}, "", "", &wire.APIError{Type: wire.IncompleteSignature, Message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + sigAlgorithm}
 }
 
-func badDate(v string) *APIError {
-	return &APIError{Type: errIncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + truncate(v, maxQuotedBytes) + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
+func badDate(v string) *wire.APIError {
+	return &wire.APIError{Type: wire.IncompleteSignature, Message: "Date must be in ISO-8601 'basic format'. Got '" + wire.Truncate(v, wire.MaxQuotedBytes) + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
 }
 
 // checkSignedHeaders refuses a signature that leaves out a header it must
@@ -297,21 +289,21 @@ func badDate(v string) *APIError {
 // another), the date header in use (else it can be replayed forever),
 // x-amz-target (else a captured DescribeStream replays as DeleteStream with
 // the same body) and every other x-amz-* header present, as AWS requires.
-func checkSignedHeaders(h requestHeaders, signed, dateHeader string) *APIError {
+func checkSignedHeaders(h requestHeaders, signed, dateHeader string) *wire.APIError {
 	// Over HTTP/2 the JavaScript SDK signs the :authority pseudo-header
 	// instead of host (its value is the same).
 	if !listed(signed, "host") && !listed(signed, ":authority") {
-		return &APIError{Type: errIncompleteSignature, Message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}
+		return &wire.APIError{Type: wire.IncompleteSignature, Message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}
 	}
 	if !listed(signed, dateHeader) {
 		name := "X-Amz-Date"
 		if dateHeader == "date" {
 			name = "Date"
 		}
-		return &APIError{Type: errIncompleteSignature, Message: "'" + name + "' must be a 'SignedHeader' in the AWS Authorization."}
+		return &wire.APIError{Type: wire.IncompleteSignature, Message: "'" + name + "' must be a 'SignedHeader' in the AWS Authorization."}
 	}
 	if name := h.unsignedAmzHeader(signed); name != "" {
-		return &APIError{Type: errIncompleteSignature, Message: "There were headers present in the request which were not signed: '" + truncate(name, maxQuotedBytes) + "' must be a 'SignedHeader' in the AWS Authorization."}
+		return &wire.APIError{Type: wire.IncompleteSignature, Message: "There were headers present in the request which were not signed: '" + wire.Truncate(name, wire.MaxQuotedBytes) + "' must be a 'SignedHeader' in the AWS Authorization."}
 	}
 	return nil
 }
@@ -351,7 +343,7 @@ func isAmzHeader(name string) bool {
 // is this key's session token: a key with a token requires it, and a key
 // without one refuses any (a long-term key never comes with one).
 func (c *credential) tokenMatches(token string) bool {
-	return subtle.ConstantTimeCompare(s2b(token), s2b(string(c.sessionToken))) == 1
+	return subtle.ConstantTimeCompare(wire.S2B(token), wire.S2B(string(c.sessionToken))) == 1
 }
 
 // verify completes the signature check with the request body: it rebuilds
@@ -359,16 +351,16 @@ func (c *credential) tokenMatches(token string) bool {
 // result with the client's signature in constant time. The payload hash is
 // the literal UNSIGNED-PAYLOAD when the client says so, otherwise the
 // body's own hash, whatever the client claims.
-func (p *pendingSig) verify(method string, h requestHeaders, region string, body []byte) (*credential, *APIError) {
+func (p *pendingSig) verify(method string, h requestHeaders, region string, body []byte) (*credential, *wire.APIError) {
 	var payload [2 * sha256.Size]byte
 	payloadHash := payload[:]
 	if p.unsigned {
-		payloadHash = s2b(unsignedBody)
+		payloadHash = wire.S2B(unsignedBody)
 	} else {
 		sum := sha256.Sum256(body)
 		hex.Encode(payload[:], sum[:])
 	}
-	buf := getBuffer()
+	buf := wire.GetBuffer()
 	canon := appendCanonicalRequest((*buf)[:0], method, h, p.auth.signedHeaders, payloadHash)
 	crHash := sha256.Sum256(canon)
 	sts := append(canon[:0], sigAlgorithm+"\n"...)
@@ -380,7 +372,7 @@ func (p *pendingSig) verify(method string, h requestHeaders, region string, body
 	sts = append(sts, "/"+sigService+"/"+sigTerminator+"\n"...)
 	sts = hex.AppendEncode(sts, crHash[:])
 	want := hmacSHA256(p.cred.signingKey(p.auth.date, region), sts)
-	putBuffer(buf, sts)
+	wire.PutBuffer(buf, sts)
 	if subtle.ConstantTimeCompare(want[:], p.sig[:]) != 1 {
 		return nil, errBadSignature
 	}

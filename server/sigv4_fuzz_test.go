@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // mapHeaders is a request's headers for checkSigV4Headers, by lower-case
@@ -54,12 +56,12 @@ func FuzzSigV4Headers(f *testing.F) {
 		}
 		if e != nil {
 			switch e.Type {
-			case errMissingToken, errIncompleteSignature, errUnrecognizedClient, errInvalidSignature:
+			case wire.MissingToken, wire.IncompleteSignature, wire.UnrecognizedClient, wire.InvalidSignature:
 			default:
 				t.Fatalf("refused with %s: %s", e.Type, e.Message)
 			}
-			if len(e.message()) > maxMessageBytes {
-				t.Fatalf("message of %d bytes", len(e.message()))
+			if len(e.TruncatedMessage()) > wire.MaxMessageBytes {
+				t.Fatalf("message of %d bytes", len(e.TruncatedMessage()))
 			}
 			return
 		}

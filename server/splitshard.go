@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -18,14 +20,14 @@ type splitShardInput struct {
 // must be greater than one plus the shard's starting hash key and less than
 // its ending hash key, and the stream must be ACTIVE.
 func (s *Server) splitShard(in *splitShardInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("newStartingHashKey", in.NewStartingHashKey != nil)
-	v.str("newStartingHashKey", in.NewStartingHashKey, 0, -1, hashKeyPattern)
-	v.notNull("shardToSplit", in.ShardToSplit != nil)
-	v.str("shardToSplit", in.ShardToSplit, 1, 128, shardIDPattern)
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("newStartingHashKey", in.NewStartingHashKey != nil)
+	v.Str("newStartingHashKey", in.NewStartingHashKey, 0, -1, wire.HashKeyPattern)
+	v.NotNull("shardToSplit", in.ShardToSplit != nil)
+	v.Str("shardToSplit", in.ShardToSplit, 1, 128, wire.ShardIDPattern)
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
@@ -39,7 +41,7 @@ func (s *Server) splitShard(in *splitShardInput) (*emptyOutput, error) {
 	r := sh.HashRange()
 	key, err := shard.ParseHashKey(*in.NewStartingHashKey)
 	if err != nil || key.Cmp(r.Start.Add1()) <= 0 || key.Cmp(r.End) >= 0 {
-		return nil, apiErrorf(errInvalidArgument, "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
+		return nil, wire.Errorf(wire.InvalidArgument, "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
 			*in.NewStartingHashKey, sh.ID(), st.Name(), s.store.Options().AccountID, r.Start, r.End)
 	}
 	if err := s.reshardError(st, sh.ID(), s.accountLimitError(st.SplitShard(sh.ID(), key), st.Name())); err != nil {
@@ -53,7 +55,7 @@ func (s *Server) splitShard(in *splitShardInput) (*emptyOutput, error) {
 func (s *Server) shardToReshard(st *shard.Stream, id string) (*shard.Shard, error) {
 	sh, err := st.Shard(normalizeShardID(id))
 	if errors.Is(err, shard.ErrShardNotFound) {
-		return nil, apiErrorf(errResourceNotFound, "Could not find shard %s in stream %s under account %s.", id, st.Name(), s.store.Options().AccountID)
+		return nil, wire.Errorf(wire.ResourceNotFound, "Could not find shard %s in stream %s under account %s.", id, st.Name(), s.store.Options().AccountID)
 	} else if err != nil {
 		return nil, err
 	}
@@ -64,8 +66,8 @@ func (s *Server) shardToReshard(st *shard.Stream, id string) (*shard.Shard, erro
 }
 
 // shardClosed is AWS's answer to resharding a shard that is already closed.
-func (s *Server) shardClosed(stream, id string) *APIError {
-	return apiErrorf(errInvalidArgument, "Shard %s in stream %s under account %s has already been merged or split, and thus is not eligible for merging or splitting.",
+func (s *Server) shardClosed(stream, id string) *wire.APIError {
+	return wire.Errorf(wire.InvalidArgument, "Shard %s in stream %s under account %s has already been merged or split, and thus is not eligible for merging or splitting.",
 		id, stream, s.store.Options().AccountID)
 }
 

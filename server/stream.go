@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -103,7 +105,7 @@ func (s *Server) streamState(st *shard.Stream, need streamNeed) error {
 func (s *Server) streamNameFor(name, arn *string) (string, error) {
 	switch {
 	case name == nil && arn == nil:
-		return "", apiErrorf(errInvalidArgument, "Either StreamName or StreamARN must be provided.")
+		return "", wire.Errorf(wire.InvalidArgument, "Either StreamName or StreamARN must be provided.")
 	case arn == nil:
 		return *name, nil
 	}
@@ -114,25 +116,25 @@ func (s *Server) streamNameFor(name, arn *string) (string, error) {
 		if parts := strings.SplitN(rest, ":", 6); len(parts) == 6 {
 			account, rest = parts[4], strings.TrimPrefix(parts[5], "stream/")
 		}
-		return "", apiErrorf(errResourceNotFound, "Stream %s under account %s not found.", rest, account)
+		return "", wire.Errorf(wire.ResourceNotFound, "Stream %s under account %s not found.", rest, account)
 	}
 	if name != nil && *name != n {
-		return "", apiErrorf(errInvalidArgument, "StreamARN %s and StreamName %s do not identify the same stream.", *arn, *name)
+		return "", wire.Errorf(wire.InvalidArgument, "StreamARN %s and StreamName %s do not identify the same stream.", *arn, *name)
 	}
 	return n, nil
 }
 
 // streamNotFound is AWS's ResourceNotFoundException for a stream name.
-func (s *Server) streamNotFound(name string) *APIError {
-	return apiErrorf(errResourceNotFound, "Stream %s under account %s not found.", name, s.store.Options().AccountID)
+func (s *Server) streamNotFound(name string) *wire.APIError {
+	return wire.Errorf(wire.ResourceNotFound, "Stream %s under account %s not found.", name, s.store.Options().AccountID)
 }
 
 // shardNotFound is AWS's ResourceNotFoundException for a shard id.
-func (s *Server) shardNotFound(stream, shardID string) *APIError {
-	return apiErrorf(errResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, stream, s.store.Options().AccountID)
+func (s *Server) shardNotFound(stream, shardID string) *wire.APIError {
+	return wire.Errorf(wire.ResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, stream, s.store.Options().AccountID)
 }
 
 // notActive is AWS's ResourceInUseException for a stream that is not ACTIVE.
-func (s *Server) notActive(name string, status shard.StreamStatus) *APIError {
-	return apiErrorf(errResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", name, s.store.Options().AccountID, status)
+func (s *Server) notActive(name string, status shard.StreamStatus) *wire.APIError {
+	return wire.Errorf(wire.ResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", name, s.store.Options().AccountID, status)
 }

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type streamEncryptionInput struct {
 	StreamName     *string
 	EncryptionType *string
@@ -14,18 +16,18 @@ type streamEncryptionInput struct {
 // are recorded and reported back by DescribeStream(Summary) and in
 // PutRecord(s) responses (EncryptionType), as AWS reports them.
 func (s *Server) streamEncryption(in *streamEncryptionInput, start bool) (*emptyOutput, error) {
-	var v validator
-	v.streamName("streamName", in.StreamName)
-	v.notNull("encryptionType", in.EncryptionType != nil)
-	v.enum("encryptionType", in.EncryptionType, encryptionNone, encryptionKMS)
-	v.notNull("keyId", in.KeyId != nil)
-	v.str("keyId", in.KeyId, 1, 2048, nil)
-	v.streamARN("streamARN", in.StreamARN)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamName("streamName", in.StreamName)
+	v.NotNull("encryptionType", in.EncryptionType != nil)
+	v.Enum("encryptionType", in.EncryptionType, encryptionNone, encryptionKMS)
+	v.NotNull("keyId", in.KeyId != nil)
+	v.Str("keyId", in.KeyId, 1, 2048, nil)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if *in.EncryptionType != encryptionKMS {
-		return nil, apiErrorf(errInvalidArgument, "Encryption type %s is not supported; the only valid value is KMS.", *in.EncryptionType)
+		return nil, wire.Errorf(wire.InvalidArgument, "Encryption type %s is not supported; the only valid value is KMS.", *in.EncryptionType)
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 	"github.com/valyala/fasthttp"
 )
@@ -35,7 +37,7 @@ type subscribeToShardInput struct {
 type startingPosition struct {
 	Type           *string
 	SequenceNumber *string
-	Timestamp      *epochTime
+	Timestamp      *wire.EpochTime
 }
 
 // subKey identifies a subscription slot: one consumer on one shard.
@@ -55,12 +57,12 @@ type subscription struct {
 
 	done    chan struct{} // closed by end
 	endOnce sync.Once
-	reason  *APIError // sent as an exception event when not nil
+	reason  *wire.APIError // sent as an exception event when not nil
 }
 
 // end stops the subscription; reason, when not nil, is sent to the client
 // as an exception event first. Only the first call counts.
-func (sub *subscription) end(reason *APIError) {
+func (sub *subscription) end(reason *wire.APIError) {
 	sub.endOnce.Do(func() {
 		sub.reason = reason
 		close(sub.done)
@@ -81,7 +83,7 @@ func newSubscriptions() *subscriptions {
 }
 
 // errTakenOver ends a subscription that a newer one replaced.
-var errTakenOver = &APIError{Type: errResourceInUse, Message: "Another SubscribeToShard call for this consumer and shard took over the subscription."}
+var errTakenOver = &wire.APIError{Type: wire.ResourceInUse, Message: "Another SubscribeToShard call for this consumer and shard took over the subscription."}
 
 // claim installs sub in its slot. Within gap of the previous successful call
 // for the slot it fails with AWS's ResourceInUseException; after it, the
@@ -90,11 +92,11 @@ func (ss *subscriptions) claim(sub *subscription, gap time.Duration, account str
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed {
-		return &APIError{Type: errServiceUnavailable, Message: "Service is shutting down."}
+		return &wire.APIError{Type: wire.ServiceUnavailable, Message: "Service is shutting down."}
 	}
 	if old := ss.byKey[sub.key]; old != nil {
 		if sub.started.Sub(old.started) < gap {
-			return apiErrorf(errResourceInUse, "Another active subscription exists for consumer %s on shard %s under account %s. Wait %d seconds after a successful SubscribeToShard call before calling it again.",
+			return wire.Errorf(wire.ResourceInUse, "Another active subscription exists for consumer %s on shard %s under account %s. Wait %d seconds after a successful SubscribeToShard call before calling it again.",
 				sub.key.consumerARN, sub.key.shardID, account, int(gap.Seconds()))
 		}
 		old.end(errTakenOver)
@@ -114,7 +116,7 @@ func (ss *subscriptions) release(sub *subscription, gap time.Duration, now time.
 }
 
 // endConsumer ends every subscription of the consumer with the given ARN.
-func (ss *subscriptions) endConsumer(arn string, reason *APIError) {
+func (ss *subscriptions) endConsumer(arn string, reason *wire.APIError) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for k, sub := range ss.byKey {
@@ -140,19 +142,19 @@ func (ss *subscriptions) closeAll() {
 // shard and starting position, and claims the slot. Errors are answered as
 // ordinary error responses, before any event.
 func (s *Server) subscribe(in *subscribeToShardInput) (*subscription, error) {
-	var v validator
-	v.notNull("consumerARN", in.ConsumerARN != nil)
-	v.consumerARN("consumerARN", in.ConsumerARN)
-	v.notNull("shardId", in.ShardId != nil)
-	v.str("shardId", in.ShardId, 1, 128, shardIDPattern)
-	v.notNull("startingPosition", in.StartingPosition != nil)
+	var v wire.Validator
+	v.NotNull("consumerARN", in.ConsumerARN != nil)
+	v.ConsumerARN("consumerARN", in.ConsumerARN)
+	v.NotNull("shardId", in.ShardId != nil)
+	v.Str("shardId", in.ShardId, 1, 128, wire.ShardIDPattern)
+	v.NotNull("startingPosition", in.StartingPosition != nil)
 	if p := in.StartingPosition; p != nil {
-		v.notNull("startingPosition.type", p.Type != nil)
-		v.enum("startingPosition.type", p.Type,
+		v.NotNull("startingPosition.type", p.Type != nil)
+		v.Enum("startingPosition.type", p.Type,
 			iterAtSequenceNumber, iterAfterSequenceNumber, iterTrimHorizon, iterLatest, iterAtTimestamp)
-		v.str("startingPosition.sequenceNumber", p.SequenceNumber, 0, -1, sequenceNumberPattern)
+		v.Str("startingPosition.sequenceNumber", p.SequenceNumber, 0, -1, wire.SequenceNumberPattern)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, c, err := s.consumerFor(in.ConsumerARN, nil, nil)
@@ -164,7 +166,7 @@ func (s *Server) subscribe(in *subscribeToShardInput) (*subscription, error) {
 	}
 	account := s.store.Options().AccountID
 	if c.Status != shard.ConsumerActive {
-		return nil, apiErrorf(errResourceInUse, "Consumer %s under account %s is not in an ACTIVE state, instead in state %s.", c.ARN, account, c.Status)
+		return nil, wire.Errorf(wire.ResourceInUse, "Consumer %s under account %s is not in an ACTIVE state, instead in state %s.", c.ARN, account, c.Status)
 	}
 	shardID := normalizeShardID(*in.ShardId)
 	sh, err := st.Shard(shardID)
@@ -208,9 +210,9 @@ type sink struct {
 // is idle, and the last event with ChildShards once a closed shard is read
 // to its end. It returns after SubscriptionLifetime, a takeover, the
 // consumer's deregistration, Shutdown or a failed write.
-func (s *Server) pump(sub *subscription, c codec, out sink) {
-	w := getEventWriter(c)
-	defer putEventWriter(w)
+func (s *Server) pump(sub *subscription, c wire.Codec, out sink) {
+	w := wire.GetEventWriter(c)
+	defer wire.PutEventWriter(w)
 	defer func() { s.subs.release(sub, s.opts.SubscribeRetryInterval, s.opts.Now()) }()
 	send := func(b []byte, err error) bool {
 		if err == nil {
@@ -225,7 +227,7 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 		}
 		return true
 	}
-	if !send(w.initialResponse()) {
+	if !send(w.InitialResponse()) {
 		return
 	}
 	lifetime := time.NewTimer(s.opts.SubscriptionLifetime)
@@ -250,7 +252,7 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 				case <-sub.done:
 					wait.Stop()
 					if sub.reason != nil {
-						send(w.exception(sub.reason))
+						send(w.Exception(sub.reason))
 					}
 					return
 				case <-out.gone:
@@ -268,11 +270,11 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 		tail := sh.TailChanged() // taken before reading, so no append is missed
 		if err := sh.Read(sub.pos, maxGetRecords, maxEventBytes, &res); err != nil {
 			if ae := s.corruptRecords("SubscribeToShard", sub.stream, sh, err); ae != nil {
-				send(w.exception(ae))
+				send(w.Exception(ae))
 				return
 			}
 			s.log.Error().Err(err).Str("op", "SubscribeToShard").Str("stream", sub.stream.Name()).Str("shard", sh.ID()).Msg("internal failure")
-			send(w.exception(internalFailure))
+			send(w.Exception(wire.InternalFailure))
 			return
 		}
 		sub.pos = res.Next
@@ -282,7 +284,7 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 			for _, r := range res.Records {
 				er := eventRecord{
 					SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
-					ApproximateArrivalTimestamp: epochTime{time.UnixMilli(r.ArrivalMs)},
+					ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
 					Data:                        r.Data,
 					PartitionKey:                string(r.PartitionKey),
 				}
@@ -305,7 +307,7 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 			n, atEnd, size := len(res.Records), res.AtEnd, dataBytes(res.Records)
 			s.observeSubscribeEvent(sub.stream, n, size, res.MillisBehind)
 			allowance.charge(size)
-			ok := send(w.event(&ev))
+			ok := send(w.Event(&ev))
 			clear(ev.Records)
 			res.Release()
 			if !ok || atEnd {
@@ -321,12 +323,12 @@ func (s *Server) pump(sub *subscription, c codec, out sink) {
 		case <-heartbeat.C:
 			due = true
 			if _, err := sub.stream.Consumer(sub.name); err != nil || s.streamState(sub.stream, needSubscribe) != nil {
-				send(w.exception(s.consumerNotFound(sub.key.consumerARN)))
+				send(w.Exception(s.consumerNotFound(sub.key.consumerARN)))
 				return
 			}
 		case <-sub.done:
 			if sub.reason != nil {
-				send(w.exception(sub.reason))
+				send(w.Exception(sub.reason))
 			}
 			return
 		case <-out.gone:
@@ -359,7 +361,7 @@ func (s *Server) subscribeFast(ctx *fasthttp.RequestCtx, x *exchange) bool {
 	_ = ctx.SetWriteDeadline(time.Time{})
 	var id [40]byte
 	ctx.Response.Header.SetBytesV("X-Amzn-Requestid", s.requestID(id[:0]))
-	ctx.Response.Header.SetContentType(eventStreamContentType)
+	ctx.Response.Header.SetContentType(wire.EventStreamContentType)
 	ctx.SetStatusCode(http.StatusOK)
 	ctx.SetBodyStreamWriter(func(bw *bufio.Writer) {
 		s.pump(sub, c, sink{
@@ -392,7 +394,7 @@ func (s *Server) subscribeHTTP(w http.ResponseWriter, r *http.Request, x *exchan
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{})
-	h["Content-Type"] = []string{eventStreamContentType}
+	h["Content-Type"] = []string{wire.EventStreamContentType}
 	w.WriteHeader(http.StatusOK)
 	s.pump(sub, c, sink{
 		write: func(b []byte) error { _, err := w.Write(b); return err },
@@ -404,24 +406,24 @@ func (s *Server) subscribeHTTP(w http.ResponseWriter, r *http.Request, x *exchan
 
 // subscribeCodec returns the codec of a SubscribeToShard request, or false
 // when the ordinary path should answer it (and its errors).
-func (s *Server) subscribeCodec(x *exchange) (codec, bool) {
+func (s *Server) subscribeCodec(x *exchange) (wire.Codec, bool) {
 	if x.method != http.MethodPost {
 		return nil, false
 	}
-	return requestCodec(x.contentType)
+	return wire.RequestCodec(x.contentType)
 }
 
 // decodeSubscribe checks the signature, decodes, authorizes (against the
 // consumer ARN) and starts a subscription. The body is given back before
 // the subscription starts: it is decoded into copies.
-func (s *Server) decodeSubscribe(x *exchange, c codec) (*subscription, error) {
+func (s *Server) decodeSubscribe(x *exchange, c wire.Codec) (*subscription, error) {
 	defer s.finish(x)
 	cred, authErr := s.admit(x, subscribeOp)
 	if authErr != nil {
 		return nil, authErr
 	}
 	in := new(subscribeToShardInput)
-	if err := c.decode(x.body, in); err != nil {
+	if err := c.Decode(x.body, in); err != nil {
 		return nil, err
 	}
 	if err := s.authorize(cred, subscribeOp, in, x.peer); err != nil {

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type tagResourceInput struct {
 	Tags        map[string]string
 	ResourceARN *string
@@ -8,11 +10,11 @@ type tagResourceInput struct {
 // tagResource answers TagResource: AddTagsToStream for a resource named by
 // ARN. Stream ARNs are the only taggable resources until consumers exist.
 func (s *Server) tagResource(in *tagResourceInput) (*emptyOutput, error) {
-	var v validator
+	var v wire.Validator
 	validateTags(&v, in.Tags)
-	v.notNull("resourceARN", in.ResourceARN != nil)
-	v.resourceARN("resourceARN", in.ResourceARN)
-	if err := v.err(); err != nil {
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.resourceTagged(*in.ResourceARN, needChange)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -43,23 +45,23 @@ func sortedTags(tags map[string]string) []tag {
 }
 
 // validateTags checks a Tags map member (AddTagsToStream, TagResource).
-func validateTags(v *validator, tags map[string]string) {
-	v.notNull("tags", tags != nil)
-	v.mapLen("tags", tags, tags != nil, 0, maxTagsPerCall)
-	v.mapEntries("tags", tags, 1, maxTagKeyLen, 0, maxTagValueLen)
+func validateTags(v *wire.Validator, tags map[string]string) {
+	v.NotNull("tags", tags != nil)
+	v.MapLen("tags", tags, tags != nil, 0, maxTagsPerCall)
+	v.MapEntries("tags", tags, 1, maxTagKeyLen, 0, maxTagValueLen)
 }
 
 // validateTagKeys checks a TagKeys list member (RemoveTagsFromStream,
 // UntagResource).
-func validateTagKeys(v *validator, keys []string) {
-	v.notNull("tagKeys", keys != nil)
-	v.listLen("tagKeys", len(keys), keys != nil, 1, maxTagKeys, func() string { return showList(keys) })
-	v.members("tagKeys", keys, 1, maxTagKeyLen)
+func validateTagKeys(v *wire.Validator, keys []string) {
+	v.NotNull("tagKeys", keys != nil)
+	v.ListLen("tagKeys", len(keys), keys != nil, 1, maxTagKeys, func() string { return wire.ShowList(keys) })
+	v.Members("tagKeys", keys, 1, maxTagKeyLen)
 }
 
 // errTagChars is AWS's answer to a tag key or value with a character
 // outside tagCharsPattern.
-var errTagChars = apiErrorf(errInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - @ :.")
+var errTagChars = wire.Errorf(wire.InvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - @ :.")
 
 // checkTagKeys refuses keys with characters AWS does not allow and keys in
 // the reserved "aws:" namespace.
@@ -69,7 +71,7 @@ func checkTagKeys[V any](keys map[string]V) error {
 			return errTagChars
 		}
 		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return apiErrorf(errInvalidArgument, "Tag key %s uses the reserved prefix aws:, which only AWS may use.", k)
+			return wire.Errorf(wire.InvalidArgument, "Tag key %s uses the reserved prefix aws:, which only AWS may use.", k)
 		}
 	}
 	return nil
@@ -89,7 +91,7 @@ func (s *Server) addTags(st tagged, tags map[string]string) error {
 	}
 	err := st.AddTags(tags)
 	if errors.Is(err, shard.ErrTooManyTags) {
-		return apiErrorf(errInvalidArgument, "Failed to add tags to stream %s under account %s because a given stream cannot have more than %d tags associated with it.",
+		return wire.Errorf(wire.InvalidArgument, "Failed to add tags to stream %s under account %s because a given stream cannot have more than %d tags associated with it.",
 			st.Name(), s.store.Options().AccountID, shard.MaxTags)
 	}
 	return err

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type untagResourceInput struct {
 	TagKeys     []string
 	ResourceARN *string
@@ -8,11 +10,11 @@ type untagResourceInput struct {
 // untagResource answers UntagResource: RemoveTagsFromStream for a resource
 // named by ARN.
 func (s *Server) untagResource(in *untagResourceInput) (*emptyOutput, error) {
-	var v validator
+	var v wire.Validator
 	validateTagKeys(&v, in.TagKeys)
-	v.notNull("resourceARN", in.ResourceARN != nil)
-	v.resourceARN("resourceARN", in.ResourceARN)
-	if err := v.err(); err != nil {
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.resourceTagged(*in.ResourceARN, needChange)

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type commitmentInput struct {
 	Status *string
 }
@@ -16,14 +18,14 @@ type updateAccountSettingsInput struct {
 // again before then cancels that. Asking for the status already in force
 // changes nothing.
 func (s *Server) updateAccountSettings(in *updateAccountSettingsInput) (*accountSettingsOutput, error) {
-	var v validator
+	var v wire.Validator
 	c := in.MinimumThroughputBillingCommitment
-	v.notNull("minimumThroughputBillingCommitment", c != nil)
+	v.NotNull("minimumThroughputBillingCommitment", c != nil)
 	if c != nil {
-		v.notNull("minimumThroughputBillingCommitment.status", c.Status != nil)
-		v.enum("minimumThroughputBillingCommitment.status", c.Status, commitmentEnabled, commitmentDisabled)
+		v.NotNull("minimumThroughputBillingCommitment.status", c.Status != nil)
+		v.Enum("minimumThroughputBillingCommitment.status", c.Status, commitmentEnabled, commitmentDisabled)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	a := s.commitment()

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 type updateChannelInput struct {
 	ChannelARN                       *string
 	LoggingConfiguration             *channelLoggingConfiguration
@@ -12,16 +14,16 @@ type updateChannelInput struct {
 // updateChannel answers UpdateChannel: after validation,
 // ResourceNotFoundException, since shardlog has no channels.
 func (s *Server) updateChannel(in *updateChannelInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("channelARN", in.ChannelARN != nil)
+	var v wire.Validator
+	v.NotNull("channelARN", in.ChannelARN != nil)
 	validateLogging(&v, "loggingConfiguration", in.LoggingConfiguration)
 	if d := in.S3DestinationConfiguration; d != nil {
-		v.notNull("s3DestinationConfiguration.dataFreshnessInSeconds", d.DataFreshnessInSeconds != nil)
+		v.NotNull("s3DestinationConfiguration.dataFreshnessInSeconds", d.DataFreshnessInSeconds != nil)
 	}
 	if d := in.S3TablesDestinationConfiguration; d != nil {
-		v.notNull("s3TablesDestinationConfiguration.dataFreshnessInSeconds", d.DataFreshnessInSeconds != nil)
+		v.NotNull("s3TablesDestinationConfiguration.dataFreshnessInSeconds", d.DataFreshnessInSeconds != nil)
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	return nil, channelNotFound(*in.ChannelARN)

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/shardlog/shardlog/server/wire"
+
 // Bounds of MaxRecordSizeInKiB: 1 MiB to 10 MiB.
 const (
 	minMaxRecordSizeKiB = 1024
@@ -16,15 +18,15 @@ type updateMaxRecordSizeInput struct {
 // 10240 KiB (ValidationException outside). It takes effect for the next
 // PutRecord(s) call.
 func (s *Server) updateMaxRecordSize(in *updateMaxRecordSizeInput) (*emptyOutput, error) {
-	var v validator
-	v.streamARN("streamARN", in.StreamARN)
-	v.notNull("maxRecordSizeInKiB", in.MaxRecordSizeInKiB != nil)
-	v.intRange("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, minMaxRecordSizeKiB, maxMaxRecordSizeKiB)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamARN("streamARN", in.StreamARN)
+	v.NotNull("maxRecordSizeInKiB", in.MaxRecordSizeInKiB != nil)
+	v.IntRange("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, minMaxRecordSizeKiB, maxMaxRecordSizeKiB)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if in.StreamARN == nil {
-		return nil, apiErrorf(errInvalidArgument, "StreamARN must be provided.")
+		return nil, wire.Errorf(wire.InvalidArgument, "StreamARN must be provided.")
 	}
 	st, err := s.lookupStream(nil, in.StreamARN, needActive)
 	if err != nil {

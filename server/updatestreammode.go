@@ -3,6 +3,8 @@ package server
 import (
 	"math"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -21,16 +23,16 @@ type updateStreamModeInput struct {
 // LimitExceededException. A stream leaving ON_DEMAND drops its warm
 // throughput.
 func (s *Server) updateStreamMode(in *updateStreamModeInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("streamARN", in.StreamARN != nil)
-	v.streamARN("streamARN", in.StreamARN)
-	v.notNull("streamModeDetails", in.StreamModeDetails != nil)
+	var v wire.Validator
+	v.NotNull("streamARN", in.StreamARN != nil)
+	v.StreamARN("streamARN", in.StreamARN)
+	v.NotNull("streamModeDetails", in.StreamModeDetails != nil)
 	if d := in.StreamModeDetails; d != nil {
-		v.notNull("streamModeDetails.streamMode", d.StreamMode != nil)
-		v.enum("streamModeDetails.streamMode", d.StreamMode, string(shard.ModeProvisioned), string(shard.ModeOnDemand))
+		v.NotNull("streamModeDetails.streamMode", d.StreamMode != nil)
+		v.Enum("streamModeDetails.streamMode", d.StreamMode, string(shard.ModeProvisioned), string(shard.ModeOnDemand))
 	}
-	v.intRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, math.MaxInt32)
-	if err := v.err(); err != nil {
+	v.IntRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, math.MaxInt32)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(nil, in.StreamARN, needActive)
@@ -40,7 +42,7 @@ func (s *Server) updateStreamMode(in *updateStreamModeInput) (*emptyOutput, erro
 	mode := shard.StreamMode(*in.StreamModeDetails.StreamMode)
 	info := st.Info()
 	if info.Mode == mode {
-		return nil, apiErrorf(errInvalidArgument, "Stream %s under account %s is already in %s mode.", st.Name(), s.store.Options().AccountID, mode)
+		return nil, wire.Errorf(wire.InvalidArgument, "Stream %s under account %s is already in %s mode.", st.Name(), s.store.Options().AccountID, mode)
 	}
 	if in.WarmThroughputMiBps != nil {
 		if err := s.checkWarmThroughput(st.Name(), mode, *in.WarmThroughputMiBps); err != nil {

@@ -1,6 +1,9 @@
 package server
 
-import "github.com/shardlog/shardlog/shard"
+import (
+	"github.com/shardlog/shardlog/server/wire"
+	"github.com/shardlog/shardlog/shard"
+)
 
 type updateStreamRecordDistributionStrategyInput struct {
 	StreamARN                  *string
@@ -14,12 +17,12 @@ type updateStreamRecordDistributionStrategyInput struct {
 // ON_DEMAND stream (InvalidArgumentException otherwise). The change applies
 // to the next record; records already stored stay where they are.
 func (s *Server) updateStreamRecordDistributionStrategy(in *updateStreamRecordDistributionStrategyInput) (*emptyOutput, error) {
-	var v validator
-	v.notNull("streamARN", in.StreamARN != nil)
-	v.streamARN("streamARN", in.StreamARN)
-	v.notNull("recordDistributionStrategy", in.RecordDistributionStrategy != nil)
-	v.enum("recordDistributionStrategy", in.RecordDistributionStrategy, shard.DistributionAuto, shard.DistributionUserPartitionKey)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.NotNull("streamARN", in.StreamARN != nil)
+	v.StreamARN("streamARN", in.StreamARN)
+	v.NotNull("recordDistributionStrategy", in.RecordDistributionStrategy != nil)
+	v.Enum("recordDistributionStrategy", in.RecordDistributionStrategy, shard.DistributionAuto, shard.DistributionUserPartitionKey)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(nil, in.StreamARN, needChange)
@@ -28,7 +31,7 @@ func (s *Server) updateStreamRecordDistributionStrategy(in *updateStreamRecordDi
 	}
 	strategy := *in.RecordDistributionStrategy
 	if mode := st.Info().Mode; strategy == shard.DistributionAuto && mode != shard.ModeOnDemand {
-		return nil, apiErrorf(errInvalidArgument, "The AUTO record distribution strategy is only supported for ON_DEMAND streams; stream %s under account %s is %s.",
+		return nil, wire.Errorf(wire.InvalidArgument, "The AUTO record distribution strategy is only supported for ON_DEMAND streams; stream %s under account %s is %s.",
 			st.Name(), s.store.Options().AccountID, mode)
 	}
 	if err := st.SetRecordDistribution(strategy); err != nil {

@@ -1,6 +1,10 @@
 package server
 
-import "math"
+import (
+	"math"
+
+	"github.com/shardlog/shardlog/server/wire"
+)
 
 type updateStreamWarmThroughputInput struct {
 	StreamName          *string
@@ -22,12 +26,12 @@ type updateStreamWarmThroughputOutput struct {
 // as TargetMiBps; shardlog has nothing to scale, so the new value is in force
 // at once.
 func (s *Server) updateStreamWarmThroughput(in *updateStreamWarmThroughputInput) (*updateStreamWarmThroughputOutput, error) {
-	var v validator
-	v.streamName("streamName", in.StreamName)
-	v.streamARN("streamARN", in.StreamARN)
-	v.notNull("warmThroughputMiBps", in.WarmThroughputMiBps != nil)
-	v.intRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, math.MaxInt32)
-	if err := v.err(); err != nil {
+	var v wire.Validator
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	v.NotNull("warmThroughputMiBps", in.WarmThroughputMiBps != nil)
+	v.IntRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, math.MaxInt32)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	st, err := s.lookupStream(in.StreamName, in.StreamARN, needActive)

@@ -1,9 +1,8 @@
-package server
+package wire
 
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -15,19 +14,19 @@ var (
 
 // sealerKinds names the sealers of one tokenSealers, so a test can run
 // over every kind of token.
-func sealerKinds(ts tokenSealers) map[string]*sealer {
-	return map[string]*sealer{"iterator": ts.iterators, "shards": ts.shards, "consumers": ts.consumers, "streams": ts.streams}
+func sealerKinds(ts Tokens) map[string]*Sealer {
+	return map[string]*Sealer{"iterator": ts.Iterators, "shards": ts.Shards, "consumers": ts.Consumers, "streams": ts.Streams}
 }
 
 // sealBody is the token of body.
-func sealBody(sl *sealer, body []byte) string {
-	return string(sl.seal(nil, func(b []byte) []byte { return append(b, body...) }))
+func sealBody(sl *Sealer, body []byte) string {
+	return string(sl.Seal(nil, func(b []byte) []byte { return append(b, body...) }))
 }
 
 // opens reports whether sl opens token, and the body it opened.
-func opens(sl *sealer, token string) ([]byte, bool) {
+func opens(sl *Sealer, token string) ([]byte, bool) {
 	var got []byte
-	err := sl.open(token, func(body []byte) error {
+	err := sl.Open(token, func(body []byte) error {
 		got = bytes.Clone(body)
 		return nil
 	})
@@ -40,7 +39,7 @@ func opens(sl *sealer, token string) ([]byte, bool) {
 // variants shardlog does not issue, or the unsealed formats tokens had
 // before.
 func TestSealRejects(t *testing.T) {
-	ours, foreign := newTokenSealers(testSecret), newTokenSealers(foreignSecret)
+	ours, foreign := NewTokens(testSecret), NewTokens(foreignSecret)
 	body := []byte(`{"v":1,"s":"other","c":1700000000000,"a":"shardId-000000000003","t":1700000000123}`)
 	for kind, sl := range sealerKinds(ours) {
 		t.Run(kind, func(t *testing.T) {
@@ -48,8 +47,8 @@ func TestSealRejects(t *testing.T) {
 			if got, ok := opens(sl, tok); !ok || !bytes.Equal(got, body) {
 				t.Fatalf("round trip: %q, %v", got, ok)
 			}
-			if strings.ContainsAny(tok, "+/=") || len(tok) > sl.maxTokenChars() {
-				t.Fatalf("token %q is not unpadded URL-safe base64 within %d chars", tok, sl.maxTokenChars())
+			if strings.ContainsAny(tok, "+/=") || len(tok) > sl.MaxTokenChars() {
+				t.Fatalf("token %q is not unpadded URL-safe base64 within %d chars", tok, sl.MaxTokenChars())
 			}
 			if again := sealBody(sl, body); again == tok {
 				t.Fatal("two seals of one body are equal: the nonce is not random")
@@ -71,7 +70,7 @@ func TestSealRejects(t *testing.T) {
 					reject("bit flipped", base64.RawURLEncoding.EncodeToString(flipped))
 				}
 			}
-			for _, n := range []int{0, 1, len(raw) - 1, len(raw) - 16, sealOverhead, sealOverhead - 1} {
+			for _, n := range []int{0, 1, len(raw) - 1, len(raw) - 16, SealOverhead, SealOverhead - 1} {
 				reject("truncated raw", base64.RawURLEncoding.EncodeToString(raw[:n]))
 			}
 			reject("truncated token", tok[:len(tok)-1])
@@ -85,7 +84,7 @@ func TestSealRejects(t *testing.T) {
 			reject("padded std base64", base64.StdEncoding.EncodeToString(raw))
 			reject("empty", "")
 			reject("not base64", "not a token!")
-			reject("too long", strings.Repeat("A", sl.maxTokenChars()+4))
+			reject("too long", strings.Repeat("A", sl.MaxTokenChars()+4))
 			reject("plain body", base64.RawURLEncoding.EncodeToString(body))
 			reject("plain body, std", base64.StdEncoding.EncodeToString(body))
 			for other, osl := range sealerKinds(ours) {
@@ -106,13 +105,13 @@ func TestSealRejects(t *testing.T) {
 // TestSealedIterator: an iterator round-trips, its longest form fits the
 // API's 512 characters, and no stream name or shard id shows through.
 func TestSealedIterator(t *testing.T) {
-	s := &Server{tokens: newTokenSealers(testSecret)}
-	it := iterator{stream: strings.Repeat("s", 128), shardID: "shardId-000000000042", shardEpochMs: 1700000000000, pos: 1 << 40, issuedMs: 1700000000123}
-	tok := string(s.appendIterator(nil, it))
-	if len(tok) > maxIteratorChars {
+	s := struct{ tokens Tokens }{NewTokens(testSecret)}
+	it := Iterator{Stream: strings.Repeat("s", 128), ShardID: "shardId-000000000042", ShardEpochMs: 1700000000000, Pos: 1 << 40, IssuedMs: 1700000000123}
+	tok := string(s.tokens.AppendIterator(nil, it))
+	if len(tok) > MaxIteratorChars {
 		t.Fatalf("longest iterator is %d chars", len(tok))
 	}
-	got, err := s.openIterator(tok)
+	got, err := s.tokens.OpenIterator(tok)
 	if err != nil || got != it {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
@@ -121,15 +120,15 @@ func TestSealedIterator(t *testing.T) {
 		t.Fatal("the iterator shows its stream or shard in clear")
 	}
 	// A token of another kind, even with an iterator-sized body, is refused.
-	if _, err := s.openIterator(sealBody(s.tokens.shards, raw[:iteratorFixed])); err != errBadIterator {
+	if _, err := s.tokens.OpenIterator(sealBody(s.tokens.Shards, raw[:IteratorFixed])); err != ErrBadIterator {
 		t.Fatalf("a ListShards token as an iterator: %v", err)
 	}
 	// A sealed body that is not an iterator body is still refused.
-	if _, err := s.openIterator(sealBody(s.tokens.iterators, []byte{iteratorVersion, 1, 2})); err != errBadIterator {
+	if _, err := s.tokens.OpenIterator(sealBody(s.tokens.Iterators, []byte{IteratorVersion, 1, 2})); err != ErrBadIterator {
 		t.Fatalf("short body: %v", err)
 	}
-	long := iterator{stream: strings.Repeat("s", 128), shardID: strings.Repeat("x", maxIteratorBody-iteratorFixed-128)}
-	if tok := s.appendIterator(nil, long); len(tok) > maxIteratorChars {
+	long := Iterator{Stream: strings.Repeat("s", 128), ShardID: strings.Repeat("x", MaxIteratorBody-IteratorFixed-128)}
+	if tok := s.tokens.AppendIterator(nil, long); len(tok) > MaxIteratorChars {
 		t.Fatalf("an iterator of the longest body is %d chars", len(tok))
 	}
 }
@@ -137,7 +136,7 @@ func TestSealedIterator(t *testing.T) {
 func TestClipToken(t *testing.T) {
 	f := func(in string, want string) {
 		t.Helper()
-		if got := clipToken(in); got != want {
+		if got := ClipToken(in); got != want {
 			t.Errorf("clipToken(%d chars) = %q, want %q", len(in), got, want)
 		}
 	}
@@ -148,11 +147,11 @@ func TestClipToken(t *testing.T) {
 }
 
 func TestOpenedOnce(t *testing.T) {
-	var o opened[int]
+	var o Opened[int]
 	calls := 0
 	open := func() (int, error) { calls++; return 7, nil }
 	for range 3 {
-		if v, err := o.get(open); v != 7 || err != nil {
+		if v, err := o.Get(open); v != 7 || err != nil {
 			t.Fatalf("got %d, %v", v, err)
 		}
 	}
@@ -167,15 +166,16 @@ func TestOpenedOnce(t *testing.T) {
 // each fuzzing process, under random nonces, so the oracle is the bodies
 // and not the token strings.)
 func FuzzOpenToken(f *testing.F) {
-	ts := newTokenSealers(testSecret)
+	ts := NewTokens(testSecret)
 	bodies := map[string]bool{"": true, "x": true, `{"v":1,"s":"app","c":1,"a":"shardId-000000000000","t":2}`: true,
-		`{"a":"stream-9"}`: true, strings.Repeat("b", maxIteratorBody): true}
+		`{"a":"stream-9"}`: true, strings.Repeat("b", MaxIteratorBody): true}
 	for _, sl := range sealerKinds(ts) {
 		for b := range bodies {
 			f.Add(sealBody(sl, []byte(b)))
 		}
 	}
-	plain, _ := json.Marshal(shardsToken{Version: listShardsTokenVersion, Stream: "other", CreatedMs: 1, After: "shardId-000000000000", IssuedMs: 2})
+	// A ListShards NextToken body in clear, as its operation would seal it.
+	plain := []byte(`{"v":1,"s":"other","c":1,"a":"shardId-000000000000","t":2}`)
 	f.Add(base64.RawURLEncoding.EncodeToString(plain))
 	f.Add(base64.RawURLEncoding.EncodeToString([]byte("shardlog-streams-v1:app")))
 	f.Add("")
@@ -202,7 +202,7 @@ func FuzzOpenToken(f *testing.F) {
 // FuzzIteratorToken: any iterator round-trips through its token, within
 // the API's length limit.
 func FuzzIteratorToken(f *testing.F) {
-	s := &Server{tokens: newTokenSealers(testSecret)}
+	s := struct{ tokens Tokens }{NewTokens(testSecret)}
 	f.Add("stream", "shardId-000000000000", int64(1700000000000), uint64(0), int64(1700000000123))
 	f.Add("a.b_c-d", "shardId-000000000042", int64(0), ^uint64(0), int64(-1))
 	f.Add("", "", int64(1), uint64(1), int64(1))
@@ -210,33 +210,33 @@ func FuzzIteratorToken(f *testing.F) {
 		if len(stream) > 128 || len(shardID) > 128 {
 			return
 		}
-		it := iterator{stream: stream, shardID: shardID, shardEpochMs: epoch, pos: pos, issuedMs: issued}
-		tok := string(s.appendIterator(nil, it))
-		if len(tok) > maxIteratorChars {
+		it := Iterator{Stream: stream, ShardID: shardID, ShardEpochMs: epoch, Pos: pos, IssuedMs: issued}
+		tok := string(s.tokens.AppendIterator(nil, it))
+		if len(tok) > MaxIteratorChars {
 			t.Fatalf("token of %d chars exceeds the API limit", len(tok))
 		}
-		if got, err := s.openIterator(tok); err != nil || got != it {
+		if got, err := s.tokens.OpenIterator(tok); err != nil || got != it {
 			t.Fatalf("round trip: got %+v, %v; want %+v", got, err, it)
 		}
 	})
 }
 
 func BenchmarkSealIterator(b *testing.B) {
-	s := &Server{tokens: newTokenSealers(testSecret)}
-	it := iterator{stream: "orders-eu-west", shardID: "shardId-000000000042", shardEpochMs: 1700000000000, pos: 1 << 40, issuedMs: 1700000000123}
-	tok := s.appendIterator(nil, it)
+	s := struct{ tokens Tokens }{NewTokens(testSecret)}
+	it := Iterator{Stream: "orders-eu-west", ShardID: "shardId-000000000042", ShardEpochMs: 1700000000000, Pos: 1 << 40, IssuedMs: 1700000000123}
+	tok := s.tokens.AppendIterator(nil, it)
 	b.Run("seal", func(b *testing.B) {
 		b.ReportAllocs()
 		buf := make([]byte, 0, 512)
 		for b.Loop() {
-			buf = s.appendIterator(buf[:0], it)
+			buf = s.tokens.AppendIterator(buf[:0], it)
 		}
 	})
 	b.Run("open", func(b *testing.B) {
 		b.ReportAllocs()
 		str := string(tok)
 		for b.Loop() {
-			if _, err := s.openIterator(str); err != nil {
+			if _, err := s.tokens.OpenIterator(str); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -246,7 +246,7 @@ func BenchmarkSealIterator(b *testing.B) {
 		str := string(tok)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := s.openIterator(str); err != nil {
+				if _, err := s.tokens.OpenIterator(str); err != nil {
 					b.Error(err)
 					return
 				}

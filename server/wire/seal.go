@@ -1,8 +1,10 @@
-package server
+package wire
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -27,56 +29,63 @@ import (
 // A random 96-bit nonce bounds a key to 2^32 tokens (NIST SP 800-38D); see
 // newSealer for what that means here.
 
-// tokenEncoding spells tokens: unpadded URL-safe base64, strict so that a
+// TokenEncoding spells tokens: unpadded URL-safe base64, strict so that a
 // sealed token has one spelling only (no stray low bits in its last
 // character).
-var tokenEncoding = base64.RawURLEncoding.Strict()
+var TokenEncoding = base64.RawURLEncoding.Strict()
 
 // Token purposes: each kind of token is sealed under its own key.
 const (
-	purposeIterator      = "shardlog sealed token v1: shard iterator"
-	purposeShardsToken   = "shardlog sealed token v1: ListShards NextToken"
-	purposeConsumerToken = "shardlog sealed token v1: ListStreamConsumers NextToken"
-	purposeStreamsToken  = "shardlog sealed token v1: ListStreams NextToken"
+	PurposeIterator      = "shardlog sealed token v1: shard iterator"
+	PurposeShardsToken   = "shardlog sealed token v1: ListShards NextToken"
+	PurposeConsumerToken = "shardlog sealed token v1: ListStreamConsumers NextToken"
+	PurposeStreamsToken  = "shardlog sealed token v1: ListStreams NextToken"
 )
 
 const (
-	// sealOverhead is what sealing adds to a body: nonce and tag.
-	sealOverhead = 12 + 16
-	// maxTokenBody is the largest body of a NextToken, in bytes.
-	maxTokenBody = 1024
+	// SealOverhead is what sealing adds to a body: nonce and tag.
+	SealOverhead = 12 + 16
+	// MaxTokenBody is the largest body of a NextToken, in bytes.
+	MaxTokenBody = 1024
 )
 
-// errUnsealed is returned for any token that does not open: malformed,
+// ErrUnsealed is returned for any token that does not open: malformed,
 // truncated, tampered with, sealed under another key or of another kind.
 // Operations answer it with their own InvalidArgumentException.
-var errUnsealed = errors.New("server: token does not open")
+var ErrUnsealed = errors.New("wire: token does not open")
 
-// tokenSealers are a Server's sealers, one per kind of token.
-type tokenSealers struct {
-	iterators, shards, consumers, streams *sealer
+// Tokens are the sealers of one data directory, one per kind of token. It
+// is safe for concurrent use.
+type Tokens struct {
+	Iterators *Sealer // shard iterators (AppendIterator, OpenIterator)
+	Shards    *Sealer // ListShards NextTokens
+	Consumers *Sealer // ListStreamConsumers NextTokens
+	Streams   *Sealer // ListStreams NextTokens
 }
 
-func newTokenSealers(secret []byte) tokenSealers {
-	return tokenSealers{
-		iterators: newSealer(secret, purposeIterator, maxIteratorBody),
-		shards:    newSealer(secret, purposeShardsToken, maxTokenBody),
-		consumers: newSealer(secret, purposeConsumerToken, maxTokenBody),
-		streams:   newSealer(secret, purposeStreamsToken, maxTokenBody),
+// NewTokens returns the sealers of tokens under keys derived from secret
+// (the store's), so that tokens survive restarts of the same data
+// directory.
+func NewTokens(secret []byte) Tokens {
+	return Tokens{
+		Iterators: NewSealer(secret, PurposeIterator, MaxIteratorBody),
+		Shards:    NewSealer(secret, PurposeShardsToken, MaxTokenBody),
+		Consumers: NewSealer(secret, PurposeConsumerToken, MaxTokenBody),
+		Streams:   NewSealer(secret, PurposeStreamsToken, MaxTokenBody),
 	}
 }
 
-// sealer seals and opens the tokens of one purpose. It is safe for
+// Sealer seals and opens the tokens of one purpose. It is safe for
 // concurrent use: the AEAD is shared (crypto/cipher's GCM is stateless
 // after construction) and scratch buffers are pooled, so a token costs no
 // allocation beyond its encoding.
-type sealer struct {
+type Sealer struct {
 	aead    cipher.AEAD
 	maxBody int       // bytes; longer bodies are refused when sealing and opening
 	scratch sync.Pool // *[]byte of cap 2*maxBody+sealOverhead
 }
 
-// newSealer returns a sealer for purpose under a key derived from secret,
+// NewSealer returns a sealer for purpose under a key derived from secret,
 // for bodies of at most maxBody bytes.
 //
 // A key is bound to its data directory and lives as long as it, so a very
@@ -85,8 +94,8 @@ type sealer struct {
 // more than negligible probability. A collision lets someone holding both
 // tokens learn the XOR of their bodies and, with effort, forge tokens of
 // that purpose; they would have to hold ~2^48 tokens to expect one.
-func newSealer(secret []byte, purpose string, maxBody int) *sealer {
-	block, err := aes.NewCipher(deriveKey(secret, purpose))
+func NewSealer(secret []byte, purpose string, maxBody int) *Sealer {
+	block, err := aes.NewCipher(DeriveKey(secret, purpose))
 	if err != nil {
 		panic("BUG: AES rejects a 32-byte key: " + err.Error())
 	}
@@ -94,26 +103,26 @@ func newSealer(secret []byte, purpose string, maxBody int) *sealer {
 	if err != nil {
 		panic("BUG: GCM over AES: " + err.Error())
 	}
-	if aead.Overhead() != sealOverhead {
+	if aead.Overhead() != SealOverhead {
 		panic("BUG: GCM overhead is not nonce + tag")
 	}
-	sl := &sealer{aead: aead, maxBody: maxBody}
+	sl := &Sealer{aead: aead, maxBody: maxBody}
 	sl.scratch.New = func() any {
-		b := make([]byte, 0, 2*maxBody+sealOverhead)
+		b := make([]byte, 0, 2*maxBody+SealOverhead)
 		return &b
 	}
 	return sl
 }
 
-// maxTokenChars is the length of the longest token the sealer makes.
-func (sl *sealer) maxTokenChars() int {
-	return tokenEncoding.EncodedLen(sl.maxBody + sealOverhead)
+// MaxTokenChars is the length of the longest token the sealer makes.
+func (sl *Sealer) MaxTokenChars() int {
+	return TokenEncoding.EncodedLen(sl.maxBody + SealOverhead)
 }
 
-// seal appends to dst the token of the body build appends to its
+// Seal appends to dst the token of the body build appends to its
 // argument, an empty slice with room for maxBody bytes. The body must not
 // exceed maxBody: the callers bound what they put in it.
-func (sl *sealer) seal(dst []byte, build func(body []byte) []byte) []byte {
+func (sl *Sealer) Seal(dst []byte, build func(body []byte) []byte) []byte {
 	p := sl.scratch.Get().(*[]byte)
 	// The body goes in the front half of the scratch buffer, the sealed
 	// bytes in the back half: GCM with a random nonce cannot seal in place.
@@ -122,55 +131,55 @@ func (sl *sealer) seal(dst []byte, build func(body []byte) []byte) []byte {
 	if len(body) > sl.maxBody {
 		panic("BUG: token body too long")
 	}
-	dst = tokenEncoding.AppendEncode(dst, sl.aead.Seal(back, nil, body, nil))
+	dst = TokenEncoding.AppendEncode(dst, sl.aead.Seal(back, nil, body, nil))
 	sl.scratch.Put(p)
 	return dst
 }
 
-// open opens token and passes its body to parse, whose error it returns.
+// Open opens token and passes its body to parse, whose error it returns.
 // body is only valid during parse. A token that does not open is
 // errUnsealed, and parse is not called: a body reaching parse was sealed
 // by this sealer.
-func (sl *sealer) open(token string, parse func(body []byte) error) error {
-	if len(token) > sl.maxTokenChars() || len(token) < tokenEncoding.EncodedLen(sealOverhead) {
-		return errUnsealed
+func (sl *Sealer) Open(token string, parse func(body []byte) error) error {
+	if len(token) > sl.MaxTokenChars() || len(token) < TokenEncoding.EncodedLen(SealOverhead) {
+		return ErrUnsealed
 	}
 	p := sl.scratch.Get().(*[]byte)
 	defer sl.scratch.Put(p)
-	raw, err := tokenEncoding.AppendDecode((*p)[:0], []byte(token))
+	raw, err := TokenEncoding.AppendDecode((*p)[:0], []byte(token))
 	if err != nil {
-		return errUnsealed
+		return ErrUnsealed
 	}
 	body, err := sl.aead.Open(raw[:0], nil, raw, nil)
 	if err != nil {
-		return errUnsealed
+		return ErrUnsealed
 	}
 	return parse(body)
 }
 
-// sealJSON returns the token of v's JSON encoding.
-func (sl *sealer) sealJSON(v any) (string, error) {
+// SealJSON returns the token of v's JSON encoding.
+func (sl *Sealer) SealJSON(v any) (string, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return "", fmt.Errorf("seal token: %w", err)
 	}
-	return string(sl.seal(nil, func(b []byte) []byte { return append(b, body...) })), nil
+	return string(sl.Seal(nil, func(b []byte) []byte { return append(b, body...) })), nil
 }
 
-// openJSON opens token and decodes its JSON body into v. A token that
+// OpenJSON opens token and decodes its JSON body into v. A token that
 // does not open or does not decode is errUnsealed.
-func (sl *sealer) openJSON(token string, v any) error {
-	return sl.open(token, func(body []byte) error {
+func (sl *Sealer) OpenJSON(token string, v any) error {
+	return sl.Open(token, func(body []byte) error {
 		if json.Unmarshal(body, v) != nil {
-			return errUnsealed
+			return ErrUnsealed
 		}
 		return nil
 	})
 }
 
-// clipToken is token as error messages quote it: at most 100 bytes of it,
+// ClipToken is token as error messages quote it: at most 100 bytes of it,
 // so that a message never echoes a long client-supplied value.
-func clipToken(token string) string {
+func ClipToken(token string) string {
 	const maxQuoted = 100
 	if len(token) <= maxQuoted {
 		return token
@@ -178,21 +187,28 @@ func clipToken(token string) string {
 	return token[:maxQuoted] + "..."
 }
 
-// opened memoizes opening one token of a request, so that authorization
+// Opened memoizes opening one token of a request, so that authorization
 // (which needs the stream the token names) and the operation open it once
 // between them. The zero value has opened nothing; request structs are
 // zeroed before reuse, which resets it.
-type opened[T any] struct {
+type Opened[T any] struct {
 	done bool
 	val  T
 	err  error
 }
 
-// get returns the result of open, calling it on the first get only.
-func (o *opened[T]) get(open func() (T, error)) (T, error) {
+// Get returns the result of open, calling it on the first get only.
+func (o *Opened[T]) Get(open func() (T, error)) (T, error) {
 	if !o.done {
 		o.val, o.err = open()
 		o.done = true
 	}
 	return o.val, o.err
+}
+
+// DeriveKey returns HMAC-SHA256(secret, purpose), a key for one purpose.
+func DeriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
