@@ -4,8 +4,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
+
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
 
 	"github.com/shardlog/shardlog/server/wire"
 )
@@ -45,18 +46,9 @@ type Auth struct {
 	AcceptUnsigned bool
 }
 
-// Secret is a secret string. It formats and marshals as "REDACTED", so a
+// Secret is a secret string: it formats and marshals as "REDACTED", so a
 // key logged by accident shows nothing.
-type Secret string
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return "REDACTED" }
-
-// GoString implements fmt.GoStringer (%#v).
-func (Secret) GoString() string { return `"REDACTED"` }
-
-// MarshalJSON keeps secrets out of JSON logs.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"REDACTED"`), nil }
+type Secret = sigv4.Secret
 
 // AuthKey is one access key: its id and secret, the IAM user it stands for
 // (in ARNs and AccessDenied messages; default: the access key id) and its
@@ -70,45 +62,30 @@ type AuthKey struct {
 	// without one refuses requests that carry a token.
 	SessionToken Secret
 	User         string
-	Policy       *Policy
+	Policy       *policy.Policy
 }
 
-// keyring is the compiled Auth, swapped whole by SetAuth.
-type keyring struct {
-	sigv4 bool
-	// unsigned: mode none with Auth.AcceptUnsigned, no credentials needed.
-	unsigned bool
-	keys     map[string]*credential
-}
+// Policy is a compiled IAM policy document (package policy).
+type Policy = policy.Policy
 
-// credential is an access key as the verifier and the policy check use it.
-type credential struct {
-	id           string
-	secret       Secret
-	sessionToken Secret
-	user         string // IAM user name (aws:username)
-	userARN      string // arn:aws:iam::<account>:user/<user>
-	account      string
-	policy       *Policy
-	derived      atomic.Pointer[signingKey] // cached per scope date
-}
+// ParsePolicy compiles an identity-based policy document, the policy of an
+// access key (policy.Parse).
+func ParsePolicy(doc []byte) (*Policy, error) { return policy.Parse(doc) }
 
-func newKeyring(a Auth, account string) *keyring {
-	sigv4 := a.Mode == AuthSigV4
-	kr := &keyring{sigv4: sigv4, unsigned: !sigv4 && a.AcceptUnsigned, keys: make(map[string]*credential, len(a.Keys))}
+func newKeyring(a Auth, account string) *sigv4.Keyring {
+	on := a.Mode == AuthSigV4
+	kr := &sigv4.Keyring{SigV4: on, Unsigned: !on && a.AcceptUnsigned, Keys: make(map[string]*sigv4.Credential, len(a.Keys))}
 	for _, k := range a.Keys {
 		user := k.User
 		if user == "" {
 			user = k.AccessKeyID
 		}
-		kr.keys[k.AccessKeyID] = &credential{
-			id:           k.AccessKeyID,
-			secret:       k.SecretAccessKey,
-			sessionToken: k.SessionToken,
-			user:         user,
-			userARN:      "arn:aws:iam::" + account + ":user/" + user,
-			account:      account,
-			policy:       k.Policy,
+		kr.Keys[k.AccessKeyID] = &sigv4.Credential{
+			ID:           k.AccessKeyID,
+			Secret:       k.SecretAccessKey,
+			SessionToken: k.SessionToken,
+			Principal:    policy.Principal{User: user, ARN: "arn:aws:iam::" + account + ":user/" + user, Account: account},
+			Policy:       k.Policy,
 		}
 	}
 	return kr
@@ -123,20 +100,20 @@ func (s *Server) SetAuth(a Auth) {
 // sigv4On reports whether requests must be signed.
 func (s *Server) sigv4On() bool {
 	kr := s.auth.Load()
-	return kr != nil && kr.sigv4
+	return kr != nil && kr.SigV4
 }
 
-// authorize checks that c may run operation op with the decoded request in,
-// sent over the connection peer, on every resource it touches. A nil c
-// (mode none) may do anything.
-func (s *Server) authorize(c *credential, op *operation, in any, peer requestPeer) error {
+// authorize checks that c may run operation op with the decoded request in
+// (whose resource members are f), sent over the connection peer, on every
+// resource it touches. A nil c (mode none) may do anything.
+func (s *Server) authorize(c *sigv4.Credential, op *operation, in any, f *resourceFields, peer policy.Peer) error {
 	if c == nil {
 		return nil
 	}
-	rc := requestContext{s: s, cred: c, peer: peer, in: in}
-	for _, res := range s.resourcesOf(op.name, in) {
+	rc := requestContext{s: s, cred: c, peer: peer, in: in, fields: f}
+	for _, res := range s.resourcesOf(op.name, in, f) {
 		rc.forResource(res)
-		if e := s.allowed(c, op.action, res, &rc); e != nil {
+		if e := s.allowed(c, op, res, &rc); e != nil {
 			return e
 		}
 	}
@@ -147,45 +124,33 @@ func (s *Server) authorize(c *credential, op *operation, in any, peer requestPee
 // resource names, if any, with rc for their conditions: an explicit Deny in
 // either wins, then an Allow in either grants (one account: IAM's
 // same-account rule), else denied.
-func (s *Server) allowed(c *credential, action, resource string, rc *requestContext) *wire.APIError {
-	lower := actionLower(action)
-	id := c.policy.evaluate(lower, resource, nil, rc)
-	if id == explicitDeny {
+func (s *Server) allowed(c *sigv4.Credential, op *operation, resource string, rc *requestContext) *wire.APIError {
+	action, lower := op.action, op.lowerAction
+	id := c.Policy.Evaluate(lower, resource, nil, rc)
+	if id == policy.ExplicitDeny {
 		return s.accessDenied(c, action, resource, "with an explicit deny in an identity-based policy")
 	}
-	rd := implicitDeny
+	rd := policy.ImplicitDeny
 	if rp := s.resourcePolicy(resource); rp != nil {
-		rd = rp.evaluate(lower, resource, c, rc)
+		rd = rp.Evaluate(lower, resource, &c.Principal, rc)
 	}
 	switch {
-	case rd == explicitDeny:
+	case rd == policy.ExplicitDeny:
 		return s.accessDenied(c, action, resource, "with an explicit deny in a resource-based policy")
-	case id == allowed || rd == allowed:
+	case id == policy.Allowed || rd == policy.Allowed:
 		return nil
 	}
 	return s.accessDenied(c, action, resource, "because no identity-based policy allows the "+action+" action")
 }
 
-func (s *Server) accessDenied(c *credential, action, resource, why string) *wire.APIError {
-	return &wire.APIError{Type: wire.AccessDenied, Message: "User: " + c.userARN + " is not authorized to perform: " + action + " on resource: " + resource + " " + why}
-}
-
-// lowerActions caches "kinesis:PutRecords" → "kinesis:putrecords".
-var lowerActions sync.Map
-
-func actionLower(action string) string {
-	if v, ok := lowerActions.Load(action); ok {
-		return v.(string)
-	}
-	l := strings.ToLower(action)
-	lowerActions.Store(action, l)
-	return l
+func (s *Server) accessDenied(c *sigv4.Credential, action, resource, why string) *wire.APIError {
+	return &wire.APIError{Type: wire.AccessDenied, Message: "User: " + c.Principal.ARN + " is not authorized to perform: " + action + " on resource: " + resource + " " + why}
 }
 
 // resourcePolicy returns the compiled resource policy of the stream that
 // resource (a stream or consumer ARN) belongs to, or nil. Compiled policies
-// are cached by document text.
-func (s *Server) resourcePolicy(resource string) *Policy {
+// are cached by document text (Server.policies).
+func (s *Server) resourcePolicy(resource string) *policy.Policy {
 	prefix := s.store.StreamARN("")
 	if !strings.HasPrefix(resource, prefix) {
 		return nil
@@ -199,29 +164,15 @@ func (s *Server) resourcePolicy(resource string) *Policy {
 	if doc == "" {
 		return nil
 	}
-	if p, ok := resourcePolicies.Load(doc); ok {
-		return p.(*Policy)
-	}
-	p, err := parsePolicy([]byte(doc), policyStored)
+	p, err := s.policies.Stored(doc)
 	if err != nil {
 		// A document stored before PutResourcePolicy compiled documents,
 		// which we cannot read, grants nothing and denies nothing; the
 		// identity policy decides.
 		s.log.Warn().Err(err).Str("stream", name).Msg("resource policy not enforced")
-		p = &Policy{}
 	}
-	if n := resourcePolicyCount.Add(1); n > 1024 {
-		resourcePolicies.Clear()
-		resourcePolicyCount.Store(0)
-	}
-	resourcePolicies.Store(doc, p)
 	return p
 }
-
-var (
-	resourcePolicies    sync.Map // document → *Policy
-	resourcePolicyCount atomic.Int64
-)
 
 // resourceFields are the request members that name a resource, and the
 // tag members conditions read (aws:RequestTag/, aws:TagKeys), by Go field
@@ -231,12 +182,9 @@ type resourceFields struct {
 	tags, tagKeys                                                 []int
 }
 
-var resourceFieldCache sync.Map // reflect.Type → *resourceFields
-
+// fieldsOf finds the resource fields of request type t. It runs once per
+// operation, when the operation table is built.
 func fieldsOf(t reflect.Type) *resourceFields {
-	if v, ok := resourceFieldCache.Load(t); ok {
-		return v.(*resourceFields)
-	}
 	f := &resourceFields{}
 	typed := func(name string, want reflect.Type) []int {
 		if sf, ok := t.FieldByName(name); ok && sf.Type == want {
@@ -250,7 +198,6 @@ func fieldsOf(t reflect.Type) *resourceFields {
 	f.resourceARN = idx("ResourceARN")
 	f.tags = typed("Tags", reflect.TypeFor[map[string]string]())
 	f.tagKeys = typed("TagKeys", reflect.TypeFor[[]string]())
-	resourceFieldCache.Store(t, f)
 	return f
 }
 
@@ -289,7 +236,7 @@ type sealedRequest interface {
 // request is judged on what else it names, or on nothing when it names
 // nothing else, and the operation then rejects the token before reading
 // anything.
-func (s *Server) resourcesOf(op string, in any) []string {
+func (s *Server) resourcesOf(op string, in any, f *resourceFields) []string {
 	var sealed string
 	unopened := false
 	if r, ok := in.(sealedRequest); ok {
@@ -299,7 +246,7 @@ func (s *Server) resourcesOf(op string, in any) []string {
 			sealed = s.store.StreamARN(stream)
 		}
 	}
-	named := s.namedResources(op, in)
+	named := s.namedResources(op, in, f)
 	switch {
 	case sealed != "" && !slices.Contains(named, sealed):
 		return append(named, sealed)
@@ -313,9 +260,8 @@ func (s *Server) resourcesOf(op string, in any) []string {
 
 // namedResources is the resource the members of in name, or nil when they
 // name none.
-func (s *Server) namedResources(op string, in any) []string {
+func (s *Server) namedResources(op string, in any, f *resourceFields) []string {
 	v := reflect.ValueOf(in).Elem()
-	f := fieldsOf(v.Type())
 	if arn := stringField(v, f.consumerARN); arn != "" {
 		return []string{arn}
 	}

@@ -8,12 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/rs/zerolog"
+	"github.com/shardlog/shardlog/server/policy"
 	"github.com/valyala/fasthttp"
 )
 
@@ -66,13 +68,14 @@ func BenchmarkAuthorize(b *testing.B) {
 			e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
 			e.createStream("app", 1)
 			kr := newKeyring(Auth{Mode: AuthSigV4, Keys: []AuthKey{{AccessKeyID: "AKIDAPP", SecretAccessKey: "s", Policy: mustPolicy(b, bc.policy)}}}, "000000000000")
-			cred := kr.keys["AKIDAPP"]
+			cred := kr.Keys["AKIDAPP"]
 			op := operations[targetPrefix+"PutRecords"]
 			in := &putRecordsInput{StreamName: aws.String("app")}
-			peer := requestPeer{remote: "127.0.0.1:40000"}
+			peer := policy.Peer{Remote: "127.0.0.1:40000"}
+			fields := fieldsOf(reflect.TypeFor[putRecordsInput]())
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := e.srv.authorize(cred, op, in, peer); err != nil {
+				if err := e.srv.authorize(cred, op, in, fields, peer); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/sigv4"
+
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -160,7 +162,7 @@ func TestRefusedBeforeBody(t *testing.T) {
 	}{
 		{"no credentials", "PutRecords", big, nil, wire.MissingToken, 400},
 		{"unknown key", "PutRecords", big, func(r *http.Request) {
-			r.Header.Set("X-Amz-Date", time.Now().UTC().Format(amzDateLayout))
+			r.Header.Set("X-Amz-Date", time.Now().UTC().Format(sigv4.AmzDateLayout))
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDNOBODY/"+time.Now().UTC().Format("20060102")+
 				"/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature="+strings.Repeat("0", 64))
 		}, wire.UnrecognizedClient, 400},

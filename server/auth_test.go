@@ -276,47 +276,6 @@ func TestSubscribeAuthorizedOnConsumer(t *testing.T) {
 	})
 }
 
-func TestPolicyEvaluate(t *testing.T) {
-	c := &credential{userARN: "arn:aws:iam::000000000000:user/u", account: "000000000000"}
-	f := func(doc, action, resource string, want decision) {
-		t.Helper()
-		p := mustPolicy(t, doc)
-		if got := p.evaluate(strings.ToLower(action), resource, nil, nil); got != want {
-			t.Errorf("%s %s %s: got %d, want %d", doc, action, resource, got, want)
-		}
-	}
-	s1 := "arn:aws:kinesis:us-east-1:000000000000:stream/s1"
-	f(`{"Statement":{"Effect":"Allow","Action":"kinesis:Get*","Resource":"*"}}`, "kinesis:GetRecords", s1, allowed)
-	f(`{"Statement":{"Effect":"Allow","Action":"kinesis:Get*","Resource":"*"}}`, "kinesis:PutRecord", s1, implicitDeny)
-	f(`{"Statement":{"Effect":"Allow","Action":"KINESIS:getrecords","Resource":"*"}}`, "kinesis:GetRecords", s1, allowed)
-	f(`{"Statement":{"Effect":"Allow","NotAction":"kinesis:Delete*","Resource":"*"}}`, "kinesis:DeleteStream", s1, implicitDeny)
-	f(`{"Statement":{"Effect":"Allow","NotAction":"kinesis:Delete*","Resource":"*"}}`, "kinesis:CreateStream", s1, allowed)
-	f(`{"Statement":{"Effect":"Allow","Action":"*","NotResource":"arn:aws:kinesis:*:*:stream/s?"}}`, "kinesis:PutRecord", s1, implicitDeny)
-	f(`{"Statement":{"Effect":"Allow","Action":"*","NotResource":"arn:aws:kinesis:*:*:stream/s?"}}`, "kinesis:PutRecord", s1+"0", allowed)
-	f(`{"Statement":[{"Effect":"Allow","Action":"kinesis:*","Resource":"*"},{"Effect":"Deny","Action":["kinesis:PutRecord"],"Resource":["arn:aws:kinesis:*:*:stream/s*"]}]}`, "kinesis:PutRecord", s1, explicitDeny)
-	f(`{"Statement":[{"Effect":"Deny","Action":"kinesis:PutRecord","Resource":"arn:aws:kinesis:*:*:stream/S1"},{"Effect":"Allow","Action":"kinesis:*","Resource":"*"}]}`, "kinesis:PutRecord", s1, allowed)
-
-	for _, bad := range []string{`[]`, `{"Statement":{"Effect":"Maybe","Action":"*","Resource":"*"}}`,
-		`{"Statement":{"Effect":"Allow","Resource":"*"}}`, `{"Statement":{"Effect":"Allow","Action":"*"}}`,
-		`{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransprt":"true"}}}}`} {
-		if _, err := ParsePolicy([]byte(bad)); err == nil {
-			t.Errorf("ParsePolicy(%s) accepted", bad)
-		}
-	}
-
-	rp, err := parsePolicy([]byte(`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"*","Resource":"*"},
-	  {"Effect":"Deny","Principal":{"AWS":["arn:aws:iam::000000000000:root"]},"Action":"kinesis:Delete*","Resource":"*"}]}`), policyResource)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := rp.evaluate("kinesis:putrecord", s1, c, nil); d != implicitDeny {
-		t.Errorf("an account principal granted by itself: %d", d)
-	}
-	if d := rp.evaluate("kinesis:deletestream", s1, c, nil); d != explicitDeny {
-		t.Errorf("an account principal's Deny did not apply: %d", d)
-	}
-}
-
 func TestSecretRedacted(t *testing.T) {
 	k := AuthKey{AccessKeyID: "AKID", SecretAccessKey: "hunter2"}
 	j, _ := json.Marshal(k)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/sigv4"
+
 	"github.com/shardlog/shardlog/server/wire"
 )
 
@@ -23,7 +25,7 @@ import (
 // (sigv4.go), checked before any key lookup as AWS does.
 func TestAuthShapeUnderModeNone(t *testing.T) {
 	now := time.Now().UTC()
-	amzDate, day := now.Format(amzDateLayout), now.Format("20060102")
+	amzDate, day := now.Format(sigv4.AmzDateLayout), now.Format("20060102")
 	zeros := strings.Repeat("0", 64)
 	wellFormed := "AWS4-HMAC-SHA256 Credential=AKIDANY/" + day + "/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + zeros
 	presigned := "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDANY%2F" + day + "%2Fus-east-1%2Fkinesis%2Faws4_request&X-Amz-Date=" + amzDate +

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
 
 	"github.com/shardlog/shardlog/server/wire"
 )
@@ -16,8 +20,8 @@ import (
 // targetPrefix is the service part of every X-Amz-Target.
 const targetPrefix = "Kinesis_20131202."
 
-// operation is one entry of the operation table (operations.go).
-type operation struct {
+// operationSpec is one entry of the operation table (operations.go).
+type operationSpec struct {
 	name   string // e.g. "PutRecords"
 	action string // IAM action, e.g. "kinesis:PutRecords"
 	// body bounds the request body: records bodies (PutRecord, PutRecords)
@@ -27,7 +31,14 @@ type operation struct {
 	// call decodes body with c, checks that cred, connected as peer, may
 	// run op on the resources the request names (nil cred: auth mode none),
 	// runs the handler and appends the encoded response to dst.
-	call func(s *Server, op *operation, cred *credential, peer requestPeer, c wire.Codec, body, dst []byte) ([]byte, error)
+	call func(s *Server, op *operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error)
+}
+
+// operation is an operation as requests are routed to it: its entry in the
+// table and what is derived from it once, when the table is indexed.
+type operation struct {
+	operationSpec
+	lowerAction string // action in lower case, as policies match it
 }
 
 // bodyClass is the class of an operation's request body limit.
@@ -55,9 +66,10 @@ type releaser interface{ release() }
 // struct, encoded by the codec after fn returns; it may implement
 // jsonAppender to skip reflection and releaser to free resources after
 // encoding.
-func handler[In, Out any](fn func(s *Server, in *In) (*Out, error)) func(s *Server, op *operation, cred *credential, peer requestPeer, c wire.Codec, body, dst []byte) ([]byte, error) {
+func handler[In, Out any](fn func(s *Server, in *In) (*Out, error)) func(s *Server, op *operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error) {
 	pool := &sync.Pool{New: func() any { return new(In) }}
-	return func(s *Server, op *operation, cred *credential, peer requestPeer, c wire.Codec, body, dst []byte) ([]byte, error) {
+	fields := fieldsOf(reflect.TypeFor[In]())
+	return func(s *Server, op *operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
 			var zero In
@@ -67,7 +79,7 @@ func handler[In, Out any](fn func(s *Server, in *In) (*Out, error)) func(s *Serv
 		if err := c.Decode(body, in); err != nil {
 			return dst, err
 		}
-		if err := s.authorize(cred, op, in, peer); err != nil {
+		if err := s.authorize(cred, op, in, fields, peer); err != nil {
 			return dst, err
 		}
 		out, err := fn(s, in)
@@ -102,11 +114,11 @@ type exchange struct {
 	contentLength int
 	// headers gives signature verification the rest of the request; nil
 	// for transports that have none (auth mode sigv4 then refuses).
-	headers requestHeaders
+	headers sigv4.Headers
 	// ctx ends when the client goes away or the server shuts down.
 	ctx context.Context
 	// peer is the client's connection, for policy conditions.
-	peer requestPeer
+	peer policy.Peer
 	// operator marks a request from the admin listener, which is served
 	// without signature or policy checks (admin.go).
 	operator bool
@@ -200,17 +212,17 @@ func (s *Server) route(x *exchange) *operation {
 // then the signature over it. Under auth mode none only the shape of the
 // credentials is checked (authform.go), unless Auth.AcceptUnsigned. It
 // returns the verified key (nil in auth mode none) or the error to answer.
-func (s *Server) admit(x *exchange, op *operation) (*credential, *wire.APIError) {
-	var pending *pendingSig
-	if kr := s.auth.Load(); kr != nil && !kr.unsigned && !x.operator {
+func (s *Server) admit(x *exchange, op *operation) (*sigv4.Credential, *wire.APIError) {
+	var pending *sigv4.Pending
+	if kr := s.auth.Load(); kr != nil && !kr.Unsigned && !x.operator {
 		var e *wire.APIError
 		switch {
-		case !kr.sigv4:
-			e = checkAuthShape(x.headers)
+		case !kr.SigV4:
+			e = sigv4.CheckShape(x.headers)
 		case x.headers == nil:
-			e = errNoAuth
+			e = sigv4.ErrNoAuth
 		default:
-			pending, e = checkSigV4Headers(x.headers, kr, s.store.Options().Region, s.opts.Now())
+			pending, e = sigv4.CheckHeaders(x.headers, kr, s.store.Options().Region, s.opts.Now())
 		}
 		if e != nil {
 			s.metrics.unauthenticated.Inc()
@@ -224,13 +236,13 @@ func (s *Server) admit(x *exchange, op *operation) (*credential, *wire.APIError)
 	if pending == nil {
 		return nil, nil
 	}
-	return pending.verify(x.method, x.headers, s.store.Options().Region, x.body)
+	return pending.Verify(x.method, x.headers, s.store.Options().Region, x.body)
 }
 
 // call runs op on x's body. A panic in it is a bug in one request, never
 // the daemon's end: it is logged with its stack, counted in
 // shardlog_panics_total and returned as an error (InternalFailure).
-func (s *Server) call(op *operation, cred *credential, c wire.Codec, x *exchange) (out []byte, err error) {
+func (s *Server) call(op *operation, cred *sigv4.Credential, c wire.Codec, x *exchange) (out []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = x.out, s.recovered(op.name, p)

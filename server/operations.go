@@ -1,12 +1,14 @@
 package server
 
+import "strings"
+
 // operationTable lists every Kinesis operation the API serves, in
 // alphabetical order: its name as in X-Amz-Target after the service prefix,
 // the IAM action policies judge it by, the body class that bounds its
 // request body (body.go), and its handler. SubscribeToShard is the one
 // operation outside it: its response is a stream (subscribetoshard.go,
 // subscribeOp). The table is built once and never written.
-var operationTable = []operation{
+var operationTable = []operationSpec{
 	{"AddTagsToStream", "kinesis:AddTagsToStream", controlBody, handler((*Server).addTagsToStream)},
 	{"CreateChannel", "kinesis:CreateChannel", controlBody, handler((*Server).createChannel)},
 	{"CreateStream", "kinesis:CreateStream", controlBody, handler((*Server).createStream)},
@@ -59,15 +61,15 @@ var operationTable = []operation{
 var operations = indexOperations(operationTable)
 
 // indexOperations maps the target of each entry of table to it.
-func indexOperations(table []operation) map[string]*operation {
+func indexOperations(table []operationSpec) map[string]*operation {
 	m := make(map[string]*operation, len(table))
 	for i := range table {
-		op := &table[i]
+		op := operation{operationSpec: table[i], lowerAction: strings.ToLower(table[i].action)}
 		target := targetPrefix + op.name
 		if _, dup := m[target]; dup {
 			panic("BUG: operation listed twice: " + op.name)
 		}
-		m[target] = op
+		m[target] = &op
 	}
 	return m
 }

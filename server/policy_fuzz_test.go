@@ -2,7 +2,11 @@ package server
 
 import (
 	"net"
+	"reflect"
 	"testing"
+
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
 )
 
 // FuzzParsePolicy feeds arbitrary bytes to the policy compiler as an
@@ -29,24 +33,25 @@ func FuzzParsePolicy(f *testing.F) {
 	} {
 		f.Add([]byte(doc))
 	}
-	cred := &credential{user: "app", userARN: "arn:aws:iam::000000000000:user/app", account: "000000000000"}
+	cred := &sigv4.Credential{Principal: policy.Principal{User: "app", ARN: "arn:aws:iam::000000000000:user/app", Account: "000000000000"}}
 	srv := newFuzzServer(f)
-	full := &requestContext{s: srv, cred: cred, peer: requestPeer{addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, tls: true},
-		in: &addTagsToStreamInput{Tags: map[string]string{"Team": "blue"}}}
+	full := &requestContext{s: srv, cred: cred, peer: policy.Peer{Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, TLS: true},
+		in:     &addTagsToStreamInput{Tags: map[string]string{"Team": "blue"}},
+		fields: fieldsOf(reflect.TypeFor[addTagsToStreamInput]())}
 	full.forResource(srv.store.StreamARN("s1"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		for _, kind := range []policyKind{policyIdentity, policyResource, policyStored} {
-			p, err := parsePolicy(doc, kind)
+		for kind, parse := range []func([]byte) (*policy.Policy, error){policy.Parse, policy.ParseResource, policy.ParseStored} {
+			p, err := parse(doc)
 			if err != nil {
 				continue
 			}
-			var principal *credential
-			if kind != policyIdentity {
-				principal = cred
+			var principal *policy.Principal
+			if kind != 0 { // resource policies judge the caller
+				principal = &cred.Principal
 			}
-			for _, rc := range []*requestContext{full, nil} {
-				p.evaluate("kinesis:putrecord", srv.store.StreamARN("s1"), principal, rc)
-				p.evaluate("kinesis:listStreams", "*", principal, rc)
+			for _, rc := range []policy.Context{full, nil} {
+				p.Evaluate("kinesis:putrecord", srv.store.StreamARN("s1"), principal, rc)
+				p.Evaluate("kinesis:listStreams", "*", principal, rc)
 			}
 		}
 	})

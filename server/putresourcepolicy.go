@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"github.com/shardlog/shardlog/server/policy"
 	"github.com/shardlog/shardlog/server/wire"
 )
 
@@ -32,7 +33,7 @@ func (s *Server) putResourcePolicy(in *putResourcePolicyInput) (*emptyOutput, er
 	if !isJSONObject(*in.Policy) {
 		return nil, wire.Errorf(wire.InvalidArgument, "Policy is not a valid JSON policy document.")
 	}
-	if _, err := parsePolicy([]byte(*in.Policy), policyResource); err != nil {
+	if _, err := policy.ParseResource([]byte(*in.Policy)); err != nil {
 		return nil, wire.Errorf(wire.InvalidArgument, "Policy is not a valid policy document: %s", err)
 	}
 	if err := st.SetResourcePolicy(*in.Policy); err != nil {

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
+
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -18,11 +21,11 @@ import (
 // server goes on serving real clients.
 func TestPanicInOneRequestIsAnInternalFailure(t *testing.T) {
 	e := newEnv(t)
-	boom := &operation{name: "Boom", action: "kinesis:Boom", call: func(*Server, *operation, *credential, requestPeer, wire.Codec, []byte, []byte) ([]byte, error) {
+	boom := &operation{operationSpec: operationSpec{name: "Boom", action: "kinesis:Boom", call: func(*Server, *operation, *sigv4.Credential, policy.Peer, wire.Codec, []byte, []byte) ([]byte, error) {
 		var m map[string]int
 		m["x"]++ // a nil map write: a bug, not a client error
 		return nil, nil
-	}}
+	}}, lowerAction: "kinesis:boom"}
 	x := exchange{method: http.MethodPost, body: []byte("{}")}
 	out, err := e.srv.call(boom, nil, wire.JSON{}, &x)
 	if err == nil {

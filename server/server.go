@@ -14,6 +14,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
+
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/rs/zerolog"
@@ -56,12 +59,15 @@ type Server struct {
 	requestSeq      atomic.Uint64
 	closing         atomic.Bool
 
-	ready   atomic.Bool             // /readyz answers 200 (health.go)
-	metrics *serverMetrics          // /metrics (metrics.go)
-	limits  limitsState             // the limits emulator's settings (limits.go)
-	limiter *limiter                // its per-shard state
-	auth    atomic.Pointer[keyring] // access control (auth.go); SetAuth swaps it
-	bodies  *semaphore.Weighted     // the in-flight body budget (body.go)
+	ready   atomic.Bool                   // /readyz answers 200 (health.go)
+	metrics *serverMetrics                // /metrics (metrics.go)
+	limits  limitsState                   // the limits emulator's settings (limits.go)
+	limiter *limiter                      // its per-shard state
+	auth    atomic.Pointer[sigv4.Keyring] // access control (auth.go); SetAuth swaps it
+	// policies are the compiled resource policies of the streams, by
+	// document text.
+	policies *policy.Cache
+	bodies   *semaphore.Weighted // the in-flight body budget (body.go)
 }
 
 // New returns a Server for store. It serves nothing until Serve is called.
@@ -69,17 +75,18 @@ func New(store *shard.Store, opts Options) *Server {
 	opts = opts.withDefaults()
 	opts.TLS = serverTLSConfig(opts.TLS)
 	s := &Server{
-		store:   store,
-		opts:    opts,
-		ops:     operations,
-		log:     opts.Logger.With().Str("component", "server").Logger(),
-		conns:   make(chan struct{}, opts.MaxConns),
-		subs:    newSubscriptions(),
-		metrics: newServerMetrics(),
-		limiter: newLimiter(opts.Now),
-		tokens:  wire.NewTokens(store.Secret()),
-		bodies:  newBodyBudget(opts),
-		h2conns: make(chan struct{}, max(1, opts.MaxInflightBodyBytes/h2WindowBytes)),
+		store:    store,
+		opts:     opts,
+		ops:      operations,
+		log:      opts.Logger.With().Str("component", "server").Logger(),
+		conns:    make(chan struct{}, opts.MaxConns),
+		subs:     newSubscriptions(),
+		metrics:  newServerMetrics(),
+		limiter:  newLimiter(opts.Now),
+		tokens:   wire.NewTokens(store.Secret()),
+		policies: policy.NewCache(),
+		bodies:   newBodyBudget(opts),
+		h2conns:  make(chan struct{}, max(1, opts.MaxInflightBodyBytes/h2WindowBytes)),
 	}
 	s.SetLimits(opts.Limits)
 	s.SetAuth(opts.Auth)
@@ -230,9 +237,9 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 		target:        wire.B2S(ctx.Request.Header.Peek("X-Amz-Target")),
 		contentType:   wire.B2S(ctx.Request.Header.ContentType()),
 		contentLength: ctx.Request.Header.ContentLength(),
-		headers:       (*fastHeaders)(ctx),
+		headers:       (*sigv4.FastHeaders)(ctx),
 		ctx:           ctx,
-		peer:          requestPeer{addr: ctx.RemoteAddr(), tls: ctx.IsTLS()},
+		peer:          policy.Peer{Addr: ctx.RemoteAddr(), TLS: ctx.IsTLS()},
 		operator:      operator,
 		out:           (*buf)[:0],
 	}
@@ -297,9 +304,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		contentType:   r.Header.Get("Content-Type"),
 		contentLength: int(min(r.ContentLength, math.MaxInt32)),
 		bodySrc:       r.Body,
-		headers:       (*httpHeaders)(r),
+		headers:       (*sigv4.HTTPHeaders)(r),
 		ctx:           r.Context(),
-		peer:          requestPeer{remote: r.RemoteAddr, tls: r.TLS != nil},
+		peer:          policy.Peer{Remote: r.RemoteAddr, TLS: r.TLS != nil},
 		out:           (*out)[:0],
 	}
 	defer s.finish(&x)

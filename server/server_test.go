@@ -25,7 +25,7 @@ type echoOutput struct {
 // withEcho makes s serve TestEcho besides the operations of the table.
 func withEcho(s *Server) {
 	ops := maps.Clone(s.ops)
-	ops[targetPrefix+"TestEcho"] = &operation{name: "TestEcho", action: "kinesis:TestEcho", call: handler(func(s *Server, in *echoInput) (*echoOutput, error) {
+	ops[targetPrefix+"TestEcho"] = &operation{operationSpec: operationSpec{name: "TestEcho", action: "kinesis:TestEcho", call: handler(func(s *Server, in *echoInput) (*echoOutput, error) {
 		var v wire.Validator
 		v.IntRange("limit", in.Limit, 1, 10)
 		v.StreamName("streamName", in.StreamName)
@@ -33,7 +33,7 @@ func withEcho(s *Server) {
 			return nil, err
 		}
 		return &echoOutput{StreamName: in.StreamName, Data: in.Data}, nil
-	})}
+	})}, lowerAction: "kinesis:testecho"}
 	s.ops = ops
 }
 

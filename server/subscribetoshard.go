@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net/http"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -21,7 +22,13 @@ const subscribeTarget = targetPrefix + "SubscribeToShard"
 
 // subscribeOp names SubscribeToShard for authorization; it is not in the
 // operation table, since its response streams.
-var subscribeOp = &operation{name: "SubscribeToShard", action: "kinesis:SubscribeToShard"}
+var subscribeOp = &operation{
+	operationSpec: operationSpec{name: "SubscribeToShard", action: "kinesis:SubscribeToShard"},
+	lowerAction:   "kinesis:subscribetoshard",
+}
+
+// subscribeFields are the resource members of a SubscribeToShard request.
+var subscribeFields = fieldsOf(reflect.TypeFor[subscribeToShardInput]())
 
 // maxEventBytes is the most record data one SubscribeToShardEvent carries;
 // a backlog is sent as several events back to back.
@@ -426,7 +433,7 @@ func (s *Server) decodeSubscribe(x *exchange, c wire.Codec) (*subscription, erro
 	if err := c.Decode(x.body, in); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(cred, subscribeOp, in, x.peer); err != nil {
+	if err := s.authorize(cred, subscribeOp, in, subscribeFields, x.peer); err != nil {
 		return nil, err
 	}
 	return s.subscribe(in)

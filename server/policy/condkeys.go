@@ -1,13 +1,12 @@
-package server
+package policy
 
 import (
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
-	"reflect"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The condition keys a policy Condition may test, and the request context
@@ -97,100 +96,12 @@ func lookupKey(name string) (*keySpec, string, error) {
 	return nil, "", fmt.Errorf("unknown condition key %q", name)
 }
 
-// requestPeer is what the transport knows of the connection a request
-// came on: the client's address and whether TLS protects it. It is set
-// when the exchange is built and read only by conditions (aws:SourceIp,
-// aws:SecureTransport), so building it costs no parsing.
-type requestPeer struct {
-	addr   net.Addr // fasthttp: the connection's remote address
-	remote string   // net/http: Request.RemoteAddr, "ip:port"
-	tls    bool
-}
-
-// ip returns the client's address, IPv4-mapped addresses unmapped, or
-// false when the transport gave none.
-func (p *requestPeer) ip() (netip.Addr, bool) {
-	var a netip.Addr
-	switch t := p.addr.(type) {
-	case *net.TCPAddr:
-		a, _ = netip.AddrFromSlice(t.IP)
-	case nil:
-		if ap, err := netip.ParseAddrPort(p.remote); err == nil {
-			a = ap.Addr()
-		}
-	default:
-		if ap, err := netip.ParseAddrPort(t.String()); err == nil {
-			a = ap.Addr()
-		}
-	}
-	a = a.Unmap()
-	return a, a.IsValid() && !a.IsUnspecified()
-}
-
-// requestContext is what conditions test about one authorization: the
-// request, its connection and its caller, and the resource being judged.
-// It lives on the authorizing goroutine's stack for one request; values
-// are computed only when a condition asks for them, so policies without
-// conditions cost nothing.
-type requestContext struct {
-	s        *Server
-	cred     *credential
-	peer     requestPeer
-	in       any    // the decoded request (request tags)
-	resource string // the ARN being judged (resource tags)
-
-	resourceTags       map[string]string
-	resourceTagsLoaded bool
-}
-
-// forResource points rc at the next resource of the request.
-func (rc *requestContext) forResource(resource string) {
-	rc.resource, rc.resourceTags, rc.resourceTagsLoaded = resource, nil, false
-}
-
 // ctxValue is the value of a single-valued key, in the field its type uses.
 type ctxValue struct {
 	str  string
 	ip   netip.Addr
 	num  float64 // aws:CurrentTime and aws:EpochTime: Unix seconds
 	flag bool
-}
-
-// value returns the value of a single-valued key, or false when the
-// request has none. A nil rc has no keys.
-func (rc *requestContext) value(id keyID, tagKey string) (ctxValue, bool) {
-	var v ctxValue
-	if rc == nil {
-		return v, false
-	}
-	switch id {
-	case keySourceIP:
-		var ok bool
-		v.ip, ok = rc.peer.ip()
-		return v, ok
-	case keySecureTransport:
-		v.flag = rc.peer.tls
-	case keyCurrentTime, keyEpochTime:
-		v.num = float64(rc.s.opts.Now().Unix())
-	case keyUsername, keyUserID:
-		// shardlog has no IAM unique ids: aws:userid is the user name too.
-		v.str = rc.cred.user
-	case keyPrincipalARN:
-		v.str = rc.cred.userARN
-	case keyPrincipalAccount:
-		v.str = rc.cred.account
-	case keyPrincipalType:
-		v.str = "User"
-	case keyRequestedRegion:
-		v.str = rc.s.store.Options().Region
-	case keyRequestTag:
-		return tagValue(rc.requestTags(), tagKey)
-	case keyResourceTag:
-		return tagValue(rc.loadResourceTags(), tagKey)
-	default:
-		return v, false
-	}
-	return v, true
 }
 
 // tagValue looks a tag key up, exactly first, then ignoring case.
@@ -206,59 +117,101 @@ func tagValue(tags map[string]string, key string) (ctxValue, bool) {
 	return ctxValue{}, false
 }
 
-// requestTags returns the Tags member of the request (CreateStream,
-// AddTagsToStream, TagResource, RegisterStreamConsumer), or nil.
-func (rc *requestContext) requestTags() map[string]string {
-	if rc.in == nil {
-		return nil
-	}
-	v := reflect.ValueOf(rc.in).Elem()
-	f := fieldsOf(v.Type())
-	if f.tags == nil {
-		return nil
-	}
-	return v.FieldByIndex(f.tags).Interface().(map[string]string)
+// Peer is what the transport knows of the connection a request came
+// on: the client's address and whether TLS protects it. It is set
+// when the exchange is built and read only by conditions (aws:SourceIp,
+// aws:SecureTransport), so building it costs no parsing.
+type Peer struct {
+	Addr   net.Addr // fasthttp: the connection's remote address
+	Remote string   // net/http: Request.RemoteAddr, "ip:port"
+	TLS    bool
 }
 
-// tagKeys returns aws:TagKeys: the keys of the request's Tags, or its
-// TagKeys member (RemoveTagsFromStream, UntagResource); nil when the
-// request has neither.
-func (rc *requestContext) tagKeys() []string {
-	if rc == nil || rc.in == nil {
-		return nil
+// IP returns the client's address, IPv4-mapped addresses unmapped, or
+// false when the transport gave none.
+func (p *Peer) IP() (netip.Addr, bool) {
+	var a netip.Addr
+	switch t := p.Addr.(type) {
+	case *net.TCPAddr:
+		a, _ = netip.AddrFromSlice(t.IP)
+	case nil:
+		if ap, err := netip.ParseAddrPort(p.Remote); err == nil {
+			a = ap.Addr()
+		}
+	default:
+		if ap, err := netip.ParseAddrPort(t.String()); err == nil {
+			a = ap.Addr()
+		}
 	}
-	if tags := rc.requestTags(); tags != nil {
-		return slices.Collect(maps.Keys(tags))
-	}
-	v := reflect.ValueOf(rc.in).Elem()
-	f := fieldsOf(v.Type())
-	if f.tagKeys == nil {
-		return nil
-	}
-	return v.FieldByIndex(f.tagKeys).Interface().([]string)
+	a = a.Unmap()
+	return a, a.IsValid() && !a.IsUnspecified()
 }
 
-// loadResourceTags returns the tags of the stream or consumer rc.resource
-// names, or nil when it names none that exists.
-func (rc *requestContext) loadResourceTags() map[string]string {
-	if rc.resourceTagsLoaded {
-		return rc.resourceTags
+// Context is what conditions read of the request being authorized: its
+// connection, its caller, its members and the resource being judged. The
+// server implements it for one request; values are asked for only when a
+// condition tests them, so policies without conditions cost nothing. A nil
+// Context has no keys.
+type Context interface {
+	// SourceIP is the client's address (aws:SourceIp), false when unknown.
+	SourceIP() (netip.Addr, bool)
+	// SecureTransport reports whether TLS protects the request.
+	SecureTransport() bool
+	// Now is the time of the request (aws:CurrentTime, aws:EpochTime).
+	Now() time.Time
+	// Principal is the caller.
+	Principal() *Principal
+	// Region is the region the request is sent to (aws:RequestedRegion).
+	Region() string
+	// RequestTags are the tags the request carries (aws:RequestTag/), or nil.
+	RequestTags() map[string]string
+	// TagKeys are the tag keys the request names (aws:TagKeys), or nil.
+	TagKeys() []string
+	// ResourceTags are the tags of the resource being judged
+	// (aws:ResourceTag/), or nil.
+	ResourceTags() map[string]string
+}
+
+// Principal is the caller a policy judges: an IAM user of an account.
+type Principal struct {
+	User    string // IAM user name (aws:username)
+	ARN     string // arn:aws:iam::<account>:user/<user>
+	Account string // account id
+}
+
+// value returns the value of a single-valued key, or false when the
+// request has none. A nil rc has no keys.
+func value(rc Context, id keyID, tagKey string) (ctxValue, bool) {
+	var v ctxValue
+	if rc == nil {
+		return v, false
 	}
-	rc.resourceTagsLoaded = true
-	prefix := rc.s.store.StreamARN("")
-	rest, ok := strings.CutPrefix(rc.resource, prefix)
-	if !ok {
-		return nil
+	switch id {
+	case keySourceIP:
+		var ok bool
+		v.ip, ok = rc.SourceIP()
+		return v, ok
+	case keySecureTransport:
+		v.flag = rc.SecureTransport()
+	case keyCurrentTime, keyEpochTime:
+		v.num = float64(rc.Now().Unix())
+	case keyUsername, keyUserID:
+		// shardlog has no IAM unique ids: aws:userid is the user name too.
+		v.str = rc.Principal().User
+	case keyPrincipalARN:
+		v.str = rc.Principal().ARN
+	case keyPrincipalAccount:
+		v.str = rc.Principal().Account
+	case keyPrincipalType:
+		v.str = "User"
+	case keyRequestedRegion:
+		v.str = rc.Region()
+	case keyRequestTag:
+		return tagValue(rc.RequestTags(), tagKey)
+	case keyResourceTag:
+		return tagValue(rc.ResourceTags(), tagKey)
+	default:
+		return v, false
 	}
-	name, _, _ := strings.Cut(rest, "/")
-	st, err := rc.s.store.Stream(name)
-	if err != nil {
-		return nil
-	}
-	if _, consumer, isConsumer := splitConsumerARN(rc.resource); isConsumer {
-		rc.resourceTags, _ = st.ConsumerTags(consumer)
-	} else {
-		rc.resourceTags = st.Tags()
-	}
-	return rc.resourceTags
+	return v, true
 }

@@ -1,4 +1,4 @@
-package server
+package sigv4
 
 import (
 	"net/url"
@@ -35,15 +35,15 @@ var errBothAuth = &wire.APIError{Type: wire.InvalidSignature, Message: "Found bo
 // the order AWS lists the missing ones.
 var presignParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"}
 
-// checkAuthShape checks that a request carries SigV4 credentials of the
+// CheckShape checks that a request carries SigV4 credentials of the
 // right shape, without verifying them (auth mode none). h nil (a transport
 // without headers) counts as no credentials.
-func checkAuthShape(h requestHeaders) *wire.APIError {
+func CheckShape(h Headers) *wire.APIError {
 	if h == nil {
-		return errNoAuth
+		return ErrNoAuth
 	}
-	v := h.header("authorization")
-	_, rawQuery := h.pathAndQuery()
+	v := h.Value("authorization")
+	_, rawQuery := h.PathAndQuery()
 	var query url.Values
 	if strings.Contains(rawQuery, "X-Amz-Algorithm") {
 		// A query that does not parse whole still counts for the
@@ -55,7 +55,7 @@ func checkAuthShape(h requestHeaders) *wire.APIError {
 	case v != "" && presigned:
 		return errBothAuth
 	case v == "" && !presigned:
-		return errNoAuth
+		return ErrNoAuth
 	case presigned:
 		var msg string
 		for _, p := range presignParams {

@@ -1,4 +1,4 @@
-package server
+package policy
 
 import (
 	"bytes"
@@ -313,7 +313,7 @@ func parseConditionDate(v string) (time.Time, error) {
 
 // holds reports whether every condition holds for the request. A nil rc
 // has no keys at all.
-func holds(conds []condition, rc *requestContext) bool {
+func holds(conds []condition, rc Context) bool {
 	for i := range conds {
 		if !conds[i].holds(rc) {
 			return false
@@ -323,11 +323,15 @@ func holds(conds []condition, rc *requestContext) bool {
 }
 
 // holds evaluates one condition.
-func (c *condition) holds(rc *requestContext) bool {
+func (c *condition) holds(rc Context) bool {
 	if c.key.multi {
-		return c.holdsSet(rc.tagKeys())
+		var keys []string
+		if rc != nil {
+			keys = rc.TagKeys()
+		}
+		return c.holdsSet(keys)
 	}
-	v, present := rc.value(c.key.id, c.tagKey)
+	v, present := value(rc, c.key.id, c.tagKey)
 	switch {
 	case c.op.kind == opNull:
 		// Null true: the key must be absent; false: present.

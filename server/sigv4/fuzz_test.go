@@ -1,10 +1,11 @@
-package server
+package sigv4
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/policy"
 	"github.com/shardlog/shardlog/server/wire"
 )
 
@@ -12,12 +13,12 @@ import (
 // name.
 type mapHeaders map[string]string
 
-func (h mapHeaders) header(name string) string { return h[name] }
-func (h mapHeaders) host() string              { return h["host"] }
-func (h mapHeaders) pathAndQuery() (string, string) {
+func (h mapHeaders) Value(name string) string { return h[name] }
+func (h mapHeaders) Authority() string        { return h["host"] }
+func (h mapHeaders) PathAndQuery() (string, string) {
 	return "/", ""
 }
-func (h mapHeaders) unsignedAmzHeader(signed string) string {
+func (h mapHeaders) UnsignedAmzHeader(signed string) string {
 	for name := range h {
 		if isAmzHeader(name) && !listedFold(signed, name) {
 			return name
@@ -34,7 +35,7 @@ func (h mapHeaders) unsignedAmzHeader(signed string) string {
 // accepts, with the same error type.
 func FuzzSigV4Headers(f *testing.F) {
 	now := time.Now().UTC().Truncate(time.Second) // the seeds are dated now
-	date, day := now.Format(amzDateLayout), now.Format("20060102")
+	date, day := now.Format(AmzDateLayout), now.Format("20060102")
 	good := "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/" + day + "/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + strings.Repeat("ab", 32)
 	f.Add(good, date, "")
 	f.Add(good, date, "token")
@@ -42,16 +43,17 @@ func FuzzSigV4Headers(f *testing.F) {
 	f.Add("AWS4-HMAC-SHA256 Credential=a/b/c, SignedHeaders=, Signature=", "garbage", "")
 	f.Add("AWS4-HMAC-SHA256 ,,,,Credential==//// SignedHeaders=;;;", date, "")
 	f.Add("Basic dXNlcjpwYXNz", "", "")
-	kr := newKeyring(Auth{Mode: AuthSigV4, Keys: []AuthKey{{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}}}, "000000000000")
+	kr := &Keyring{SigV4: true, Keys: map[string]*Credential{"AKIDEXAMPLE": {ID: "AKIDEXAMPLE", Secret: "secret",
+		Principal: policy.Principal{User: "AKIDEXAMPLE", ARN: "arn:aws:iam::000000000000:user/AKIDEXAMPLE", Account: "000000000000"}}}}
 	f.Fuzz(func(t *testing.T, authorization, amzDate, token string) {
-		h := mapHeaders{"authorization": authorization, "x-amz-date": amzDate, "host": "localhost", "x-amz-target": targetPrefix + "ListStreams"}
+		h := mapHeaders{"authorization": authorization, "x-amz-date": amzDate, "host": "localhost", "x-amz-target": "Kinesis_20131202.ListStreams"}
 		if token != "" {
 			h["x-amz-security-token"] = token
 		}
-		p, e := checkSigV4Headers(h, kr, "us-east-1", now)
+		p, e := CheckHeaders(h, kr, "us-east-1", now)
 		// Mode none's checks (authform.go) are the first of mode sigv4's,
 		// in the same order: a shape refused there is refused here alike.
-		if shape := checkAuthShape(h); shape != nil && (e == nil || e.Type != shape.Type) {
+		if shape := CheckShape(h); shape != nil && (e == nil || e.Type != shape.Type) {
 			t.Fatalf("mode none refused with %s (%s), mode sigv4 with %v", shape.Type, shape.Message, e)
 		}
 		if e != nil {
@@ -65,7 +67,7 @@ func FuzzSigV4Headers(f *testing.F) {
 			}
 			return
 		}
-		if p.cred.id != "AKIDEXAMPLE" || p.auth.region != "us-east-1" || p.auth.service != sigService || token != "" {
+		if p.cred.ID != "AKIDEXAMPLE" || p.auth.region != "us-east-1" || p.auth.service != sigService || token != "" {
 			t.Fatalf("passed the header checks: %+v", p.auth)
 		}
 		for _, name := range []string{"host", "x-amz-date", "x-amz-target"} {

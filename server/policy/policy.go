@@ -1,4 +1,4 @@
-package server
+package policy
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Policy is a compiled IAM policy document: the identity-based policy of an
@@ -67,9 +68,19 @@ type rawStatement struct {
 	Condition    json.RawMessage
 }
 
-// ParsePolicy compiles an identity-based policy document (the policy of an
+// Parse compiles an identity-based policy document (the policy of an
 // access key). Its errors say what is wrong, for config messages.
-func ParsePolicy(doc []byte) (*Policy, error) { return parsePolicy(doc, policyIdentity) }
+func Parse(doc []byte) (*Policy, error) { return parsePolicy(doc, policyIdentity) }
+
+// ParseResource compiles a resource-based policy as PutResourcePolicy
+// accepts it: a Principal is required, every Condition must compile.
+func ParseResource(doc []byte) (*Policy, error) { return parsePolicy(doc, policyResource) }
+
+// ParseStored compiles a resource-based policy read back from a stream: as
+// ParseResource, but a statement whose Condition does not compile (stored
+// before conditions were checked) is kept as unevaluable: as an Allow it
+// never grants, as a Deny it always applies.
+func ParseStored(doc []byte) (*Policy, error) { return parsePolicy(doc, policyStored) }
 
 // policyKind selects the rules a document is compiled under.
 type policyKind uint8
@@ -207,25 +218,26 @@ func lowerAll(l []string) []string {
 	return out
 }
 
-// decision is the outcome of evaluating policies for one request.
-type decision uint8
+// Decision is the outcome of evaluating a policy for one request.
+type Decision uint8
 
+// The decisions, weakest first.
 const (
-	implicitDeny decision = iota // no statement matched
-	allowed
-	explicitDeny
+	ImplicitDeny Decision = iota // no statement matched
+	Allowed
+	ExplicitDeny
 )
 
-// evaluate returns what p says about action (lower case, "kinesis:putrecords")
+// Evaluate returns what p says about action (lower case, "kinesis:putrecords")
 // on resource for the principal p (nil for identity policies: every
 // statement applies). For a resource policy, principal is the caller's user
 // ARN and account its account id. Conditions read rc, which may be nil (a
 // request with no context keys).
-func (p *Policy) evaluate(action, resource string, principal *credential, rc *requestContext) decision {
+func (p *Policy) Evaluate(action, resource string, principal *Principal, rc Context) Decision {
 	if p == nil {
-		return implicitDeny
+		return ImplicitDeny
 	}
-	d := implicitDeny
+	d := ImplicitDeny
 	for i := range p.statements {
 		st := &p.statements[i]
 		if st.matchesAny(st.actions, action) == st.notAction {
@@ -239,7 +251,7 @@ func (p *Policy) evaluate(action, resource string, principal *credential, rc *re
 		}
 		if st.unevaluable {
 			if st.deny {
-				return explicitDeny
+				return ExplicitDeny
 			}
 			continue
 		}
@@ -247,9 +259,9 @@ func (p *Policy) evaluate(action, resource string, principal *credential, rc *re
 			continue
 		}
 		if st.deny {
-			return explicitDeny
+			return ExplicitDeny
 		}
-		d = allowed
+		d = Allowed
 	}
 	return d
 }
@@ -272,12 +284,12 @@ func (st *statement) matchesResource(resource string) bool {
 // root ARN) names every user of the account for a Deny only: an account
 // principal delegates to the account's own identity policies, so it grants
 // nothing by itself.
-func (st *statement) namesPrincipal(c *credential) bool {
+func (st *statement) namesPrincipal(c *Principal) bool {
 	for _, p := range st.principals {
 		switch {
-		case p == "*" || p == c.userARN:
+		case p == "*" || p == c.ARN:
 			return true
-		case st.deny && (p == c.account || p == "arn:aws:iam::"+c.account+":root"):
+		case st.deny && (p == c.Account || p == "arn:aws:iam::"+c.Account+":root"):
 			return true
 		}
 	}
@@ -309,4 +321,38 @@ func wildcardMatch(g, s string) bool {
 		gi++
 	}
 	return gi == len(g)
+}
+
+// maxCached bounds a Cache: past it, the cache starts again empty.
+const maxCached = 1024
+
+// Cache holds the compiled resource policies of the streams, by document
+// text, so a request does not compile the policy it is judged by. It is
+// safe for concurrent use; a server creates its own.
+type Cache struct {
+	mu sync.Mutex
+	m  map[string]*Policy
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache { return &Cache{m: map[string]*Policy{}} }
+
+// Stored returns doc compiled as a stored resource policy (ParseStored). A
+// document that does not compile is an empty policy, which grants and
+// denies nothing, returned with the error (once: it is cached as empty).
+func (c *Cache) Stored(doc string) (*Policy, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.m[doc]; ok {
+		return p, nil
+	}
+	p, err := ParseStored([]byte(doc))
+	if err != nil {
+		p = &Policy{}
+	}
+	if len(c.m) >= maxCached {
+		clear(c.m)
+	}
+	c.m[doc] = p
+	return p, err
 }

@@ -1,4 +1,4 @@
-package server
+package sigv4
 
 import (
 	"crypto/hmac"
@@ -9,8 +9,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/shardlog/shardlog/server/policy"
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/valyala/fasthttp"
@@ -34,10 +36,10 @@ import (
 // ordinary JSON), and are refused.
 
 const (
-	sigAlgorithm   = "AWS4-HMAC-SHA256"
+	sigAlgorithm      = "AWS4-HMAC-SHA256"
 	sigService     = "kinesis"
 	sigTerminator  = "aws4_request"
-	amzDateLayout  = "20060102T150405Z"
+	AmzDateLayout  = "20060102T150405Z"
 	maxClockSkew   = 5 * time.Minute
 	unsignedBody   = "UNSIGNED-PAYLOAD"
 	streamingBody  = "STREAMING-"
@@ -45,31 +47,31 @@ const (
 )
 
 var (
-	errNoAuth        = &wire.APIError{Type: wire.MissingToken, Message: "Missing Authentication Token"}
+	ErrNoAuth        = &wire.APIError{Type: wire.MissingToken, Message: "Missing Authentication Token"}
 	errUnknownKey    = &wire.APIError{Type: wire.UnrecognizedClient, Message: "The security token included in the request is invalid."}
 	errBadSignature  = &wire.APIError{Type: wire.InvalidSignature, Message: sigMismatchMsg}
 	errStreamingBody = &wire.APIError{Type: wire.InvalidSignature, Message: "Streaming payload signatures are not supported by Kinesis; sign the payload or send UNSIGNED-PAYLOAD."}
 )
 
-// requestHeaders is what signature verification reads of a request beyond
+// Headers is what signature verification reads of a request beyond
 // the exchange: header values by lower-case name, the host (the Host header
 // under HTTP/1.1, :authority under HTTP/2) and the request target. Values
 // may alias transport buffers and are only used during handle.
-type requestHeaders interface {
-	header(name string) string
-	host() string
-	pathAndQuery() (path, query string)
-	// unsignedAmzHeader returns the lower-case name of an x-amz-* header
+type Headers interface {
+	Value(name string) string
+	Authority() string
+	PathAndQuery() (path, query string)
+	// UnsignedAmzHeader returns the lower-case name of an x-amz-* header
 	// present in the request but not in signed, or "".
-	unsignedAmzHeader(signed string) string
+	UnsignedAmzHeader(signed string) string
 }
 
-// fastHeaders reads a fasthttp request. The conversion from
+// FastHeaders reads a fasthttp request. The conversion from
 // *fasthttp.RequestCtx costs nothing, and a pointer in an interface does not
 // allocate.
-type fastHeaders fasthttp.RequestCtx
+type FastHeaders fasthttp.RequestCtx
 
-func (h *fastHeaders) header(name string) string {
+func (h *FastHeaders) Value(name string) string {
 	ctx := (*fasthttp.RequestCtx)(h)
 	if name == "host" || name == ":authority" {
 		return wire.B2S(ctx.Host())
@@ -77,7 +79,7 @@ func (h *fastHeaders) header(name string) string {
 	return wire.B2S(ctx.Request.Header.Peek(name))
 }
 
-func (h *fastHeaders) unsignedAmzHeader(signed string) string {
+func (h *FastHeaders) UnsignedAmzHeader(signed string) string {
 	for name := range (*fasthttp.RequestCtx)(h).Request.Header.All() {
 		if isAmzHeader(wire.B2S(name)) && !listedFold(signed, wire.B2S(name)) {
 			return strings.ToLower(string(name))
@@ -86,17 +88,17 @@ func (h *fastHeaders) unsignedAmzHeader(signed string) string {
 	return ""
 }
 
-func (h *fastHeaders) host() string { return wire.B2S((*fasthttp.RequestCtx)(h).Host()) }
+func (h *FastHeaders) Authority() string { return wire.B2S((*fasthttp.RequestCtx)(h).Host()) }
 
-func (h *fastHeaders) pathAndQuery() (string, string) {
+func (h *FastHeaders) PathAndQuery() (string, string) {
 	u := (*fasthttp.RequestCtx)(h).URI()
 	return wire.B2S(u.PathOriginal()), wire.B2S(u.QueryString())
 }
 
-// httpHeaders reads a net/http request (HTTP/2, where Host is :authority).
-type httpHeaders http.Request
+// HTTPHeaders reads a net/http request (HTTP/2, where Host is :authority).
+type HTTPHeaders http.Request
 
-func (h *httpHeaders) header(name string) string {
+func (h *HTTPHeaders) Value(name string) string {
 	r := (*http.Request)(h)
 	switch name {
 	case "host", ":authority":
@@ -117,7 +119,7 @@ func (h *httpHeaders) header(name string) string {
 	return strings.Join(vs, ",")
 }
 
-func (h *httpHeaders) unsignedAmzHeader(signed string) string {
+func (h *HTTPHeaders) UnsignedAmzHeader(signed string) string {
 	for name := range (*http.Request)(h).Header {
 		if isAmzHeader(name) && !listedFold(signed, name) {
 			return strings.ToLower(name)
@@ -126,9 +128,9 @@ func (h *httpHeaders) unsignedAmzHeader(signed string) string {
 	return ""
 }
 
-func (h *httpHeaders) host() string { return (*http.Request)(h).Host }
+func (h *HTTPHeaders) Authority() string { return (*http.Request)(h).Host }
 
-func (h *httpHeaders) pathAndQuery() (string, string) {
+func (h *HTTPHeaders) PathAndQuery() (string, string) {
 	u := (*http.Request)(h).URL
 	return u.EscapedPath(), u.RawQuery
 }
@@ -152,12 +154,12 @@ func parseAuthorization(v string) (authHeader, *wire.APIError) {
 	if alg != sigAlgorithm {
 		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: "Unsupported AWS 'algorithm': '" + alg + "'."}
 	}
-	var credential string
+	var Credential string
 	for _, part := range strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || r == ' ' }) {
 		k, val, _ := strings.Cut(part, "=")
 		switch k {
 		case "Credential":
-			credential = val
+			Credential = val
 		case "SignedHeaders":
 			a.signedHeaders = val
 		case "Signature":
@@ -165,7 +167,7 @@ func parseAuthorization(v string) (authHeader, *wire.APIError) {
 		}
 	}
 	var msg string
-	if credential == "" {
+	if Credential == "" {
 		msg += "Authorization header requires 'Credential' parameter. "
 	}
 	if a.signature == "" {
@@ -177,34 +179,34 @@ func parseAuthorization(v string) (authHeader, *wire.APIError) {
 	if msg != "" {
 		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: msg + "Authorization=" + alg}
 	}
-	parts := strings.Split(credential, "/")
+	parts := strings.Split(Credential, "/")
 	if len(parts) != 5 {
-		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + credential + "'"}
+		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + Credential + "'"}
 	}
 	a.accessKeyID, a.date, a.region, a.service, a.terminator = parts[0], parts[1], parts[2], parts[3], parts[4]
 	return a, nil
 }
 
-// pendingSig is a request whose Authorization has passed every check its
+// Pending is a request whose Authorization has passed every check its
 // headers allow: it parses, the key exists (with its session token), the
 // scope and the clock are right and every header that must be signed is.
 // Only the comparison, which needs the body's hash, is left (verify).
-type pendingSig struct {
-	cred     *credential
+type Pending struct {
+	cred     *Credential
 	auth     authHeader
 	amzDate  string
 	unsigned bool // x-amz-content-sha256: UNSIGNED-PAYLOAD
 	sig      [sha256.Size]byte
 }
 
-// checkSigV4Headers runs the checks of a SigV4 request that need no body,
+// CheckHeaders runs the checks of a SigV4 request that need no body,
 // in AWS's order, so that a request without valid credentials is refused
 // before a byte of its body is read. now is the server's clock; region the
 // scope's region.
-func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Time) (*pendingSig, *wire.APIError) {
-	v := h.header("authorization")
+func CheckHeaders(h Headers, kr *Keyring, region string, now time.Time) (*Pending, *wire.APIError) {
+	v := h.Value("authorization")
 	if v == "" {
-		return nil, errNoAuth
+		return nil, ErrNoAuth
 	}
 	a, e := parseAuthorization(v)
 	if e != nil {
@@ -217,8 +219,8 @@ func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Ti
 	if e := checkSignedHeaders(h, a.signedHeaders, dateHeader); e != nil {
 		return nil, e
 	}
-	cred := kr.keys[a.accessKeyID]
-	if cred == nil || !cred.tokenMatches(h.header("x-amz-security-token")) {
+	cred := kr.Keys[a.accessKeyID]
+	if cred == nil || !cred.tokenMatches(h.Value("x-amz-security-token")) {
 		return nil, errUnknownKey
 	}
 	switch {
@@ -234,20 +236,20 @@ func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Ti
 	now = now.UTC()
 	if signedAt.Before(now.Add(-maxClockSkew)) {
 		return nil, &wire.APIError{Type: wire.InvalidSignature, Message: "Signature expired: " + amzDate + " is now earlier than " +
-			now.Add(-maxClockSkew).Format(amzDateLayout) + " (" + now.Format(amzDateLayout) + " - 5 min.)"}
+			now.Add(-maxClockSkew).Format(AmzDateLayout) + " (" + now.Format(AmzDateLayout) + " - 5 min.)"}
 	}
 	if signedAt.After(now.Add(maxClockSkew)) {
 		return nil, &wire.APIError{Type: wire.InvalidSignature, Message: "Signature not yet current: " + amzDate + " is still later than " +
-			now.Add(maxClockSkew).Format(amzDateLayout) + " (" + now.Format(amzDateLayout) + " + 5 min.)"}
+			now.Add(maxClockSkew).Format(AmzDateLayout) + " (" + now.Format(AmzDateLayout) + " + 5 min.)"}
 	}
-	p := &pendingSig{cred: cred, auth: a, amzDate: amzDate}
+	p := &Pending{cred: cred, auth: a, amzDate: amzDate}
 	if len(a.signature) != 2*sha256.Size {
 		return nil, errBadSignature
 	}
 	if _, err := hex.Decode(p.sig[:], wire.S2B(a.signature)); err != nil {
 		return nil, errBadSignature
 	}
-	switch claimed := h.header("x-amz-content-sha256"); {
+	switch claimed := h.Value("x-amz-content-sha256"); {
 	case claimed == unsignedBody:
 		p.unsigned = true
 	case strings.HasPrefix(claimed, streamingBody):
@@ -261,21 +263,21 @@ func checkSigV4Headers(h requestHeaders, kr *keyring, region string, now time.Ti
 // the time, that time in X-Amz-Date's layout and the lower-case name of the
 // header it came from; a request with neither, or with one that does not
 // parse, is IncompleteSignatureException with AWS's wording.
-func requestDate(h requestHeaders) (signedAt time.Time, amzDate, dateHeader string, e *wire.APIError) {
-	if v := h.header("x-amz-date"); v != "" {
-		t, err := time.Parse(amzDateLayout, v)
+func requestDate(h Headers) (signedAt time.Time, amzDate, dateHeader string, e *wire.APIError) {
+	if v := h.Value("x-amz-date"); v != "" {
+		t, err := time.Parse(AmzDateLayout, v)
 		if err != nil {
 			return t, "", "", badDate(v)
 		}
 		return t, v, "x-amz-date", nil
 	}
-	if v := h.header("date"); v != "" {
+	if v := h.Value("date"); v != "" {
 		t, err := http.ParseTime(v)
 		if err != nil {
 			return t, "", "", badDate(v)
 		}
 		t = t.UTC()
-		return t, t.Format(amzDateLayout), "date", nil
+		return t, t.Format(AmzDateLayout), "date", nil
 	}
 	return time.Time{}, "", "", &wire.APIError{Type: wire.IncompleteSignature, Message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + sigAlgorithm}
 }
@@ -289,7 +291,7 @@ func badDate(v string) *wire.APIError {
 // another), the date header in use (else it can be replayed forever),
 // x-amz-target (else a captured DescribeStream replays as DeleteStream with
 // the same body) and every other x-amz-* header present, as AWS requires.
-func checkSignedHeaders(h requestHeaders, signed, dateHeader string) *wire.APIError {
+func checkSignedHeaders(h Headers, signed, dateHeader string) *wire.APIError {
 	// Over HTTP/2 the JavaScript SDK signs the :authority pseudo-header
 	// instead of host (its value is the same).
 	if !listed(signed, "host") && !listed(signed, ":authority") {
@@ -302,7 +304,7 @@ func checkSignedHeaders(h requestHeaders, signed, dateHeader string) *wire.APIEr
 		}
 		return &wire.APIError{Type: wire.IncompleteSignature, Message: "'" + name + "' must be a 'SignedHeader' in the AWS Authorization."}
 	}
-	if name := h.unsignedAmzHeader(signed); name != "" {
+	if name := h.UnsignedAmzHeader(signed); name != "" {
 		return &wire.APIError{Type: wire.IncompleteSignature, Message: "There were headers present in the request which were not signed: '" + wire.Truncate(name, wire.MaxQuotedBytes) + "' must be a 'SignedHeader' in the AWS Authorization."}
 	}
 	return nil
@@ -342,16 +344,16 @@ func isAmzHeader(name string) bool {
 // tokenMatches reports whether the X-Amz-Security-Token a request carries
 // is this key's session token: a key with a token requires it, and a key
 // without one refuses any (a long-term key never comes with one).
-func (c *credential) tokenMatches(token string) bool {
-	return subtle.ConstantTimeCompare(wire.S2B(token), wire.S2B(string(c.sessionToken))) == 1
+func (c *Credential) tokenMatches(token string) bool {
+	return subtle.ConstantTimeCompare(wire.S2B(token), wire.S2B(string(c.SessionToken))) == 1
 }
 
-// verify completes the signature check with the request body: it rebuilds
+// Verify completes the signature check with the request body: it rebuilds
 // the canonical request, signs it with the key's secret and compares the
 // result with the client's signature in constant time. The payload hash is
 // the literal UNSIGNED-PAYLOAD when the client says so, otherwise the
 // body's own hash, whatever the client claims.
-func (p *pendingSig) verify(method string, h requestHeaders, region string, body []byte) (*credential, *wire.APIError) {
+func (p *Pending) Verify(method string, h Headers, region string, body []byte) (*Credential, *wire.APIError) {
 	var payload [2 * sha256.Size]byte
 	payloadHash := payload[:]
 	if p.unsigned {
@@ -380,8 +382,8 @@ func (p *pendingSig) verify(method string, h requestHeaders, region string, body
 }
 
 // appendCanonicalRequest appends the SigV4 canonical request to dst.
-func appendCanonicalRequest(dst []byte, method string, h requestHeaders, signedHeaders string, payloadHash []byte) []byte {
-	path, query := h.pathAndQuery()
+func appendCanonicalRequest(dst []byte, method string, h Headers, signedHeaders string, payloadHash []byte) []byte {
+	path, query := h.PathAndQuery()
 	if path == "" {
 		path = "/"
 	}
@@ -398,7 +400,7 @@ func appendCanonicalRequest(dst []byte, method string, h requestHeaders, signedH
 		name, rest, _ = strings.Cut(rest, ";")
 		dst = append(dst, name...)
 		dst = append(dst, ':')
-		dst = appendTrimmedValue(dst, h.header(name))
+		dst = appendTrimmedValue(dst, h.Value(name))
 		dst = append(dst, '\n')
 	}
 	dst = append(dst, '\n')
@@ -524,14 +526,51 @@ type signingKey struct {
 
 // signingKey returns the derived key of c for (date, region, kinesis),
 // computing it at most once per scope date: four HMACs saved per request.
-func (c *credential) signingKey(date, region string) []byte {
+func (c *Credential) signingKey(date, region string) []byte {
 	if k := c.derived.Load(); k != nil && k.date == date && k.region == region {
 		return k.key[:]
 	}
-	kDate := hmacSHA256([]byte("AWS4"+string(c.secret)), []byte(date))
+	kDate := hmacSHA256([]byte("AWS4"+string(c.Secret)), []byte(date))
 	kRegion := hmacSHA256(kDate[:], []byte(region))
 	kService := hmacSHA256(kRegion[:], []byte(sigService))
 	k := &signingKey{date: date, region: region, key: hmacSHA256(kService[:], []byte(sigTerminator))}
 	c.derived.Store(k)
 	return k.key[:]
+}
+
+// Secret is a secret string. It formats and marshals as "REDACTED", so a
+// key logged by accident shows nothing.
+type Secret string
+
+// String implements fmt.Stringer.
+func (Secret) String() string { return "REDACTED" }
+
+// GoString implements fmt.GoStringer (%#v).
+func (Secret) GoString() string { return `"REDACTED"` }
+
+// MarshalJSON keeps secrets out of JSON logs.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"REDACTED"`), nil }
+
+// Keyring is the compiled access control of a server: whether requests
+// must be signed, and the keys they may be signed with. It is immutable
+// once built; a server swaps it whole to change it.
+type Keyring struct {
+	// SigV4 makes every request verify its signature.
+	SigV4 bool
+	// Unsigned, without SigV4, accepts requests without credentials.
+	Unsigned bool
+	// Keys maps an access key id to its credential.
+	Keys map[string]*Credential
+}
+
+// Credential is an access key as the verifier and the policy check use
+// it. Its signing key is derived once per scope date and cached in it, so
+// a Credential must be shared, not copied.
+type Credential struct {
+	ID           string
+	Secret       Secret
+	SessionToken Secret // non-empty: requests must carry it
+	Principal    policy.Principal
+	Policy       *policy.Policy             // identity policy; nil allows nothing
+	derived      atomic.Pointer[signingKey] // cached per scope date
 }
