@@ -119,7 +119,7 @@ func (s *Server) takeBudget(x *exchange, n int64) *wire.APIError {
 	ctx, cancel := context.WithTimeout(ctx, bodyBudgetWait)
 	defer cancel()
 	if s.bodies.Acquire(ctx, n) != nil {
-		s.metrics.bodyBudgetRefusals.Inc()
+		s.metrics.BodyBudgetRefusals.Inc()
 		return errBodyBudget
 	}
 	x.budget = n

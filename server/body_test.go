@@ -43,7 +43,7 @@ func TestBodyBudget(t *testing.T) {
 	if took := time.Since(began); took < bodyBudgetWait {
 		t.Fatalf("refused after %v, before waiting %v for the budget", took, bodyBudgetWait)
 	}
-	if got := e.srv.metrics.bodyBudgetRefusals.Get(); got != 1 {
+	if got := e.srv.metrics.BodyBudgetRefusals.Get(); got != 1 {
 		t.Fatalf("shardlog_body_budget_refusals_total = %d, want 1", got)
 	}
 	close(hold.done) // the first client gives up; its share comes back
@@ -91,7 +91,7 @@ func TestH2ConnectionSlots(t *testing.T) {
 	if !closedByServer(extra) {
 		t.Fatalf("connection %d of %d HTTP/2 slots was kept open", slots+1, slots)
 	}
-	if got := e.srv.metrics.h2ConnsRefused.Get(); got != 1 {
+	if got := e.srv.metrics.H2ConnsRefused.Get(); got != 1 {
 		t.Fatalf("shardlog_h2_conns_refused_total = %d, want 1", got)
 	}
 	conns[0].Close()

@@ -225,7 +225,7 @@ func (s *Server) admit(x *exchange, op *operation) (*sigv4.Credential, *wire.API
 			pending, e = sigv4.CheckHeaders(x.headers, kr, s.store.Options().Region, s.opts.Now())
 		}
 		if e != nil {
-			s.metrics.unauthenticated.Inc()
+			s.metrics.Unauthenticated.Inc()
 			x.closeConn = x.bodySrc != nil
 			return nil, e
 		}
@@ -253,7 +253,7 @@ func (s *Server) call(op *operation, cred *sigv4.Credential, c wire.Codec, x *ex
 
 // recovered logs and counts a recovered panic and returns it as an error.
 func (s *Server) recovered(op string, p any) error {
-	s.metrics.panics.Inc()
+	s.metrics.Panics.Inc()
 	s.log.Error().Str("op", op).Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("request panicked; answered InternalFailure")
 	return fmt.Errorf("panic in %s: %v", op, p)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"slices"
 
+	"github.com/shardlog/shardlog/server/metrics"
 	"github.com/shardlog/shardlog/server/wire"
 )
 
@@ -31,7 +32,7 @@ func (s *Server) enhancedMonitoring(in *enhancedMonitoringInput, enable bool) (*
 	var v wire.Validator
 	v.StreamName("streamName", in.StreamName)
 	v.NotNull("shardLevelMetrics", in.ShardLevelMetrics != nil)
-	v.ListLen("shardLevelMetrics", len(in.ShardLevelMetrics), in.ShardLevelMetrics != nil, 1, len(shardLevelMetrics),
+	v.ListLen("shardLevelMetrics", len(in.ShardLevelMetrics), in.ShardLevelMetrics != nil, 1, len(metrics.ShardLevel),
 		func() string { return wire.ShowList(in.ShardLevelMetrics) })
 	v.MembersEnum("shardLevelMetrics", in.ShardLevelMetrics, metricsEnum...)
 	v.StreamARN("streamARN", in.StreamARN)
@@ -44,8 +45,8 @@ func (s *Server) enhancedMonitoring(in *enhancedMonitoringInput, enable bool) (*
 	}
 	named := expandMetrics(in.ShardLevelMetrics)
 	enabled := st.Info().EnhancedMetrics
-	desired := make([]string, 0, len(shardLevelMetrics))
-	for _, m := range shardLevelMetrics {
+	desired := make([]string, 0, len(metrics.ShardLevel))
+	for _, m := range metrics.ShardLevel {
 		was := slices.Contains(enabled, m)
 		if enable && (was || named(m)) || !enable && was && !named(m) {
 			desired = append(desired, m)
@@ -55,7 +56,7 @@ func (s *Server) enhancedMonitoring(in *enhancedMonitoringInput, enable bool) (*
 	if err != nil {
 		return nil, err
 	}
-	s.metrics.setEnhanced(st, after)
+	s.metrics.SetEnhanced(st, after)
 	return &enhancedMonitoringOutput{
 		StreamName:               st.Name(),
 		StreamARN:                st.ARN(),

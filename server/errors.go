@@ -63,7 +63,7 @@ func (s *Server) corruptRecords(op string, st *shard.Stream, sh *shard.Shard, er
 	if !errors.As(err, &ce) {
 		return nil
 	}
-	s.metrics.stream(st).corruptReads.Inc()
+	s.metrics.Stream(st).CorruptReads.Inc()
 	first, last := sh.SequenceNumber(ce.First), sh.SequenceNumber(ce.Last)
 	s.log.Error().Err(err).Str("op", op).Str("stream", st.Name()).Str("shard", sh.ID()).Str("seq", first).
 		Msg("internal failure: corrupt records")

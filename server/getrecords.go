@@ -96,23 +96,23 @@ func (s *Server) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
 		limit = *in.Limit
 	}
 	lim := s.limits.Load()
-	if lim.Throughput && !s.limiter.admitRead(sh, lim) {
-		s.observeGetRecords(st, sh, nil, true, began)
+	if lim.Throughput && !s.limiter.AdmitRead(sh, lim) {
+		s.metrics.ObserveGetRecords(st, sh, nil, true, began)
 		return nil, s.throughputExceeded(st, sh)
 	}
 	out := getRecordsOutputs.Get().(*getRecordsOutput)
 	if err := sh.Read(it.Pos, limit, maxGetRecordsBytes, &out.res); err != nil {
 		out.release()
-		s.observeGetRecords(st, sh, nil, false, began)
+		s.metrics.ObserveGetRecords(st, sh, nil, false, began)
 		if ae := s.corruptRecords("GetRecords", st, sh, err); ae != nil {
 			return nil, ae
 		}
 		return nil, err
 	}
 	if lim.Throughput {
-		s.limiter.chargeRead(sh, dataBytes(out.res.Records), lim)
+		s.limiter.ChargeRead(sh, dataBytes(out.res.Records), lim)
 	}
-	s.observeGetRecords(st, sh, out, false, began)
+	s.metrics.ObserveGetRecords(st, sh, &out.res, false, began)
 	out.shard = sh
 	out.kms = st.Info().EncryptionType == "KMS"
 	if out.res.AtEnd {

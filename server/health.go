@@ -76,7 +76,7 @@ func (s *Server) operatorFast(ctx *fasthttp.RequestCtx, admin bool) bool {
 			return true
 		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.write(ctx, s.store)
+		s.metrics.Write(ctx, s.store)
 	default:
 		return false
 	}
@@ -111,7 +111,7 @@ func (s *Server) serveOperatorHTTP(w http.ResponseWriter, r *http.Request) bool 
 			return true
 		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.write(w, s.store)
+		s.metrics.Write(w, s.store)
 	default:
 		return false
 	}

@@ -10,66 +10,6 @@ import (
 	"github.com/shardlog/shardlog/server/wire"
 )
 
-// TestLimiterRates drives one shard's buckets with a simulated clock, as
-// fast as they admit, and checks the sustained rates against AWS's
-// documented ones: 1000 records/s or 1 MiB/s written, 5 calls/s or 2 MiB/s
-// read.
-func TestLimiterRates(t *testing.T) {
-	e := newEnv(t)
-	sh := e.createStream("rates", 1).Shards()[0]
-	l := (&Limits{Throughput: true}).withDefaults()
-	within := func(what string, got, want float64) {
-		t.Helper()
-		if math.Abs(got-want) > 0.1*want {
-			t.Errorf("%s: %.1f/s, want %.1f/s within 10%%", what, got, want)
-		} else {
-			t.Logf("%s: %.1f/s (documented %.1f/s)", what, got, want)
-		}
-	}
-	// run offers try() every step for 60 simulated seconds and returns the
-	// admitted units per second after the first 2 (the initial burst).
-	run := func(step time.Duration, try func(lm *limiter) (bool, int)) float64 {
-		now := time.Unix(1700000000, 0)
-		lm := newLimiter(func() time.Time { return now })
-		total := 0
-		for t0 := now; now.Sub(t0) < 60*time.Second; now = now.Add(step) {
-			for i := 0; i < 1000; i++ {
-				ok, n := try(lm)
-				if !ok {
-					break
-				}
-				if now.Sub(t0) >= 2*time.Second {
-					total += n
-				}
-			}
-		}
-		return float64(total) / 58
-	}
-	within("write records (100 B each)", run(time.Millisecond, func(lm *limiter) (bool, int) {
-		return lm.admitWrite(sh, 100, &l), 1
-	}), AWSWriteRecordsPerSecond)
-	within("write bytes (10 KiB records)", run(time.Millisecond, func(lm *limiter) (bool, int) {
-		return lm.admitWrite(sh, 10<<10, &l), 10 << 10
-	}), AWSWriteBytesPerSecond)
-	within("write bytes (4 MiB records, burst allowance)", run(10*time.Millisecond, func(lm *limiter) (bool, int) {
-		return lm.admitWrite(sh, 4<<20, &l), 4 << 20
-	}), AWSWriteBytesPerSecond)
-	within("GetRecords calls (small reads)", run(time.Millisecond, func(lm *limiter) (bool, int) {
-		if !lm.admitRead(sh, &l) {
-			return false, 0
-		}
-		lm.chargeRead(sh, 1000, &l)
-		return true, 1
-	}), AWSReadCallsPerSecond)
-	within("GetRecords bytes (10 MiB reads)", run(time.Millisecond, func(lm *limiter) (bool, int) {
-		if !lm.admitRead(sh, &l) {
-			return false, 0
-		}
-		lm.chargeRead(sh, 10<<20, &l)
-		return true, 10 << 20
-	}), AWSReadBytesPerSecond)
-}
-
 // TestThrottlingOverTheAPI writes to one shard as fast as it can for about
 // two seconds, with the emulator off and then on, and checks the records
 // accepted, and that refused records carry AWS's error code per record.

@@ -73,11 +73,11 @@ func (s *Server) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 		recs[0].ExplicitHashKey = wire.S2B(*in.ExplicitHashKey)
 	}
 	if s.limits.Load().Throughput && !s.throttleWrites(st, recs[:], keys[:], results[:]) {
-		s.observePutRecord(st, &recs[0], &results[0], true, began)
+		s.metrics.ObservePutRecord(st, &recs[0], &results[0], true, began)
 		return nil, s.throughputExceeded(st, results[0].Shard)
 	}
 	st.Put(recs[:], keys[:], results[:])
-	s.observePutRecord(st, &recs[0], &results[0], false, began)
+	s.metrics.ObservePutRecord(st, &recs[0], &results[0], false, began)
 	if err := results[0].Err; err != nil {
 		return nil, err
 	}

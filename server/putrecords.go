@@ -140,7 +140,7 @@ func (s *Server) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 			}
 		}
 	}
-	s.observePutRecords(st, out.recs, out.results, began)
+	s.metrics.ObservePutRecords(st, out.recs, out.results, isThrottled, began)
 	return out, nil
 }
 

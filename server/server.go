@@ -14,6 +14,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	vm "github.com/VictoriaMetrics/metrics"
+
+	"github.com/shardlog/shardlog/server/limits"
+	"github.com/shardlog/shardlog/server/metrics"
 	"github.com/shardlog/shardlog/server/policy"
 	"github.com/shardlog/shardlog/server/sigv4"
 
@@ -60,9 +64,9 @@ type Server struct {
 	closing         atomic.Bool
 
 	ready   atomic.Bool                   // /readyz answers 200 (health.go)
-	metrics *serverMetrics                // /metrics (metrics.go)
-	limits  limitsState                   // the limits emulator's settings (limits.go)
-	limiter *limiter                      // its per-shard state
+	metrics *metrics.Registry             // /metrics (metrics.go)
+	limits  atomic.Pointer[Limits]        // the limits emulator's settings (throttle.go)
+	limiter *limits.Limiter               // its per-shard state
 	auth    atomic.Pointer[sigv4.Keyring] // access control (auth.go); SetAuth swaps it
 	// policies are the compiled resource policies of the streams, by
 	// document text.
@@ -81,8 +85,8 @@ func New(store *shard.Store, opts Options) *Server {
 		log:      opts.Logger.With().Str("component", "server").Logger(),
 		conns:    make(chan struct{}, opts.MaxConns),
 		subs:     newSubscriptions(),
-		metrics:  newServerMetrics(),
-		limiter:  newLimiter(opts.Now),
+		metrics:  metrics.New(),
+		limiter:  limits.NewLimiter(opts.Now),
 		tokens:   wire.NewTokens(store.Secret()),
 		policies: policy.NewCache(),
 		bodies:   newBodyBudget(opts),
@@ -126,11 +130,11 @@ func New(store *shard.Store, opts Options) *Server {
 // listeners at once.
 func (s *Server) Serve(ln net.Listener) error {
 	sl := newSniffListener(ln, s.opts.TLS, s.conns, s.h2conns, s.opts.ReadTimeout, func(err error, warn bool) {
-		s.metrics.acceptErrors.Inc()
+		s.metrics.AcceptErrors.Inc()
 		if warn {
 			s.log.Warn().Err(err).Msg("cannot accept connections (out of file descriptors?); backing off, open connections are still served")
 		}
-	}, s.metrics.h2ConnsRefused.Inc)
+	}, s.metrics.H2ConnsRefused.Inc)
 	h2done := make(chan error, 1)
 	go func() { h2done <- s.h2.Serve(sl.h2) }()
 	err := s.fast.Serve(sl)
@@ -344,3 +348,8 @@ func (w debugWriter) Write(p []byte) (int, error) {
 	w.log.Debug().Str("transport", "h2").Msg(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// Metrics returns the server's metric set, for the caller to add its own
+// (storage, recovery, process). /metrics writes the whole set. Safe for
+// concurrent use.
+func (s *Server) Metrics() *vm.Set { return s.metrics.Set() }

@@ -4,22 +4,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shardlog/shardlog/server/metrics"
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/shardlog/shardlog/shard"
 )
 
-// Shard-level metrics of Enable/DisableEnhancedMonitoring, in the service
-// model's order; metricsAll stands for all of them.
-var shardLevelMetrics = []string{
-	"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
-	"WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds",
-}
-
-const metricsAll = "ALL"
-
 // metricsEnum is the values a ShardLevelMetrics element may take.
-var metricsEnum = append(slices.Clone(shardLevelMetrics), metricsAll)
+var metricsEnum = append(slices.Clone(metrics.ShardLevel), metrics.All)
 
 // Encryption types.
 const (
@@ -84,7 +76,7 @@ func (s *Server) checkWarmThroughput(name string, mode shard.StreamMode, mibps i
 // expandMetrics returns the metrics a ShardLevelMetrics list names, "ALL"
 // expanded, as a membership test.
 func expandMetrics(list []string) func(string) bool {
-	if slices.Contains(list, metricsAll) {
+	if slices.Contains(list, metrics.All) {
 		return func(string) bool { return true }
 	}
 	return func(m string) bool { return slices.Contains(list, m) }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/metrics"
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,7 +51,7 @@ func TestEnhancedMonitoring(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.CurrentShardLevelMetrics) != 2 || !slices.Equal(metricNames(out.DesiredShardLevelMetrics), shardLevelMetrics) {
+		if len(out.CurrentShardLevelMetrics) != 2 || !slices.Equal(metricNames(out.DesiredShardLevelMetrics), metrics.ShardLevel) {
 			t.Fatalf("enable ALL: %+v", out)
 		}
 		dis, err := c.sdk.DisableEnhancedMonitoring(ctx, &kinesis.DisableEnhancedMonitoringInput{StreamName: aws.String(name),

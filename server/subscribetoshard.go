@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/server/limits"
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/shardlog/shardlog/shard"
@@ -248,11 +249,11 @@ func (s *Server) pump(sub *subscription, c wire.Codec, out sink) {
 	defer res.Release()
 	var ev subscribeToShardEvent
 	var cont string
-	var allowance pushAllowance
+	var allowance limits.Allowance
 	due := false // a heartbeat is owed
 	for {
 		if l := s.limits.Load(); l.Throughput {
-			if d := allowance.delay(s.opts.Now(), l.ReadBytesPerSecond); d > 0 {
+			if d := allowance.Delay(s.opts.Now(), l.ReadBytesPerSecond); d > 0 {
 				wait := time.NewTimer(d)
 				select {
 				case <-wait.C:
@@ -312,8 +313,8 @@ func (s *Server) pump(sub *subscription, c wire.Codec, out sink) {
 				ev.ContinuationSequenceNumber = &cont
 			}
 			n, atEnd, size := len(res.Records), res.AtEnd, dataBytes(res.Records)
-			s.observeSubscribeEvent(sub.stream, n, size, res.MillisBehind)
-			allowance.charge(size)
+			s.metrics.ObserveSubscribeEvent(sub.stream, n, size, res.MillisBehind)
+			allowance.Charge(size)
 			ok := send(w.Event(&ev))
 			clear(ev.Records)
 			res.Release()

@@ -57,7 +57,7 @@ func (s *Server) updateShardCount(in *updateShardCountInput) (*updateShardCountO
 	case target == current:
 		return nil, wire.Errorf(wire.InvalidArgument, "Target shard count %d is the same as the current open shard count of stream %s under account %s.", target, st.Name(), s.store.Options().AccountID)
 	}
-	if !s.limiter.admitScale(st.Name(), s.limits.Load().UpdateShardCountPerDay) {
+	if !s.limiter.AdmitScale(st.Name(), s.limits.Load().UpdateShardCountPerDay) {
 		return nil, wire.Errorf(wire.LimitExceeded, "Stream %s under account %s has reached the limit of %d UpdateShardCount calls in a rolling 24-hour period.",
 			st.Name(), s.store.Options().AccountID, s.limits.Load().UpdateShardCountPerDay)
 	}

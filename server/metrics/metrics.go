@@ -1,4 +1,4 @@
-package server
+package metrics
 
 import (
 	"io"
@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
+	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/shardlog/shardlog/shard"
 )
@@ -54,65 +54,78 @@ import (
 // Stream already holds, nothing is built) and then adds to counters resolved
 // when the stream was first seen.
 
+// ShardLevel are the shard-level metrics of Enable/DisableEnhancedMonitoring,
+// in the service model's order; All stands for all of them. Never written.
+var ShardLevel = []string{
+	"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
+	"WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds",
+}
+
+// All names every shard-level metric.
+const All = "ALL"
+
 // latencyBucketsMs are the histogram bounds of the Latency metrics.
 var latencyBucketsMs = []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
 
-// serverMetrics holds the metric set of one Server.
-type serverMetrics struct {
-	set     *metrics.Set
+// Registry holds the metric set of one server. It is safe for concurrent
+// use; a server creates its own.
+type Registry struct {
+	set     *vm.Set
 	mu      sync.Mutex // serialises creating and dropping stream metrics
 	streams sync.Map   // stream name -> *streamMetrics
 
-	// panics counts requests that panicked and were answered
+	// Panics counts requests that panicked and were answered
 	// InternalFailure (shardlog_panics_total): each one is a bug.
-	panics *metrics.Counter
-	// acceptErrors counts temporary accept failures, such as running out
+	Panics *vm.Counter
+	// AcceptErrors counts temporary accept failures, such as running out
 	// of file descriptors (shardlog_accept_errors_total).
-	acceptErrors *metrics.Counter
-	// bodyBudgetRefusals counts requests answered ServiceUnavailable
+	AcceptErrors *vm.Counter
+	// BodyBudgetRefusals counts requests answered ServiceUnavailable
 	// because the in-flight body budget stayed full
 	// (shardlog_body_budget_refusals_total).
-	bodyBudgetRefusals *metrics.Counter
-	// unauthenticated counts requests refused by signature checks before
+	BodyBudgetRefusals *vm.Counter
+	// Unauthenticated counts requests refused by signature checks before
 	// their body was read (shardlog_unauthenticated_requests_total).
-	unauthenticated *metrics.Counter
-	// h2ConnsRefused counts HTTP/2 connections closed because every HTTP/2
+	Unauthenticated *vm.Counter
+	// H2ConnsRefused counts HTTP/2 connections closed because every HTTP/2
 	// slot was taken (shardlog_h2_conns_refused_total).
-	h2ConnsRefused *metrics.Counter
+	H2ConnsRefused *vm.Counter
 }
 
-func newServerMetrics() *serverMetrics {
-	set := metrics.NewSet()
-	return &serverMetrics{set: set, panics: set.NewCounter("shardlog_panics_total"),
-		acceptErrors:       set.NewCounter("shardlog_accept_errors_total"),
-		bodyBudgetRefusals: set.NewCounter("shardlog_body_budget_refusals_total"),
-		unauthenticated:    set.NewCounter("shardlog_unauthenticated_requests_total"),
-		h2ConnsRefused:     set.NewCounter("shardlog_h2_conns_refused_total")}
+// New returns a Registry with the daemon counters registered.
+func New() *Registry {
+	set := vm.NewSet()
+	return &Registry{set: set, Panics: set.NewCounter("shardlog_panics_total"),
+		AcceptErrors:       set.NewCounter("shardlog_accept_errors_total"),
+		BodyBudgetRefusals: set.NewCounter("shardlog_body_budget_refusals_total"),
+		Unauthenticated:    set.NewCounter("shardlog_unauthenticated_requests_total"),
+		H2ConnsRefused:     set.NewCounter("shardlog_h2_conns_refused_total")}
 }
 
-// streamMetrics are the pre-resolved metrics of one stream.
-type streamMetrics struct {
+// StreamMetrics are the pre-resolved metrics of one stream.
+type StreamMetrics struct {
 	st    *shard.Stream
 	names []string // registered in the set, for unregistering
 
-	incomingBytes, incomingRecords *metrics.Counter
+	incomingBytes, incomingRecords *vm.Counter
 
-	putRecordBytes, putRecordSuccess *metrics.Counter
-	putRecordLatency                 *metrics.PrometheusHistogram
+	putRecordBytes, putRecordSuccess *vm.Counter
+	putRecordLatency                 *vm.PrometheusHistogram
 
-	putRecordsBytes, putRecordsTotal, putRecordsOK, putRecordsFailed, putRecordsThrottled, putRecordsSuccess *metrics.Counter
-	putRecordsLatency                                                                                        *metrics.PrometheusHistogram
+	putRecordsBytes, putRecordsTotal, putRecordsOK, putRecordsFailed, putRecordsThrottled, putRecordsSuccess *vm.Counter
+	putRecordsLatency                                                                                        *vm.PrometheusHistogram
 
-	getRecordsBytes, getRecordsRecords, getRecordsSuccess *metrics.Counter
-	getRecordsLatency                                     *metrics.PrometheusHistogram
-	iteratorAge                                           *metrics.Gauge
+	getRecordsBytes, getRecordsRecords, getRecordsSuccess *vm.Counter
+	getRecordsLatency                                     *vm.PrometheusHistogram
+	iteratorAge                                           *vm.Gauge
 
-	readThrottled, writeThrottled *metrics.Counter
+	readThrottled, writeThrottled *vm.Counter
 
-	subscribeBytes, subscribeRecords, subscribeSuccess *metrics.Counter
-	subscribeBehind                                    *metrics.Gauge
+	subscribeBytes, subscribeRecords, subscribeSuccess *vm.Counter
+	subscribeBehind                                    *vm.Gauge
 
-	corruptReads *metrics.Counter
+	// CorruptReads counts reads that stopped at records damaged on disk.
+	CorruptReads *vm.Counter
 
 	// enhanced is the set of shard-level metrics enabled, as a bitmask over
 	// shardLevelMetrics; shards holds their per-shard metrics.
@@ -123,39 +136,42 @@ type streamMetrics struct {
 // shardMetrics are the enhanced (shard-level) metrics of one shard; a nil
 // field is a metric not enabled.
 type shardMetrics struct {
-	incomingBytes, incomingRecords, outgoingBytes, outgoingRecords *metrics.Counter
-	writeThrottled, readThrottled                                  *metrics.Counter
-	iteratorAge                                                    *metrics.Gauge
+	incomingBytes, incomingRecords, outgoingBytes, outgoingRecords *vm.Counter
+	writeThrottled, readThrottled                                  *vm.Counter
+	iteratorAge                                                    *vm.Gauge
 }
 
-// stream returns the metrics of st, creating them on first use. A stream
+// Set returns the metric set, for the owner to add its own metrics to.
+func (m *Registry) Set() *vm.Set { return m.set }
+
+// Stream returns the metrics of st, creating them on first use. A stream
 // recreated under the same name gets fresh metrics.
-func (m *serverMetrics) stream(st *shard.Stream) *streamMetrics {
-	if v, ok := m.streams.Load(st.Name()); ok && v.(*streamMetrics).st == st {
-		return v.(*streamMetrics)
+func (m *Registry) Stream(st *shard.Stream) *StreamMetrics {
+	if v, ok := m.streams.Load(st.Name()); ok && v.(*StreamMetrics).st == st {
+		return v.(*StreamMetrics)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if v, ok := m.streams.Load(st.Name()); ok {
-		sm := v.(*streamMetrics)
+		sm := v.(*StreamMetrics)
 		if sm.st == st {
 			return sm
 		}
 		m.dropLocked(sm)
 	}
-	sm := &streamMetrics{st: st}
+	sm := &StreamMetrics{st: st}
 	label := `{stream="` + st.Name() + `"}`
-	counter := func(name string) *metrics.Counter {
+	counter := func(name string) *vm.Counter {
 		n := "kinesis_" + name + label
 		sm.names = append(sm.names, n)
 		return m.set.NewCounter(n)
 	}
-	histogram := func(name string) *metrics.PrometheusHistogram {
+	histogram := func(name string) *vm.PrometheusHistogram {
 		n := "kinesis_" + name + label
 		sm.names = append(sm.names, n)
 		return m.set.NewPrometheusHistogramExt(n, latencyBucketsMs)
 	}
-	gauge := func(name string) *metrics.Gauge {
+	gauge := func(name string) *vm.Gauge {
 		n := "kinesis_" + name + label
 		sm.names = append(sm.names, n)
 		return m.set.NewGauge(n, nil)
@@ -178,14 +194,14 @@ func (m *serverMetrics) stream(st *shard.Stream) *streamMetrics {
 	sm.subscribeBehind = gauge("SubscribeToShardEvent_MillisBehindLatest")
 	corrupt := "shardlog_corrupt_record_reads_total" + label
 	sm.names = append(sm.names, corrupt)
-	sm.corruptReads = m.set.NewCounter(corrupt)
+	sm.CorruptReads = m.set.NewCounter(corrupt)
 	sm.enhanced.store(maskOf(st.Info().EnhancedMetrics))
 	m.streams.Store(st.Name(), sm)
 	return sm
 }
 
 // dropLocked unregisters the metrics of sm (and of its shards). m.mu is held.
-func (m *serverMetrics) dropLocked(sm *streamMetrics) {
+func (m *Registry) dropLocked(sm *StreamMetrics) {
 	for _, n := range sm.names {
 		m.set.UnregisterMetric(n)
 	}
@@ -193,11 +209,11 @@ func (m *serverMetrics) dropLocked(sm *streamMetrics) {
 	m.streams.CompareAndDelete(sm.st.Name(), sm)
 }
 
-// setEnhanced records the shard-level metrics enabled on st, after
+// SetEnhanced records the shard-level metrics enabled on st, after
 // Enable/DisableEnhancedMonitoring. Metrics of shards no longer enabled are
 // dropped.
-func (m *serverMetrics) setEnhanced(st *shard.Stream, enabled []string) {
-	sm := m.stream(st)
+func (m *Registry) SetEnhanced(st *shard.Stream, enabled []string) {
+	sm := m.Stream(st)
 	mask := maskOf(enabled)
 	if sm.enhanced.load() == mask {
 		return
@@ -219,7 +235,7 @@ func (m *serverMetrics) setEnhanced(st *shard.Stream, enabled []string) {
 }
 
 // shard returns the enhanced metrics of sh, or nil when none is enabled.
-func (m *serverMetrics) shard(sm *streamMetrics, sh *shard.Shard) *shardMetrics {
+func (m *Registry) shard(sm *StreamMetrics, sh *shard.Shard) *shardMetrics {
 	mask := sm.enhanced.load()
 	if mask == 0 || sh == nil {
 		return nil
@@ -234,7 +250,7 @@ func (m *serverMetrics) shard(sm *streamMetrics, sh *shard.Shard) *shardMetrics 
 	}
 	label := `{stream="` + sm.st.Name() + `",shard="` + sh.ID() + `"}`
 	x := &shardMetrics{}
-	counter := func(metric string) *metrics.Counter {
+	counter := func(metric string) *vm.Counter {
 		if !mask.has(metric) {
 			return nil
 		}
@@ -255,12 +271,12 @@ func (m *serverMetrics) shard(sm *streamMetrics, sh *shard.Shard) *shardMetrics 
 	return x
 }
 
-// write writes every metric to w, after dropping the metrics of streams
+// Write writes every metric to w, after dropping the metrics of streams
 // that no longer exist.
-func (m *serverMetrics) write(w io.Writer, store *shard.Store) {
+func (m *Registry) Write(w io.Writer, store *shard.Store) {
 	m.mu.Lock()
 	m.streams.Range(func(k, v any) bool {
-		sm := v.(*streamMetrics)
+		sm := v.(*StreamMetrics)
 		if cur, err := store.Stream(k.(string)); err != nil || cur != sm.st {
 			m.dropLocked(sm)
 		}
@@ -270,18 +286,14 @@ func (m *serverMetrics) write(w io.Writer, store *shard.Store) {
 	m.set.WritePrometheus(w)
 }
 
-// Metrics returns the server's metric set, for the caller to add its own
-// (storage, recovery, process). /metrics writes the whole set. Safe for
-// concurrent use.
-func (s *Server) Metrics() *metrics.Set { return s.metrics.set }
-
-// observePutRecord records one PutRecord call that reached st.
-func (s *Server) observePutRecord(st *shard.Stream, r *shard.Record, res *shard.PutResult, throttled bool, began time.Time) {
-	sm := s.metrics.stream(st)
+// ObservePutRecord records one PutRecord call that reached st: r and its
+// result res, throttled when the write limit refused it.
+func (m *Registry) ObservePutRecord(st *shard.Stream, r *shard.Record, res *shard.PutResult, throttled bool, began time.Time) {
+	sm := m.Stream(st)
 	sm.putRecordLatency.Update(msSince(began))
 	if throttled {
 		sm.writeThrottled.Inc()
-		if x := s.metrics.shard(sm, res.Shard); x != nil && x.writeThrottled != nil {
+		if x := m.shard(sm, res.Shard); x != nil && x.writeThrottled != nil {
 			x.writeThrottled.Inc()
 		}
 		return
@@ -294,22 +306,22 @@ func (s *Server) observePutRecord(st *shard.Stream, r *shard.Record, res *shard.
 	sm.putRecordBytes.Add(int(n))
 	sm.incomingBytes.AddInt64(int64(n))
 	sm.incomingRecords.Inc()
-	if x := s.metrics.shard(sm, res.Shard); x != nil {
+	if x := m.shard(sm, res.Shard); x != nil {
 		x.incoming(n, 1)
 	}
 }
 
-// observePutRecords records one PutRecords call that reached st; results
-// are in request order, throttled ones marked by errThrottled.
-func (s *Server) observePutRecords(st *shard.Stream, recs []shard.Record, results []shard.PutResult, began time.Time) {
-	sm := s.metrics.stream(st)
+// ObservePutRecords records one PutRecords call that reached st; results
+// are in request order, throttled ones those whose error throttled reports.
+func (m *Registry) ObservePutRecords(st *shard.Stream, recs []shard.Record, results []shard.PutResult, throttled func(error) bool, began time.Time) {
+	sm := m.Stream(st)
 	sm.putRecordsLatency.Update(msSince(began))
-	var ok, failed, throttled, bytes int
+	var ok, failed, refused, bytes int
 	for i := range results {
 		r := &results[i]
 		var x *shardMetrics
 		if sm.enhanced.load() != 0 {
-			x = s.metrics.shard(sm, r.Shard)
+			x = m.shard(sm, r.Shard)
 		}
 		switch {
 		case r.Err == nil:
@@ -319,8 +331,8 @@ func (s *Server) observePutRecords(st *shard.Stream, recs []shard.Record, result
 			if x != nil {
 				x.incoming(uint64(n), 1)
 			}
-		case isThrottled(r.Err):
-			throttled++
+		case throttled(r.Err):
+			refused++
 			failed++
 			if x != nil && x.writeThrottled != nil {
 				x.writeThrottled.Inc()
@@ -332,8 +344,8 @@ func (s *Server) observePutRecords(st *shard.Stream, recs []shard.Record, result
 	sm.putRecordsTotal.Add(len(results))
 	sm.putRecordsOK.Add(ok)
 	sm.putRecordsFailed.Add(failed)
-	sm.putRecordsThrottled.Add(throttled)
-	sm.writeThrottled.Add(throttled)
+	sm.putRecordsThrottled.Add(refused)
+	sm.writeThrottled.Add(refused)
 	sm.putRecordsBytes.Add(bytes)
 	sm.incomingBytes.Add(bytes)
 	sm.incomingRecords.Add(ok)
@@ -342,12 +354,12 @@ func (s *Server) observePutRecords(st *shard.Stream, recs []shard.Record, result
 	}
 }
 
-// observeGetRecords records one GetRecords call on sh of st; out is nil
+// ObserveGetRecords records one GetRecords call on sh of st; res is nil
 // when the call failed or was throttled.
-func (s *Server) observeGetRecords(st *shard.Stream, sh *shard.Shard, out *getRecordsOutput, throttled bool, began time.Time) {
-	sm := s.metrics.stream(st)
+func (m *Registry) ObserveGetRecords(st *shard.Stream, sh *shard.Shard, res *shard.ReadResult, throttled bool, began time.Time) {
+	sm := m.Stream(st)
 	sm.getRecordsLatency.Update(msSince(began))
-	x := s.metrics.shard(sm, sh)
+	x := m.shard(sm, sh)
 	if throttled {
 		sm.readThrottled.Inc()
 		if x != nil && x.readThrottled != nil {
@@ -355,31 +367,34 @@ func (s *Server) observeGetRecords(st *shard.Stream, sh *shard.Shard, out *getRe
 		}
 		return
 	}
-	if out == nil {
+	if res == nil {
 		return
 	}
-	bytes := dataBytes(out.res.Records)
+	bytes := 0
+	for i := range res.Records {
+		bytes += len(res.Records[i].Data)
+	}
 	sm.getRecordsSuccess.Inc()
 	sm.getRecordsBytes.Add(bytes)
-	sm.getRecordsRecords.Add(len(out.res.Records))
-	sm.iteratorAge.Set(float64(out.res.MillisBehind))
+	sm.getRecordsRecords.Add(len(res.Records))
+	sm.iteratorAge.Set(float64(res.MillisBehind))
 	if x != nil {
 		if x.outgoingBytes != nil {
 			x.outgoingBytes.Add(bytes)
 		}
 		if x.outgoingRecords != nil {
-			x.outgoingRecords.Add(len(out.res.Records))
+			x.outgoingRecords.Add(len(res.Records))
 		}
 		if x.iteratorAge != nil {
-			x.iteratorAge.Set(float64(out.res.MillisBehind))
+			x.iteratorAge.Set(float64(res.MillisBehind))
 		}
 	}
 }
 
-// observeSubscribeEvent records one SubscribeToShard event sent to a
+// ObserveSubscribeEvent records one SubscribeToShard event sent to a
 // consumer of st: records, their data bytes and MillisBehindLatest.
-func (s *Server) observeSubscribeEvent(st *shard.Stream, records, bytes int, millisBehind int64) {
-	sm := s.metrics.stream(st)
+func (m *Registry) ObserveSubscribeEvent(st *shard.Stream, records, bytes int, millisBehind int64) {
+	sm := m.Stream(st)
 	sm.subscribeSuccess.Inc()
 	sm.subscribeRecords.Add(records)
 	sm.subscribeBytes.Add(bytes)
@@ -397,16 +412,16 @@ func (x *shardMetrics) incoming(bytes, records uint64) {
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Nanoseconds()) / 1e6 }
 
-// metricMask is a set of shard-level metrics: bit i is shardLevelMetrics[i].
+// metricMask is a set of shard-level metrics: bit i is ShardLevel[i].
 type metricMask uint32
 
 func maskOf(names []string) metricMask {
 	var m metricMask
 	for _, n := range names {
-		if n == metricsAll {
-			return 1<<len(shardLevelMetrics) - 1
+		if n == All {
+			return 1<<len(ShardLevel) - 1
 		}
-		if i := slices.Index(shardLevelMetrics, n); i >= 0 {
+		if i := slices.Index(ShardLevel, n); i >= 0 {
 			m |= 1 << i
 		}
 	}
@@ -414,7 +429,7 @@ func maskOf(names []string) metricMask {
 }
 
 func (m metricMask) has(name string) bool {
-	i := slices.Index(shardLevelMetrics, name)
+	i := slices.Index(ShardLevel, name)
 	return i >= 0 && m&(1<<i) != 0
 }
 
