@@ -36,7 +36,7 @@ import (
 // ordinary JSON), and are refused.
 
 const (
-	sigAlgorithm      = "AWS4-HMAC-SHA256"
+	sigAlgorithm   = "AWS4-HMAC-SHA256"
 	sigService     = "kinesis"
 	sigTerminator  = "aws4_request"
 	AmzDateLayout  = "20060102T150405Z"
