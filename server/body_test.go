@@ -64,7 +64,8 @@ func TestH2ConnectionSlots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := conn.Write(h2Preface); err != nil {
+		// The HTTP/2 client connection preface.
+		if _, err := conn.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")); err != nil {
 			t.Fatal(err)
 		}
 		return conn

@@ -17,6 +17,7 @@ import (
 	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/shardlog/shardlog/server/limits"
+	"github.com/shardlog/shardlog/server/listener"
 	"github.com/shardlog/shardlog/server/metrics"
 	"github.com/shardlog/shardlog/server/policy"
 	"github.com/shardlog/shardlog/server/sigv4"
@@ -77,7 +78,7 @@ type Server struct {
 // New returns a Server for store. It serves nothing until Serve is called.
 func New(store *shard.Store, opts Options) *Server {
 	opts = opts.withDefaults()
-	opts.TLS = serverTLSConfig(opts.TLS)
+	opts.TLS = listener.TLSConfig(opts.TLS)
 	s := &Server{
 		store:    store,
 		opts:     opts,
@@ -106,7 +107,7 @@ func New(store *shard.Store, opts Options) *Server {
 	s.adminSrv = s.newFastServer(s.serveAdmin)
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
-	protocols.SetHTTP2(true) // *tls.Conns that negotiated h2 (tls.go)
+	protocols.SetHTTP2(true) // *tls.Conns that negotiated h2 (listener/tls.go)
 	s.h2 = &http.Server{
 		Handler:      s.Handler(),
 		Protocols:    protocols,
@@ -129,14 +130,14 @@ func New(store *shard.Store, opts Options) *Server {
 // the error that stopped accepting. Serve may be called for several
 // listeners at once.
 func (s *Server) Serve(ln net.Listener) error {
-	sl := newSniffListener(ln, s.opts.TLS, s.conns, s.h2conns, s.opts.ReadTimeout, func(err error, warn bool) {
+	sl := listener.NewSplit(ln, s.opts.TLS, s.conns, s.h2conns, s.opts.ReadTimeout, func(err error, warn bool) {
 		s.metrics.AcceptErrors.Inc()
 		if warn {
 			s.log.Warn().Err(err).Msg("cannot accept connections (out of file descriptors?); backing off, open connections are still served")
 		}
 	}, s.metrics.H2ConnsRefused.Inc)
 	h2done := make(chan error, 1)
-	go func() { h2done <- s.h2.Serve(sl.h2) }()
+	go func() { h2done <- s.h2.Serve(sl.H2()) }()
 	err := s.fast.Serve(sl)
 	sl.Close()
 	if h2err := <-h2done; err == nil && !errors.Is(h2err, http.ErrServerClosed) && !errors.Is(h2err, net.ErrClosed) {

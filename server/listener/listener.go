@@ -1,4 +1,4 @@
-package server
+package listener
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 // clients use).
 var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
-// sniffListener splits one listener in two by protocol: connections that
-// open with the HTTP/2 preface go to h2 (served by net/http), all others are
+// Split splits one listener in two by protocol: connections that open
+// with the HTTP/2 preface go to H2 (served by net/http), all others are
 // returned by Accept (served by fasthttp). Accepting and sniffing run in
 // their own goroutines, so a client that connects and sends nothing holds
 // only its own goroutine, and only until the read deadline.
@@ -25,7 +25,7 @@ var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 //
 // Connections are counted against the server's connection limit from
 // accept to Close; the accept loop waits while the limit is reached.
-type sniffListener struct {
+type Split struct {
 	inner    net.Listener
 	tls      *tls.Config // nil: cleartext, sniff for the h2c preface
 	h2       *chanListener
@@ -48,9 +48,13 @@ type sniffListener struct {
 	onH2Full func()
 }
 
-func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns, h2Slots chan struct{}, deadline time.Duration,
-	onAcceptError func(err error, warn bool), onH2Full func()) *sniffListener {
-	l := &sniffListener{
+// NewSplit starts accepting on inner. conns is the server's connection
+// semaphore, h2Slots its HTTP/2 one; deadline bounds reading a
+// connection's first bytes (or its TLS handshake, with tlsConfig). The
+// callbacks may be nil. Close closes inner.
+func NewSplit(inner net.Listener, tlsConfig *tls.Config, conns, h2Slots chan struct{}, deadline time.Duration,
+	onAcceptError func(err error, warn bool), onH2Full func()) *Split {
+	l := &Split{
 		inner:         inner,
 		tls:           tlsConfig,
 		http1:         make(chan net.Conn),
@@ -66,9 +70,12 @@ func newSniffListener(inner net.Listener, tlsConfig *tls.Config, conns, h2Slots 
 	return l
 }
 
+// H2 returns the listener of the HTTP/2 connections.
+func (l *Split) H2() net.Listener { return l.h2 }
+
 // acceptLoop accepts connections, waiting for a free slot first, and hands
 // each one to a sniffing goroutine.
-func (l *sniffListener) acceptLoop() {
+func (l *Split) acceptLoop() {
 	var backoff acceptBackoff
 	for {
 		select {
@@ -104,7 +111,7 @@ func (l *sniffListener) acceptLoop() {
 
 // sniff reads just enough of c to tell HTTP/2 from HTTP/1.x and passes it
 // on with the bytes read replayed.
-func (l *sniffListener) sniff(c *countedConn) {
+func (l *Split) sniff(c *countedConn) {
 	if l.tls != nil {
 		l.handshake(c)
 		return
@@ -137,7 +144,7 @@ func (l *sniffListener) sniff(c *countedConn) {
 // up to h2WindowBytes of request data no handler has read yet (its
 // flow-control window), so the slots bound the sum of those by the body
 // budget.
-func (l *sniffListener) toH2(c net.Conn, cc *countedConn) {
+func (l *Split) toH2(c net.Conn, cc *countedConn) {
 	select {
 	case l.h2Slots <- struct{}{}:
 	default:
@@ -151,7 +158,7 @@ func (l *sniffListener) toH2(c net.Conn, cc *countedConn) {
 }
 
 // Accept returns the next HTTP/1.x connection.
-func (l *sniffListener) Accept() (net.Conn, error) {
+func (l *Split) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.http1:
 		return c, nil
@@ -167,7 +174,7 @@ func (l *sniffListener) Accept() (net.Conn, error) {
 
 // Close stops accepting on both halves and closes the inner listener.
 // Connections already accepted stay open.
-func (l *sniffListener) Close() error {
+func (l *Split) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
 		close(l.done)
@@ -177,7 +184,7 @@ func (l *sniffListener) Close() error {
 }
 
 // Addr returns the inner listener's address.
-func (l *sniffListener) Addr() net.Addr { return l.inner.Addr() }
+func (l *Split) Addr() net.Addr { return l.inner.Addr() }
 
 // chanListener is the HTTP/2 half of a sniffListener.
 type chanListener struct {

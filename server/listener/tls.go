@@ -1,4 +1,4 @@
-package server
+package listener
 
 import (
 	"crypto/tls"
@@ -14,10 +14,10 @@ const (
 	alpnHTTP1 = "http/1.1"
 )
 
-// serverTLSConfig returns a copy of c ready for Serve: ALPN offers h2 and
+// TLSConfig returns a copy of c ready for Serve: ALPN offers h2 and
 // http/1.1 unless c names its own protocols, and TLS 1.2 is the floor. It
 // returns nil for a nil c (TLS off).
-func serverTLSConfig(c *tls.Config) *tls.Config {
+func TLSConfig(c *tls.Config) *tls.Config {
 	if c == nil {
 		return nil
 	}
@@ -37,7 +37,7 @@ func serverTLSConfig(c *tls.Config) *tls.Config {
 // client that offered no ALPN) goes to fasthttp. The handshake must finish
 // within the sniffing deadline. Closing the returned *tls.Conn closes c and
 // frees its connection slot.
-func (l *sniffListener) handshake(c *countedConn) {
+func (l *Split) handshake(c *countedConn) {
 	tc := tls.Server(c, l.tls)
 	_ = c.SetDeadline(time.Now().Add(l.deadline))
 	if err := tc.Handshake(); err != nil {
@@ -54,7 +54,7 @@ func (l *sniffListener) handshake(c *countedConn) {
 
 // handoff passes c to the half that serves it, or closes c if the listener
 // closes first.
-func (l *sniffListener) handoff(dst chan net.Conn, c net.Conn) {
+func (l *Split) handoff(dst chan net.Conn, c net.Conn) {
 	select {
 	case dst <- c:
 	case <-l.done:
