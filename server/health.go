@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/shardlog/shardlog/server/console"
 	"github.com/shardlog/shardlog/server/listener"
 	"github.com/shardlog/shardlog/server/wire"
 
@@ -46,12 +47,12 @@ func (s *Server) serveOperatorFast(ctx *fasthttp.RequestCtx) bool {
 // if admin is true; with admin false those two are refused (errAdminOnly).
 func (s *Server) operatorFast(ctx *fasthttp.RequestCtx, admin bool) bool {
 	p := wire.B2S(ctx.Path())
-	if s.console != nil && (p == consolePrefix || strings.HasPrefix(p, consolePrefix+"/")) {
+	if s.console != nil && (p == console.Prefix || strings.HasPrefix(p, console.Prefix+"/")) {
 		if !admin {
 			s.writeFast(ctx, errAdminOnly.Status(), wire.JSON{}.ContentType(), wire.JSON{}.EncodeError(nil, errAdminOnly))
 			return true
 		}
-		return s.console.serve(ctx)
+		return s.console.Serve(ctx)
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		return false

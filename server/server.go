@@ -16,6 +16,7 @@ import (
 
 	vm "github.com/VictoriaMetrics/metrics"
 
+	"github.com/shardlog/shardlog/server/console"
 	"github.com/shardlog/shardlog/server/limits"
 	"github.com/shardlog/shardlog/server/listener"
 	"github.com/shardlog/shardlog/server/metrics"
@@ -50,7 +51,7 @@ type Server struct {
 	subs *subscriptions
 	// console serves the web console under /console; nil when
 	// Options.Console is off.
-	console *console
+	console *console.Console
 
 	fast     *fasthttp.Server
 	h2       *http.Server
@@ -96,7 +97,7 @@ func New(store *shard.Store, opts Options) *Server {
 	s.SetLimits(opts.Limits)
 	s.SetAuth(opts.Auth)
 	if opts.Console {
-		s.console = newConsole(s)
+		s.console = console.New(store, s.log)
 	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])
@@ -155,7 +156,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.subs.closeAll() // streaming responses end, so their connections can close
-	s.console.close()
+	s.console.Close()
 	var wg sync.WaitGroup
 	var h2err error
 	wg.Add(1)

@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"bufio"
@@ -16,13 +16,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/shardlog/shardlog/shard"
 	"github.com/valyala/fasthttp"
 )
 
-// The web console is a static page (console/index.html, app.js, style.css,
+// The web console is a static page (index.html, app.js, style.css,
 // embedded below, so the binary works offline) whose script calls the
 // Kinesis JSON API at POST / like any other client, for listing, describing,
 // creating and deleting streams and putting records. Three GET endpoints
@@ -42,11 +43,12 @@ import (
 // The console is served by the HTTP/1.1 (fasthttp) side only: browsers do
 // not speak cleartext HTTP/2.
 
-//go:embed console/index.html console/app.js console/style.css
-var consoleFS embed.FS
+//go:embed index.html app.js style.css
+var assetFS embed.FS
 
 const (
-	consolePrefix = "/console"
+	// Prefix is the path the console is served under.
+	Prefix = "/console"
 	// consoleHeartbeat is how often an idle event stream sends a comment,
 	// which finds closed connections.
 	consoleHeartbeat = 15 * time.Second
@@ -58,30 +60,32 @@ const (
 	consoleTailBatchBytes = 1 << 20
 )
 
-// consoleAsset is one embedded file, ready to serve.
-type consoleAsset struct {
+// asset is one embedded file, ready to serve.
+type asset struct {
 	body        []byte
 	contentType string
 	etag        string
 }
 
-// console serves the web console. It is safe for concurrent use.
-type console struct {
-	s      *Server
-	assets map[string]consoleAsset // by URL path
-	done   chan struct{}           // closed by close: event streams end
+// Console serves the web console. It is safe for concurrent use.
+type Console struct {
+	store  *shard.Store
+	log    zerolog.Logger
+	assets map[string]asset // by URL path
+	done   chan struct{}    // closed by close: event streams end
 	once   sync.Once
 }
 
-func newConsole(s *Server) *console {
-	c := &console{s: s, assets: make(map[string]consoleAsset), done: make(chan struct{})}
+// New returns the console of store, logging failures to log.
+func New(store *shard.Store, log zerolog.Logger) *Console {
+	c := &Console{store: store, log: log, assets: make(map[string]asset), done: make(chan struct{})}
 	for _, name := range []string{"index.html", "app.js", "style.css"} {
-		body, err := consoleFS.ReadFile("console/" + name)
+		body, err := assetFS.ReadFile(name)
 		if err != nil {
 			panic("BUG: console asset missing: " + name)
 		}
 		sum := sha256.Sum256(body)
-		a := consoleAsset{
+		a := asset{
 			body:        body,
 			contentType: mime.TypeByExtension(path.Ext(name)),
 			etag:        `"` + hex.EncodeToString(sum[:8]) + `"`,
@@ -89,24 +93,24 @@ func newConsole(s *Server) *console {
 		if a.contentType == "" || name == "app.js" {
 			a.contentType = "text/javascript; charset=utf-8"
 		}
-		c.assets[consolePrefix+"/"+name] = a
+		c.assets[Prefix+"/"+name] = a
 	}
-	c.assets[consolePrefix] = c.assets[consolePrefix+"/index.html"]
-	c.assets[consolePrefix+"/"] = c.assets[consolePrefix+"/index.html"]
+	c.assets[Prefix] = c.assets[Prefix+"/index.html"]
+	c.assets[Prefix+"/"] = c.assets[Prefix+"/index.html"]
 	return c
 }
 
-// close ends every event stream; nil-safe, idempotent (Shutdown).
-func (c *console) close() {
+// Close ends every event stream; nil-safe, idempotent (Shutdown).
+func (c *Console) Close() {
 	if c != nil {
 		c.once.Do(func() { close(c.done) })
 	}
 }
 
-// serve answers ctx if its path is the console's and reports whether it did.
-func (c *console) serve(ctx *fasthttp.RequestCtx) bool {
+// Serve answers ctx if its path is the console's and reports whether it did.
+func (c *Console) Serve(ctx *fasthttp.RequestCtx) bool {
 	p := wire.B2S(ctx.Path())
-	if p != consolePrefix && !strings.HasPrefix(p, consolePrefix+"/") {
+	if p != Prefix && !strings.HasPrefix(p, Prefix+"/") {
 		return false
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {
@@ -118,11 +122,11 @@ func (c *console) serve(ctx *fasthttp.RequestCtx) bool {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	switch p {
-	case consolePrefix + "/api/stats":
+	case Prefix + "/api/stats":
 		c.stats(ctx)
-	case consolePrefix + "/api/segments":
+	case Prefix + "/api/segments":
 		c.segments(ctx)
-	case consolePrefix + "/api/tail":
+	case Prefix + "/api/tail":
 		c.tail(ctx)
 	default:
 		a, ok := c.assets[p]
@@ -147,16 +151,16 @@ func (c *console) serve(ctx *fasthttp.RequestCtx) bool {
 }
 
 // fail answers a console endpoint with a JSON error in the API's shape.
-func (c *console) fail(ctx *fasthttp.RequestCtx, status int, msg string) {
+func (c *Console) fail(ctx *fasthttp.RequestCtx, status int, msg string) {
 	body, _ := json.Marshal(map[string]string{"message": msg})
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(status)
 	ctx.Response.SetBody(body)
 }
 
-// consoleStream is one stream's row of a stats event. Field names are short:
+// streamStats is one stream's row of a stats event. Field names are short:
 // a 1,000-stream event goes out every second.
-type consoleStream struct {
+type streamStats struct {
 	Name      string  `json:"name"`
 	Status    string  `json:"status"`
 	Mode      string  `json:"mode"`
@@ -168,19 +172,20 @@ type consoleStream struct {
 	BytesPS   float64 `json:"bps"`       // growth of stored bytes per second
 }
 
-type consoleStats struct {
-	TimeMs  int64           `json:"t"`
-	Streams []consoleStream `json:"streams"`
+// Stats is one event of /console/api/stats: every stream at a time.
+type Stats struct {
+	TimeMs  int64         `json:"t"`
+	Streams []streamStats `json:"streams"`
 }
 
 // sample returns every stream's counters, sorted by name, with rates
 // against prev (the previous sample of the same connection, nil at first).
-func (c *console) sample(prev map[string]consoleStream, dt time.Duration) consoleStats {
-	streams := c.s.store.Streams()
-	out := consoleStats{TimeMs: time.Now().UnixMilli(), Streams: make([]consoleStream, 0, len(streams))}
+func (c *Console) sample(prev map[string]streamStats, dt time.Duration) Stats {
+	streams := c.store.Streams()
+	out := Stats{TimeMs: time.Now().UnixMilli(), Streams: make([]streamStats, 0, len(streams))}
 	for _, st := range streams {
 		info := st.Info()
-		row := consoleStream{
+		row := streamStats{
 			Name:      info.Name,
 			Status:    string(info.Status),
 			Mode:      string(info.Mode),
@@ -235,12 +240,12 @@ func writeEvent(w *bufio.Writer, event, id string, data []byte) error {
 
 // stats streams one stats event per second until the client leaves or the
 // server shuts down.
-func (c *console) stats(ctx *fasthttp.RequestCtx) {
+func (c *Console) stats(ctx *fasthttp.RequestCtx) {
 	startEvents(ctx)
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
-		var prev map[string]consoleStream
+		var prev map[string]streamStats
 		last := time.Now()
 		for {
 			now := time.Now()
@@ -248,13 +253,13 @@ func (c *console) stats(ctx *fasthttp.RequestCtx) {
 			last = now
 			data, err := json.Marshal(st)
 			if err != nil {
-				c.s.log.Error().Err(err).Msg("console: encode stats")
+				c.log.Error().Err(err).Msg("console: encode stats")
 				return
 			}
 			if writeEvent(w, "stats", "", data) != nil {
 				return
 			}
-			prev = make(map[string]consoleStream, len(st.Streams))
+			prev = make(map[string]streamStats, len(st.Streams))
 			for _, row := range st.Streams {
 				prev[row.Name] = row
 			}
@@ -267,17 +272,17 @@ func (c *console) stats(ctx *fasthttp.RequestCtx) {
 	})
 }
 
-// consoleSegments is the answer of /console/api/segments.
-type consoleSegments struct {
-	Shards []consoleShardSegments `json:"shards"`
+// Segments is the answer of /console/api/segments.
+type Segments struct {
+	Shards []shardSegments `json:"shards"`
 }
 
-type consoleShardSegments struct {
-	ShardID  string              `json:"shardId"`
-	Segments []consoleSegmentRow `json:"segments"`
+type shardSegments struct {
+	ShardID  string       `json:"shardId"`
+	Segments []segmentRow `json:"segments"`
 }
 
-type consoleSegmentRow struct {
+type segmentRow struct {
 	Name       string `json:"name"`
 	Base       uint64 `json:"base"`
 	Next       uint64 `json:"next"`
@@ -289,16 +294,16 @@ type consoleSegmentRow struct {
 }
 
 // segments answers the segment files of every retained shard of a stream.
-func (c *console) segments(ctx *fasthttp.RequestCtx) {
+func (c *Console) segments(ctx *fasthttp.RequestCtx) {
 	st, ok := c.stream(ctx)
 	if !ok {
 		return
 	}
-	out := consoleSegments{Shards: []consoleShardSegments{}}
+	out := Segments{Shards: []shardSegments{}}
 	for _, sh := range st.Shards() {
-		row := consoleShardSegments{ShardID: sh.ID(), Segments: []consoleSegmentRow{}}
+		row := shardSegments{ShardID: sh.ID(), Segments: []segmentRow{}}
 		for _, si := range sh.Segments() {
-			r := consoleSegmentRow{Name: si.Name, Base: si.Base, Next: si.Next, Bytes: si.Bytes, Sealed: si.Sealed, Compressed: si.Compressed}
+			r := segmentRow{Name: si.Name, Base: si.Base, Next: si.Next, Bytes: si.Bytes, Sealed: si.Sealed, Compressed: si.Compressed}
 			if !si.First.IsZero() {
 				r.FirstMs, r.LastMs = si.First.UnixMilli(), si.Last.UnixMilli()
 			}
@@ -308,7 +313,7 @@ func (c *console) segments(ctx *fasthttp.RequestCtx) {
 	}
 	body, err := json.Marshal(out)
 	if err != nil {
-		c.s.log.Error().Err(err).Msg("console: encode segments")
+		c.log.Error().Err(err).Msg("console: encode segments")
 		c.fail(ctx, http.StatusInternalServerError, "Internal failure.")
 		return
 	}
@@ -319,14 +324,14 @@ func (c *console) segments(ctx *fasthttp.RequestCtx) {
 }
 
 // stream resolves the stream query argument, answering the error itself.
-func (c *console) stream(ctx *fasthttp.RequestCtx) (*shard.Stream, bool) {
+func (c *Console) stream(ctx *fasthttp.RequestCtx) (*shard.Stream, bool) {
 	name := string(ctx.QueryArgs().Peek("stream"))
-	st, err := c.s.store.Stream(name)
+	st, err := c.store.Stream(name)
 	if err != nil {
 		if errors.Is(err, shard.ErrStreamNotFound) {
 			c.fail(ctx, http.StatusNotFound, "Stream "+strconv.Quote(name)+" not found.")
 		} else {
-			c.s.log.Error().Err(err).Str("stream", name).Msg("console: open stream")
+			c.log.Error().Err(err).Str("stream", name).Msg("console: open stream")
 			c.fail(ctx, http.StatusInternalServerError, "Internal failure.")
 		}
 		return nil, false
@@ -334,9 +339,9 @@ func (c *console) stream(ctx *fasthttp.RequestCtx) (*shard.Stream, bool) {
 	return st, true
 }
 
-// consoleRecord is one record of a tail event. Data is base64, cut to
+// Record is one record of a tail event. Data is base64, cut to
 // consoleTailMaxData bytes; Size is the full size.
-type consoleRecord struct {
+type Record struct {
 	SequenceNumber  string `json:"seq"`
 	PartitionKey    string `json:"pk"`
 	ExplicitHashKey string `json:"ehk,omitempty"`
@@ -348,7 +353,7 @@ type consoleRecord struct {
 // tail streams a shard's records as they arrive, from the tip (from=latest,
 // the default), the oldest retained record (from=trim_horizon), or the
 // position in Last-Event-ID when EventSource reconnects.
-func (c *console) tail(ctx *fasthttp.RequestCtx) {
+func (c *Console) tail(ctx *fasthttp.RequestCtx) {
 	st, ok := c.stream(ctx)
 	if !ok {
 		return
@@ -370,7 +375,7 @@ func (c *console) tail(ctx *fasthttp.RequestCtx) {
 			pos = sh.Tail()
 		case "trim_horizon":
 			if pos, err = sh.TrimHorizon(); err != nil {
-				c.s.log.Error().Err(err).Str("shard", sh.ID()).Msg("console: trim horizon")
+				c.log.Error().Err(err).Str("shard", sh.ID()).Msg("console: trim horizon")
 				c.fail(ctx, http.StatusInternalServerError, "Internal failure.")
 				return
 			}
@@ -388,12 +393,12 @@ func (c *console) tail(ctx *fasthttp.RequestCtx) {
 // pumpTail writes records of sh from pos until the client leaves, the shard
 // ends, or the server shuts down. It waits on the shard's tail notification
 // between reads; the heartbeat only finds dead connections.
-func (c *console) pumpTail(w *bufio.Writer, sh *shard.Shard, pos uint64) {
+func (c *Console) pumpTail(w *bufio.Writer, sh *shard.Shard, pos uint64) {
 	heartbeat := time.NewTicker(consoleHeartbeat)
 	defer heartbeat.Stop()
 	var res shard.ReadResult
 	defer res.Release()
-	batch := make([]consoleRecord, 0, consoleTailBatch)
+	batch := make([]Record, 0, consoleTailBatch)
 	// An opening event tells the page where the tail starts.
 	if writeEvent(w, "open", strconv.FormatUint(pos, 10), []byte(`{"seq":"`+sh.SequenceNumber(pos)+`"}`)) != nil {
 		return
@@ -403,7 +408,7 @@ func (c *console) pumpTail(w *bufio.Writer, sh *shard.Shard, pos uint64) {
 		if err := sh.Read(pos, consoleTailBatch, consoleTailBatchBytes, &res); err != nil {
 			msg, _ := json.Marshal(map[string]string{"message": "The shard can no longer be read."})
 			if !errors.Is(err, shard.ErrStreamNotFound) {
-				c.s.log.Error().Err(err).Str("shard", sh.ID()).Uint64("seq", pos).Msg("console: tail read")
+				c.log.Error().Err(err).Str("shard", sh.ID()).Uint64("seq", pos).Msg("console: tail read")
 			}
 			_ = writeEvent(w, "failure", "", msg)
 			return
@@ -415,7 +420,7 @@ func (c *console) pumpTail(w *bufio.Writer, sh *shard.Shard, pos uint64) {
 				if len(data) > consoleTailMaxData {
 					data = data[:consoleTailMaxData]
 				}
-				batch = append(batch, consoleRecord{
+				batch = append(batch, Record{
 					SequenceNumber:  sh.SequenceNumber(r.Seq),
 					PartitionKey:    string(r.PartitionKey),
 					ExplicitHashKey: string(r.ExplicitHashKey),
