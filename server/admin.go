@@ -65,7 +65,7 @@ func (s *Server) adminOnAPI() bool { return s.opts.ExposeAdminOnAPI || !s.sigv4O
 func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.failFast(ctx, s.toAPIError("-", s.recovered("-", p)))
+			s.failFast(ctx, s.svc.ToAPIError("-", s.recovered("-", p)))
 		}
 	}()
 	p := wire.B2S(ctx.Path())

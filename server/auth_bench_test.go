@@ -8,14 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/rs/zerolog"
-	"github.com/shardlog/shardlog/server/policy"
 	"github.com/valyala/fasthttp"
 )
 
@@ -52,33 +50,6 @@ func BenchmarkPutRecordsAuth(b *testing.B) {
 					}
 				}
 			})
-		})
-	}
-}
-
-// BenchmarkAuthorize is the policy check of one PutRecords request alone:
-// the seed policy without conditions (it must not allocate), and with an
-// aws:SourceIp and an aws:SecureTransport condition.
-func BenchmarkAuthorize(b *testing.B) {
-	const conditional = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kinesis:PutRecords",
-	 "Resource":"arn:aws:kinesis:us-east-1:000000000000:stream/app",
-	 "Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","127.0.0.0/8"]},"Bool":{"aws:SecureTransport":"false"}}}]}`
-	for _, bc := range []struct{ name, policy string }{{"plain", seedPolicy}, {"conditions", conditional}} {
-		b.Run(bc.name, func(b *testing.B) {
-			e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
-			e.createStream("app", 1)
-			kr := newKeyring(Auth{Mode: AuthSigV4, Keys: []AuthKey{{AccessKeyID: "AKIDAPP", SecretAccessKey: "s", Policy: mustPolicy(b, bc.policy)}}}, "000000000000")
-			cred := kr.Keys["AKIDAPP"]
-			op := operations[targetPrefix+"PutRecords"]
-			in := &putRecordsInput{StreamName: aws.String("app")}
-			peer := policy.Peer{Remote: "127.0.0.1:40000"}
-			fields := fieldsOf(reflect.TypeFor[putRecordsInput]())
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := e.srv.authorize(cred, op, in, fields, peer); err != nil {
-					b.Fatal(err)
-				}
-			}
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shardlog/shardlog/server/ops"
 	"github.com/shardlog/shardlog/server/wire"
 
 	"golang.org/x/sync/semaphore"
@@ -47,8 +48,8 @@ const bodyBudgetWait = 5 * time.Second
 const h2WindowBytes = 256 << 10
 
 // bodyLimit is the largest body op accepts.
-func (s *Server) bodyLimit(op *operation) int {
-	if op != nil && op.body == recordsBody {
+func (s *Server) bodyLimit(op *ops.Operation) int {
+	if op != nil && op.Body == ops.RecordsBody {
 		return s.opts.MaxBodyBytes
 	}
 	return min(controlBodyBytes, s.opts.MaxBodyBytes)

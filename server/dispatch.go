@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/server/ops"
 	"github.com/shardlog/shardlog/server/policy"
 	"github.com/shardlog/shardlog/server/sigv4"
 
@@ -18,85 +17,7 @@ import (
 )
 
 // targetPrefix is the service part of every X-Amz-Target.
-const targetPrefix = "Kinesis_20131202."
-
-// operationSpec is one entry of the operation table (operations.go).
-type operationSpec struct {
-	name   string // e.g. "PutRecords"
-	action string // IAM action, e.g. "kinesis:PutRecords"
-	// body bounds the request body: records bodies (PutRecord, PutRecords)
-	// may be up to Options.MaxBodyBytes, control bodies up to
-	// controlBodyBytes.
-	body bodyClass
-	// call decodes body with c, checks that cred, connected as peer, may
-	// run op on the resources the request names (nil cred: auth mode none),
-	// runs the handler and appends the encoded response to dst.
-	call func(s *Server, op *operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error)
-}
-
-// operation is an operation as requests are routed to it: its entry in the
-// table and what is derived from it once, when the table is indexed.
-type operation struct {
-	operationSpec
-	lowerAction string // action in lower case, as policies match it
-}
-
-// bodyClass is the class of an operation's request body limit.
-type bodyClass uint8
-
-const (
-	controlBody bodyClass = iota // up to controlBodyBytes
-	recordsBody                  // up to Options.MaxBodyBytes
-)
-
-// releaser is implemented by response structs that hold resources until
-// they are encoded (GetRecords holds mapped segment memory). release runs
-// after the response bytes are fully encoded.
-type releaser interface{ release() }
-
-// handler adapts fn to an operation's call. fn receives the decoded request
-// and returns the response, or an error: an *APIError for anything the
-// client should see (use apiErrorf and the err* type names), anything else
-// becomes an InternalFailure (shard sentinels are mapped by toAPIError).
-//
-// In is the request struct: exported fields named and typed as the Kinesis
-// members (pointers for optional scalars so that "absent" can be told from
-// zero, []byte for blobs, epochTime for timestamps). It is pooled: fn must
-// not keep it, or anything aliasing it, after returning. Out is the response
-// struct, encoded by the codec after fn returns; it may implement
-// jsonAppender to skip reflection and releaser to free resources after
-// encoding.
-func handler[In, Out any](fn func(s *Server, in *In) (*Out, error)) func(s *Server, op *operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error) {
-	pool := &sync.Pool{New: func() any { return new(In) }}
-	fields := fieldsOf(reflect.TypeFor[In]())
-	return func(s *Server, op *operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error) {
-		in := pool.Get().(*In)
-		defer func() {
-			var zero In
-			*in = zero
-			pool.Put(in)
-		}()
-		if err := c.Decode(body, in); err != nil {
-			return dst, err
-		}
-		if err := s.authorize(cred, op, in, fields, peer); err != nil {
-			return dst, err
-		}
-		out, err := fn(s, in)
-		if err != nil {
-			return dst, err
-		}
-		if r, ok := any(out).(releaser); ok {
-			defer r.release()
-		}
-		if _, ok := any(out).(*emptyOutput); ok {
-			// AWS answers operations without output with 200 and an
-			// empty body, in the request's content type (emptyOutput).
-			return dst, nil
-		}
-		return c.Encode(dst, out)
-	}
-}
+const targetPrefix = ops.TargetPrefix
 
 // exchange is one request and its response as both transports see them.
 // The transport fills the request fields, calls Server.handle, and writes
@@ -150,7 +71,7 @@ func (s *Server) handle(x *exchange) {
 	if s.log.Debug().Enabled() {
 		name := "-"
 		if op != nil {
-			name = op.name
+			name = op.Name
 		}
 		s.log.Debug().Str("op", name).Int("status", x.status).Int("bytes", len(x.body)).Dur("took", time.Since(start)).Msg("request")
 	}
@@ -158,7 +79,7 @@ func (s *Server) handle(x *exchange) {
 
 // route is handle without the access log; it returns the operation run, if
 // any.
-func (s *Server) route(x *exchange) *operation {
+func (s *Server) route(x *exchange) *ops.Operation {
 	c, known := wire.RequestCodec(x.contentType)
 	op := s.ops[x.target]
 	if x.method != http.MethodPost {
@@ -192,13 +113,13 @@ func (s *Server) route(x *exchange) *operation {
 		s.fail(x, c, authErr)
 		return op
 	}
-	if s.injectError() {
-		s.fail(x, c, errInjected)
+	if s.svc.InjectError() {
+		s.fail(x, c, ops.ErrInjected)
 		return op
 	}
 	out, err := s.call(op, cred, c, x)
 	if err != nil {
-		s.fail(x, c, s.toAPIError(op.name, err))
+		s.fail(x, c, s.svc.ToAPIError(op.Name, err))
 		return op
 	}
 	x.status, x.respContentType, x.out = http.StatusOK, c.ContentType(), out
@@ -212,7 +133,7 @@ func (s *Server) route(x *exchange) *operation {
 // then the signature over it. Under auth mode none only the shape of the
 // credentials is checked (authform.go), unless Auth.AcceptUnsigned. It
 // returns the verified key (nil in auth mode none) or the error to answer.
-func (s *Server) admit(x *exchange, op *operation) (*sigv4.Credential, *wire.APIError) {
+func (s *Server) admit(x *exchange, op *ops.Operation) (*sigv4.Credential, *wire.APIError) {
 	var pending *sigv4.Pending
 	if kr := s.auth.Load(); kr != nil && !kr.Unsigned && !x.operator {
 		var e *wire.APIError
@@ -242,13 +163,13 @@ func (s *Server) admit(x *exchange, op *operation) (*sigv4.Credential, *wire.API
 // call runs op on x's body. A panic in it is a bug in one request, never
 // the daemon's end: it is logged with its stack, counted in
 // shardlog_panics_total and returned as an error (InternalFailure).
-func (s *Server) call(op *operation, cred *sigv4.Credential, c wire.Codec, x *exchange) (out []byte, err error) {
+func (s *Server) call(op *ops.Operation, cred *sigv4.Credential, c wire.Codec, x *exchange) (out []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = x.out, s.recovered(op.name, p)
+			out, err = x.out, s.recovered(op.Name, p)
 		}
 	}()
-	return op.call(s, op, cred, x.peer, c, x.body, x.out)
+	return op.Call(s.svc, op, cred, x.peer, c, x.body, x.out)
 }
 
 // recovered logs and counts a recovered panic and returns it as an error.

@@ -17,9 +17,9 @@ import (
 	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/shardlog/shardlog/server/console"
-	"github.com/shardlog/shardlog/server/limits"
 	"github.com/shardlog/shardlog/server/listener"
 	"github.com/shardlog/shardlog/server/metrics"
+	"github.com/shardlog/shardlog/server/ops"
 	"github.com/shardlog/shardlog/server/policy"
 	"github.com/shardlog/shardlog/server/sigv4"
 
@@ -40,15 +40,11 @@ type Server struct {
 	opts  Options
 	log   zerolog.Logger
 
-	// ops maps an X-Amz-Target to its operation: operations, unless a test
-	// serves an operation of its own.
-	ops map[string]*operation
-
-	// tokens seals iterators and NextTokens under keys derived from the
-	// store's secret, so tokens survive restarts.
-	tokens wire.Tokens
-	// subs are the live SubscribeToShard subscriptions.
-	subs *subscriptions
+	// ops maps an X-Amz-Target to its operation (ops.Operations; a test
+	// may add one of its own before serving).
+	ops map[string]*ops.Operation
+	// svc runs the operations, and holds everything they share.
+	svc *ops.Service
 	// console serves the web console under /console; nil when
 	// Options.Console is off.
 	console *console.Console
@@ -66,14 +62,9 @@ type Server struct {
 	closing         atomic.Bool
 
 	ready   atomic.Bool                   // /readyz answers 200 (health.go)
-	metrics *metrics.Registry             // /metrics (metrics.go)
-	limits  atomic.Pointer[Limits]        // the limits emulator's settings (throttle.go)
-	limiter *limits.Limiter               // its per-shard state
+	metrics *metrics.Registry             // /metrics, shared with svc
 	auth    atomic.Pointer[sigv4.Keyring] // access control (auth.go); SetAuth swaps it
-	// policies are the compiled resource policies of the streams, by
-	// document text.
-	policies *policy.Cache
-	bodies   *semaphore.Weighted // the in-flight body budget (body.go)
+	bodies  *semaphore.Weighted           // the in-flight body budget (body.go)
 }
 
 // New returns a Server for store. It serves nothing until Serve is called.
@@ -81,20 +72,25 @@ func New(store *shard.Store, opts Options) *Server {
 	opts = opts.withDefaults()
 	opts.TLS = listener.TLSConfig(opts.TLS)
 	s := &Server{
-		store:    store,
-		opts:     opts,
-		ops:      operations,
-		log:      opts.Logger.With().Str("component", "server").Logger(),
-		conns:    make(chan struct{}, opts.MaxConns),
-		subs:     newSubscriptions(),
-		metrics:  metrics.New(),
-		limiter:  limits.NewLimiter(opts.Now),
-		tokens:   wire.NewTokens(store.Secret()),
-		policies: policy.NewCache(),
-		bodies:   newBodyBudget(opts),
-		h2conns:  make(chan struct{}, max(1, opts.MaxInflightBodyBytes/h2WindowBytes)),
+		store:   store,
+		opts:    opts,
+		ops:     ops.Operations(),
+		log:     opts.Logger.With().Str("component", "server").Logger(),
+		conns:   make(chan struct{}, opts.MaxConns),
+		metrics: metrics.New(),
+		bodies:  newBodyBudget(opts),
+		h2conns: make(chan struct{}, max(1, opts.MaxInflightBodyBytes/h2WindowBytes)),
 	}
-	s.SetLimits(opts.Limits)
+	s.svc = ops.New(store, ops.Options{
+		Logger:                 s.log,
+		IteratorTTL:            opts.IteratorTTL,
+		ShardLimit:             opts.ShardLimit,
+		OnDemandStreamLimit:    opts.OnDemandStreamLimit,
+		SubscriptionLifetime:   opts.SubscriptionLifetime,
+		SubscriptionHeartbeat:  opts.SubscriptionHeartbeat,
+		SubscribeRetryInterval: opts.SubscribeRetryInterval,
+		Now:                    opts.Now,
+	}, s.metrics, opts.Limits)
 	s.SetAuth(opts.Auth)
 	if opts.Console {
 		s.console = console.New(store, s.log)
@@ -155,7 +151,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // allows.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
-	s.subs.closeAll() // streaming responses end, so their connections can close
+	s.svc.Close() // streaming responses end, so their connections can close
 	s.console.Close()
 	var wg sync.WaitGroup
 	var h2err error
@@ -222,7 +218,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	// outside an operation (operations recover in Server.call).
 	defer func() {
 		if p := recover(); p != nil {
-			s.failFast(ctx, s.toAPIError("-", s.recovered("-", p)))
+			s.failFast(ctx, s.svc.ToAPIError("-", s.recovered("-", p)))
 		}
 	}()
 	if s.serveOperatorFast(ctx) { // health, and under adminOnAPI /metrics and the console

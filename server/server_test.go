@@ -1,11 +1,11 @@
 package server
 
 import (
-	"maps"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/ops"
 	"github.com/shardlog/shardlog/server/wire"
 )
 
@@ -24,8 +24,7 @@ type echoOutput struct {
 
 // withEcho makes s serve TestEcho besides the operations of the table.
 func withEcho(s *Server) {
-	ops := maps.Clone(s.ops)
-	ops[targetPrefix+"TestEcho"] = &operation{operationSpec: operationSpec{name: "TestEcho", action: "kinesis:TestEcho", call: handler(func(s *Server, in *echoInput) (*echoOutput, error) {
+	s.ops[targetPrefix+"TestEcho"] = ops.NewOperation(ops.Spec{Name: "TestEcho", Action: "kinesis:TestEcho", Call: ops.Handler(func(_ *ops.Service, in *echoInput) (*echoOutput, error) {
 		var v wire.Validator
 		v.IntRange("limit", in.Limit, 1, 10)
 		v.StreamName("streamName", in.StreamName)
@@ -33,8 +32,7 @@ func withEcho(s *Server) {
 			return nil, err
 		}
 		return &echoOutput{StreamName: in.StreamName, Data: in.Data}, nil
-	})}, lowerAction: "kinesis:testecho"}
-	s.ops = ops
+	})})
 }
 
 func TestEcho(t *testing.T) {
@@ -51,14 +49,6 @@ func TestEcho(t *testing.T) {
 			t.Errorf("got %d %v", r.status, r.body)
 		}
 	})
-}
-
-func TestErrorTable(t *testing.T) {
-	for _, m := range sentinelErrors {
-		if _, ok := wire.ErrorStatus[m.typ]; !ok {
-			t.Errorf("sentinel %v maps to %s, which has no status", m.err, m.typ)
-		}
-	}
 }
 
 func TestFrontEnd(t *testing.T) {

@@ -331,16 +331,6 @@ func TestAccountSettings(t *testing.T) {
 	}
 }
 
-func TestDryRunHelper(t *testing.T) {
-	if dryRun(nil) != nil || dryRun(aws.Bool(false)) != nil {
-		t.Fatal("dryRun refused a request without DryRun")
-	}
-	err := dryRun(aws.Bool(true))
-	if ae, ok := err.(*wire.APIError); !ok || ae.Type != wire.DryRunOperation || ae.Status() != 400 {
-		t.Fatalf("dryRun(true) = %v", err)
-	}
-}
-
 // TestSettingsRefuseAStreamNotActive: the settings operations that need an
 // ACTIVE stream answer ResourceInUseException while it is UPDATING.
 func TestSettingsRefuseAStreamNotActive(t *testing.T) {
