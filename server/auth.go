@@ -6,10 +6,10 @@ import (
 )
 
 // Access control: with Auth.Mode "sigv4" every API request must carry a
-// valid AWS Signature Version 4 (sigv4.go) by one of Auth.Keys, and the
+// valid AWS Signature Version 4 (package sigv4) by one of Auth.Keys, and the
 // key's identity policy, together with the resource policy of the stream
 // the request touches, must allow the operation on its resource
-// (policy.go). The checks run in AWS's order: the signature in admit, after
+// (package policy). The checks run in AWS's order: the signature in admit, after
 // the method, content type and operation name are known (what the headers
 // tell before the body is read, the comparison after); authorization in
 // the operation wrapper, after decoding (the resource is in the body) and
@@ -20,7 +20,7 @@ type AuthMode string
 
 const (
 	// AuthNone verifies no signature and enforces no policy, but requires
-	// credentials shaped like AWS's (authform.go) unless
+	// credentials shaped like AWS's (sigv4.CheckShape) unless
 	// Auth.AcceptUnsigned, as AWS refuses a request without them.
 	AuthNone AuthMode = "none"
 	// AuthSigV4 verifies AWS Signature Version 4 and enforces policies.

@@ -22,7 +22,7 @@ import (
 // five parameters (IncompleteSignatureException). The unsupported
 // algorithm, the five-element Credential, the date format and the
 // SignedHeaders coverage messages are the ones mode sigv4 answers with
-// (sigv4.go), checked before any key lookup as AWS does.
+// (package sigv4), checked before any key lookup as AWS does.
 func TestAuthShapeUnderModeNone(t *testing.T) {
 	now := time.Now().UTC()
 	amzDate, day := now.Format(sigv4.AmzDateLayout), now.Format("20060102")

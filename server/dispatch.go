@@ -131,7 +131,7 @@ func (s *Server) route(x *exchange) *ops.Operation {
 // length), so that a request without valid credentials is refused before
 // its body is read; then the body, under op's limit and the body budget;
 // then the signature over it. Under auth mode none only the shape of the
-// credentials is checked (authform.go), unless Auth.AcceptUnsigned. It
+// credentials is checked (sigv4.CheckShape), unless Auth.AcceptUnsigned. It
 // returns the verified key (nil in auth mode none) or the error to answer.
 func (s *Server) admit(x *exchange, op *ops.Operation) (*sigv4.Credential, *wire.APIError) {
 	var pending *sigv4.Pending

@@ -216,7 +216,7 @@ func (c testClient) post(t *testing.T, addr, method, target, contentType string,
 }
 
 // shapeAuth gives req what auth mode none requires of every request
-// (authform.go), as AWS requires it: an X-Amz-Date header and a SigV4
+// (sigv4.CheckShape), as AWS requires it: an X-Amz-Date header and a SigV4
 // Authorization header of the right shape that signs host and every
 // x-amz-* header. Its signature is zeros; nothing under mode none checks it.
 // Call it after the request's other headers are set.

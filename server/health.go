@@ -18,7 +18,7 @@ import (
 //
 //	GET /healthz  200 "ok" while the process serves at all (also during recovery)
 //	GET /readyz   200 "ready" once SetReady(true), 503 "recovering" before
-//	GET /metrics  Prometheus text format (see metrics.go)
+//	GET /metrics  Prometheus text format (see package metrics)
 //
 // The admin listener (admin.go) serves them all; the API port serves the
 // health endpoints always and /metrics as adminOnAPI says.

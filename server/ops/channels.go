@@ -1,10 +1,10 @@
 package ops
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/shardlog/shardlog/server/wire"
-
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -186,4 +186,149 @@ func (s *Service) channelSourceStream(arn string) (*shard.Stream, error) {
 			st.Name(), s.store.Options().AccountID, mode)
 	}
 	return st, nil
+}
+
+type createChannelInput struct {
+	ChannelName                      *string
+	ServiceExecutionRoleARN          *string
+	StreamConfigurationList          []channelStreamConfiguration
+	EncryptionConfiguration          *channelEncryptionConfiguration
+	LoggingConfiguration             *channelLoggingConfiguration
+	S3DestinationConfiguration       *channelS3Destination
+	S3TablesDestinationConfiguration *channelS3TablesDestination
+	Tags                             map[string]string
+}
+
+// emptyOutput is never sent: CreateChannel always fails here.
+
+// createChannel answers CreateChannel. It checks the request as AWS does:
+// required members and enums, exactly one destination (S3 or S3 Tables),
+// and an existing ON_DEMAND source stream; then, since shardlog cannot
+// deliver to S3, it answers errChannelsUnsupported. It never creates
+// anything.
+func (s *Service) createChannel(in *createChannelInput) (*emptyOutput, error) {
+	var v wire.Validator
+	v.NotNull("channelName", in.ChannelName != nil)
+	v.NotNull("serviceExecutionRoleARN", in.ServiceExecutionRoleARN != nil)
+	validateStreamConfigurations(&v, in.StreamConfigurationList)
+	if e := in.EncryptionConfiguration; e != nil {
+		v.NotNull("encryptionConfiguration.encryptionType", e.EncryptionType != nil)
+		v.Enum("encryptionConfiguration.encryptionType", e.EncryptionType, encryptionKMS)
+		v.NotNull("encryptionConfiguration.keyId", e.KeyId != nil)
+	}
+	validateLogging(&v, "loggingConfiguration", in.LoggingConfiguration)
+	validateS3Destination(&v, in.S3DestinationConfiguration)
+	validateS3TablesDestination(&v, in.S3TablesDestinationConfiguration)
+	v.MapLen("tags", in.Tags, in.Tags != nil, 0, maxTagsPerCall)
+	v.MapEntries("tags", in.Tags, 1, maxTagKeyLen, 0, maxTagValueLen)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if (in.S3DestinationConfiguration == nil) == (in.S3TablesDestinationConfiguration == nil) {
+		return nil, wire.Errorf(wire.InvalidArgument, "Specify either S3DestinationConfiguration or S3TablesDestinationConfiguration, but not both.")
+	}
+	if _, err := s.channelSourceStream(*in.StreamConfigurationList[0].StreamARN); err != nil {
+		return nil, err
+	}
+	return nil, errChannelsUnsupported
+}
+
+type deleteChannelInput struct {
+	ChannelARN *string
+}
+
+// emptyOutput is never sent: no channel exists to delete.
+
+// deleteChannel answers DeleteChannel: ResourceNotFoundException for any
+// valid request, since shardlog has no channels.
+func (s *Service) deleteChannel(in *deleteChannelInput) (*emptyOutput, error) {
+	var v wire.Validator
+	v.NotNull("channelARN", in.ChannelARN != nil)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return nil, channelNotFound(*in.ChannelARN)
+}
+
+type describeChannelInput struct {
+	ChannelARN *string
+}
+
+// emptyOutput is never sent: no channel exists to describe.
+
+// describeChannel answers DescribeChannel: ResourceNotFoundException for any
+// valid request, since shardlog has no channels.
+func (s *Service) describeChannel(in *describeChannelInput) (*emptyOutput, error) {
+	var v wire.Validator
+	v.NotNull("channelARN", in.ChannelARN != nil)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return nil, channelNotFound(*in.ChannelARN)
+}
+
+type channelStreamFilter struct {
+	StreamARN               *string
+	StreamCreationTimestamp *wire.EpochTime
+}
+
+type listChannelsInput struct {
+	MaxResults   *int
+	NextToken    *string
+	StreamFilter []channelStreamFilter
+}
+
+// channelSummary is the ChannelSummary structure; shardlog never fills one.
+type channelSummary struct{}
+
+type listChannelsOutput struct {
+	ChannelSummaries []channelSummary
+}
+
+// listChannels answers ListChannels: an empty list, which is the truth,
+// since shardlog cannot deliver to S3 and so has no channels. A NextToken
+// can only come from elsewhere (shardlog never issues one), so it is
+// InvalidArgumentException.
+func (s *Service) listChannels(in *listChannelsInput) (*listChannelsOutput, error) {
+	var v wire.Validator
+	v.IntRange("maxResults", in.MaxResults, 1, math.MaxInt32)
+	for i, f := range in.StreamFilter {
+		field := "streamFilter." + strconv.Itoa(i+1) + ".member.streamARN"
+		v.NotNull(field, f.StreamARN != nil)
+		v.StreamARN(field, f.StreamARN)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if in.NextToken != nil {
+		return nil, wire.Errorf(wire.InvalidArgument, "Invalid NextToken: shardlog has no channels and issued no token.")
+	}
+	return &listChannelsOutput{ChannelSummaries: []channelSummary{}}, nil
+}
+
+type updateChannelInput struct {
+	ChannelARN                       *string
+	LoggingConfiguration             *channelLoggingConfiguration
+	S3DestinationConfiguration       *channelDataFreshness
+	S3TablesDestinationConfiguration *channelDataFreshness
+}
+
+// emptyOutput is never sent: no channel exists to update.
+
+// updateChannel answers UpdateChannel: after validation,
+// ResourceNotFoundException, since shardlog has no channels.
+func (s *Service) updateChannel(in *updateChannelInput) (*emptyOutput, error) {
+	var v wire.Validator
+	v.NotNull("channelARN", in.ChannelARN != nil)
+	validateLogging(&v, "loggingConfiguration", in.LoggingConfiguration)
+	if d := in.S3DestinationConfiguration; d != nil {
+		v.NotNull("s3DestinationConfiguration.dataFreshnessInSeconds", d.DataFreshnessInSeconds != nil)
+	}
+	if d := in.S3TablesDestinationConfiguration; d != nil {
+		v.NotNull("s3TablesDestinationConfiguration.dataFreshnessInSeconds", d.DataFreshnessInSeconds != nil)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return nil, channelNotFound(*in.ChannelARN)
 }

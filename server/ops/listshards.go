@@ -77,7 +77,7 @@ type listShardsOutput struct {
 // shardsToken is the content of a ListShards NextToken: the stream (by name
 // and creation time, so a recreated stream is not mistaken for it), the
 // last shard returned and when the token was issued. On the wire it is its
-// JSON, sealed (seal.go, purposeShardsToken).
+// JSON, sealed by wire.Tokens.Shards.
 type shardsToken struct {
 	Version   int    `json:"v"`
 	Stream    string `json:"s"`

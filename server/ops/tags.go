@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/shardlog/shardlog/server/wire"
-
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -108,4 +107,177 @@ func (s *Service) removeTags(st tagged, keys []string) error {
 		return err
 	}
 	return st.RemoveTags(keys)
+}
+
+type addTagsToStreamInput struct {
+	Tags       map[string]string
+	StreamName *string
+	StreamARN  *string
+}
+
+// addTagsToStream answers AddTagsToStream: it adds or overwrites tags on a
+// stream named by StreamName or StreamARN.
+func (s *Service) addTagsToStream(in *addTagsToStreamInput) (*emptyOutput, error) {
+	var v wire.Validator
+	validateTags(&v, in.Tags)
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needChange)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.addTags(st, in.Tags); err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}
+
+type removeTagsFromStreamInput struct {
+	TagKeys    []string
+	StreamName *string
+	StreamARN  *string
+}
+
+// removeTagsFromStream answers RemoveTagsFromStream: it removes tags by key
+// from a stream; keys the stream does not carry are ignored.
+func (s *Service) removeTagsFromStream(in *removeTagsFromStreamInput) (*emptyOutput, error) {
+	var v wire.Validator
+	validateTagKeys(&v, in.TagKeys)
+	v.StreamName("streamName", in.StreamName)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needChange)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.removeTags(st, in.TagKeys); err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}
+
+// maxListTagsLimit is the largest Limit of ListTagsForStream.
+const maxListTagsLimit = 50
+
+type listTagsForStreamInput struct {
+	StreamName           *string
+	ExclusiveStartTagKey *string
+	Limit                *int
+	StreamARN            *string
+}
+
+type listTagsForStreamOutput struct {
+	Tags        []tag
+	HasMoreTags bool
+}
+
+// listTagsForStream answers ListTagsForStream: a stream's tags sorted by key,
+// starting after ExclusiveStartTagKey (which need not be a key the stream
+// carries), at most Limit of them (all of them without a Limit), with
+// HasMoreTags telling whether any follow.
+func (s *Service) listTagsForStream(in *listTagsForStreamInput) (*listTagsForStreamOutput, error) {
+	var v wire.Validator
+	v.StreamName("streamName", in.StreamName)
+	v.Str("exclusiveStartTagKey", in.ExclusiveStartTagKey, 1, maxTagKeyLen, nil)
+	v.IntRange("limit", in.Limit, 1, maxListTagsLimit)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	st, err := s.lookupStream(in.StreamName, in.StreamARN, needAny)
+	if err != nil {
+		return nil, err
+	}
+	tags := sortedTags(st.Tags())
+	if in.ExclusiveStartTagKey != nil {
+		i, found := slices.BinarySearchFunc(tags, *in.ExclusiveStartTagKey, func(t tag, k string) int { return strings.Compare(t.Key, k) })
+		if found {
+			i++
+		}
+		tags = tags[i:]
+	}
+	out := &listTagsForStreamOutput{Tags: tags}
+	if in.Limit != nil && len(tags) > *in.Limit {
+		out.Tags, out.HasMoreTags = tags[:*in.Limit], true
+	}
+	return out, nil
+}
+
+type tagResourceInput struct {
+	Tags        map[string]string
+	ResourceARN *string
+}
+
+// tagResource answers TagResource: AddTagsToStream for a resource named by
+// ARN. Stream ARNs are the only taggable resources until consumers exist.
+func (s *Service) tagResource(in *tagResourceInput) (*emptyOutput, error) {
+	var v wire.Validator
+	validateTags(&v, in.Tags)
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	st, err := s.resourceTagged(*in.ResourceARN, needChange)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.addTags(st, in.Tags); err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}
+
+type untagResourceInput struct {
+	TagKeys     []string
+	ResourceARN *string
+}
+
+// untagResource answers UntagResource: RemoveTagsFromStream for a resource
+// named by ARN.
+func (s *Service) untagResource(in *untagResourceInput) (*emptyOutput, error) {
+	var v wire.Validator
+	validateTagKeys(&v, in.TagKeys)
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	st, err := s.resourceTagged(*in.ResourceARN, needChange)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.removeTags(st, in.TagKeys); err != nil {
+		return nil, err
+	}
+	return &emptyOutput{}, nil
+}
+
+type listTagsForResourceInput struct {
+	ResourceARN *string
+}
+
+type listTagsForResourceOutput struct {
+	Tags []tag
+}
+
+// listTagsForResource answers ListTagsForResource: every tag of a resource
+// named by ARN, sorted by key, in one page.
+func (s *Service) listTagsForResource(in *listTagsForResourceInput) (*listTagsForResourceOutput, error) {
+	var v wire.Validator
+	v.NotNull("resourceARN", in.ResourceARN != nil)
+	v.ResourceARN("resourceARN", in.ResourceARN)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	st, err := s.resourceTagged(*in.ResourceARN, needAny)
+	if err != nil {
+		return nil, err
+	}
+	return &listTagsForResourceOutput{Tags: sortedTags(st.Tags())}, nil
 }

@@ -56,7 +56,7 @@ var ErrorStatus = map[string]int{
 	InternalFailureType: http.StatusInternalServerError,
 	ServiceUnavailable:  http.StatusServiceUnavailable,
 	RequestTimeout:      http.StatusRequestTimeout,
-	// Authentication (sigv4.go): 400, as Kinesis answers them.
+	// Authentication (package sigv4): 400, as Kinesis answers them.
 	MissingToken:        http.StatusBadRequest,
 	IncompleteSignature: http.StatusBadRequest,
 	UnrecognizedClient:  http.StatusBadRequest,

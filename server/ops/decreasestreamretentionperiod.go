@@ -1,7 +1,0 @@
-package ops
-
-// decreaseStreamRetentionPeriod answers DecreaseStreamRetentionPeriod; see
-// setRetention.
-func (s *Service) decreaseStreamRetentionPeriod(in *streamRetentionInput) (*emptyOutput, error) {
-	return s.setRetention(in, false)
-}
