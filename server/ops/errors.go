@@ -7,7 +7,7 @@ import (
 	"github.com/shardlog/shardlog/shard"
 )
 
-// toAPIError maps any error a handler returned to what the client sees:
+// ToAPIError maps any error a handler returned to what the client sees:
 // APIErrors pass through, shard sentinels get their Kinesis type with a
 // generic message (handlers that know the stream or shard write AWS's exact
 // message themselves), and anything else is an InternalFailure, logged here

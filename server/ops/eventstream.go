@@ -34,7 +34,7 @@ type childShard struct {
 	HashKeyRange hashKeyRange
 }
 
-// appendJSON encodes the event without reflection.
+// AppendJSON encodes the event without reflection.
 func (e *subscribeToShardEvent) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"Records":[`...)
 	for i := range e.Records {

@@ -139,7 +139,7 @@ func (o *getRecordsOutput) release() {
 	getRecordsOutputs.Put(o)
 }
 
-// appendJSON encodes the response straight from the mapped records.
+// AppendJSON encodes the response straight from the mapped records.
 func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"Records":[`...)
 	id := o.shard.SeqID()

@@ -133,7 +133,7 @@ type releaser interface{ release() }
 //
 // In is the request struct: exported fields named and typed as the Kinesis
 // members (pointers for optional scalars so that "absent" can be told from
-// zero, []byte for blobs, epochTime for timestamps). It is pooled: fn must
+// zero, []byte for blobs, wire.EpochTime for timestamps). It is pooled: fn must
 // not keep it, or anything aliasing it, after returning. Out is the response
 // struct, encoded by the codec after fn returns; it may implement
 // jsonAppender to skip reflection and releaser to free resources after

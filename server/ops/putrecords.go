@@ -165,7 +165,7 @@ func (o *putRecordsOutput) release() {
 	putRecordsOutputs.Put(o)
 }
 
-// appendJSON encodes the response without reflection.
+// AppendJSON encodes the response without reflection.
 func (o *putRecordsOutput) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"FailedRecordCount":`...)
 	dst = strconv.AppendInt(dst, int64(o.failed), 10)

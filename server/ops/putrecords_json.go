@@ -18,7 +18,7 @@ var errSlowPath = errors.New("server: fall back to encoding/json")
 // (FuzzPutRecordsDecode compares the fast path with encoding/json).
 var b64 = asmbase64.StdEncoding
 
-// decodeJSON decodes {"StreamName":..,"StreamARN":..,"Records":[{"Data":..,
+// DecodeJSON decodes {"StreamName":..,"StreamARN":..,"Records":[{"Data":..,
 // "PartitionKey":..,"ExplicitHashKey":..}]} with one allocation for the
 // entries, one for the partition-key pointers and one for all data blobs.
 func (in *putRecordsInput) DecodeJSON(body []byte) error {
@@ -315,7 +315,7 @@ func (d *scanner) end() error {
 	return nil
 }
 
-// decodeJSON decodes the common PutRecord body ({"StreamName":..,
+// DecodeJSON decodes the common PutRecord body ({"StreamName":..,
 // "PartitionKey":..,"Data":..} and the optional members) without
 // reflection: encoding/json was ~13% of the server's CPU under a PutRecord
 // load. Anything unusual takes the slow path, as for PutRecords.

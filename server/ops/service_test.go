@@ -308,7 +308,7 @@ func TestDryRunHelper(t *testing.T) {
 
 func TestErrorTable(t *testing.T) {
 	for _, m := range sentinelErrors {
-		if _, ok := wire.ErrorStatus[m.typ]; !ok {
+		if !wire.KnownType(m.typ) {
 			t.Errorf("sentinel %v maps to %s, which has no status", m.err, m.typ)
 		}
 	}

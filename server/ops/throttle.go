@@ -30,12 +30,14 @@ func recordError(err error) (code, message string) {
 	return wire.InternalFailureType, "Internal service failure."
 }
 
-// injectError reports whether this request is to fail (ErrorProbability).
+// InjectError reports whether this request is to fail (ErrorProbability).
 func (s *Service) InjectError() bool {
 	p := s.limits.Load().ErrorProbability
 	return p > 0 && rand.Float64() < p
 }
 
+// ErrInjected is the answer to a request failed by error injection
+// (Limits.ErrorProbability).
 var ErrInjected = &wire.APIError{Type: wire.InternalFailureType, Message: "Injected failure (limits.error_probability)."}
 
 // throttleWrites marks, in results, the records the write limit refuses,

@@ -58,8 +58,11 @@ var (
 // under HTTP/1.1, :authority under HTTP/2) and the request target. Values
 // may alias transport buffers and are only used during handle.
 type Headers interface {
+	// Value returns the value of the header name (lower case), or "".
 	Value(name string) string
+	// Authority returns the host the request was sent to.
 	Authority() string
+	// PathAndQuery returns the request's path and raw query.
 	PathAndQuery() (path, query string)
 	// UnsignedAmzHeader returns the lower-case name of an x-amz-* header
 	// present in the request but not in signed, or "".
@@ -71,6 +74,7 @@ type Headers interface {
 // allocate.
 type FastHeaders fasthttp.RequestCtx
 
+// Value implements Headers.
 func (h *FastHeaders) Value(name string) string {
 	ctx := (*fasthttp.RequestCtx)(h)
 	if name == "host" || name == ":authority" {
@@ -79,6 +83,7 @@ func (h *FastHeaders) Value(name string) string {
 	return wire.B2S(ctx.Request.Header.Peek(name))
 }
 
+// UnsignedAmzHeader implements Headers.
 func (h *FastHeaders) UnsignedAmzHeader(signed string) string {
 	for name := range (*fasthttp.RequestCtx)(h).Request.Header.All() {
 		if isAmzHeader(wire.B2S(name)) && !listedFold(signed, wire.B2S(name)) {
@@ -88,8 +93,10 @@ func (h *FastHeaders) UnsignedAmzHeader(signed string) string {
 	return ""
 }
 
+// Authority implements Headers.
 func (h *FastHeaders) Authority() string { return wire.B2S((*fasthttp.RequestCtx)(h).Host()) }
 
+// PathAndQuery implements Headers.
 func (h *FastHeaders) PathAndQuery() (string, string) {
 	u := (*fasthttp.RequestCtx)(h).URI()
 	return wire.B2S(u.PathOriginal()), wire.B2S(u.QueryString())
@@ -98,6 +105,7 @@ func (h *FastHeaders) PathAndQuery() (string, string) {
 // HTTPHeaders reads a net/http request (HTTP/2, where Host is :authority).
 type HTTPHeaders http.Request
 
+// Value implements Headers.
 func (h *HTTPHeaders) Value(name string) string {
 	r := (*http.Request)(h)
 	switch name {
@@ -119,6 +127,7 @@ func (h *HTTPHeaders) Value(name string) string {
 	return strings.Join(vs, ",")
 }
 
+// UnsignedAmzHeader implements Headers.
 func (h *HTTPHeaders) UnsignedAmzHeader(signed string) string {
 	for name := range (*http.Request)(h).Header {
 		if isAmzHeader(name) && !listedFold(signed, name) {
@@ -128,8 +137,10 @@ func (h *HTTPHeaders) UnsignedAmzHeader(signed string) string {
 	return ""
 }
 
+// Authority implements Headers.
 func (h *HTTPHeaders) Authority() string { return (*http.Request)(h).Host }
 
+// PathAndQuery implements Headers.
 func (h *HTTPHeaders) PathAndQuery() (string, string) {
 	u := (*http.Request)(h).URL
 	return u.EscapedPath(), u.RawQuery

@@ -5,14 +5,18 @@ import (
 	"unsafe"
 )
 
-// Response buffers are pooled; a buffer grown past maxPooledBuffer (a
+// MaxPooledBuffer bounds pooled response buffers: a buffer grown past it (a
 // GetRecords page near 10 MiB) is dropped rather than kept alive.
 const MaxPooledBuffer = 16 << 20
 
 var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+// GetBuffer returns a pooled, empty response buffer; give it back with
+// PutBuffer.
 func GetBuffer() *[]byte { return buffers.Get().(*[]byte) }
 
+// PutBuffer returns b to the pool, keeping used (b's content, grown) as
+// its backing array unless it grew past MaxPooledBuffer.
 func PutBuffer(b *[]byte, used []byte) {
 	if cap(used) > MaxPooledBuffer {
 		return

@@ -11,9 +11,9 @@ import (
 
 // CBOR is AWS CBOR 1.1 (application/x-amz-cbor-1.1), what the Java SDK
 // and the Kinesis Client Library send unless told otherwise. It decodes
-// into and encodes from the same structs as jsonCodec (fxamacker/cbor reads
+// into and encodes from the same structs as JSON (fxamacker/cbor reads
 // their json tags): member names are map keys, blobs ([]byte) are byte
-// strings, and timestamps (epochTime) are CBOR tag 1 holding epoch
+// strings, and timestamps (EpochTime) are CBOR tag 1 holding epoch
 // *milliseconds* as an integer, as the Java SDK writes and expects them
 // (not the seconds RFC 8949 specifies). Errors are a map with "__type" and
 // "message" ("Message" for a SerializationException: messageKey).

@@ -51,7 +51,7 @@ type JSONAppender interface {
 
 // JSON is AWS JSON 1.1: encoding/json over the request and response
 // structs, whose field names are the Kinesis member names. Blobs ([]byte)
-// are base64, timestamps (epochTime) are epoch seconds.
+// are base64, timestamps (EpochTime) are epoch seconds.
 type JSON struct{}
 
 func (JSON) ContentType() string { return "application/x-amz-json-1.1" }
@@ -203,6 +203,7 @@ func AppendEpochMs(dst []byte, ms int64) []byte {
 	return dst
 }
 
+// HexDigits are the lower-case hexadecimal digits.
 const HexDigits = "0123456789abcdef"
 
 // AppendJSONString appends s as a JSON string, escaping as encoding/json

@@ -38,9 +38,9 @@ const (
 	InvalidSignature    = "InvalidSignatureException"
 )
 
-// ErrorStatus is the HTTP status of each error type. A type missing here is a
+// errorStatus is the HTTP status of each error type. A type missing here is a
 // bug, caught by TestErrorTable.
-var ErrorStatus = map[string]int{
+var errorStatus = map[string]int{
 	Validation:          http.StatusBadRequest,
 	InvalidArgument:     http.StatusBadRequest,
 	ResourceNotFound:    http.StatusBadRequest,
@@ -61,6 +61,12 @@ var ErrorStatus = map[string]int{
 	IncompleteSignature: http.StatusBadRequest,
 	UnrecognizedClient:  http.StatusBadRequest,
 	InvalidSignature:    http.StatusBadRequest,
+}
+
+// KnownType reports whether typ is an error type of the status table.
+func KnownType(typ string) bool {
+	_, ok := errorStatus[typ]
+	return ok
 }
 
 // APIError is a Kinesis error as the client sees it: a type from the table
@@ -86,7 +92,7 @@ func (e *APIError) Error() string { return e.Type + ": " + e.Message }
 // maxQuotedBytes, fit).
 const MaxMessageBytes = 12 << 10
 
-// message returns e.Message cut to maxMessageBytes on a character boundary.
+// TruncatedMessage returns e.Message cut to MaxMessageBytes on a character boundary.
 func (e *APIError) TruncatedMessage() string { return Truncate(e.Message, MaxMessageBytes) }
 
 // MessageKey is the key of the message in e's body. AWS's front end
@@ -121,7 +127,7 @@ func (e *APIError) Status() int {
 	if e.HTTPStatus != 0 {
 		return e.HTTPStatus
 	}
-	if st, ok := ErrorStatus[e.Type]; ok {
+	if st, ok := errorStatus[e.Type]; ok {
 		return st
 	}
 	return http.StatusBadRequest

@@ -13,7 +13,7 @@ import (
 // events carry :event-type ("initial-response" first, as the SDKs require,
 // then "SubscribeToShardEvent"), exceptions carry :exception-type. The
 // payload is encoded by the request's codec: JSON for JSON clients, CBOR for
-// CBOR ones.
+// CBOR ones. EventStreamContentType is that body's Content-Type.
 const EventStreamContentType = "application/vnd.amazon.eventstream"
 
 // EventPayloadType is the :content-type of event payloads for a codec.
@@ -35,12 +35,16 @@ type EventWriter struct {
 
 var eventWriters = sync.Pool{New: func() any { return &EventWriter{enc: eventstream.NewEncoder()} }}
 
+// GetEventWriter returns a pooled EventWriter encoding payloads with c;
+// give it back with PutEventWriter.
 func GetEventWriter(c Codec) *EventWriter {
 	w := eventWriters.Get().(*EventWriter)
 	w.c = c
 	return w
 }
 
+// PutEventWriter returns w to the pool, unless it grew past
+// MaxPooledBuffer.
 func PutEventWriter(w *EventWriter) {
 	if w.msg.Cap() > MaxPooledBuffer || cap(w.payload) > MaxPooledBuffer {
 		return

@@ -29,10 +29,10 @@ import (
 // A random 96-bit nonce bounds a key to 2^32 tokens (NIST SP 800-38D); see
 // newSealer for what that means here.
 
-// TokenEncoding spells tokens: unpadded URL-safe base64, strict so that a
+// tokenEncoding spells tokens: unpadded URL-safe base64, strict so that a
 // sealed token has one spelling only (no stray low bits in its last
 // character).
-var TokenEncoding = base64.RawURLEncoding.Strict()
+var tokenEncoding = base64.RawURLEncoding.Strict()
 
 // Token purposes: each kind of token is sealed under its own key.
 const (
@@ -116,7 +116,7 @@ func NewSealer(secret []byte, purpose string, maxBody int) *Sealer {
 
 // MaxTokenChars is the length of the longest token the sealer makes.
 func (sl *Sealer) MaxTokenChars() int {
-	return TokenEncoding.EncodedLen(sl.maxBody + SealOverhead)
+	return tokenEncoding.EncodedLen(sl.maxBody + SealOverhead)
 }
 
 // Seal appends to dst the token of the body build appends to its
@@ -131,7 +131,7 @@ func (sl *Sealer) Seal(dst []byte, build func(body []byte) []byte) []byte {
 	if len(body) > sl.maxBody {
 		panic("BUG: token body too long")
 	}
-	dst = TokenEncoding.AppendEncode(dst, sl.aead.Seal(back, nil, body, nil))
+	dst = tokenEncoding.AppendEncode(dst, sl.aead.Seal(back, nil, body, nil))
 	sl.scratch.Put(p)
 	return dst
 }
@@ -141,12 +141,12 @@ func (sl *Sealer) Seal(dst []byte, build func(body []byte) []byte) []byte {
 // errUnsealed, and parse is not called: a body reaching parse was sealed
 // by this sealer.
 func (sl *Sealer) Open(token string, parse func(body []byte) error) error {
-	if len(token) > sl.MaxTokenChars() || len(token) < TokenEncoding.EncodedLen(SealOverhead) {
+	if len(token) > sl.MaxTokenChars() || len(token) < tokenEncoding.EncodedLen(SealOverhead) {
 		return ErrUnsealed
 	}
 	p := sl.scratch.Get().(*[]byte)
 	defer sl.scratch.Put(p)
-	raw, err := TokenEncoding.AppendDecode((*p)[:0], []byte(token))
+	raw, err := tokenEncoding.AppendDecode((*p)[:0], []byte(token))
 	if err != nil {
 		return ErrUnsealed
 	}

@@ -171,6 +171,7 @@ func (v *Validator) MembersEnum(field string, list []string, allowed ...string) 
 	}
 }
 
+// LenWithin reports whether s has between minLen and maxLen characters.
 func LenWithin(s string, minLen, maxLen int) bool {
 	n := utf8.RuneCountInString(s)
 	return n >= minLen && n <= maxLen
