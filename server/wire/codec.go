@@ -14,10 +14,11 @@ import (
 	asmbase64 "github.com/segmentio/asm/base64"
 )
 
-// A codec turns request bodies into request structs and response structs
-// into response bodies. JSON (application/x-amz-json-1.1) is the only one
-// today; CBOR (application/x-amz-cbor-1.1) will be a second codec over the
-// same structs, with its own optional fast-path interfaces.
+// A Codec turns request bodies into request structs and response structs
+// into response bodies: JSON (application/x-amz-json-1.1) and CBOR
+// (application/x-amz-cbor-1.1), over the same structs, each with its own
+// optional fast-path interfaces (JSONAppender and JSONDecoder, CBORShaper).
+// Codecs are stateless and safe for concurrent use.
 type Codec interface {
 	// ContentType is the Content-Type of responses.
 	ContentType() string
