@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shardlog/shardlog/server/policy"
@@ -20,15 +21,25 @@ func (s *Service) authorize(c *sigv4.Credential, op *Operation, in any, f *resou
 	if c == nil {
 		return nil
 	}
-	rc := requestContext{s: s, cred: c, peer: peer, in: in, fields: f}
+	// The context goes to the policies as a policy.Context, which moves it
+	// to the heap: it is pooled, so that a check costs no allocation.
+	rc := requestContexts.Get().(*requestContext)
+	defer func() {
+		*rc = requestContext{}
+		requestContexts.Put(rc)
+	}()
+	*rc = requestContext{s: s, cred: c, peer: peer, in: in, fields: f}
 	for _, res := range s.resourcesOf(op.Name, in, f) {
 		rc.forResource(res)
-		if e := s.allowed(c, op, res, &rc); e != nil {
+		if e := s.allowed(c, op, res, rc); e != nil {
 			return e
 		}
 	}
 	return nil
 }
+
+// requestContexts pools the contexts of authorize.
+var requestContexts = sync.Pool{New: func() any { return new(requestContext) }}
 
 // allowed evaluates the key's policy and the resource policy of the stream
 // resource names, if any, with rc for their conditions: an explicit Deny in
