@@ -8,7 +8,7 @@ import (
 // Limits is the limits emulator: AWS's per-shard throughput limits, error
 // injection and account limits, for testing clients' retry logic. The zero
 // value emulates nothing (shardlog's default: as fast as the disk allows).
-// Change it live with Server.SetLimits.
+// Change it live with the server's SetLimits.
 type Limits struct {
 	// Throughput turns the per-shard limits below on; they answer
 	// ProvisionedThroughputExceededException (per record inside PutRecords).

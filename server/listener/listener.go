@@ -50,8 +50,8 @@ type Split struct {
 
 // NewSplit starts accepting on inner. conns is the server's connection
 // semaphore, h2Slots its HTTP/2 one; deadline bounds reading a
-// connection's first bytes (or its TLS handshake, with tlsConfig). The
-// callbacks may be nil. Close closes inner.
+// connection's first bytes (or its TLS handshake, with tlsConfig).
+// onAcceptError may be nil; onH2Full may not. Close closes inner.
 func NewSplit(inner net.Listener, tlsConfig *tls.Config, conns, h2Slots chan struct{}, deadline time.Duration,
 	onAcceptError func(err error, warn bool), onH2Full func()) *Split {
 	l := &Split{
@@ -186,7 +186,7 @@ func (l *Split) Close() error {
 // Addr returns the inner listener's address.
 func (l *Split) Addr() net.Addr { return l.inner.Addr() }
 
-// chanListener is the HTTP/2 half of a sniffListener.
+// chanListener is the HTTP/2 half of a Split.
 type chanListener struct {
 	addr  net.Addr
 	conns chan net.Conn

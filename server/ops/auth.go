@@ -70,7 +70,7 @@ func (s *Service) accessDenied(c *sigv4.Credential, action, resource, why string
 
 // resourcePolicy returns the compiled resource policy of the stream that
 // resource (a stream or consumer ARN) belongs to, or nil. Compiled policies
-// are cached by document text (Server.policies).
+// are cached by document text (Service.policies).
 func (s *Service) resourcePolicy(resource string) *policy.Policy {
 	prefix := s.store.StreamARN("")
 	if !strings.HasPrefix(resource, prefix) {
