@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -27,18 +29,18 @@ import (
 // the API port serves everything, as before the admin listener existed.
 
 // errAdminOnly answers /metrics and /console on the API port under sigv4.
-var errAdminOnly = &APIError{
-	Type:    errAccessDenied,
-	Message: "Operator endpoints (/metrics, /console) are not served on the API port while requests must be signed; use the admin listener.",
-	status:  http.StatusForbidden,
+var errAdminOnly = &wire.APIError{
+	Type:       wire.AccessDenied,
+	Message:    "Operator endpoints (/metrics, /console) are not served on the API port while requests must be signed; use the admin listener.",
+	HTTPStatus: http.StatusForbidden,
 }
 
 // errAdminForeignHost answers browser requests to the admin listener under
 // a host name (see localBrowserRequest).
-var errAdminForeignHost = &APIError{
-	Type:    errAccessDenied,
-	Message: "The admin listener answers browsers only at an IP address or localhost.",
-	status:  http.StatusForbidden,
+var errAdminForeignHost = &wire.APIError{
+	Type:       wire.AccessDenied,
+	Message:    "The admin listener answers browsers only at an IP address or localhost.",
+	HTTPStatus: http.StatusForbidden,
 }
 
 // ServeAdmin serves the admin listener on ln until Shutdown, which also
@@ -63,12 +65,12 @@ func (s *Server) adminOnAPI() bool { return s.opts.ExposeAdminOnAPI || !s.sigv4O
 func (s *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.failFast(ctx, s.toAPIError("-", s.recovered("-", p)))
+			s.failFast(ctx, s.svc.ToAPIError("-", s.recovered("-", p)))
 		}
 	}()
-	p := b2s(ctx.Path())
+	p := wire.B2S(ctx.Path())
 	if p != pathHealthz && p != pathReadyz && p != pathMetrics &&
-		!localBrowserRequest(b2s(ctx.Host()), b2s(ctx.Request.Header.Peek("Origin")), len(ctx.Request.Header.Peek("Sec-Fetch-Site")) > 0) {
+		!localBrowserRequest(wire.B2S(ctx.Host()), wire.B2S(ctx.Request.Header.Peek("Origin")), len(ctx.Request.Header.Peek("Sec-Fetch-Site")) > 0) {
 		s.failFast(ctx, errAdminForeignHost)
 		return
 	}

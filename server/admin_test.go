@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
@@ -102,8 +104,8 @@ func TestAdminSurfaceUnderSigV4(t *testing.T) {
 		for _, r := range []adminReq{
 			{name: "healthz", method: "GET", path: "/healthz", wantStatus: 200, wantContent: "ok"},
 			{name: "readyz", method: "GET", path: "/readyz", wantStatus: 200, wantContent: "ready"},
-			{name: "metrics", method: "GET", path: "/metrics", wantStatus: 403, wantType: errAccessDenied, wantContent: "admin listener"},
-			{name: "unsigned API", method: "POST", path: "/", target: "ListStreams", wantStatus: 400, wantType: errMissingToken},
+			{name: "metrics", method: "GET", path: "/metrics", wantStatus: 403, wantType: wire.AccessDenied, wantContent: "admin listener"},
+			{name: "unsigned API", method: "POST", path: "/", target: "ListStreams", wantStatus: 400, wantType: wire.MissingToken},
 		} {
 			r.name = c.name + " API port " + r.name
 			r.do(t, c.http, e.addr)
@@ -111,9 +113,9 @@ func TestAdminSurfaceUnderSigV4(t *testing.T) {
 	}
 	h1 := e.clients[0].http
 	for _, r := range []adminReq{
-		{name: "console", method: "GET", path: "/console", wantStatus: 403, wantType: errAccessDenied},
-		{name: "console stats", method: "GET", path: "/console/api/stats", wantStatus: 403, wantType: errAccessDenied},
-		{name: "console asset", method: "GET", path: "/console/app.js", wantStatus: 403, wantType: errAccessDenied},
+		{name: "console", method: "GET", path: "/console", wantStatus: 403, wantType: wire.AccessDenied},
+		{name: "console stats", method: "GET", path: "/console/api/stats", wantStatus: 403, wantType: wire.AccessDenied},
+		{name: "console asset", method: "GET", path: "/console/app.js", wantStatus: 403, wantType: wire.AccessDenied},
 	} {
 		r.name = "API port " + r.name
 		r.do(t, h1, e.addr)
@@ -124,18 +126,18 @@ func TestAdminSurfaceUnderSigV4(t *testing.T) {
 		{name: "readyz", method: "GET", path: "/readyz", wantStatus: 200, wantContent: "ready"},
 		{name: "metrics", method: "GET", path: "/metrics", wantStatus: 200, wantContent: "shardlog_accept_errors_total"},
 		{name: "console", method: "GET", path: "/console", wantStatus: 200, wantContent: `<script src="/console/app.js"`},
-		{name: "unsigned CreateStream", method: "POST", path: "/", target: "CreateStream", wantStatus: 400, wantType: errValidation},
+		{name: "unsigned CreateStream", method: "POST", path: "/", target: "CreateStream", wantStatus: 400, wantType: wire.Validation},
 		{name: "unsigned ListStreams", method: "POST", path: "/", target: "ListStreams", wantStatus: 200, wantContent: "StreamNames"},
 		{name: "the page's own fetch", method: "POST", path: "/", target: "ListStreams",
 			header: map[string]string{"Origin": "http://" + admin, "Sec-Fetch-Site": "same-origin"}, wantStatus: 200},
 		{name: "the page at localhost", method: "POST", path: "/", target: "ListStreams", host: "localhost:" + port,
 			header: map[string]string{"Origin": "http://localhost:" + port}, wantStatus: 200},
 		{name: "rebound host name", method: "POST", path: "/", target: "ListStreams", host: "evil.example:" + port,
-			header: map[string]string{"Origin": "http://evil.example:" + port}, wantStatus: 403, wantType: errAccessDenied},
+			header: map[string]string{"Origin": "http://evil.example:" + port}, wantStatus: 403, wantType: wire.AccessDenied},
 		{name: "foreign origin", method: "POST", path: "/", target: "ListStreams",
-			header: map[string]string{"Origin": "http://evil.example"}, wantStatus: 403, wantType: errAccessDenied},
+			header: map[string]string{"Origin": "http://evil.example"}, wantStatus: 403, wantType: wire.AccessDenied},
 		{name: "browser console by host name", method: "GET", path: "/console", host: "evil.example:" + port,
-			header: map[string]string{"Sec-Fetch-Site": "none"}, wantStatus: 403, wantType: errAccessDenied},
+			header: map[string]string{"Sec-Fetch-Site": "none"}, wantStatus: 403, wantType: wire.AccessDenied},
 		{name: "scraper by host name", method: "GET", path: "/metrics", host: "metrics.internal:" + port, wantStatus: 200},
 	} {
 		r.name = "admin " + r.name

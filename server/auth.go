@@ -1,18 +1,15 @@
 package server
 
 import (
-	"reflect"
-	"slices"
-	"strings"
-	"sync"
-	"sync/atomic"
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
 )
 
 // Access control: with Auth.Mode "sigv4" every API request must carry a
-// valid AWS Signature Version 4 (sigv4.go) by one of Auth.Keys, and the
+// valid AWS Signature Version 4 (package sigv4) by one of Auth.Keys, and the
 // key's identity policy, together with the resource policy of the stream
 // the request touches, must allow the operation on its resource
-// (policy.go). The checks run in AWS's order: the signature in admit, after
+// (package policy). The checks run in AWS's order: the signature in admit, after
 // the method, content type and operation name are known (what the headers
 // tell before the body is read, the comparison after); authorization in
 // the operation wrapper, after decoding (the resource is in the body) and
@@ -23,7 +20,7 @@ type AuthMode string
 
 const (
 	// AuthNone verifies no signature and enforces no policy, but requires
-	// credentials shaped like AWS's (authform.go) unless
+	// credentials shaped like AWS's (sigv4.CheckShape) unless
 	// Auth.AcceptUnsigned, as AWS refuses a request without them.
 	AuthNone AuthMode = "none"
 	// AuthSigV4 verifies AWS Signature Version 4 and enforces policies.
@@ -43,18 +40,9 @@ type Auth struct {
 	AcceptUnsigned bool
 }
 
-// Secret is a secret string. It formats and marshals as "REDACTED", so a
+// Secret is a secret string: it formats and marshals as "REDACTED", so a
 // key logged by accident shows nothing.
-type Secret string
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return "REDACTED" }
-
-// GoString implements fmt.GoStringer (%#v).
-func (Secret) GoString() string { return `"REDACTED"` }
-
-// MarshalJSON keeps secrets out of JSON logs.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"REDACTED"`), nil }
+type Secret = sigv4.Secret
 
 // AuthKey is one access key: its id and secret, the IAM user it stands for
 // (in ARNs and AccessDenied messages; default: the access key id) and its
@@ -68,45 +56,30 @@ type AuthKey struct {
 	// without one refuses requests that carry a token.
 	SessionToken Secret
 	User         string
-	Policy       *Policy
+	Policy       *policy.Policy
 }
 
-// keyring is the compiled Auth, swapped whole by SetAuth.
-type keyring struct {
-	sigv4 bool
-	// unsigned: mode none with Auth.AcceptUnsigned, no credentials needed.
-	unsigned bool
-	keys     map[string]*credential
-}
+// Policy is a compiled IAM policy document (package policy).
+type Policy = policy.Policy
 
-// credential is an access key as the verifier and the policy check use it.
-type credential struct {
-	id           string
-	secret       Secret
-	sessionToken Secret
-	user         string // IAM user name (aws:username)
-	userARN      string // arn:aws:iam::<account>:user/<user>
-	account      string
-	policy       *Policy
-	derived      atomic.Pointer[signingKey] // cached per scope date
-}
+// ParsePolicy compiles an identity-based policy document, the policy of an
+// access key (policy.Parse).
+func ParsePolicy(doc []byte) (*Policy, error) { return policy.Parse(doc) }
 
-func newKeyring(a Auth, account string) *keyring {
-	sigv4 := a.Mode == AuthSigV4
-	kr := &keyring{sigv4: sigv4, unsigned: !sigv4 && a.AcceptUnsigned, keys: make(map[string]*credential, len(a.Keys))}
+func newKeyring(a Auth, account string) *sigv4.Keyring {
+	on := a.Mode == AuthSigV4
+	kr := &sigv4.Keyring{SigV4: on, Unsigned: !on && a.AcceptUnsigned, Keys: make(map[string]*sigv4.Credential, len(a.Keys))}
 	for _, k := range a.Keys {
 		user := k.User
 		if user == "" {
 			user = k.AccessKeyID
 		}
-		kr.keys[k.AccessKeyID] = &credential{
-			id:           k.AccessKeyID,
-			secret:       k.SecretAccessKey,
-			sessionToken: k.SessionToken,
-			user:         user,
-			userARN:      "arn:aws:iam::" + account + ":user/" + user,
-			account:      account,
-			policy:       k.Policy,
+		kr.Keys[k.AccessKeyID] = &sigv4.Credential{
+			ID:           k.AccessKeyID,
+			Secret:       k.SecretAccessKey,
+			SessionToken: k.SessionToken,
+			Principal:    policy.Principal{User: user, ARN: "arn:aws:iam::" + account + ":user/" + user, Account: account},
+			Policy:       k.Policy,
 		}
 	}
 	return kr
@@ -121,223 +94,5 @@ func (s *Server) SetAuth(a Auth) {
 // sigv4On reports whether requests must be signed.
 func (s *Server) sigv4On() bool {
 	kr := s.auth.Load()
-	return kr != nil && kr.sigv4
-}
-
-// authorize checks that c may run operation op with the decoded request in,
-// sent over the connection peer, on every resource it touches. A nil c
-// (mode none) may do anything.
-func (s *Server) authorize(c *credential, op *operation, in any, peer requestPeer) error {
-	if c == nil {
-		return nil
-	}
-	rc := requestContext{s: s, cred: c, peer: peer, in: in}
-	for _, res := range s.resourcesOf(op.name, in) {
-		rc.forResource(res)
-		if e := s.allowed(c, op.action, res, &rc); e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-// allowed evaluates the key's policy and the resource policy of the stream
-// resource names, if any, with rc for their conditions: an explicit Deny in
-// either wins, then an Allow in either grants (one account: IAM's
-// same-account rule), else denied.
-func (s *Server) allowed(c *credential, action, resource string, rc *requestContext) *APIError {
-	lower := actionLower(action)
-	id := c.policy.evaluate(lower, resource, nil, rc)
-	if id == explicitDeny {
-		return s.accessDenied(c, action, resource, "with an explicit deny in an identity-based policy")
-	}
-	rd := implicitDeny
-	if rp := s.resourcePolicy(resource); rp != nil {
-		rd = rp.evaluate(lower, resource, c, rc)
-	}
-	switch {
-	case rd == explicitDeny:
-		return s.accessDenied(c, action, resource, "with an explicit deny in a resource-based policy")
-	case id == allowed || rd == allowed:
-		return nil
-	}
-	return s.accessDenied(c, action, resource, "because no identity-based policy allows the "+action+" action")
-}
-
-func (s *Server) accessDenied(c *credential, action, resource, why string) *APIError {
-	return &APIError{Type: errAccessDenied, Message: "User: " + c.userARN + " is not authorized to perform: " + action + " on resource: " + resource + " " + why}
-}
-
-// lowerActions caches "kinesis:PutRecords" → "kinesis:putrecords".
-var lowerActions sync.Map
-
-func actionLower(action string) string {
-	if v, ok := lowerActions.Load(action); ok {
-		return v.(string)
-	}
-	l := strings.ToLower(action)
-	lowerActions.Store(action, l)
-	return l
-}
-
-// resourcePolicy returns the compiled resource policy of the stream that
-// resource (a stream or consumer ARN) belongs to, or nil. Compiled policies
-// are cached by document text.
-func (s *Server) resourcePolicy(resource string) *Policy {
-	prefix := s.store.StreamARN("")
-	if !strings.HasPrefix(resource, prefix) {
-		return nil
-	}
-	name, _, _ := strings.Cut(resource[len(prefix):], "/")
-	st, err := s.store.Stream(name)
-	if err != nil {
-		return nil
-	}
-	doc := st.ResourcePolicy()
-	if doc == "" {
-		return nil
-	}
-	if p, ok := resourcePolicies.Load(doc); ok {
-		return p.(*Policy)
-	}
-	p, err := parsePolicy([]byte(doc), policyStored)
-	if err != nil {
-		// A document stored before PutResourcePolicy compiled documents,
-		// which we cannot read, grants nothing and denies nothing; the
-		// identity policy decides.
-		s.log.Warn().Err(err).Str("stream", name).Msg("resource policy not enforced")
-		p = &Policy{}
-	}
-	if n := resourcePolicyCount.Add(1); n > 1024 {
-		resourcePolicies.Clear()
-		resourcePolicyCount.Store(0)
-	}
-	resourcePolicies.Store(doc, p)
-	return p
-}
-
-var (
-	resourcePolicies    sync.Map // document → *Policy
-	resourcePolicyCount atomic.Int64
-)
-
-// resourceFields are the request members that name a resource, and the
-// tag members conditions read (aws:RequestTag/, aws:TagKeys), by Go field
-// index, per request type.
-type resourceFields struct {
-	streamName, streamARN, consumerARN, consumerName, resourceARN []int
-	tags, tagKeys                                                 []int
-}
-
-var resourceFieldCache sync.Map // reflect.Type → *resourceFields
-
-func fieldsOf(t reflect.Type) *resourceFields {
-	if v, ok := resourceFieldCache.Load(t); ok {
-		return v.(*resourceFields)
-	}
-	f := &resourceFields{}
-	typed := func(name string, want reflect.Type) []int {
-		if sf, ok := t.FieldByName(name); ok && sf.Type == want {
-			return sf.Index
-		}
-		return nil
-	}
-	idx := func(name string) []int { return typed(name, reflect.TypeFor[*string]()) }
-	f.streamName, f.streamARN = idx("StreamName"), idx("StreamARN")
-	f.consumerARN, f.consumerName = idx("ConsumerARN"), idx("ConsumerName")
-	f.resourceARN = idx("ResourceARN")
-	f.tags = typed("Tags", reflect.TypeFor[map[string]string]())
-	f.tagKeys = typed("TagKeys", reflect.TypeFor[[]string]())
-	resourceFieldCache.Store(t, f)
-	return f
-}
-
-func stringField(v reflect.Value, index []int) string {
-	if index == nil {
-		return ""
-	}
-	p := v.FieldByIndex(index).Interface().(*string)
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-// sealedRequest is implemented by the requests that carry a sealed token
-// naming a stream (seal.go): GetRecords' ShardIterator, and the NextToken
-// of ListShards and ListStreamConsumers. sealedStream opens the token (once
-// per request: the operation reuses the result) and returns the stream it
-// names; present is false when the request carries no token, and err is the
-// operation's answer to a token that does not open.
-type sealedRequest interface {
-	sealedStream(s *Server) (stream string, present bool, err error)
-}
-
-// resourcesOf names the resource ARN(s) an operation is judged on, as AWS
-// documents per action: the stream for stream operations (by StreamARN, or
-// StreamName in this region and account), the consumer for consumer
-// operations and SubscribeToShard, the ResourceARN for tagging and resource
-// policies, and "*" for account-level operations (ListStreams,
-// DescribeLimits, ...).
-//
-// A request carrying a sealed token is also judged on the stream inside it
-// (GetRecords on the iterator's stream, a ListShards page on the stream
-// being listed), since the token is what the operation acts on. A token
-// that does not open names no resource and never stands for "*": the
-// request is judged on what else it names, or on nothing when it names
-// nothing else, and the operation then rejects the token before reading
-// anything.
-func (s *Server) resourcesOf(op string, in any) []string {
-	var sealed string
-	unopened := false
-	if r, ok := in.(sealedRequest); ok {
-		if stream, present, err := r.sealedStream(s); present && err != nil {
-			unopened = true
-		} else if present {
-			sealed = s.store.StreamARN(stream)
-		}
-	}
-	named := s.namedResources(op, in)
-	switch {
-	case sealed != "" && !slices.Contains(named, sealed):
-		return append(named, sealed)
-	case named != nil:
-		return named
-	case unopened:
-		return nil
-	}
-	return []string{"*"}
-}
-
-// namedResources is the resource the members of in name, or nil when they
-// name none.
-func (s *Server) namedResources(op string, in any) []string {
-	v := reflect.ValueOf(in).Elem()
-	f := fieldsOf(v.Type())
-	if arn := stringField(v, f.consumerARN); arn != "" {
-		return []string{arn}
-	}
-	if arn := stringField(v, f.resourceARN); arn != "" {
-		return []string{arn}
-	}
-	stream := stringField(v, f.streamARN)
-	if stream == "" {
-		if name := stringField(v, f.streamName); name != "" {
-			stream = s.store.StreamARN(name)
-		}
-	}
-	if stream == "" {
-		return nil
-	}
-	// DescribeStreamConsumer and DeregisterStreamConsumer may name the
-	// consumer by stream and name: judge them on the registered consumer's
-	// ARN (it ends in a creation time), or on the ARN without one when there
-	// is no such consumer.
-	if name := stringField(v, f.consumerName); name != "" && op != "RegisterStreamConsumer" {
-		if _, c, err := s.consumerFor(nil, &name, &stream); err == nil {
-			return []string{c.ARN}
-		}
-		return []string{stream + "/consumer/" + name}
-	}
-	return []string{stream}
+	return kr != nil && kr.SigV4
 }

@@ -54,32 +54,6 @@ func BenchmarkPutRecordsAuth(b *testing.B) {
 	}
 }
 
-// BenchmarkAuthorize is the policy check of one PutRecords request alone:
-// the seed policy without conditions (it must not allocate), and with an
-// aws:SourceIp and an aws:SecureTransport condition.
-func BenchmarkAuthorize(b *testing.B) {
-	const conditional = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kinesis:PutRecords",
-	 "Resource":"arn:aws:kinesis:us-east-1:000000000000:stream/app",
-	 "Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","127.0.0.0/8"]},"Bool":{"aws:SecureTransport":"false"}}}]}`
-	for _, bc := range []struct{ name, policy string }{{"plain", seedPolicy}, {"conditions", conditional}} {
-		b.Run(bc.name, func(b *testing.B) {
-			e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
-			e.createStream("app", 1)
-			kr := newKeyring(Auth{Mode: AuthSigV4, Keys: []AuthKey{{AccessKeyID: "AKIDAPP", SecretAccessKey: "s", Policy: mustPolicy(b, bc.policy)}}}, "000000000000")
-			cred := kr.keys["AKIDAPP"]
-			op := operations[targetPrefix+"PutRecords"]
-			in := &putRecordsInput{StreamName: aws.String("app")}
-			peer := requestPeer{remote: "127.0.0.1:40000"}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := e.srv.authorize(cred, op, in, peer); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkPutRecordsAuthHandler is the server's own cost of one
 // PutRecords of 500 × 100 B, with auth none and sigv4 in the same run: the
 // request is handed to the fasthttp handler in memory, so neither a client

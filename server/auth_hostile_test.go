@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/sigv4"
+
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -65,26 +69,26 @@ func TestSigV4SignedHeaders(t *testing.T) {
 	}{
 		{"valid", "DescribeStreamSummary", nil, "", ""},
 		{"host not signed", "DescribeStreamSummary", func(r *http.Request) { dropSigned(r, "host") },
-			errIncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."},
+			wire.IncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."},
 		{"date not signed", "DescribeStreamSummary", func(r *http.Request) { dropSigned(r, "x-amz-date") },
-			errIncompleteSignature, "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."},
+			wire.IncompleteSignature, "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."},
 		{"target not signed", "DescribeStreamSummary", func(r *http.Request) { dropSigned(r, "x-amz-target") },
-			errIncompleteSignature, "There were headers present in the request which were not signed: 'x-amz-target'"},
+			wire.IncompleteSignature, "There were headers present in the request which were not signed: 'x-amz-target'"},
 		// The replay: a DescribeStream signed without its target, sent as
 		// DeleteStream with the same body and signature.
 		{"replayed as DeleteStream", "DescribeStreamSummary", func(r *http.Request) {
 			dropSigned(r, "x-amz-target")
 			r.Header.Set("X-Amz-Target", targetPrefix+"DeleteStream")
-		}, errIncompleteSignature, "There were headers present in the request which were not signed: 'x-amz-target'"},
+		}, wire.IncompleteSignature, "There were headers present in the request which were not signed: 'x-amz-target'"},
 		{"target changed, still signed", "DescribeStreamSummary", func(r *http.Request) {
 			r.Header.Set("X-Amz-Target", targetPrefix+"DeleteStream")
-		}, errInvalidSignature, "The request signature we calculated does not match"},
+		}, wire.InvalidSignature, "The request signature we calculated does not match"},
 		{"extra x-amz header added", "DescribeStreamSummary", func(r *http.Request) { r.Header.Set("X-Amz-Foo", "1") },
-			errIncompleteSignature, "There were headers present in the request which were not signed: 'x-amz-foo'"},
+			wire.IncompleteSignature, "There were headers present in the request which were not signed: 'x-amz-foo'"},
 		{"x-amzn header need not be signed", "DescribeStreamSummary", func(r *http.Request) { r.Header.Set("X-Amzn-Trace-Id", "1") }, "", ""},
 		{"security token without a session key", "DescribeStreamSummary", func(r *http.Request) {
 			r.Header.Set("X-Amz-Security-Token", "forged")
-		}, errIncompleteSignature, "There were headers present in the request which were not signed: 'x-amz-security-token'"},
+		}, wire.IncompleteSignature, "There were headers present in the request which were not signed: 'x-amz-security-token'"},
 	}
 	e.each(t, func(t *testing.T, c testClient) {
 		for _, tc := range cases {
@@ -137,7 +141,7 @@ func TestSigV4SessionToken(t *testing.T) {
 			{"ASIATEMP", "temp-secret", "another-token"},
 			{"AKIDEXAMPLE", "secret", "the-token"},
 		} {
-			wantAuthError(t, with(tc.id, tc.secret, tc.token), errUnrecognizedClient, 400, "The security token included in the request is invalid.")
+			wantAuthError(t, with(tc.id, tc.secret, tc.token), wire.UnrecognizedClient, 400, "The security token included in the request is invalid.")
 		}
 	})
 }
@@ -156,17 +160,17 @@ func TestRefusedBeforeBody(t *testing.T) {
 		typ      string
 		status   int
 	}{
-		{"no credentials", "PutRecords", big, nil, errMissingToken, 400},
+		{"no credentials", "PutRecords", big, nil, wire.MissingToken, 400},
 		{"unknown key", "PutRecords", big, func(r *http.Request) {
-			r.Header.Set("X-Amz-Date", time.Now().UTC().Format(amzDateLayout))
+			r.Header.Set("X-Amz-Date", time.Now().UTC().Format(sigv4.AmzDateLayout))
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDNOBODY/"+time.Now().UTC().Format("20060102")+
 				"/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature="+strings.Repeat("0", 64))
-		}, errUnrecognizedClient, 400},
+		}, wire.UnrecognizedClient, 400},
 		{"control operation over its limit", "DescribeStream", controlBodyBytes + 1, func(r *http.Request) {
 			signed := signedRequest(t, e.addr, "DescribeStream", "", nil)
 			r.Header.Set("X-Amz-Date", signed.Header.Get("X-Amz-Date"))
 			r.Header.Set("Authorization", signed.Header.Get("Authorization"))
-		}, errValidation, 413},
+		}, wire.Validation, 413},
 	}
 	e.each(t, func(t *testing.T, c testClient) {
 		for _, tc := range cases {

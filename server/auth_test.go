@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -92,25 +94,25 @@ func TestSigV4(t *testing.T) {
 			t.Fatalf("correct key: %v", err)
 		}
 		_, err := e.clientAs(c, "AKIDEXAMPLE", "wrong").ListStreams(ctx, &kinesis.ListStreamsInput{})
-		wantAuthError(t, err, errInvalidSignature, 400, "The request signature we calculated does not match the signature you provided.")
+		wantAuthError(t, err, wire.InvalidSignature, 400, "The request signature we calculated does not match the signature you provided.")
 		_, err = e.clientAs(c, "AKIDUNKNOWN", "secret").ListStreams(ctx, &kinesis.ListStreamsInput{})
-		wantAuthError(t, err, errUnrecognizedClient, 400, "The security token included in the request is invalid.")
+		wantAuthError(t, err, wire.UnrecognizedClient, 400, "The security token included in the request is invalid.")
 
 		// The request was signed 6 minutes before the server's now.
 		e.skew.Store(int64(6 * time.Minute))
 		_, err = c.sdk.ListStreams(ctx, &kinesis.ListStreamsInput{})
 		e.skew.Store(0)
-		wantAuthError(t, err, errInvalidSignature, 400, "Signature expired: ")
+		wantAuthError(t, err, wire.InvalidSignature, 400, "Signature expired: ")
 		e.skew.Store(int64(-6 * time.Minute))
 		_, err = c.sdk.ListStreams(ctx, &kinesis.ListStreamsInput{})
 		e.skew.Store(0)
-		wantAuthError(t, err, errInvalidSignature, 400, "Signature not yet current: ")
+		wantAuthError(t, err, wire.InvalidSignature, 400, "Signature not yet current: ")
 
 		tampered := e.clientAs(c, "AKIDEXAMPLE", "secret", func(o *kinesis.Options) { o.HTTPClient = tamper{c.http.Transport} })
 		_, err = tampered.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("app")})
-		wantAuthError(t, err, errInvalidSignature, 400, "The request signature we calculated")
+		wantAuthError(t, err, wire.InvalidSignature, 400, "The request signature we calculated")
 
-		wantRawError(t, c.unsigned().call(t, e.addr, "ListStreams", `{}`), errMissingToken, "Missing Authentication Token")
+		wantRawError(t, c.unsigned().call(t, e.addr, "ListStreams", `{}`), wire.MissingToken, "Missing Authentication Token")
 		// Signed, but the X-Amz-Date header dropped on the way.
 		noDate := e.clientAs(c, "AKIDEXAMPLE", "secret", func(o *kinesis.Options) {
 			o.HTTPClient = clientFunc(func(r *http.Request) (*http.Response, error) {
@@ -119,10 +121,10 @@ func TestSigV4(t *testing.T) {
 			})
 		})
 		_, err = noDate.ListStreams(ctx, &kinesis.ListStreamsInput{})
-		wantAuthError(t, err, errIncompleteSignature, 400, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+		wantAuthError(t, err, wire.IncompleteSignature, 400, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 		// Another region in the scope.
 		_, err = e.clientAs(c, "AKIDEXAMPLE", "secret", func(o *kinesis.Options) { o.Region = "eu-west-1" }).ListStreams(ctx, &kinesis.ListStreamsInput{})
-		wantAuthError(t, err, errInvalidSignature, 400, "Credential should be scoped to a valid region, not 'eu-west-1'.")
+		wantAuthError(t, err, wire.InvalidSignature, 400, "Credential should be scoped to a valid region, not 'eu-west-1'.")
 	})
 }
 
@@ -154,7 +156,7 @@ func TestSigV4PayloadHeader(t *testing.T) {
 		}
 		tampered := e.clientAs(c, "AKIDEXAMPLE", "secret", withHeader, func(o *kinesis.Options) { o.HTTPClient = tamper{c.http.Transport} })
 		_, err := tampered.DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errInvalidSignature, 400, "The request signature we calculated")
+		wantAuthError(t, err, wire.InvalidSignature, 400, "The request signature we calculated")
 	})
 }
 
@@ -193,15 +195,15 @@ func TestPolicySeedKey(t *testing.T) {
 
 		const user = "User: arn:aws:iam::000000000000:user/app is not authorized to perform: "
 		_, err = app.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("x"), ShardCount: aws.Int32(1)})
-		wantAuthError(t, err, errAccessDenied, 400, user+"kinesis:CreateStream on resource: arn:aws:kinesis:us-east-1:000000000000:stream/x because no identity-based policy allows the kinesis:CreateStream action")
+		wantAuthError(t, err, wire.AccessDenied, 400, user+"kinesis:CreateStream on resource: arn:aws:kinesis:us-east-1:000000000000:stream/x because no identity-based policy allows the kinesis:CreateStream action")
 		_, err = app.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("app")})
-		wantAuthError(t, err, errAccessDenied, 400, user+"kinesis:DeleteStream on resource: arn:aws:kinesis:us-east-1:000000000000:stream/app because")
+		wantAuthError(t, err, wire.AccessDenied, 400, user+"kinesis:DeleteStream on resource: arn:aws:kinesis:us-east-1:000000000000:stream/app because")
 		_, err = app.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("other"), PartitionKey: aws.String("k"), Data: []byte("x")})
-		wantAuthError(t, err, errAccessDenied, 400, user+"kinesis:PutRecord on resource: arn:aws:kinesis:us-east-1:000000000000:stream/other because")
+		wantAuthError(t, err, wire.AccessDenied, 400, user+"kinesis:PutRecord on resource: arn:aws:kinesis:us-east-1:000000000000:stream/other because")
 		_, err = app.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("other")})
-		wantAuthError(t, err, errAccessDenied, 400, user+"kinesis:DescribeStream on resource: arn:aws:kinesis:us-east-1:000000000000:stream/other")
+		wantAuthError(t, err, wire.AccessDenied, 400, user+"kinesis:DescribeStream on resource: arn:aws:kinesis:us-east-1:000000000000:stream/other")
 		_, err = app.ListStreams(ctx, &kinesis.ListStreamsInput{})
-		wantAuthError(t, err, errAccessDenied, 400, user+"kinesis:ListStreams on resource: * because")
+		wantAuthError(t, err, wire.AccessDenied, 400, user+"kinesis:ListStreams on resource: * because")
 		// GetRecords is judged on the stream inside the iterator: an
 		// iterator of "other" (issued to the admin) does not read it.
 		it, err := c.sdk.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("other"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
@@ -209,7 +211,7 @@ func TestPolicySeedKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = app.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
-		wantAuthError(t, err, errAccessDenied, 400, user+"kinesis:GetRecords on resource: arn:aws:kinesis:us-east-1:000000000000:stream/other because")
+		wantAuthError(t, err, wire.AccessDenied, 400, user+"kinesis:GetRecords on resource: arn:aws:kinesis:us-east-1:000000000000:stream/other because")
 	})
 }
 
@@ -222,7 +224,7 @@ func TestResourcePolicyEnforced(t *testing.T) {
 	admin, nobody, app := c.sdk, e.clientAs(c, "AKIDNONE", "none-secret"), e.clientAs(c, "AKIDAPP", "app-secret")
 
 	_, err := nobody.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("shared")})
-	wantAuthError(t, err, errAccessDenied, 400, "User: arn:aws:iam::000000000000:user/nobody is not authorized to perform: kinesis:DescribeStreamSummary")
+	wantAuthError(t, err, wire.AccessDenied, 400, "User: arn:aws:iam::000000000000:user/nobody is not authorized to perform: kinesis:DescribeStreamSummary")
 
 	// A resource policy naming the user grants what its identity policy does not.
 	grant := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/nobody"},
@@ -234,7 +236,7 @@ func TestResourcePolicyEnforced(t *testing.T) {
 		t.Fatalf("granted by the resource policy: %v", err)
 	}
 	_, err = nobody.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("shared"), PartitionKey: aws.String("k"), Data: []byte("x")})
-	wantAuthError(t, err, errAccessDenied, 400, "User: arn:aws:iam::000000000000:user/nobody is not authorized to perform: kinesis:PutRecord")
+	wantAuthError(t, err, wire.AccessDenied, 400, "User: arn:aws:iam::000000000000:user/nobody is not authorized to perform: kinesis:PutRecord")
 
 	// An explicit Deny in the resource policy beats the identity policy's Allow.
 	appStream := e.store.StreamARN("app")
@@ -243,7 +245,7 @@ func TestResourcePolicyEnforced(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = app.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("app"), PartitionKey: aws.String("k"), Data: []byte("x")})
-	wantAuthError(t, err, errAccessDenied, 400, "User: arn:aws:iam::000000000000:user/app is not authorized to perform: kinesis:PutRecord on resource: "+appStream+" with an explicit deny in a resource-based policy")
+	wantAuthError(t, err, wire.AccessDenied, 400, "User: arn:aws:iam::000000000000:user/app is not authorized to perform: kinesis:PutRecord on resource: "+appStream+" with an explicit deny in a resource-based policy")
 	if _, err := app.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("app"), Records: []types.PutRecordsRequestEntry{{PartitionKey: aws.String("k"), Data: []byte("y")}}}); err != nil {
 		t.Fatalf("PutRecords is not denied: %v", err)
 	}
@@ -265,54 +267,13 @@ func TestSubscribeAuthorizedOnConsumer(t *testing.T) {
 			ConsumerARN: aws.String(arn), ShardId: aws.String("shardId-000000000000"),
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest},
 		})
-		wantAPIError(t, err, errAccessDenied, "User: arn:aws:iam::000000000000:user/app is not authorized to perform: kinesis:SubscribeToShard on resource: "+arn+" because")
+		wantAPIError(t, err, wire.AccessDenied, "User: arn:aws:iam::000000000000:user/app is not authorized to perform: kinesis:SubscribeToShard on resource: "+arn+" because")
 		_, err = e.clientAs(c, "AKIDEXAMPLE", "nope").SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
 			ConsumerARN: aws.String(arn), ShardId: aws.String("shardId-000000000000"),
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest},
 		})
-		wantAPIError(t, err, errInvalidSignature, "The request signature we calculated")
+		wantAPIError(t, err, wire.InvalidSignature, "The request signature we calculated")
 	})
-}
-
-func TestPolicyEvaluate(t *testing.T) {
-	c := &credential{userARN: "arn:aws:iam::000000000000:user/u", account: "000000000000"}
-	f := func(doc, action, resource string, want decision) {
-		t.Helper()
-		p := mustPolicy(t, doc)
-		if got := p.evaluate(strings.ToLower(action), resource, nil, nil); got != want {
-			t.Errorf("%s %s %s: got %d, want %d", doc, action, resource, got, want)
-		}
-	}
-	s1 := "arn:aws:kinesis:us-east-1:000000000000:stream/s1"
-	f(`{"Statement":{"Effect":"Allow","Action":"kinesis:Get*","Resource":"*"}}`, "kinesis:GetRecords", s1, allowed)
-	f(`{"Statement":{"Effect":"Allow","Action":"kinesis:Get*","Resource":"*"}}`, "kinesis:PutRecord", s1, implicitDeny)
-	f(`{"Statement":{"Effect":"Allow","Action":"KINESIS:getrecords","Resource":"*"}}`, "kinesis:GetRecords", s1, allowed)
-	f(`{"Statement":{"Effect":"Allow","NotAction":"kinesis:Delete*","Resource":"*"}}`, "kinesis:DeleteStream", s1, implicitDeny)
-	f(`{"Statement":{"Effect":"Allow","NotAction":"kinesis:Delete*","Resource":"*"}}`, "kinesis:CreateStream", s1, allowed)
-	f(`{"Statement":{"Effect":"Allow","Action":"*","NotResource":"arn:aws:kinesis:*:*:stream/s?"}}`, "kinesis:PutRecord", s1, implicitDeny)
-	f(`{"Statement":{"Effect":"Allow","Action":"*","NotResource":"arn:aws:kinesis:*:*:stream/s?"}}`, "kinesis:PutRecord", s1+"0", allowed)
-	f(`{"Statement":[{"Effect":"Allow","Action":"kinesis:*","Resource":"*"},{"Effect":"Deny","Action":["kinesis:PutRecord"],"Resource":["arn:aws:kinesis:*:*:stream/s*"]}]}`, "kinesis:PutRecord", s1, explicitDeny)
-	f(`{"Statement":[{"Effect":"Deny","Action":"kinesis:PutRecord","Resource":"arn:aws:kinesis:*:*:stream/S1"},{"Effect":"Allow","Action":"kinesis:*","Resource":"*"}]}`, "kinesis:PutRecord", s1, allowed)
-
-	for _, bad := range []string{`[]`, `{"Statement":{"Effect":"Maybe","Action":"*","Resource":"*"}}`,
-		`{"Statement":{"Effect":"Allow","Resource":"*"}}`, `{"Statement":{"Effect":"Allow","Action":"*"}}`,
-		`{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransprt":"true"}}}}`} {
-		if _, err := ParsePolicy([]byte(bad)); err == nil {
-			t.Errorf("ParsePolicy(%s) accepted", bad)
-		}
-	}
-
-	rp, err := parsePolicy([]byte(`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"*","Resource":"*"},
-	  {"Effect":"Deny","Principal":{"AWS":["arn:aws:iam::000000000000:root"]},"Action":"kinesis:Delete*","Resource":"*"}]}`), policyResource)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := rp.evaluate("kinesis:putrecord", s1, c, nil); d != implicitDeny {
-		t.Errorf("an account principal granted by itself: %d", d)
-	}
-	if d := rp.evaluate("kinesis:deletestream", s1, c, nil); d != explicitDeny {
-		t.Errorf("an account principal's Deny did not apply: %d", d)
-	}
 }
 
 func TestSecretRedacted(t *testing.T) {

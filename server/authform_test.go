@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardlog/shardlog/server/sigv4"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // TestAuthShapeUnderModeNone sends hand-made requests with each shape of
@@ -18,10 +22,10 @@ import (
 // five parameters (IncompleteSignatureException). The unsupported
 // algorithm, the five-element Credential, the date format and the
 // SignedHeaders coverage messages are the ones mode sigv4 answers with
-// (sigv4.go), checked before any key lookup as AWS does.
+// (package sigv4), checked before any key lookup as AWS does.
 func TestAuthShapeUnderModeNone(t *testing.T) {
 	now := time.Now().UTC()
-	amzDate, day := now.Format(amzDateLayout), now.Format("20060102")
+	amzDate, day := now.Format(sigv4.AmzDateLayout), now.Format("20060102")
 	zeros := strings.Repeat("0", 64)
 	wellFormed := "AWS4-HMAC-SHA256 Credential=AKIDANY/" + day + "/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + zeros
 	presigned := "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDANY%2F" + day + "%2Fus-east-1%2Fkinesis%2Faws4_request&X-Amz-Date=" + amzDate +
@@ -35,31 +39,31 @@ func TestAuthShapeUnderModeNone(t *testing.T) {
 	}
 	cases := []tc{
 		{name: "no credentials", headers: map[string]string{"Authorization": "", "X-Amz-Date": ""},
-			typ: errMissingToken, msg: "Missing Authentication Token"},
+			typ: wire.MissingToken, msg: "Missing Authentication Token"},
 		{name: "well-formed, wrong signature", headers: map[string]string{"Authorization": wellFormed}},
 		{name: "unknown key, other region, Date header", headers: map[string]string{"X-Amz-Date": "", "Date": now.Format(http.TimeFormat),
 			"Authorization": "AWS4-HMAC-SHA256 Credential=NOBODY/" + day + "/eu-west-9/kinesis/aws4_request, SignedHeaders=date;host;x-amz-target, Signature=" + zeros}},
 		{name: "presigned query", query: presigned, headers: map[string]string{"Authorization": "", "X-Amz-Date": ""}},
 		{name: "both header and query", query: presigned, headers: map[string]string{"Authorization": wellFormed},
-			typ: errInvalidSignature, msg: "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."},
+			typ: wire.InvalidSignature, msg: "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."},
 		{name: "query without its parameters", query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=" + amzDate, headers: map[string]string{"Authorization": "", "X-Amz-Date": ""},
-			typ: errIncompleteSignature, msg: "AWS query-string parameters must include 'X-Amz-Credential'. AWS query-string parameters must include 'X-Amz-Signature'. " +
+			typ: wire.IncompleteSignature, msg: "AWS query-string parameters must include 'X-Amz-Credential'. AWS query-string parameters must include 'X-Amz-Signature'. " +
 				"AWS query-string parameters must include 'X-Amz-SignedHeaders'. Re-examine the query-string parameters."},
 		{name: "other scheme", headers: map[string]string{"Authorization": "Bearer abc"},
-			typ: errIncompleteSignature, msg: "Unsupported AWS 'algorithm': 'Bearer'."},
+			typ: wire.IncompleteSignature, msg: "Unsupported AWS 'algorithm': 'Bearer'."},
 		{name: "algorithm alone", headers: map[string]string{"Authorization": "AWS4-HMAC-SHA256"},
-			typ: errIncompleteSignature, msg: "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. " +
+			typ: wire.IncompleteSignature, msg: "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. " +
 				"Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256"},
 		{name: "short credential", headers: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDANY/" + day + ", SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + zeros},
-			typ: errIncompleteSignature, msg: "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'AKIDANY/" + day + "'"},
+			typ: wire.IncompleteSignature, msg: "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'AKIDANY/" + day + "'"},
 		{name: "no date header", headers: map[string]string{"Authorization": wellFormed, "X-Amz-Date": ""},
-			typ: errIncompleteSignature, msg: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256"},
+			typ: wire.IncompleteSignature, msg: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256"},
 		{name: "bad date", headers: map[string]string{"Authorization": wellFormed, "X-Amz-Date": "yesterday"},
-			typ: errIncompleteSignature, msg: "Date must be in ISO-8601 'basic format'. Got 'yesterday'. See http://en.wikipedia.org/wiki/ISO_8601"},
+			typ: wire.IncompleteSignature, msg: "Date must be in ISO-8601 'basic format'. Got 'yesterday'. See http://en.wikipedia.org/wiki/ISO_8601"},
 		{name: "host not signed", headers: map[string]string{"Authorization": strings.Replace(wellFormed, "host;", "", 1)},
-			typ: errIncompleteSignature, msg: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."},
+			typ: wire.IncompleteSignature, msg: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."},
 		{name: "target not signed", headers: map[string]string{"Authorization": strings.Replace(wellFormed, ";x-amz-target", "", 1)},
-			typ: errIncompleteSignature, msg: "There were headers present in the request which were not signed: 'x-amz-target' must be a 'SignedHeader' in the AWS Authorization."},
+			typ: wire.IncompleteSignature, msg: "There were headers present in the request which were not signed: 'x-amz-target' must be a 'SignedHeader' in the AWS Authorization."},
 	}
 	send := func(t *testing.T, c testClient, addr string, k tc) rawResponse {
 		t.Helper()

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shardlog/shardlog/server/ops"
+	"github.com/shardlog/shardlog/server/wire"
+
 	"golang.org/x/sync/semaphore"
 )
 
@@ -45,27 +48,27 @@ const bodyBudgetWait = 5 * time.Second
 const h2WindowBytes = 256 << 10
 
 // bodyLimit is the largest body op accepts.
-func (s *Server) bodyLimit(op *operation) int {
-	if op != nil && op.bulk {
+func (s *Server) bodyLimit(op *ops.Operation) int {
+	if op != nil && op.Body == ops.RecordsBody {
 		return s.opts.MaxBodyBytes
 	}
 	return min(controlBodyBytes, s.opts.MaxBodyBytes)
 }
 
 // tooLarge is the answer to a body over the limit.
-func tooLarge(limit int) *APIError {
-	return &APIError{Type: errValidation, Message: "Request body exceeds the limit of " + strconv.Itoa(limit) + " bytes.", status: http.StatusRequestEntityTooLarge}
+func tooLarge(limit int) *wire.APIError {
+	return &wire.APIError{Type: wire.Validation, Message: "Request body exceeds the limit of " + strconv.Itoa(limit) + " bytes.", HTTPStatus: http.StatusRequestEntityTooLarge}
 }
 
-var errBodyBudget = &APIError{Type: errServiceUnavailable, Message: "The server is reading too many request bodies at once; retry."}
+var errBodyBudget = &wire.APIError{Type: wire.ServiceUnavailable, Message: "The server is reading too many request bodies at once; retry."}
 
 // errBodyTimeout answers a client that stalled or went away mid-body (it
 // is marked gone: over HTTP/2 nobody reads the answer).
-var errBodyTimeout = &APIError{Type: errRequestTimeout, Message: "The request body was not received within the read timeout."}
+var errBodyTimeout = &wire.APIError{Type: wire.RequestTimeout, Message: "The request body was not received within the read timeout."}
 
 // readBody reads x's body, at most limit bytes, into a pooled buffer
 // counted against the body budget; finish gives both back.
-func (s *Server) readBody(x *exchange, limit int) *APIError {
+func (s *Server) readBody(x *exchange, limit int) *wire.APIError {
 	if x.bodySrc == nil {
 		if len(x.body) > limit {
 			return tooLarge(limit)
@@ -84,7 +87,7 @@ func (s *Server) readBody(x *exchange, limit int) *APIError {
 		x.closeConn = true
 		return err
 	}
-	x.inBuf = getBuffer()
+	x.inBuf = wire.GetBuffer()
 	var err error
 	if x.contentLength >= 0 {
 		x.body = slices.Grow((*x.inBuf)[:0], want)[:want]
@@ -105,7 +108,7 @@ func (s *Server) readBody(x *exchange, limit int) *APIError {
 
 // takeBudget takes n bytes of the body budget for x, waiting up to
 // bodyBudgetWait.
-func (s *Server) takeBudget(x *exchange, n int64) *APIError {
+func (s *Server) takeBudget(x *exchange, n int64) *wire.APIError {
 	if s.bodies.TryAcquire(n) {
 		x.budget = n
 		return nil
@@ -117,7 +120,7 @@ func (s *Server) takeBudget(x *exchange, n int64) *APIError {
 	ctx, cancel := context.WithTimeout(ctx, bodyBudgetWait)
 	defer cancel()
 	if s.bodies.Acquire(ctx, n) != nil {
-		s.metrics.bodyBudgetRefusals.Inc()
+		s.metrics.BodyBudgetRefusals.Inc()
 		return errBodyBudget
 	}
 	x.budget = n
@@ -128,7 +131,7 @@ func (s *Server) takeBudget(x *exchange, n int64) *APIError {
 // of the budget. The transport calls it once the response is written.
 func (s *Server) finish(x *exchange) {
 	if x.inBuf != nil {
-		putBuffer(x.inBuf, x.body)
+		wire.PutBuffer(x.inBuf, x.body)
 		x.inBuf = nil
 	}
 	if x.budget > 0 {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // TestBodyBudget: while one request holds the whole in-flight body budget
@@ -35,13 +37,13 @@ func TestBodyBudget(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the first request has taken the budget
 	began := time.Now()
 	r := c.call(t, e.addr, "ListStreams", `{}`)
-	if r.status != http.StatusServiceUnavailable || r.body["__type"] != errServiceUnavailable {
-		t.Fatalf("with the budget taken: %d %v, want 503 %s", r.status, r.body, errServiceUnavailable)
+	if r.status != http.StatusServiceUnavailable || r.body["__type"] != wire.ServiceUnavailable {
+		t.Fatalf("with the budget taken: %d %v, want 503 %s", r.status, r.body, wire.ServiceUnavailable)
 	}
 	if took := time.Since(began); took < bodyBudgetWait {
 		t.Fatalf("refused after %v, before waiting %v for the budget", took, bodyBudgetWait)
 	}
-	if got := e.srv.metrics.bodyBudgetRefusals.Get(); got != 1 {
+	if got := e.srv.metrics.BodyBudgetRefusals.Get(); got != 1 {
 		t.Fatalf("shardlog_body_budget_refusals_total = %d, want 1", got)
 	}
 	close(hold.done) // the first client gives up; its share comes back
@@ -62,7 +64,8 @@ func TestH2ConnectionSlots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := conn.Write(h2Preface); err != nil {
+		// The HTTP/2 client connection preface.
+		if _, err := conn.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")); err != nil {
 			t.Fatal(err)
 		}
 		return conn
@@ -89,7 +92,7 @@ func TestH2ConnectionSlots(t *testing.T) {
 	if !closedByServer(extra) {
 		t.Fatalf("connection %d of %d HTTP/2 slots was kept open", slots+1, slots)
 	}
-	if got := e.srv.metrics.h2ConnsRefused.Get(); got != 1 {
+	if got := e.srv.metrics.H2ConnsRefused.Get(); got != 1 {
 		t.Fatalf("shardlog_h2_conns_refused_total = %d, want 1", got)
 	}
 	conns[0].Close()

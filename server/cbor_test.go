@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -173,12 +175,12 @@ func TestCBORJavaSDKRequests(t *testing.T) {
 
 		// An error, in CBOR, with AWS's status.
 		status, out, _ = cborCall(t, c, e.addr, "DescribeStream", new(javaCBOR).start().key("StreamName").text("nope").end().b)
-		if status != 400 || out["__type"] != errResourceNotFound || out["message"] != "Stream nope under account 000000000000 not found." {
+		if status != 400 || out["__type"] != wire.ResourceNotFound || out["message"] != "Stream nope under account 000000000000 not found." {
 			t.Fatalf("error: %d %v", status, out)
 		}
 		// A wrong type is a SerializationException.
 		status, out, _ = cborCall(t, c, e.addr, "PutRecord", new(javaCBOR).start().key("StreamName").int(7).end().b)
-		if status != 400 || out["__type"] != errSerialization {
+		if status != 400 || out["__type"] != wire.Serialization {
 			t.Fatalf("wrong type: %d %v", status, out)
 		}
 	})

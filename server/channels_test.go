@@ -3,6 +3,8 @@ package server
 import (
 	"testing"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -37,7 +39,7 @@ func TestChannels(t *testing.T) {
 	e.each(t, func(t *testing.T, c testClient) {
 		// A valid request: refused, saying why, and nothing is created.
 		_, err := c.sdk.CreateChannel(ctx, channelInput(od.ARN()))
-		wantAPIError(t, err, errInvalidArgument, "Channels deliver records to Amazon S3, which shardlog (a local Kinesis Data Streams) cannot reach")
+		wantAPIError(t, err, wire.InvalidArgument, "Channels deliver records to Amazon S3, which shardlog (a local Kinesis Data Streams) cannot reach")
 
 		// Checks that come first: the destination, the source stream, its mode.
 		both := channelInput(od.ARN())
@@ -47,11 +49,11 @@ func TestChannels(t *testing.T) {
 				Namespace: aws.String("ns"), TableBucketARN: aws.String("arn:aws:s3tables:us-east-1:000000000000:bucket/b"), TableName: aws.String("t")}},
 		}
 		_, err = c.sdk.CreateChannel(ctx, both)
-		wantAPIError(t, err, errInvalidArgument, "Specify either S3DestinationConfiguration or S3TablesDestinationConfiguration, but not both.")
+		wantAPIError(t, err, wire.InvalidArgument, "Specify either S3DestinationConfiguration or S3TablesDestinationConfiguration, but not both.")
 		_, err = c.sdk.CreateChannel(ctx, channelInput(prov.ARN()))
-		wantAPIError(t, err, errInvalidArgument, "Channels are only supported for ON_DEMAND streams; stream chan-prov under account 000000000000 is PROVISIONED.")
+		wantAPIError(t, err, wire.InvalidArgument, "Channels are only supported for ON_DEMAND streams; stream chan-prov under account 000000000000 is PROVISIONED.")
 		_, err = c.sdk.CreateChannel(ctx, channelInput(od.ARN()+"-gone"))
-		wantAPIError(t, err, errResourceNotFound, "Stream chan-od-gone under account 000000000000 not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream chan-od-gone under account 000000000000 not found.")
 		wantValidation(t, e, c, "CreateChannel",
 			`{"ChannelName":"c","ServiceExecutionRoleARN":"r","StreamConfigurationList":[{"StreamARN":"`+od.ARN()+`","RecordConfiguration":{"RecordFormatType":"XML"}}],`+
 				`"S3DestinationConfiguration":{"StorageConfiguration":{"BucketARN":"b","ExpectedBucketOwner":"o"}}}`,
@@ -65,18 +67,18 @@ func TestChannels(t *testing.T) {
 			t.Fatalf("ListChannels: %+v %v", list, err)
 		}
 		_, err = c.sdk.ListChannels(ctx, &kinesis.ListChannelsInput{NextToken: aws.String("abc")})
-		wantAPIError(t, err, errInvalidArgument, "Invalid NextToken")
+		wantAPIError(t, err, wire.InvalidArgument, "Invalid NextToken")
 		wantValidation(t, e, c, "ListChannels", `{"MaxResults":0}`,
 			"1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1")
 
 		notFound := "Channel " + channelARN + " not found: shardlog cannot deliver to Amazon S3, so it has no channels."
 		_, err = c.sdk.DescribeChannel(ctx, &kinesis.DescribeChannelInput{ChannelARN: aws.String(channelARN)})
-		wantAPIError(t, err, errResourceNotFound, notFound)
+		wantAPIError(t, err, wire.ResourceNotFound, notFound)
 		_, err = c.sdk.UpdateChannel(ctx, &kinesis.UpdateChannelInput{ChannelARN: aws.String(channelARN),
 			S3DestinationConfiguration: &types.S3DestinationUpdateInput{DataFreshnessInSeconds: aws.Int32(60)}})
-		wantAPIError(t, err, errResourceNotFound, notFound)
+		wantAPIError(t, err, wire.ResourceNotFound, notFound)
 		_, err = c.sdk.DeleteChannel(ctx, &kinesis.DeleteChannelInput{ChannelARN: aws.String(channelARN)})
-		wantAPIError(t, err, errResourceNotFound, notFound)
+		wantAPIError(t, err, wire.ResourceNotFound, notFound)
 		wantValidation(t, e, c, "UpdateChannel", `{"ChannelARN":"`+channelARN+`","S3DestinationConfiguration":{}}`,
 			"1 validation error detected: Value null at 's3DestinationConfiguration.dataFreshnessInSeconds' failed to satisfy constraint: Member must not be null")
 		wantValidation(t, e, c, "DescribeChannel", `{}`,

@@ -2,183 +2,13 @@ package server
 
 import (
 	"context"
-	"strings"
 	"testing"
+
+	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
-
-// TestConditionEvaluate evaluates one Allow statement under each condition
-// against a fixed request: user app of account 000000000000 over cleartext
-// from 127.0.0.1, on stream "tagged" (tags Owner=alice, env=prod), a
-// request that carries the tags Team=blue and Cost=42.
-func TestConditionEvaluate(t *testing.T) {
-	e := newEnv(t)
-	st := e.createStream("tagged", 1)
-	if err := st.AddTags(map[string]string{"Owner": "alice", "env": "prod"}); err != nil {
-		t.Fatal(err)
-	}
-	cred := &credential{user: "app", userARN: "arn:aws:iam::000000000000:user/app", account: "000000000000"}
-	rc := requestContext{s: e.srv, cred: cred, peer: requestPeer{remote: "127.0.0.1:40000"},
-		in: &addTagsToStreamInput{Tags: map[string]string{"Team": "blue", "Cost": "42"}}}
-	rc.forResource(st.ARN())
-	check := func(rc *requestContext, cond string, want bool) {
-		t.Helper()
-		doc := `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":` + cond + `}}`
-		p, err := ParsePolicy([]byte(doc))
-		if err != nil {
-			t.Fatalf("%s: %v", cond, err)
-		}
-		if got := p.evaluate("kinesis:addtagstostream", st.ARN(), nil, rc) == allowed; got != want {
-			t.Errorf("%s: holds = %v, want %v", cond, got, want)
-		}
-	}
-	f := func(cond string, want bool) { t.Helper(); check(&rc, cond, want) }
-
-	// String operators; several values for one key are alternatives.
-	f(`{"StringEquals":{"aws:username":"app"}}`, true)
-	f(`{"StringEquals":{"aws:username":["ops","app"]}}`, true)
-	f(`{"StringEquals":{"aws:username":"App"}}`, false)
-	f(`{"StringNotEquals":{"aws:username":["ops","root"]}}`, true)
-	f(`{"StringNotEquals":{"aws:username":["ops","app"]}}`, false)
-	f(`{"StringEqualsIgnoreCase":{"aws:username":"APP"}}`, true)
-	f(`{"StringNotEqualsIgnoreCase":{"aws:username":"APP"}}`, false)
-	f(`{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:user/a?p"}}`, true)
-	f(`{"StringNotLike":{"aws:PrincipalArn":"*:user/ops*"}}`, true)
-	f(`{"StringEquals":{"aws:userid":"app","AWS:PRINCIPALACCOUNT":"000000000000","aws:PrincipalType":"User","aws:RequestedRegion":"us-east-1"}}`, true)
-	// Keys under one operator, and operators in one block, all must hold.
-	f(`{"StringEquals":{"aws:username":"app","aws:PrincipalType":"Role"}}`, false)
-	f(`{"StringEquals":{"aws:username":"app"},"Bool":{"aws:SecureTransport":"true"}}`, false)
-	// ARN operators match component by component.
-	f(`{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::000000000000:user/*"}}`, true)
-	f(`{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::*:user/app"}}`, true)
-	f(`{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam:*::user/app"}}`, false) // "*" does not take the account's colon
-	f(`{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::111111111111:*"}}`, true)
-	// Bool, as a string or a JSON boolean.
-	f(`{"Bool":{"aws:SecureTransport":"false"}}`, true)
-	f(`{"Bool":{"aws:SecureTransport":true}}`, false)
-	// IP blocks, bare addresses, IPv6.
-	f(`{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}`, true)
-	f(`{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","127.0.0.1"]}}`, true)
-	f(`{"IpAddress":{"aws:SourceIp":"2001:db8::/32"}}`, false)
-	f(`{"NotIpAddress":{"aws:SourceIp":"127.0.0.1/32"}}`, false)
-	f(`{"NotIpAddress":{"aws:SourceIp":["192.0.2.0/24","::1"]}}`, true)
-	f(`{"IpAddress":{"aws:SourceIp":"::ffff:127.0.0.0/104"}}`, true)
-	// Dates and the epoch, against the server's clock.
-	f(`{"DateGreaterThan":{"aws:CurrentTime":"2000-01-01T00:00:00Z"}}`, true)
-	f(`{"DateLessThan":{"aws:CurrentTime":"2000-01-01"}}`, false)
-	f(`{"DateLessThanEquals":{"aws:CurrentTime":"2999-12-31T23:59:59+01:00"}}`, true)
-	f(`{"DateGreaterThanEquals":{"aws:EpochTime":"946684800"}}`, true)
-	f(`{"DateEquals":{"aws:CurrentTime":"2000-01-01T00:00:00Z"}}`, false)
-	f(`{"DateNotEquals":{"aws:CurrentTime":"2000-01-01T00:00:00Z"}}`, true)
-	f(`{"NumericGreaterThan":{"aws:EpochTime":946684800}}`, true)
-	f(`{"NumericLessThan":{"aws:EpochTime":"946684800"}}`, false)
-	f(`{"NumericLessThanEquals":{"aws:EpochTime":32503680000}}`, true)
-	f(`{"NumericGreaterThanEquals":{"aws:EpochTime":32503680000}}`, false)
-	f(`{"NumericEquals":{"aws:EpochTime":0}}`, false)
-	f(`{"NumericNotEquals":{"aws:EpochTime":0}}`, true)
-	// Tags: of the resource (the stream), and of the request.
-	f(`{"StringEquals":{"aws:ResourceTag/Owner":"alice"}}`, true)
-	f(`{"StringEquals":{"aws:resourcetag/owner":"alice"}}`, true)
-	f(`{"StringEquals":{"aws:ResourceTag/env":"dev"}}`, false)
-	f(`{"StringLike":{"aws:RequestTag/Team":"bl*"}}`, true)
-	f(`{"StringEquals":{"aws:RequestTag/Owner":"alice"}}`, false)
-	// Missing keys: false, except negated operators, IfExists and Null.
-	f(`{"StringEquals":{"aws:ResourceTag/missing":"x"}}`, false)
-	f(`{"StringNotEquals":{"aws:ResourceTag/missing":"x"}}`, true)
-	f(`{"StringEqualsIfExists":{"aws:ResourceTag/missing":"x"}}`, true)
-	f(`{"StringEqualsIfExists":{"aws:ResourceTag/Owner":"bob"}}`, false)
-	f(`{"StringEqualsIfExists":{"aws:ResourceTag/Owner":"alice"}}`, true)
-	f(`{"IpAddressIfExists":{"aws:SourceIp":"10.0.0.0/8"}}`, false)
-	f(`{"Null":{"aws:ResourceTag/missing":"true"}}`, true)
-	f(`{"Null":{"aws:ResourceTag/Owner":"true"}}`, false)
-	f(`{"Null":{"aws:ResourceTag/Owner":false}}`, true)
-	f(`{"Null":{"aws:TagKeys":"false"}}`, true)
-	// Set qualifiers on the multivalued aws:TagKeys (Team, Cost).
-	f(`{"ForAllValues:StringEquals":{"aws:TagKeys":["Team","Cost","Env"]}}`, true)
-	f(`{"ForAllValues:StringEquals":{"aws:TagKeys":["Team"]}}`, false)
-	f(`{"ForAnyValue:StringEquals":{"aws:TagKeys":["Team"]}}`, true)
-	f(`{"ForAnyValue:StringLike":{"aws:TagKeys":["x*","y*"]}}`, false)
-	f(`{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["Team"]}}`, true)
-	f(`{"ForAllValues:StringNotEquals":{"aws:TagKeys":["Secret"]}}`, true)
-	f(`{"ForAllValues:StringNotEquals":{"aws:TagKeys":["Cost"]}}`, false)
-	f(`{"forallvalues:stringequalsignorecase":{"aws:tagkeys":["TEAM","cost"]}}`, true)
-
-	// A request without tags: ForAllValues holds on the empty set,
-	// ForAnyValue does not; the resource tags do not change.
-	bare := rc
-	bare.in = &listStreamsInput{}
-	g := func(cond string, want bool) { t.Helper(); check(&bare, cond, want) }
-	g(`{"ForAllValues:StringEquals":{"aws:TagKeys":["Team"]}}`, true)
-	g(`{"ForAnyValue:StringEquals":{"aws:TagKeys":["Team"]}}`, false)
-	g(`{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["Team"]}}`, true)
-	g(`{"Null":{"aws:TagKeys":"true"}}`, true)
-	g(`{"Null":{"aws:RequestTag/Team":"true"}}`, true)
-	g(`{"StringEquals":{"aws:ResourceTag/Owner":"alice"}}`, true)
-	// TLS from an IPv6 client; keys read on a nil context are all missing.
-	v6 := rc
-	v6.peer = requestPeer{remote: "[2001:db8::7]:443", tls: true}
-	h := func(cond string, want bool) { t.Helper(); check(&v6, cond, want) }
-	h(`{"Bool":{"aws:SecureTransport":"true"}}`, true)
-	h(`{"IpAddress":{"aws:SourceIp":"2001:db8::/32"}}`, true)
-	h(`{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}`, false)
-	check(nil, `{"StringEquals":{"aws:username":"app"}}`, false)
-	check(nil, `{"StringNotEquals":{"aws:username":"app"}}`, true)
-
-	// An explicit Deny whose condition holds beats any Allow; one whose
-	// condition does not hold leaves the Allow.
-	deny := func(cond string) decision {
-		t.Helper()
-		p := mustPolicy(t, `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
-		  {"Effect":"Deny","Action":"*","Resource":"*","Condition":`+cond+`}]}`)
-		return p.evaluate("kinesis:putrecord", st.ARN(), nil, &rc)
-	}
-	if d := deny(`{"IpAddress":{"aws:SourceIp":"127.0.0.1"}}`); d != explicitDeny {
-		t.Errorf("Deny with a holding condition: %d", d)
-	}
-	if d := deny(`{"IpAddress":{"aws:SourceIp":"10.0.0.1"}}`); d != allowed {
-		t.Errorf("Deny with a failing condition: %d", d)
-	}
-}
-
-// TestConditionRefused: policies whose conditions cannot be checked are
-// refused at load, naming what is wrong.
-func TestConditionRefused(t *testing.T) {
-	f := func(cond, want string) {
-		t.Helper()
-		doc := `{"Statement":{"Sid":"s","Effect":"Allow","Action":"*","Resource":"*","Condition":` + cond + `}}`
-		_, err := ParsePolicy([]byte(doc))
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: got %v, want an error containing %q", cond, err, want)
-		}
-	}
-	f(`{"StringEquals":{"aws:SourceVpc":"vpc-1"}}`, `policy statement 1 (s): Condition StringEquals: unknown condition key "aws:SourceVpc"`)
-	f(`{"StringEquals":{"kinesis:StreamName":"x"}}`, `unknown condition key "kinesis:StreamName"`)
-	f(`{"StringEquals":{"aws:RequestTag/":"x"}}`, `condition key "aws:RequestTag/" has no tag key`)
-	f(`{"StringEqualz":{"aws:username":"x"}}`, `unknown condition operator "StringEqualz"`)
-	f(`{"BinaryEquals":{"aws:username":"eA=="}}`, `unknown condition operator "BinaryEquals"`)
-	f(`{"NullIfExists":{"aws:username":"true"}}`, `unknown condition operator "NullIfExists"`)
-	f(`{"ForSomeValues:StringEquals":{"aws:TagKeys":"x"}}`, `unknown set qualifier "ForSomeValues"`)
-	f(`{"ForAnyValue:Null":{"aws:TagKeys":"true"}}`, `Null takes no set qualifier`)
-	f(`{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}`, `Condition IpAddress: aws:SourceIp: "10.0.0.0/33" is not a CIDR block`)
-	f(`{"IpAddress":{"aws:SourceIp":"localhost"}}`, `"localhost" is not an IP address or CIDR block`)
-	f(`{"DateLessThan":{"aws:CurrentTime":"tomorrow"}}`, `aws:CurrentTime: "tomorrow" is not an ISO 8601 date or epoch time`)
-	f(`{"DateLessThan":{"aws:CurrentTime":"2020-13-01"}}`, `"2020-13-01" is not an ISO 8601 date`)
-	f(`{"NumericLessThan":{"aws:EpochTime":"soon"}}`, `"soon" is not a number`)
-	f(`{"Bool":{"aws:SecureTransport":"yes"}}`, `"yes" is not true or false`)
-	f(`{"ArnLike":{"aws:PrincipalArn":"user/app"}}`, `"user/app" is not an ARN`)
-	f(`{"StringEquals":{"aws:username":{"a":1}}}`, `aws:username: value must be a string, number or boolean, or a list of them`)
-	f(`{"StringEquals":{"aws:username":null}}`, `value must be a string, number or boolean`)
-	f(`{"StringEquals":{"aws:username":[]}}`, `aws:username: has no values`)
-	f(`{"StringEquals":{"aws:username":"${aws:username}"}}`, `policy variables are not supported`)
-	f(`{"StringEquals":{"aws:SourceIp":"127.0.0.1"}}`, `operator StringEquals does not apply to aws:SourceIp (an IP address key)`)
-	f(`{"NumericEquals":{"aws:CurrentTime":"1"}}`, `operator NumericEquals does not apply to aws:CurrentTime (a date key)`)
-	f(`{"IpAddress":{"aws:username":"127.0.0.1"}}`, `does not apply to aws:username`)
-	f(`{"StringEquals":{"aws:TagKeys":"Team"}}`, `aws:TagKeys is multivalued: use ForAnyValue:StringEquals or ForAllValues:StringEquals`)
-	f(`{"StringEquals":"aws:username"}`, `Condition must map operators to {key: values} objects`)
-	f(`["StringEquals"]`, `Condition must map operators`)
-}
 
 // TestConditionEndToEnd drives conditions through the AWS SDK over both
 // transports: aws:SourceIp allows loopback clients and a Deny or a
@@ -211,13 +41,13 @@ func TestConditionEndToEnd(t *testing.T) {
 			t.Fatalf("aws:SourceIp 127.0.0.0/8: %v", err)
 		}
 		_, err := e.clientAs(c, "AKIDDENYLOCAL", "s2").DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errAccessDenied, 400, denied+"denied is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" with an explicit deny in an identity-based policy")
+		wantAuthError(t, err, wire.AccessDenied, 400, denied+"denied is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" with an explicit deny in an identity-based policy")
 		_, err = e.clientAs(c, "AKIDREMOTE", "s3").DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errAccessDenied, 400, denied+"remote is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" because no identity-based policy allows")
+		wantAuthError(t, err, wire.AccessDenied, 400, denied+"remote is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" because no identity-based policy allows")
 		_, err = e.clientAs(c, "AKIDPLAIN", "s4").DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errAccessDenied, 400, denied+"plain is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" with an explicit deny")
+		wantAuthError(t, err, wire.AccessDenied, 400, denied+"plain is not authorized to perform: kinesis:DescribeStreamSummary on resource: "+st.ARN()+" with an explicit deny")
 		_, err = e.clientAs(c, "AKIDSECURE", "s5").DescribeStreamSummary(ctx, in)
-		wantAuthError(t, err, errAccessDenied, 400, denied+"secure is not authorized")
+		wantAuthError(t, err, wire.AccessDenied, 400, denied+"secure is not authorized")
 	})
 
 	// PutResourcePolicy compiles conditions: an unknown key is refused; a
@@ -225,7 +55,7 @@ func TestConditionEndToEnd(t *testing.T) {
 	admin := e.clients[0].sdk
 	bad := head + `{"Effect":"Allow","Principal":"*","Action":"kinesis:*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]}`
 	_, err := admin.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: aws.String(st.ARN()), Policy: aws.String(bad)})
-	wantAPIError(t, err, errInvalidArgument, `Policy is not a valid policy document: policy statement 1: Condition StringEquals: unknown condition key "aws:SourceVpce"`)
+	wantAPIError(t, err, wire.InvalidArgument, `Policy is not a valid policy document: policy statement 1: Condition StringEquals: unknown condition key "aws:SourceVpce"`)
 	grant := head + `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/remote"},"Action":"kinesis:DescribeStreamSummary","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}`
 	if _, err := admin.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: aws.String(st.ARN()), Policy: aws.String(grant)}); err != nil {
 		t.Fatal(err)

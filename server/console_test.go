@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/chromedp/chromedp"
+	"github.com/shardlog/shardlog/server/console"
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -196,7 +197,7 @@ func TestConsoleTailStreamsRecordsAndResumes(t *testing.T) {
 	}
 	seq := put(`{"n":1}`)
 	ev := nextSSE(t, events, "records")
-	var recs []consoleRecord
+	var recs []console.Record
 	if err := json.Unmarshal([]byte(ev.data), &recs); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestConsoleStatsAndSegments(t *testing.T) {
 	e.createStream("a", 2)
 	e.createStream("b", 1)
 	events := openEvents(t, "http://"+e.addr+"/console/api/stats")
-	var s consoleStats
+	var s console.Stats
 	if err := json.Unmarshal([]byte(nextSSE(t, events, "stats").data), &s); err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +267,7 @@ func TestConsoleStatsAndSegments(t *testing.T) {
 	}
 
 	resp, body := httpGet(t, "http://"+e.addr+"/console/api/segments?stream=b")
-	var segs consoleSegments
+	var segs console.Segments
 	if err := json.Unmarshal(body, &segs); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("segments: %d %s %v", resp.StatusCode, body, err)
 	}

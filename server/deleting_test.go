@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -47,7 +49,7 @@ type deletingCase struct {
 // answer while DELETING (during) or after the DeleteDelay (after).
 func deletingCases(stream string, during bool) []deletingCase {
 	name := aws.String(stream)
-	gone := errResourceNotFound
+	gone := wire.ResourceNotFound
 	pick := func(whileDeleting string) string {
 		if during {
 			return whileDeleting
@@ -98,19 +100,19 @@ func deletingCases(stream string, during bool) []deletingCase {
 		{"AddTagsToStream", awsInUse, func(c testClient, _ string) error {
 			_, err := c.sdk.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: name, Tags: map[string]string{"a": "b"}})
 			return err
-		}, pick(errResourceInUse)},
+		}, pick(wire.ResourceInUse)},
 		{"IncreaseStreamRetentionPeriod", awsInUse, func(c testClient, _ string) error {
 			_, err := c.sdk.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(48)})
 			return err
-		}, pick(errResourceInUse)},
+		}, pick(wire.ResourceInUse)},
 		{"SplitShard", awsInUse, func(c testClient, _ string) error {
 			_, err := c.sdk.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: name, ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("10")})
 			return err
-		}, pick(errResourceInUse)},
+		}, pick(wire.ResourceInUse)},
 		{"DeleteStream (again)", awsInUse, func(c testClient, _ string) error {
 			_, err := c.sdk.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: name})
 			return err
-		}, pick(errResourceInUse)},
+		}, pick(wire.ResourceInUse)},
 		{"CreateStream (same name)", awsDeleteStream + " (the name is taken until the deletion completes)", func(c testClient, _ string) error {
 			_, err := c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: name, ShardCount: aws.Int32(1)})
 			if err == nil {
@@ -123,7 +125,7 @@ func deletingCases(stream string, during bool) []deletingCase {
 				return errStatus("created")
 			}
 			return err
-		}, map[bool]string{true: errResourceInUse, false: "created"}[during]},
+		}, map[bool]string{true: wire.ResourceInUse, false: "created"}[during]},
 	}
 }
 
@@ -207,7 +209,7 @@ func waitGone(t *testing.T, c testClient, stream string, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for {
 		_, err := c.sdk.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)})
-		if apiErrorType(err) == errResourceNotFound {
+		if apiErrorType(err) == wire.ResourceNotFound {
 			return
 		}
 		if time.Now().After(deadline) {

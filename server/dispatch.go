@@ -7,90 +7,17 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/shardlog/shardlog/server/ops"
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // targetPrefix is the service part of every X-Amz-Target.
-const targetPrefix = "Kinesis_20131202."
-
-// operation is one entry of the operation table.
-type operation struct {
-	name   string // e.g. "PutRecords"
-	action string // IAM action, e.g. "kinesis:PutRecords"
-	// bulk marks the operations that carry records (PutRecord,
-	// PutRecords): their bodies may be up to Options.MaxBodyBytes, every
-	// other operation's up to controlBodyBytes.
-	bulk bool
-	// call decodes body with c, checks that cred, connected as peer, may
-	// run the operation on the resources the request names (nil cred: auth
-	// mode none), runs the handler and appends the encoded response to dst.
-	call func(s *Server, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error)
-}
-
-// operations maps an X-Amz-Target ("Kinesis_20131202.PutRecords") to its
-// operation. It is filled by register calls in init functions, one per
-// operation file, and read-only afterwards.
-var operations = map[string]*operation{}
-
-// releaser is implemented by response structs that hold resources until
-// they are encoded (GetRecords holds mapped segment memory). release runs
-// after the response bytes are fully encoded.
-type releaser interface{ release() }
-
-// register adds an operation to the table. name is the operation name as in
-// X-Amz-Target after the service prefix. fn receives the decoded request and
-// returns the response, or an error: an *APIError for anything the client
-// should see (use apiErrorf and the err* type names), anything else becomes
-// an InternalFailure (shard sentinels are mapped by toAPIError).
-//
-// In is the request struct: exported fields named and typed as the Kinesis
-// members (pointers for optional scalars so that "absent" can be told from
-// zero, []byte for blobs, epochTime for timestamps). It is pooled: fn must
-// not keep it, or anything aliasing it, after returning. Out is the response
-// struct, encoded by the codec after fn returns; it may implement
-// jsonAppender to skip reflection and releaser to free resources after
-// encoding.
-//
-// Call register only from init functions:
-//
-//	func init() { register("GetShardIterator", (*Server).getShardIterator) }
-func register[In, Out any](name string, fn func(s *Server, in *In) (*Out, error)) {
-	target := targetPrefix + name
-	if _, dup := operations[target]; dup {
-		panic("BUG: operation registered twice: " + name)
-	}
-	pool := &sync.Pool{New: func() any { return new(In) }}
-	op := &operation{name: name, action: "kinesis:" + name, bulk: name == "PutRecord" || name == "PutRecords"}
-	op.call = func(s *Server, cred *credential, peer requestPeer, c codec, body, dst []byte) ([]byte, error) {
-		in := pool.Get().(*In)
-		defer func() {
-			var zero In
-			*in = zero
-			pool.Put(in)
-		}()
-		if err := c.decode(body, in); err != nil {
-			return dst, err
-		}
-		if err := s.authorize(cred, op, in, peer); err != nil {
-			return dst, err
-		}
-		out, err := fn(s, in)
-		if err != nil {
-			return dst, err
-		}
-		if r, ok := any(out).(releaser); ok {
-			defer r.release()
-		}
-		if _, ok := any(out).(*emptyOutput); ok {
-			// AWS answers operations without output with 200 and an
-			// empty body, in the request's content type (emptyOutput).
-			return dst, nil
-		}
-		return c.encode(dst, out)
-	}
-	operations[target] = op
-}
+const targetPrefix = ops.TargetPrefix
 
 // exchange is one request and its response as both transports see them.
 // The transport fills the request fields, calls Server.handle, and writes
@@ -108,11 +35,11 @@ type exchange struct {
 	contentLength int
 	// headers gives signature verification the rest of the request; nil
 	// for transports that have none (auth mode sigv4 then refuses).
-	headers requestHeaders
+	headers sigv4.Headers
 	// ctx ends when the client goes away or the server shuts down.
 	ctx context.Context
 	// peer is the client's connection, for policy conditions.
-	peer requestPeer
+	peer policy.Peer
 	// operator marks a request from the admin listener, which is served
 	// without signature or policy checks (admin.go).
 	operator bool
@@ -132,7 +59,7 @@ type exchange struct {
 
 // errUnauthorizable is AWS's answer when it cannot tell which operation a
 // request is for.
-var errUnauthorizable = &APIError{Type: errAccessDenied, Message: "Unable to determine service/operation name to be authorized", status: http.StatusForbidden}
+var errUnauthorizable = &wire.APIError{Type: wire.AccessDenied, Message: "Unable to determine service/operation name to be authorized", HTTPStatus: http.StatusForbidden}
 
 // handle runs one request through the operation table and fills the
 // response fields of x. It follows the AWS front end's order of checks:
@@ -144,7 +71,7 @@ func (s *Server) handle(x *exchange) {
 	if s.log.Debug().Enabled() {
 		name := "-"
 		if op != nil {
-			name = op.name
+			name = op.Name
 		}
 		s.log.Debug().Str("op", name).Int("status", x.status).Int("bytes", len(x.body)).Dur("took", time.Since(start)).Msg("request")
 	}
@@ -152,19 +79,19 @@ func (s *Server) handle(x *exchange) {
 
 // route is handle without the access log; it returns the operation run, if
 // any.
-func (s *Server) route(x *exchange) *operation {
-	c, known := requestCodec(x.contentType)
-	op := operations[x.target]
+func (s *Server) route(x *exchange) *ops.Operation {
+	c, known := wire.RequestCodec(x.contentType)
+	op := s.ops[x.target]
 	if x.method != http.MethodPost {
 		s.fail(x, c, errUnauthorizable)
 		return nil
 	}
 	if !known {
 		if !strings.Contains(x.target, ".") {
-			s.fail(x, jsonCodec{}, errUnauthorizable)
+			s.fail(x, wire.JSON{}, errUnauthorizable)
 			return nil
 		}
-		s.fail(x, jsonCodec{}, &APIError{Type: errUnknownOperation, status: http.StatusNotFound})
+		s.fail(x, wire.JSON{}, &wire.APIError{Type: wire.UnknownOperation, HTTPStatus: http.StatusNotFound})
 		return nil
 	}
 	if op == nil {
@@ -172,11 +99,11 @@ func (s *Server) route(x *exchange) *operation {
 			s.fail(x, c, e)
 			return nil
 		}
-		if len(x.body) > 0 && !c.wellFormed(x.body) {
-			s.fail(x, c, &APIError{Type: errSerialization})
+		if len(x.body) > 0 && !c.WellFormed(x.body) {
+			s.fail(x, c, &wire.APIError{Type: wire.Serialization})
 			return nil
 		}
-		s.fail(x, c, &APIError{Type: errUnknownOperation})
+		s.fail(x, c, &wire.APIError{Type: wire.UnknownOperation})
 		return nil
 	}
 	// AWS checks the signature here: after the operation is known, before
@@ -186,30 +113,17 @@ func (s *Server) route(x *exchange) *operation {
 		s.fail(x, c, authErr)
 		return op
 	}
-	if s.injectError() {
-		s.fail(x, c, errInjected)
+	if s.svc.InjectError() {
+		s.fail(x, c, ops.ErrInjected)
 		return op
 	}
 	out, err := s.call(op, cred, c, x)
 	if err != nil {
-		s.fail(x, c, s.toAPIError(op.name, err))
+		s.fail(x, c, s.svc.ToAPIError(op.Name, err))
 		return op
 	}
-	x.status, x.respContentType, x.out = http.StatusOK, c.contentType(), out
+	x.status, x.respContentType, x.out = http.StatusOK, c.ContentType(), out
 	return op
-}
-
-// requestCodec returns the codec of a request's Content-Type, and whether
-// the type is one the API accepts; for any other type, JSON, in which the
-// errors about it are answered. Every error answer, even one about the
-// method or the operation, is in the request's codec when it has one: a
-// CBOR client (the Java SDK) cannot parse a JSON body.
-func requestCodec(contentType string) (codec, bool) {
-	mediaType, _, _ := strings.Cut(contentType, ";")
-	if c, ok := codecs[strings.TrimSpace(mediaType)]; ok {
-		return c, true
-	}
-	return jsonCodec{}, false
 }
 
 // admit checks x's credentials and reads its body: first everything the
@@ -217,22 +131,22 @@ func requestCodec(contentType string) (codec, bool) {
 // length), so that a request without valid credentials is refused before
 // its body is read; then the body, under op's limit and the body budget;
 // then the signature over it. Under auth mode none only the shape of the
-// credentials is checked (authform.go), unless Auth.AcceptUnsigned. It
+// credentials is checked (sigv4.CheckShape), unless Auth.AcceptUnsigned. It
 // returns the verified key (nil in auth mode none) or the error to answer.
-func (s *Server) admit(x *exchange, op *operation) (*credential, *APIError) {
-	var pending *pendingSig
-	if kr := s.auth.Load(); kr != nil && !kr.unsigned && !x.operator {
-		var e *APIError
+func (s *Server) admit(x *exchange, op *ops.Operation) (*sigv4.Credential, *wire.APIError) {
+	var pending *sigv4.Pending
+	if kr := s.auth.Load(); kr != nil && !kr.Unsigned && !x.operator {
+		var e *wire.APIError
 		switch {
-		case !kr.sigv4:
-			e = checkAuthShape(x.headers)
+		case !kr.SigV4:
+			e = sigv4.CheckShape(x.headers)
 		case x.headers == nil:
-			e = errNoAuth
+			e = sigv4.ErrNoAuth
 		default:
-			pending, e = checkSigV4Headers(x.headers, kr, s.store.Options().Region, s.opts.Now())
+			pending, e = sigv4.CheckHeaders(x.headers, kr, s.store.Options().Region, s.opts.Now())
 		}
 		if e != nil {
-			s.metrics.unauthenticated.Inc()
+			s.metrics.Unauthenticated.Inc()
 			x.closeConn = x.bodySrc != nil
 			return nil, e
 		}
@@ -243,31 +157,31 @@ func (s *Server) admit(x *exchange, op *operation) (*credential, *APIError) {
 	if pending == nil {
 		return nil, nil
 	}
-	return pending.verify(x.method, x.headers, s.store.Options().Region, x.body)
+	return pending.Verify(x.method, x.headers, s.store.Options().Region, x.body)
 }
 
 // call runs op on x's body. A panic in it is a bug in one request, never
 // the daemon's end: it is logged with its stack, counted in
 // shardlog_panics_total and returned as an error (InternalFailure).
-func (s *Server) call(op *operation, cred *credential, c codec, x *exchange) (out []byte, err error) {
+func (s *Server) call(op *ops.Operation, cred *sigv4.Credential, c wire.Codec, x *exchange) (out []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = x.out, s.recovered(op.name, p)
+			out, err = x.out, s.recovered(op.Name, p)
 		}
 	}()
-	return op.call(s, cred, x.peer, c, x.body, x.out)
+	return op.Call(s.svc, op, cred, x.peer, c, x.body, x.out)
 }
 
 // recovered logs and counts a recovered panic and returns it as an error.
 func (s *Server) recovered(op string, p any) error {
-	s.metrics.panics.Inc()
+	s.metrics.Panics.Inc()
 	s.log.Error().Str("op", op).Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("request panicked; answered InternalFailure")
 	return fmt.Errorf("panic in %s: %v", op, p)
 }
 
 // fail fills x with an error response.
-func (s *Server) fail(x *exchange, c codec, e *APIError) {
+func (s *Server) fail(x *exchange, c wire.Codec, e *wire.APIError) {
 	x.status = e.Status()
-	x.respContentType = c.contentType()
-	x.out = c.encodeError(x.out[:0], e)
+	x.respContentType = c.ContentType()
+	x.out = c.EncodeError(x.out[:0], e)
 }

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -84,7 +86,7 @@ func TestTagCharacters(t *testing.T) {
 		}
 		for _, bad := range []string{"a\tb", "a\nb", "a,b", "a;b", "a%b"} {
 			for _, tags := range []map[string]string{{bad: "v"}, {"k": bad}} {
-				wantRawError(t, c.call(t, e.addr, "AddTagsToStream", map[string]any{"StreamName": "tags", "Tags": tags}), errInvalidArgument,
+				wantRawError(t, c.call(t, e.addr, "AddTagsToStream", map[string]any{"StreamName": "tags", "Tags": tags}), wire.InvalidArgument,
 					"Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - @ :.")
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/ops"
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -14,6 +15,7 @@ import (
 // answer InternalFailure for client input, and always answer a JSON body (an
 // object with "__type" for errors).
 func FuzzRequest(f *testing.F) {
+	operations := ops.Operations()
 	names := make([]string, 0, len(operations))
 	for target := range operations {
 		names = append(names, target)

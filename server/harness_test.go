@@ -33,6 +33,9 @@ type testEnv struct {
 	opts Options
 	// storeOpt adjusts the store's options (nil: the defaults).
 	storeOpt func(*shard.Options)
+	// serverHook, when set, adjusts each new Server before it serves
+	// (withEcho by default).
+	serverHook func(*Server)
 
 	serveDone chan error
 	clients   []testClient
@@ -63,7 +66,7 @@ func newEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 // options on every start.
 func newEnvStore(t testing.TB, storeOpt func(*shard.Options), opts ...func(*Options)) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, dir: t.TempDir(), storeOpt: storeOpt}
+	e := &testEnv{t: t, dir: t.TempDir(), storeOpt: storeOpt, serverHook: withEcho}
 	e.opts = Options{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)}
 	for _, f := range opts {
 		f(&e.opts)
@@ -96,6 +99,9 @@ func (e *testEnv) start() {
 	e.store = st
 	ln := e.listen()
 	e.srv = New(st, e.opts)
+	if e.serverHook != nil {
+		e.serverHook(e.srv)
+	}
 	e.serveDone = make(chan error, 1)
 	go func() { e.serveDone <- e.srv.Serve(ln) }()
 }
@@ -210,7 +216,7 @@ func (c testClient) post(t *testing.T, addr, method, target, contentType string,
 }
 
 // shapeAuth gives req what auth mode none requires of every request
-// (authform.go), as AWS requires it: an X-Amz-Date header and a SigV4
+// (sigv4.CheckShape), as AWS requires it: an X-Amz-Date header and a SigV4
 // Authorization header of the right shape that signs host and every
 // x-amz-* header. Its signature is zeros; nothing under mode none checks it.
 // Call it after the request's other headers are set.

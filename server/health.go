@@ -1,13 +1,14 @@
 package server
 
 import (
-	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/shardlog/shardlog/server/console"
+	"github.com/shardlog/shardlog/server/listener"
+	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/valyala/fasthttp"
 )
@@ -17,14 +18,14 @@ import (
 //
 //	GET /healthz  200 "ok" while the process serves at all (also during recovery)
 //	GET /readyz   200 "ready" once SetReady(true), 503 "recovering" before
-//	GET /metrics  Prometheus text format (see metrics.go)
+//	GET /metrics  Prometheus text format (see package metrics)
 //
 // The admin listener (admin.go) serves them all; the API port serves the
 // health endpoints always and /metrics as adminOnAPI says.
 const (
-	pathHealthz = "/healthz"
-	pathReadyz  = "/readyz"
-	pathMetrics = "/metrics"
+	pathHealthz = listener.PathHealthz
+	pathReadyz  = listener.PathReadyz
+	pathMetrics = listener.PathMetrics
 )
 
 // SetReady marks the server ready (or not) for /readyz. The caller sets it
@@ -45,13 +46,13 @@ func (s *Server) serveOperatorFast(ctx *fasthttp.RequestCtx) bool {
 // operatorFast answers the health endpoints, and /metrics and the console
 // if admin is true; with admin false those two are refused (errAdminOnly).
 func (s *Server) operatorFast(ctx *fasthttp.RequestCtx, admin bool) bool {
-	p := b2s(ctx.Path())
-	if s.console != nil && (p == consolePrefix || strings.HasPrefix(p, consolePrefix+"/")) {
+	p := wire.B2S(ctx.Path())
+	if s.console != nil && (p == console.Prefix || strings.HasPrefix(p, console.Prefix+"/")) {
 		if !admin {
-			s.writeFast(ctx, errAdminOnly.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, errAdminOnly))
+			s.writeFast(ctx, errAdminOnly.Status(), wire.JSON{}.ContentType(), wire.JSON{}.EncodeError(nil, errAdminOnly))
 			return true
 		}
-		return s.console.serve(ctx)
+		return s.console.Serve(ctx)
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		return false
@@ -70,11 +71,11 @@ func (s *Server) operatorFast(ctx *fasthttp.RequestCtx, admin bool) bool {
 		}
 	case pathMetrics:
 		if !admin {
-			s.writeFast(ctx, errAdminOnly.Status(), jsonCodec{}.contentType(), jsonCodec{}.encodeError(nil, errAdminOnly))
+			s.writeFast(ctx, errAdminOnly.Status(), wire.JSON{}.ContentType(), wire.JSON{}.EncodeError(nil, errAdminOnly))
 			return true
 		}
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.write(ctx, s.store)
+		s.metrics.Write(ctx, s.store)
 	default:
 		return false
 	}
@@ -103,182 +104,33 @@ func (s *Server) serveOperatorHTTP(w http.ResponseWriter, r *http.Request) bool 
 		if !s.adminOnAPI() {
 			var id [40]byte
 			w.Header().Set("X-Amzn-Requestid", string(s.requestID(id[:0])))
-			w.Header().Set("Content-Type", jsonCodec{}.contentType())
+			w.Header().Set("Content-Type", wire.JSON{}.ContentType())
 			w.WriteHeader(errAdminOnly.Status())
-			_, _ = w.Write(jsonCodec{}.encodeError(nil, errAdminOnly))
+			_, _ = w.Write(wire.JSON{}.EncodeError(nil, errAdminOnly))
 			return true
 		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.write(w, s.store)
+		s.metrics.Write(w, s.store)
 	default:
 		return false
 	}
 	return true
 }
 
-// Standby answers on a listener while the store recovers, before a Server
-// exists: /healthz is 200, /readyz is 503, and every API request gets 503
-// ServiceUnavailable (which AWS SDKs retry) with Connection: close, so the
-// client's next attempt opens a connection the real Server will accept.
-// Handoff then passes the listener on to Server.Serve without closing it,
-// so the port stays bound from start to finish.
-type Standby struct {
-	inner net.Listener
-	conns chan accepted // accepted connections and temporary accept errors, for whichever side consumes them
-	errc  chan error    // the accept error that stopped the loop
-	fast  *fasthttp.Server
-	own   *handoffListener // the standby's view
-	wg    sync.WaitGroup   // the standby's Serve
-	once  sync.Once
-}
+// Standby answers on a listener while the store recovers (package
+// listener).
+type Standby = listener.Standby
 
-// NewStandby starts answering on ln, over TLS when tlsConf is not nil (the
-// same configuration the Server will use, so clients of a TLS endpoint get
-// a proper 503 during recovery rather than a failed handshake; the standby
-// offers only http/1.1). Exactly one of Handoff or Close must follow.
+// NewStandby starts answering on ln while the store recovers
+// (listener.NewStandby).
 func NewStandby(ln net.Listener, tlsConf *tls.Config) *Standby {
-	sb := &Standby{inner: ln, conns: make(chan accepted), errc: make(chan error, 1)}
-	go sb.acceptLoop()
-	sb.own = sb.view()
-	sb.fast = &fasthttp.Server{
-		Handler:               standbyHandler,
-		Name:                  "shardlog",
-		NoDefaultServerHeader: true,
-		ReadTimeout:           5 * time.Second,
-		IdleTimeout:           time.Second,
-		CloseOnShutdown:       true,
-	}
-	var serveOn net.Listener = sb.own
-	if tlsConf != nil {
-		conf := tlsConf.Clone()
-		conf.NextProtos = []string{"http/1.1"}
-		serveOn = tls.NewListener(sb.own, conf)
-	}
-	sb.wg.Add(1)
-	go func() {
-		defer sb.wg.Done()
-		_ = sb.fast.Serve(serveOn)
-	}()
-	return sb
+	return listener.NewStandby(ln, tlsConf)
 }
 
-// accepted is one result of the real listener's Accept.
-type accepted struct {
-	conn net.Conn
-	err  error // a temporary error (out of file descriptors, ...)
-}
+// Certificate is the certificate and key a TLS listener presents, replaced
+// live on reload (listener.Certificate).
+type Certificate = listener.Certificate
 
-// acceptLoop accepts for the standby and, after Handoff, for the server.
-// A temporary error (a connection flood past the open-files limit) is
-// handed to the consumer, whose accept loop backs off, logs and counts it
-// and accepts again; any other error ends the loop.
-func (sb *Standby) acceptLoop() {
-	for {
-		c, err := sb.inner.Accept()
-		if err != nil && !temporaryAcceptError(err) {
-			sb.errc <- err
-			close(sb.conns)
-			return
-		}
-		sb.conns <- accepted{conn: c, err: err}
-	}
-}
-
-// view returns a listener that takes connections from the accept loop
-// until it is closed; closing it leaves the real listener open.
-func (sb *Standby) view() *handoffListener {
-	return &handoffListener{sb: sb, done: make(chan struct{})}
-}
-
-// Handoff stops the standby answering (its open connections are closed
-// once their current request is answered) and returns a listener for
-// Server.Serve: the same port, and closing it closes the real listener.
-func (sb *Standby) Handoff() net.Listener {
-	sb.stop()
-	l := sb.view()
-	l.closeInner = true
-	return l
-}
-
-// Close stops the standby and closes the listener (the store could not be
-// opened, so nothing will serve).
-func (sb *Standby) Close() error {
-	sb.stop()
-	return sb.inner.Close()
-}
-
-func (sb *Standby) stop() {
-	sb.once.Do(func() {
-		_ = sb.own.Close()
-		// Connections the standby holds get their answer and Connection:
-		// close; a client that sends nothing is not worth waiting for.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = sb.fast.ShutdownWithContext(ctx)
-		sb.wg.Wait()
-	})
-}
-
-// standbyHandler answers requests during recovery.
-func standbyHandler(ctx *fasthttp.RequestCtx) {
-	ctx.SetConnectionClose()
-	if ctx.IsGet() || ctx.IsHead() {
-		switch string(ctx.Path()) {
-		case pathHealthz:
-			ctx.SetContentType("text/plain; charset=utf-8")
-			ctx.SetBodyString("ok\n")
-			return
-		case pathReadyz, pathMetrics:
-			ctx.SetContentType("text/plain; charset=utf-8")
-			ctx.SetStatusCode(http.StatusServiceUnavailable)
-			ctx.SetBodyString("recovering\n")
-			return
-		}
-	}
-	e := &APIError{Type: errServiceUnavailable, Message: "shardlog is recovering its data directory; retry shortly."}
-	ctx.Response.Header.Set("Retry-After", "1")
-	ctx.SetStatusCode(e.Status())
-	c, _ := requestCodec(b2s(ctx.Request.Header.ContentType()))
-	ctx.SetContentType(c.contentType())
-	ctx.SetBody(c.encodeError(nil, e))
-}
-
-// handoffListener is one consumer's view of a Standby's accept loop.
-type handoffListener struct {
-	sb         *Standby
-	done       chan struct{}
-	closeOnce  sync.Once
-	closeInner bool // Close closes the real listener (the Server's view)
-}
-
-func (l *handoffListener) Accept() (net.Conn, error) {
-	select {
-	case <-l.done:
-		return nil, net.ErrClosed
-	default:
-	}
-	select {
-	case a, ok := <-l.sb.conns:
-		if !ok {
-			err := <-l.sb.errc
-			l.sb.errc <- err
-			return nil, err
-		}
-		return a.conn, a.err
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *handoffListener) Close() error {
-	var err error
-	l.closeOnce.Do(func() {
-		close(l.done)
-		if l.closeInner {
-			err = l.sb.inner.Close()
-		}
-	})
-	return err
-}
-
-func (l *handoffListener) Addr() net.Addr { return l.sb.inner.Addr() }
+// NewCertificate returns a Certificate holding pair
+// (listener.NewCertificate).
+func NewCertificate(pair tls.Certificate) *Certificate { return listener.NewCertificate(pair) }

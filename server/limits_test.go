@@ -6,67 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// TestLimiterRates drives one shard's buckets with a simulated clock, as
-// fast as they admit, and checks the sustained rates against AWS's
-// documented ones: 1000 records/s or 1 MiB/s written, 5 calls/s or 2 MiB/s
-// read.
-func TestLimiterRates(t *testing.T) {
-	e := newEnv(t)
-	sh := e.createStream("rates", 1).Shards()[0]
-	l := (&Limits{Throughput: true}).withDefaults()
-	within := func(what string, got, want float64) {
-		t.Helper()
-		if math.Abs(got-want) > 0.1*want {
-			t.Errorf("%s: %.1f/s, want %.1f/s within 10%%", what, got, want)
-		} else {
-			t.Logf("%s: %.1f/s (documented %.1f/s)", what, got, want)
-		}
-	}
-	// run offers try() every step for 60 simulated seconds and returns the
-	// admitted units per second after the first 2 (the initial burst).
-	run := func(step time.Duration, try func(lm *limiter) (bool, int)) float64 {
-		now := time.Unix(1700000000, 0)
-		lm := newLimiter(func() time.Time { return now })
-		total := 0
-		for t0 := now; now.Sub(t0) < 60*time.Second; now = now.Add(step) {
-			for i := 0; i < 1000; i++ {
-				ok, n := try(lm)
-				if !ok {
-					break
-				}
-				if now.Sub(t0) >= 2*time.Second {
-					total += n
-				}
-			}
-		}
-		return float64(total) / 58
-	}
-	within("write records (100 B each)", run(time.Millisecond, func(lm *limiter) (bool, int) {
-		return lm.admitWrite(sh, 100, &l), 1
-	}), AWSWriteRecordsPerSecond)
-	within("write bytes (10 KiB records)", run(time.Millisecond, func(lm *limiter) (bool, int) {
-		return lm.admitWrite(sh, 10<<10, &l), 10 << 10
-	}), AWSWriteBytesPerSecond)
-	within("write bytes (4 MiB records, burst allowance)", run(10*time.Millisecond, func(lm *limiter) (bool, int) {
-		return lm.admitWrite(sh, 4<<20, &l), 4 << 20
-	}), AWSWriteBytesPerSecond)
-	within("GetRecords calls (small reads)", run(time.Millisecond, func(lm *limiter) (bool, int) {
-		if !lm.admitRead(sh, &l) {
-			return false, 0
-		}
-		lm.chargeRead(sh, 1000, &l)
-		return true, 1
-	}), AWSReadCallsPerSecond)
-	within("GetRecords bytes (10 MiB reads)", run(time.Millisecond, func(lm *limiter) (bool, int) {
-		if !lm.admitRead(sh, &l) {
-			return false, 0
-		}
-		lm.chargeRead(sh, 10<<20, &l)
-		return true, 10 << 20
-	}), AWSReadBytesPerSecond)
-}
+	"github.com/shardlog/shardlog/server/wire"
+)
 
 // TestThrottlingOverTheAPI writes to one shard as fast as it can for about
 // two seconds, with the emulator off and then on, and checks the records
@@ -91,7 +33,7 @@ func TestThrottlingOverTheAPI(t *testing.T) {
 				switch rec["ErrorCode"] {
 				case nil:
 					ok++
-				case errThroughputExceeded:
+				case wire.ThroughputExceeded:
 					throttled++
 					if msg, _ := rec["ErrorMessage"].(string); !strings.HasPrefix(msg, "Rate exceeded for shard shardId-000000000000 in stream thr under account ") {
 						t.Fatalf("ErrorMessage %q", msg)
@@ -123,7 +65,7 @@ func TestThrottlingOverTheAPI(t *testing.T) {
 	e.srv.SetLimits(Limits{Throughput: true, WriteRecordsPerSecond: 1})
 	c.call(t, e.addr, "PutRecord", map[string]any{"StreamName": "thr", "PartitionKey": "k", "Data": "QUJD"})
 	r := c.call(t, e.addr, "PutRecord", map[string]any{"StreamName": "thr", "PartitionKey": "k", "Data": "QUJD"})
-	if r.status != 400 || r.body["__type"] != errThroughputExceeded {
+	if r.status != 400 || r.body["__type"] != wire.ThroughputExceeded {
 		t.Errorf("PutRecord on an exhausted shard: %d %v", r.status, r.body)
 	}
 	it := c.call(t, e.addr, "GetShardIterator", map[string]any{"StreamName": "thr", "ShardId": "shardId-000000000000", "ShardIteratorType": "TRIM_HORIZON"})
@@ -132,7 +74,7 @@ func TestThrottlingOverTheAPI(t *testing.T) {
 		r := c.call(t, e.addr, "GetRecords", map[string]any{"ShardIterator": it.body["ShardIterator"], "Limit": 1})
 		if r.status == 200 {
 			reads++
-		} else if r.body["__type"] != errThroughputExceeded {
+		} else if r.body["__type"] != wire.ThroughputExceeded {
 			t.Fatalf("GetRecords: %d %v", r.status, r.body)
 		}
 	}
@@ -149,7 +91,7 @@ func TestThrottlingOverTheAPI(t *testing.T) {
 func TestErrorInjection(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.Limits.ErrorProbability = 1 })
 	c := e.clients[0]
-	if r := c.call(t, e.addr, "ListStreams", map[string]any{}); r.status != 500 || r.body["__type"] != errInternalFailure {
+	if r := c.call(t, e.addr, "ListStreams", map[string]any{}); r.status != 500 || r.body["__type"] != wire.InternalFailureType {
 		t.Errorf("probability 1: %d %v", r.status, r.body)
 	}
 	e.srv.SetLimits(Limits{ErrorProbability: 0})
@@ -170,7 +112,7 @@ func TestAccountLimits(t *testing.T) {
 	if r := reg("one"); r.status != 200 {
 		t.Fatalf("first consumer: %d %v", r.status, r.body)
 	}
-	if r := reg("two"); r.status != 400 || r.body["__type"] != errLimitExceeded {
+	if r := reg("two"); r.status != 400 || r.body["__type"] != wire.LimitExceeded {
 		t.Errorf("second consumer past a limit of 1: %d %v", r.status, r.body)
 	}
 	scale := func(n int) rawResponse {
@@ -179,7 +121,7 @@ func TestAccountLimits(t *testing.T) {
 	if r := scale(2); r.status != 200 {
 		t.Fatalf("first UpdateShardCount: %d %v", r.status, r.body)
 	}
-	if r := scale(1); r.status != 400 || r.body["__type"] != errLimitExceeded {
+	if r := scale(1); r.status != 400 || r.body["__type"] != wire.LimitExceeded {
 		t.Errorf("second UpdateShardCount in a day past a limit of 1: %d %v", r.status, r.body)
 	}
 }

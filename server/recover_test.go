@@ -7,6 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/ops"
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
+
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
 
@@ -16,17 +22,17 @@ import (
 // server goes on serving real clients.
 func TestPanicInOneRequestIsAnInternalFailure(t *testing.T) {
 	e := newEnv(t)
-	boom := &operation{name: "Boom", action: "kinesis:Boom", call: func(*Server, *credential, requestPeer, codec, []byte, []byte) ([]byte, error) {
+	boom := ops.NewOperation(ops.Spec{Name: "Boom", Action: "kinesis:Boom", Call: func(*ops.Service, *ops.Operation, *sigv4.Credential, policy.Peer, wire.Codec, []byte, []byte) ([]byte, error) {
 		var m map[string]int
 		m["x"]++ // a nil map write: a bug, not a client error
 		return nil, nil
-	}}
+	}})
 	x := exchange{method: http.MethodPost, body: []byte("{}")}
-	out, err := e.srv.call(boom, nil, jsonCodec{}, &x)
+	out, err := e.srv.call(boom, nil, wire.JSON{}, &x)
 	if err == nil {
 		t.Fatal("a panicking operation returned no error")
 	}
-	e.srv.fail(&x, jsonCodec{}, e.srv.toAPIError("Boom", err))
+	e.srv.fail(&x, wire.JSON{}, e.srv.svc.ToAPIError("Boom", err))
 	if x.status != http.StatusInternalServerError || !bytes.Contains(x.out, []byte(`"__type":"InternalFailure"`)) || len(out) != 0 {
 		t.Fatalf("answer %d %s, want 500 InternalFailure", x.status, x.out)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -111,41 +113,41 @@ func TestReshardErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.sdk.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: name, ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("500")})
-	wantAPIError(t, err, errInvalidArgument, "Shard shardId-000000000000 in stream rs under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting.")
+	wantAPIError(t, err, wire.InvalidArgument, "Shard shardId-000000000000 in stream rs under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting.")
 	_, err = c.sdk.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: name, ShardToSplit: aws.String("shardId-000000000099"), NewStartingHashKey: aws.String("500")})
-	wantAPIError(t, err, errResourceNotFound, "Could not find shard shardId-000000000099 in stream rs under account 000000000000.")
+	wantAPIError(t, err, wire.ResourceNotFound, "Could not find shard shardId-000000000099 in stream rs under account 000000000000.")
 	_, err = c.sdk.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: name, ShardToSplit: aws.String("shardId-000000000002"), NewStartingHashKey: aws.String("1")})
-	wantAPIError(t, err, errInvalidArgument, "NewStartingHashKey 1 used in SplitShard() on shard shardId-000000000002 in stream rs under account 000000000000 "+
+	wantAPIError(t, err, wire.InvalidArgument, "NewStartingHashKey 1 used in SplitShard() on shard shardId-000000000002 in stream rs under account 000000000000 "+
 		"is not both greater than one plus the shard's StartingHashKey 0 and less than the shard's EndingHashKey 999.")
 	_, err = c.sdk.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: name, ShardToSplit: aws.String("shardId-000000000002"), NewStartingHashKey: aws.String("999999999999999999999999999999999999999")})
-	wantAPIError(t, err, errInvalidArgument, "NewStartingHashKey 999999999999999999999999999999999999999 used in SplitShard()")
+	wantAPIError(t, err, wire.InvalidArgument, "NewStartingHashKey 999999999999999999999999999999999999999 used in SplitShard()")
 	_, err = c.sdk.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("none"), ShardToSplit: aws.String("shardId-000000000002"), NewStartingHashKey: aws.String("5")})
-	wantAPIError(t, err, errResourceNotFound, "Stream none under account 000000000000 not found.")
+	wantAPIError(t, err, wire.ResourceNotFound, "Stream none under account 000000000000 not found.")
 	_, err = c.sdk.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: name, ShardToMerge: aws.String("shardId-000000000002"), AdjacentShardToMerge: aws.String("shardId-000000000001")})
-	wantAPIError(t, err, errInvalidArgument, "Shards shardId-000000000002 and shardId-000000000001 in stream rs under account 000000000000 are not an adjacent pair of shards eligible for merging")
+	wantAPIError(t, err, wire.InvalidArgument, "Shards shardId-000000000002 and shardId-000000000001 in stream rs under account 000000000000 are not an adjacent pair of shards eligible for merging")
 	_, err = c.sdk.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: name, ShardToMerge: aws.String("shardId-000000000000"), AdjacentShardToMerge: aws.String("shardId-000000000001")})
-	wantAPIError(t, err, errInvalidArgument, "Shard shardId-000000000000 in stream rs under account 000000000000 has already been merged or split")
+	wantAPIError(t, err, wire.InvalidArgument, "Shard shardId-000000000000 in stream rs under account 000000000000 has already been merged or split")
 
 	// Open shards: 1, 2 and 3.
 	usc := func(target int32) error {
 		_, err := c.sdk.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: name, TargetShardCount: aws.Int32(target), ScalingType: types.ScalingTypeUniformScaling})
 		return err
 	}
-	wantAPIError(t, usc(7), errLimitExceeded, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 3, Target shard count: 7")
-	wantAPIError(t, usc(1), errLimitExceeded, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: 3, Target shard count: 1")
-	wantAPIError(t, usc(3), errInvalidArgument, "Target shard count 3 is the same as the current open shard count")
+	wantAPIError(t, usc(7), wire.LimitExceeded, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 3, Target shard count: 7")
+	wantAPIError(t, usc(1), wire.LimitExceeded, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: 3, Target shard count: 1")
+	wantAPIError(t, usc(3), wire.InvalidArgument, "Target shard count 3 is the same as the current open shard count")
 
 	raw := e.clients[1]
-	wantRawError(t, raw.call(t, e.addr, "SplitShard", `{"StreamName":"rs"}`), errValidation,
+	wantRawError(t, raw.call(t, e.addr, "SplitShard", `{"StreamName":"rs"}`), wire.Validation,
 		"2 validation errors detected: Value null at 'newStartingHashKey' failed to satisfy constraint: Member must not be null; "+
 			"Value null at 'shardToSplit' failed to satisfy constraint: Member must not be null")
-	wantRawError(t, raw.call(t, e.addr, "SplitShard", map[string]any{"StreamName": "rs", "ShardToSplit": "shardId-000000000002", "NewStartingHashKey": "01"}), errValidation,
+	wantRawError(t, raw.call(t, e.addr, "SplitShard", map[string]any{"StreamName": "rs", "ShardToSplit": "shardId-000000000002", "NewStartingHashKey": "01"}), wire.Validation,
 		"1 validation error detected: Value '01' at 'newStartingHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})")
-	wantRawError(t, raw.call(t, e.addr, "MergeShards", `{"StreamName":"rs","ShardToMerge":""}`), errValidation,
+	wantRawError(t, raw.call(t, e.addr, "MergeShards", `{"StreamName":"rs","ShardToMerge":""}`), wire.Validation,
 		"3 validation errors detected: Value '' at 'shardToMerge' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; "+
 			"Value '' at 'shardToMerge' failed to satisfy constraint: Member must have length greater than or equal to 1; "+
 			"Value null at 'adjacentShardToMerge' failed to satisfy constraint: Member must not be null")
-	wantRawError(t, raw.call(t, e.addr, "UpdateShardCount", map[string]any{"StreamName": "rs", "TargetShardCount": 0, "ScalingType": "FAST"}), errValidation,
+	wantRawError(t, raw.call(t, e.addr, "UpdateShardCount", map[string]any{"StreamName": "rs", "TargetShardCount": 0, "ScalingType": "FAST"}), wire.Validation,
 		"2 validation errors detected: Value 'FAST' at 'scalingType' failed to satisfy constraint: Member must satisfy enum value set: [UNIFORM_SCALING]; "+
 			"Value '0' at 'targetShardCount' failed to satisfy constraint: Member must have value greater than or equal to 1")
 }
@@ -247,25 +249,25 @@ func TestListShardsPagingAndErrors(t *testing.T) {
 			t.Fatalf("first page: %v %+v", err, first)
 		}
 		_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("many"), NextToken: first.NextToken})
-		wantAPIError(t, err, errInvalidArgument, "NextToken and StreamName cannot be provided together.")
+		wantAPIError(t, err, wire.InvalidArgument, "NextToken and StreamName cannot be provided together.")
 		_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{NextToken: aws.String("bm90IGEgdG9rZW4")})
-		wantAPIError(t, err, errInvalidArgument, "Invalid NextToken")
+		wantAPIError(t, err, wire.InvalidArgument, "Invalid NextToken")
 		_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{})
-		wantAPIError(t, err, errInvalidArgument, "Either NextToken or StreamName should be provided.")
+		wantAPIError(t, err, wire.InvalidArgument, "Either NextToken or StreamName should be provided.")
 		_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("many"), ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAfterShardId}})
-		wantAPIError(t, err, errInvalidArgument, "Must specify ShardId in ShardFilter")
+		wantAPIError(t, err, wire.InvalidArgument, "Must specify ShardId in ShardFilter")
 		_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("many"), ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtTimestamp}})
-		wantAPIError(t, err, errInvalidArgument, "Must specify Timestamp in ShardFilter")
+		wantAPIError(t, err, wire.InvalidArgument, "Must specify Timestamp in ShardFilter")
 		_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("many"), StreamCreationTimestamp: aws.Time(time.Unix(1000, 0))})
-		wantAPIError(t, err, errResourceNotFound, "Stream many under account 000000000000 not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream many under account 000000000000 not found.")
 		_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("nope")})
-		wantAPIError(t, err, errResourceNotFound, "Stream nope under account 000000000000 not found.")
-		wantRawError(t, c.call(t, e.addr, "ListShards", map[string]any{"StreamName": "many", "MaxResults": 0}), errValidation,
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream nope under account 000000000000 not found.")
+		wantRawError(t, c.call(t, e.addr, "ListShards", map[string]any{"StreamName": "many", "MaxResults": 0}), wire.Validation,
 			"1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1")
 
 		e.skew.Add(int64(6 * time.Minute))
 		defer e.skew.Add(-int64(6 * time.Minute))
 		_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{NextToken: first.NextToken})
-		wantAPIError(t, err, errExpiredNextToken, "The NextToken has expired")
+		wantAPIError(t, err, wire.ExpiredNextToken, "The NextToken has expired")
 	})
 }

@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"log"
@@ -15,7 +13,17 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
+
+	vm "github.com/VictoriaMetrics/metrics"
+
+	"github.com/shardlog/shardlog/server/console"
+	"github.com/shardlog/shardlog/server/listener"
+	"github.com/shardlog/shardlog/server/metrics"
+	"github.com/shardlog/shardlog/server/ops"
+	"github.com/shardlog/shardlog/server/policy"
+	"github.com/shardlog/shardlog/server/sigv4"
+
+	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/rs/zerolog"
 	"github.com/shardlog/shardlog/shard"
@@ -32,14 +40,14 @@ type Server struct {
 	opts  Options
 	log   zerolog.Logger
 
-	// tokens seals iterators and NextTokens under keys derived from the
-	// store's secret, so tokens survive restarts.
-	tokens tokenSealers
-	// subs are the live SubscribeToShard subscriptions.
-	subs *subscriptions
+	// ops maps an X-Amz-Target to its operation (ops.Operations; a test
+	// may add one of its own before serving).
+	ops map[string]*ops.Operation
+	// svc runs the operations, and holds everything they share.
+	svc *ops.Service
 	// console serves the web console under /console; nil when
 	// Options.Console is off.
-	console *console
+	console *console.Console
 
 	fast     *fasthttp.Server
 	h2       *http.Server
@@ -53,34 +61,39 @@ type Server struct {
 	requestSeq      atomic.Uint64
 	closing         atomic.Bool
 
-	ready   atomic.Bool             // /readyz answers 200 (health.go)
-	metrics *serverMetrics          // /metrics (metrics.go)
-	limits  limitsState             // the limits emulator's settings (limits.go)
-	limiter *limiter                // its per-shard state
-	auth    atomic.Pointer[keyring] // access control (auth.go); SetAuth swaps it
-	bodies  *semaphore.Weighted     // the in-flight body budget (body.go)
+	ready   atomic.Bool                   // /readyz answers 200 (health.go)
+	metrics *metrics.Registry             // /metrics, shared with svc
+	auth    atomic.Pointer[sigv4.Keyring] // access control (auth.go); SetAuth swaps it
+	bodies  *semaphore.Weighted           // the in-flight body budget (body.go)
 }
 
 // New returns a Server for store. It serves nothing until Serve is called.
 func New(store *shard.Store, opts Options) *Server {
 	opts = opts.withDefaults()
-	opts.TLS = serverTLSConfig(opts.TLS)
+	opts.TLS = listener.TLSConfig(opts.TLS)
 	s := &Server{
 		store:   store,
 		opts:    opts,
+		ops:     ops.Operations(),
 		log:     opts.Logger.With().Str("component", "server").Logger(),
 		conns:   make(chan struct{}, opts.MaxConns),
-		subs:    newSubscriptions(),
-		metrics: newServerMetrics(),
-		limiter: newLimiter(opts.Now),
-		tokens:  newTokenSealers(store.Secret()),
+		metrics: metrics.New(),
 		bodies:  newBodyBudget(opts),
 		h2conns: make(chan struct{}, max(1, opts.MaxInflightBodyBytes/h2WindowBytes)),
 	}
-	s.SetLimits(opts.Limits)
+	s.svc = ops.New(store, ops.Options{
+		Logger:                 s.log,
+		IteratorTTL:            opts.IteratorTTL,
+		ShardLimit:             opts.ShardLimit,
+		OnDemandStreamLimit:    opts.OnDemandStreamLimit,
+		SubscriptionLifetime:   opts.SubscriptionLifetime,
+		SubscriptionHeartbeat:  opts.SubscriptionHeartbeat,
+		SubscribeRetryInterval: opts.SubscribeRetryInterval,
+		Now:                    opts.Now,
+	}, s.metrics, opts.Limits)
 	s.SetAuth(opts.Auth)
 	if opts.Console {
-		s.console = newConsole(s)
+		s.console = console.New(store, s.log)
 	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])
@@ -91,7 +104,7 @@ func New(store *shard.Store, opts Options) *Server {
 	s.adminSrv = s.newFastServer(s.serveAdmin)
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
-	protocols.SetHTTP2(true) // *tls.Conns that negotiated h2 (tls.go)
+	protocols.SetHTTP2(true) // *tls.Conns that negotiated h2 (listener/tls.go)
 	s.h2 = &http.Server{
 		Handler:      s.Handler(),
 		Protocols:    protocols,
@@ -107,13 +120,6 @@ func New(store *shard.Store, opts Options) *Server {
 	return s
 }
 
-// deriveKey returns HMAC-SHA256(secret, purpose), a key for one purpose.
-func deriveKey(secret []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
-}
-
 // Serve serves ln until Shutdown: HTTP/2 connections (those opening with
 // the client preface, or with Options.TLS those that negotiated h2)
 // through net/http, everything else through fasthttp.
@@ -121,14 +127,14 @@ func deriveKey(secret []byte, purpose string) []byte {
 // the error that stopped accepting. Serve may be called for several
 // listeners at once.
 func (s *Server) Serve(ln net.Listener) error {
-	sl := newSniffListener(ln, s.opts.TLS, s.conns, s.h2conns, s.opts.ReadTimeout, func(err error, warn bool) {
-		s.metrics.acceptErrors.Inc()
+	sl := listener.NewSplit(ln, s.opts.TLS, s.conns, s.h2conns, s.opts.ReadTimeout, func(err error, warn bool) {
+		s.metrics.AcceptErrors.Inc()
 		if warn {
 			s.log.Warn().Err(err).Msg("cannot accept connections (out of file descriptors?); backing off, open connections are still served")
 		}
-	}, s.metrics.h2ConnsRefused.Inc)
+	}, s.metrics.H2ConnsRefused.Inc)
 	h2done := make(chan error, 1)
-	go func() { h2done <- s.h2.Serve(sl.h2) }()
+	go func() { h2done <- s.h2.Serve(sl.H2()) }()
 	err := s.fast.Serve(sl)
 	sl.Close()
 	if h2err := <-h2done; err == nil && !errors.Is(h2err, http.ErrServerClosed) && !errors.Is(h2err, net.ErrClosed) {
@@ -145,8 +151,8 @@ func (s *Server) Serve(ln net.Listener) error {
 // allows.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
-	s.subs.closeAll() // streaming responses end, so their connections can close
-	s.console.close()
+	s.svc.Close() // streaming responses end, so their connections can close
+	s.console.Close()
 	var wg sync.WaitGroup
 	var h2err error
 	wg.Add(1)
@@ -177,34 +183,11 @@ func (s *Server) requestID(dst []byte) []byte {
 	n := s.requestSeq.Add(1)
 	var digits [12]byte
 	for i := len(digits) - 1; i >= 0; i-- {
-		digits[i] = hexDigits[n&0xf]
+		digits[i] = wire.HexDigits[n&0xf]
 		n >>= 4
 	}
 	return append(dst, digits[:]...)
 }
-
-// Response buffers are pooled; a buffer grown past maxPooledBuffer (a
-// GetRecords page near 10 MiB) is dropped rather than kept alive.
-const maxPooledBuffer = 16 << 20
-
-var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
-
-func putBuffer(b *[]byte, used []byte) {
-	if cap(used) > maxPooledBuffer {
-		return
-	}
-	*b = used[:0]
-	buffers.Put(b)
-}
-
-// b2s views b as a string without copying; the string must not outlive b.
-func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// s2b views s as bytes without copying; the bytes must not be written to
-// and must not outlive s's backing memory.
-func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // newFastServer returns the HTTP/1.1 server of one listener.
 func (s *Server) newFastServer(h fasthttp.RequestHandler) *fasthttp.Server {
@@ -235,7 +218,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	// outside an operation (operations recover in Server.call).
 	defer func() {
 		if p := recover(); p != nil {
-			s.failFast(ctx, s.toAPIError("-", s.recovered("-", p)))
+			s.failFast(ctx, s.svc.ToAPIError("-", s.recovered("-", p)))
 		}
 	}()
 	if s.serveOperatorFast(ctx) { // health, and under adminOnAPI /metrics and the console
@@ -250,15 +233,15 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	if !operator && s.corsFast(ctx) {
 		return
 	}
-	buf := getBuffer()
+	buf := wire.GetBuffer()
 	x := exchange{
-		method:        b2s(ctx.Method()),
-		target:        b2s(ctx.Request.Header.Peek("X-Amz-Target")),
-		contentType:   b2s(ctx.Request.Header.ContentType()),
+		method:        wire.B2S(ctx.Method()),
+		target:        wire.B2S(ctx.Request.Header.Peek("X-Amz-Target")),
+		contentType:   wire.B2S(ctx.Request.Header.ContentType()),
 		contentLength: ctx.Request.Header.ContentLength(),
-		headers:       (*fastHeaders)(ctx),
+		headers:       (*sigv4.FastHeaders)(ctx),
 		ctx:           ctx,
-		peer:          requestPeer{addr: ctx.RemoteAddr(), tls: ctx.IsTLS()},
+		peer:          policy.Peer{Addr: ctx.RemoteAddr(), TLS: ctx.IsTLS()},
 		operator:      operator,
 		out:           (*buf)[:0],
 	}
@@ -272,7 +255,7 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	}
 	if x.target == subscribeTarget && s.subscribeFast(ctx, &x) {
 		s.finish(&x)
-		putBuffer(buf, x.out)
+		wire.PutBuffer(buf, x.out)
 		return
 	}
 	s.handle(&x)
@@ -281,7 +264,7 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	}
 	s.writeFast(ctx, x.status, x.respContentType, x.out)
 	s.finish(&x)
-	putBuffer(buf, x.out)
+	wire.PutBuffer(buf, x.out)
 }
 
 func (s *Server) writeFast(ctx *fasthttp.RequestCtx, status int, contentType string, body []byte) {
@@ -296,19 +279,19 @@ func (s *Server) writeFast(ctx *fasthttp.RequestCtx, status int, contentType str
 // AWS clients expect a body they can parse. (Bodies are streamed, so
 // fasthttp never refuses one for its size: readBody does.)
 func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
-	e := &APIError{Type: errSerialization, Message: "The request could not be parsed as HTTP."}
+	e := &wire.APIError{Type: wire.Serialization, Message: "The request could not be parsed as HTTP."}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		e = &APIError{Type: errRequestTimeout, Message: "The request was not received within the read timeout."}
+		e = &wire.APIError{Type: wire.RequestTimeout, Message: "The request was not received within the read timeout."}
 	}
 	s.failFast(ctx, e)
 }
 
 // failFast answers e outside an exchange, in the codec of the request's
 // Content-Type (JSON for any other type).
-func (s *Server) failFast(ctx *fasthttp.RequestCtx, e *APIError) {
-	c, _ := requestCodec(b2s(ctx.Request.Header.ContentType()))
-	s.writeFast(ctx, e.Status(), c.contentType(), c.encodeError(nil, e))
+func (s *Server) failFast(ctx *fasthttp.RequestCtx, e *wire.APIError) {
+	c, _ := wire.RequestCodec(wire.B2S(ctx.Request.Header.ContentType()))
+	s.writeFast(ctx, e.Status(), c.ContentType(), c.EncodeError(nil, e))
 }
 
 // serveHTTP is the net/http adapter, used for HTTP/2.
@@ -316,27 +299,27 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveOperatorHTTP(w, r) || s.corsHTTP(w, r) {
 		return
 	}
-	out := getBuffer()
+	out := wire.GetBuffer()
 	x := exchange{
 		method:        r.Method,
 		target:        r.Header.Get("X-Amz-Target"),
 		contentType:   r.Header.Get("Content-Type"),
 		contentLength: int(min(r.ContentLength, math.MaxInt32)),
 		bodySrc:       r.Body,
-		headers:       (*httpHeaders)(r),
+		headers:       (*sigv4.HTTPHeaders)(r),
 		ctx:           r.Context(),
-		peer:          requestPeer{remote: r.RemoteAddr, tls: r.TLS != nil},
+		peer:          policy.Peer{Remote: r.RemoteAddr, TLS: r.TLS != nil},
 		out:           (*out)[:0],
 	}
 	defer s.finish(&x)
 	if x.target == subscribeTarget && s.subscribeHTTP(w, r, &x) {
-		putBuffer(out, x.out)
+		wire.PutBuffer(out, x.out)
 		return
 	}
 	s.handle(&x)
 	if x.gone {
 		// The client went away or timed out mid-body; nobody reads an answer.
-		putBuffer(out, x.out)
+		wire.PutBuffer(out, x.out)
 		return
 	}
 	var id [40]byte
@@ -346,7 +329,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Content-Length"] = []string{strconv.Itoa(len(x.out))}
 	w.WriteHeader(x.status)
 	_, _ = w.Write(x.out)
-	putBuffer(out, x.out)
+	wire.PutBuffer(out, x.out)
 }
 
 // fastLogger routes fasthttp's own messages to zerolog at debug level
@@ -363,3 +346,8 @@ func (w debugWriter) Write(p []byte) (int, error) {
 	w.log.Debug().Str("transport", "h2").Msg(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// Metrics returns the server's metric set, for the caller to add its own
+// (storage, recovery, process). /metrics writes the whole set. Safe for
+// concurrent use.
+func (s *Server) Metrics() *vm.Set { return s.metrics.Set() }

@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/shardlog/shardlog/server/ops"
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // echoInput and echoOutput make a test-only operation that exercises the
@@ -19,16 +22,17 @@ type echoOutput struct {
 	Data       []byte
 }
 
-func init() {
-	register("TestEcho", func(s *Server, in *echoInput) (*echoOutput, error) {
-		var v validator
-		v.intRange("limit", in.Limit, 1, 10)
-		v.streamName("streamName", in.StreamName)
-		if err := v.err(); err != nil {
+// withEcho makes s serve TestEcho besides the operations of the table.
+func withEcho(s *Server) {
+	s.ops[targetPrefix+"TestEcho"] = ops.NewOperation(ops.Spec{Name: "TestEcho", Action: "kinesis:TestEcho", Call: ops.Handler(func(_ *ops.Service, in *echoInput) (*echoOutput, error) {
+		var v wire.Validator
+		v.IntRange("limit", in.Limit, 1, 10)
+		v.StreamName("streamName", in.StreamName)
+		if err := v.Err(); err != nil {
 			return nil, err
 		}
 		return &echoOutput{StreamName: in.StreamName, Data: in.Data}, nil
-	})
+	})})
 }
 
 func TestEcho(t *testing.T) {
@@ -41,18 +45,10 @@ func TestEcho(t *testing.T) {
 		r = c.call(t, e.addr, "TestEcho", `{"StreamName":"a b","Limit":11}`)
 		want := "2 validation errors detected: Value '11' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10; " +
 			"Value 'a b' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
-		if r.status != 400 || r.body["__type"] != errValidation || r.body["message"] != want {
+		if r.status != 400 || r.body["__type"] != wire.Validation || r.body["message"] != want {
 			t.Errorf("got %d %v", r.status, r.body)
 		}
 	})
-}
-
-func TestErrorTable(t *testing.T) {
-	for _, m := range sentinelErrors {
-		if _, ok := errorStatus[m.typ]; !ok {
-			t.Errorf("sentinel %v maps to %s, which has no status", m.err, m.typ)
-		}
-	}
 }
 
 func TestFrontEnd(t *testing.T) {
@@ -69,17 +65,17 @@ func TestFrontEnd(t *testing.T) {
 			}
 		}
 		const json11 = "application/x-amz-json-1.1"
-		f(http.MethodGet, "", "", "", 403, errAccessDenied)
-		f(http.MethodPost, "", "text/plain", "{}", 403, errAccessDenied)
-		f(http.MethodPost, "Kinesis_20131202.ListStreams", "text/plain", "{}", 404, errUnknownOperation)
-		f(http.MethodPost, "Kinesis_20131202.NoSuchOp", json11, "{}", 400, errUnknownOperation)
-		f(http.MethodPost, "", json11, "{}", 400, errUnknownOperation)
-		f(http.MethodPost, "Kinesis_20131202.NoSuchOp", json11, "{", 400, errSerialization)
-		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, "", 400, errSerialization)
-		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, "{", 400, errSerialization)
-		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, `{"StreamName": 1}`, 400, errSerialization)
-		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, `{"Limit": "x"}`, 400, errSerialization)
-		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, `{"StreamName": "x", "Limit": 0}`, 400, errValidation)
+		f(http.MethodGet, "", "", "", 403, wire.AccessDenied)
+		f(http.MethodPost, "", "text/plain", "{}", 403, wire.AccessDenied)
+		f(http.MethodPost, "Kinesis_20131202.ListStreams", "text/plain", "{}", 404, wire.UnknownOperation)
+		f(http.MethodPost, "Kinesis_20131202.NoSuchOp", json11, "{}", 400, wire.UnknownOperation)
+		f(http.MethodPost, "", json11, "{}", 400, wire.UnknownOperation)
+		f(http.MethodPost, "Kinesis_20131202.NoSuchOp", json11, "{", 400, wire.Serialization)
+		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, "", 400, wire.Serialization)
+		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, "{", 400, wire.Serialization)
+		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, `{"StreamName": 1}`, 400, wire.Serialization)
+		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, `{"Limit": "x"}`, 400, wire.Serialization)
+		f(http.MethodPost, "Kinesis_20131202.TestEcho", json11, `{"StreamName": "x", "Limit": 0}`, 400, wire.Validation)
 	})
 }
 
@@ -88,7 +84,7 @@ func TestBodyTooLarge(t *testing.T) {
 	e.each(t, func(t *testing.T, c testClient) {
 		body := `{"StreamName":"` + strings.Repeat("a", 2000) + `"}`
 		r := c.call(t, e.addr, "TestEcho", body)
-		if r.status != http.StatusRequestEntityTooLarge || r.body["__type"] != errValidation {
+		if r.status != http.StatusRequestEntityTooLarge || r.body["__type"] != wire.Validation {
 			t.Errorf("got %d %v", r.status, r.body)
 		}
 	})

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/metrics"
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -16,7 +19,7 @@ import (
 func wantValidation(t *testing.T, e *testEnv, c testClient, op, body, want string) {
 	t.Helper()
 	r := c.call(t, e.addr, op, body)
-	if r.status != 400 || r.body["__type"] != errValidation || r.body["message"] != want {
+	if r.status != 400 || r.body["__type"] != wire.Validation || r.body["message"] != want {
 		t.Errorf("%s %s: got %d %v, want ValidationException %q", op, body, r.status, r.body, want)
 	}
 }
@@ -48,7 +51,7 @@ func TestEnhancedMonitoring(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.CurrentShardLevelMetrics) != 2 || !slices.Equal(metricNames(out.DesiredShardLevelMetrics), shardLevelMetrics) {
+		if len(out.CurrentShardLevelMetrics) != 2 || !slices.Equal(metricNames(out.DesiredShardLevelMetrics), metrics.ShardLevel) {
 			t.Fatalf("enable ALL: %+v", out)
 		}
 		dis, err := c.sdk.DisableEnhancedMonitoring(ctx, &kinesis.DisableEnhancedMonitoringInput{StreamName: aws.String(name),
@@ -76,9 +79,9 @@ func TestEnhancedMonitoring(t *testing.T) {
 			"1 validation error detected: Value null at 'shardLevelMetrics' failed to satisfy constraint: Member must not be null")
 		_, err = c.sdk.EnableEnhancedMonitoring(ctx, &kinesis.EnableEnhancedMonitoringInput{StreamName: aws.String("nope"),
 			ShardLevelMetrics: []types.MetricsName{types.MetricsNameAll}})
-		wantAPIError(t, err, errResourceNotFound, "Stream nope under account 000000000000 not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream nope under account 000000000000 not found.")
 		_, err = c.sdk.DisableEnhancedMonitoring(ctx, &kinesis.DisableEnhancedMonitoringInput{ShardLevelMetrics: []types.MetricsName{types.MetricsNameAll}})
-		wantAPIError(t, err, errInvalidArgument, "Either StreamName or StreamARN must be provided.")
+		wantAPIError(t, err, wire.InvalidArgument, "Either StreamName or StreamARN must be provided.")
 	})
 }
 
@@ -118,13 +121,13 @@ func TestStreamEncryption(t *testing.T) {
 
 		_, err = c.sdk.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String(name),
 			EncryptionType: types.EncryptionTypeNone, KeyId: aws.String(key)})
-		wantAPIError(t, err, errInvalidArgument, "Encryption type NONE is not supported")
+		wantAPIError(t, err, wire.InvalidArgument, "Encryption type NONE is not supported")
 		wantValidation(t, e, c, "StartStreamEncryption", `{"StreamName":"`+name+`","EncryptionType":"AES"}`,
 			"2 validation errors detected: Value 'AES' at 'encryptionType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, KMS]; "+
 				"Value null at 'keyId' failed to satisfy constraint: Member must not be null")
 		_, err = c.sdk.StopStreamEncryption(ctx, &kinesis.StopStreamEncryptionInput{StreamName: aws.String("nope"),
 			EncryptionType: types.EncryptionTypeKms, KeyId: aws.String(key)})
-		wantAPIError(t, err, errResourceNotFound, "Stream nope under account")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream nope under account")
 	})
 }
 
@@ -146,15 +149,15 @@ func TestResourcePolicy(t *testing.T) {
 			t.Fatalf("policy after put: %v %v", got, err)
 		}
 		_, err = c.sdk.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: arn, Policy: aws.String(`["not", "an object"]`)})
-		wantAPIError(t, err, errInvalidArgument, "Policy is not a valid JSON policy document.")
+		wantAPIError(t, err, wire.InvalidArgument, "Policy is not a valid JSON policy document.")
 		if _, err := c.sdk.DeleteResourcePolicy(ctx, &kinesis.DeleteResourcePolicyInput{ResourceARN: arn}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.sdk.DeleteResourcePolicy(ctx, &kinesis.DeleteResourcePolicyInput{ResourceARN: arn})
-		wantAPIError(t, err, errResourceNotFound, "No resource policy found for resource "+st.ARN())
+		wantAPIError(t, err, wire.ResourceNotFound, "No resource policy found for resource "+st.ARN())
 		consumer := st.ARN() + "/consumer/app:1"
 		_, err = c.sdk.GetResourcePolicy(ctx, &kinesis.GetResourcePolicyInput{ResourceARN: aws.String(consumer)})
-		wantAPIError(t, err, errResourceNotFound, "Consumer "+consumer)
+		wantAPIError(t, err, wire.ResourceNotFound, "Consumer "+consumer)
 		wantValidation(t, e, c, "PutResourcePolicy", `{"ResourceARN":"`+st.ARN()+`"}`,
 			"1 validation error detected: Value null at 'policy' failed to satisfy constraint: Member must not be null")
 	})
@@ -173,10 +176,10 @@ func TestUpdateStreamMode(t *testing.T) {
 			t.Fatalf("mode %s", m)
 		}
 		_, err := c.sdk.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arn, StreamModeDetails: on})
-		wantAPIError(t, err, errInvalidArgument, "Stream mode-"+c.name+" under account 000000000000 is already in ON_DEMAND mode.")
+		wantAPIError(t, err, wire.InvalidArgument, "Stream mode-"+c.name+" under account 000000000000 is already in ON_DEMAND mode.")
 		_, err = c.sdk.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arn,
 			StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}, WarmThroughputMiBps: aws.Int32(10)})
-		wantAPIError(t, err, errInvalidArgument, "Warm throughput is only supported for ON_DEMAND streams")
+		wantAPIError(t, err, wire.InvalidArgument, "Warm throughput is only supported for ON_DEMAND streams")
 		if _, err := c.sdk.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arn,
 			StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}}); err != nil {
 			t.Fatal(err)
@@ -185,7 +188,7 @@ func TestUpdateStreamMode(t *testing.T) {
 			"2 validation errors detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null; "+
 				"Value null at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must not be null")
 		_, err = c.sdk.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/nope"), StreamModeDetails: on})
-		wantAPIError(t, err, errResourceNotFound, "Stream nope under account 000000000000 not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream nope under account 000000000000 not found.")
 	})
 	// The account may hold two ON_DEMAND streams.
 	c := e.clients[0]
@@ -197,7 +200,7 @@ func TestUpdateStreamMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		if name == "od3" {
-			wantAPIError(t, err, errLimitExceeded, "This request would exceed the on-demand stream count limit")
+			wantAPIError(t, err, wire.LimitExceeded, "This request would exceed the on-demand stream count limit")
 		}
 	}
 }
@@ -213,11 +216,11 @@ func TestUpdateMaxRecordSize(t *testing.T) {
 			t.Fatalf("max record size %d KiB", n)
 		}
 		_, err := c.sdk.UpdateMaxRecordSize(ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: aws.String(st.ARN()), MaxRecordSizeInKiB: aws.Int32(10241)})
-		wantAPIError(t, err, errValidation, "1 validation error detected: Value '10241' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value less than or equal to 10240")
+		wantAPIError(t, err, wire.Validation, "1 validation error detected: Value '10241' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value less than or equal to 10240")
 		_, err = c.sdk.UpdateMaxRecordSize(ctx, &kinesis.UpdateMaxRecordSizeInput{MaxRecordSizeInKiB: aws.Int32(1024)})
-		wantAPIError(t, err, errInvalidArgument, "StreamARN must be provided.")
+		wantAPIError(t, err, wire.InvalidArgument, "StreamARN must be provided.")
 		_, err = c.sdk.UpdateMaxRecordSize(ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: aws.String(st.ARN() + "x"), MaxRecordSizeInKiB: aws.Int32(1024)})
-		wantAPIError(t, err, errResourceNotFound, "Stream size-"+c.name+"x under account")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream size-"+c.name+"x under account")
 	})
 }
 
@@ -233,7 +236,7 @@ func TestWarmThroughputAndDistribution(t *testing.T) {
 			return c.sdk.UpdateStreamWarmThroughput(ctx, &kinesis.UpdateStreamWarmThroughputInput{StreamName: aws.String(st.Name()), WarmThroughputMiBps: aws.Int32(mibps)})
 		}
 		if _, err := warm(od, 100); c.name == e.clients[0].name {
-			wantAPIError(t, err, errInvalidArgument, "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED")
+			wantAPIError(t, err, wire.InvalidArgument, "Warm throughput requires the account's MinimumThroughputBillingCommitment to be ENABLED")
 			if _, err := c.sdk.UpdateAccountSettings(ctx, &kinesis.UpdateAccountSettingsInput{
 				MinimumThroughputBillingCommitment: &types.MinimumThroughputBillingCommitmentInput{Status: types.MinimumThroughputBillingCommitmentInputStatusEnabled}}); err != nil {
 				t.Fatal(err)
@@ -254,9 +257,9 @@ func TestWarmThroughputAndDistribution(t *testing.T) {
 			t.Fatalf("stored warm throughput %d", n)
 		}
 		_, err = warm(prov, 100)
-		wantAPIError(t, err, errInvalidArgument, "Warm throughput is only supported for ON_DEMAND streams")
+		wantAPIError(t, err, wire.InvalidArgument, "Warm throughput is only supported for ON_DEMAND streams")
 		_, err = warm(od, 10241)
-		wantAPIError(t, err, errLimitExceeded, "Warm throughput of 10241 MiBps exceeds the limit")
+		wantAPIError(t, err, wire.LimitExceeded, "Warm throughput of 10241 MiBps exceeds the limit")
 		wantValidation(t, e, c, "UpdateStreamWarmThroughput", `{"StreamName":"`+od.Name()+`","WarmThroughputMiBps":-1}`,
 			"1 validation error detected: Value '-1' at 'warmThroughputMiBps' failed to satisfy constraint: Member must have value greater than or equal to 0")
 
@@ -274,7 +277,7 @@ func TestWarmThroughputAndDistribution(t *testing.T) {
 		if err := dist(od, types.RecordDistributionStrategyUserPartitionKey); err != nil || od.Info().Distribution != shard.DistributionUserPartitionKey {
 			t.Fatalf("back to USER_PARTITION_KEY: %v %s", err, od.Info().Distribution)
 		}
-		wantAPIError(t, dist(prov, types.RecordDistributionStrategyAuto), errInvalidArgument, "The AUTO record distribution strategy is only supported for ON_DEMAND streams")
+		wantAPIError(t, dist(prov, types.RecordDistributionStrategyAuto), wire.InvalidArgument, "The AUTO record distribution strategy is only supported for ON_DEMAND streams")
 		wantValidation(t, e, c, "UpdateStreamRecordDistributionStrategy", `{"StreamARN":"`+od.ARN()+`","RecordDistributionStrategy":"RANDOM"}`,
 			"1 validation error detected: Value 'RANDOM' at 'recordDistributionStrategy' failed to satisfy constraint: Member must satisfy enum value set: [AUTO, USER_PARTITION_KEY]")
 	})
@@ -328,16 +331,6 @@ func TestAccountSettings(t *testing.T) {
 	}
 }
 
-func TestDryRunHelper(t *testing.T) {
-	if dryRun(nil) != nil || dryRun(aws.Bool(false)) != nil {
-		t.Fatal("dryRun refused a request without DryRun")
-	}
-	err := dryRun(aws.Bool(true))
-	if ae, ok := err.(*APIError); !ok || ae.Type != errDryRunOperation || ae.Status() != 400 {
-		t.Fatalf("dryRun(true) = %v", err)
-	}
-}
-
 // TestSettingsRefuseAStreamNotActive: the settings operations that need an
 // ACTIVE stream answer ResourceInUseException while it is UPDATING.
 func TestSettingsRefuseAStreamNotActive(t *testing.T) {
@@ -352,13 +345,13 @@ func TestSettingsRefuseAStreamNotActive(t *testing.T) {
 	const msg = "Stream busy under account 000000000000 not ACTIVE, instead in state UPDATING"
 	_, err := c.sdk.StopStreamEncryption(ctx, &kinesis.StopStreamEncryptionInput{
 		StreamARN: arn, EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/k")})
-	wantAPIError(t, err, errResourceInUse, msg)
+	wantAPIError(t, err, wire.ResourceInUse, msg)
 	_, err = c.sdk.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{
 		StreamARN: arn, StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
-	wantAPIError(t, err, errResourceInUse, msg)
+	wantAPIError(t, err, wire.ResourceInUse, msg)
 	_, err = c.sdk.EnableEnhancedMonitoring(ctx, &kinesis.EnableEnhancedMonitoringInput{
 		StreamARN: arn, ShardLevelMetrics: []types.MetricsName{types.MetricsNameIncomingBytes}})
-	wantAPIError(t, err, errResourceInUse, msg)
+	wantAPIError(t, err, wire.ResourceInUse, msg)
 	_, err = c.sdk.UpdateMaxRecordSize(ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: arn, MaxRecordSizeInKiB: aws.Int32(2048)})
-	wantAPIError(t, err, errResourceInUse, msg)
+	wantAPIError(t, err, wire.ResourceInUse, msg)
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -86,14 +88,14 @@ func TestCreateDescribeDeleteStream(t *testing.T) {
 			t.Fatalf("summary %+v", ss)
 		}
 		_, err = c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(1)})
-		wantAPIError(t, err, errResourceInUse, "Stream "+name+" under account 000000000000 already exists.")
+		wantAPIError(t, err, wire.ResourceInUse, "Stream "+name+" under account 000000000000 already exists.")
 		if _, err := c.sdk.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(name), EnforceConsumerDeletion: aws.Bool(true)}); err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.sdk.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(name)})
-		wantAPIError(t, err, errResourceNotFound, "Stream "+name+" under account 000000000000 not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream "+name+" under account 000000000000 not found.")
 		_, err = c.sdk.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(name)})
-		wantAPIError(t, err, errResourceNotFound, "Stream "+name+" under account 000000000000 not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream "+name+" under account 000000000000 not found.")
 	})
 }
 
@@ -127,26 +129,26 @@ func TestCreateStreamOnDemand(t *testing.T) {
 	}
 	_, err = c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("prov"),
 		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}})
-	wantAPIError(t, err, errInvalidArgument, "ShardCount is required")
+	wantAPIError(t, err, wire.InvalidArgument, "ShardCount is required")
 	_, err = c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("prov"), ShardCount: aws.Int32(1),
 		RecordDistributionStrategy: types.RecordDistributionStrategyAuto})
-	wantAPIError(t, err, errInvalidArgument, "RecordDistributionStrategy AUTO is only supported")
+	wantAPIError(t, err, wire.InvalidArgument, "RecordDistributionStrategy AUTO is only supported")
 }
 
 func TestCreateStreamValidation(t *testing.T) {
 	e := newEnv(t)
 	long := strings.Repeat("a", 129)
 	e.each(t, func(t *testing.T, c testClient) {
-		wantRawError(t, c.call(t, e.addr, "CreateStream", `{}`), errValidation,
+		wantRawError(t, c.call(t, e.addr, "CreateStream", `{}`), wire.Validation,
 			"1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null")
-		wantRawError(t, c.call(t, e.addr, "CreateStream", map[string]any{"StreamName": "", "ShardCount": 0}), errValidation,
+		wantRawError(t, c.call(t, e.addr, "CreateStream", map[string]any{"StreamName": "", "ShardCount": 0}), wire.Validation,
 			"3 validation errors detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1; "+
 				"Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; "+
 				"Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1")
-		wantRawError(t, c.call(t, e.addr, "CreateStream", map[string]any{"StreamName": long, "ShardCount": 1}), errValidation,
+		wantRawError(t, c.call(t, e.addr, "CreateStream", map[string]any{"StreamName": long, "ShardCount": 1}), wire.Validation,
 			"1 validation error detected: Value '"+long+"' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128")
 		wantRawError(t, c.call(t, e.addr, "CreateStream", map[string]any{"StreamName": "x", "ShardCount": 1, "MaxRecordSizeInKiB": 1023,
-			"StreamModeDetails": map[string]any{"StreamMode": "FAST"}}), errValidation,
+			"StreamModeDetails": map[string]any{"StreamMode": "FAST"}}), wire.Validation,
 			"2 validation errors detected: Value 'FAST' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]; "+
 				"Value '1023' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value greater than or equal to 1024")
 		tags := map[string]string{}
@@ -154,17 +156,17 @@ func TestCreateStreamValidation(t *testing.T) {
 			tags[fmt.Sprint("k", i)] = "v"
 		}
 		_, err := c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("tags"), ShardCount: aws.Int32(1), Tags: tags})
-		wantAPIError(t, err, errInvalidArgument, "Failed to create stream tags under account 000000000000 because a given stream cannot have more than 50 tags")
-		wantRawError(t, c.call(t, e.addr, "DescribeStream", map[string]any{"StreamName": "", "Limit": 0, "ExclusiveStartShardId": ""}), errValidation,
+		wantAPIError(t, err, wire.InvalidArgument, "Failed to create stream tags under account 000000000000 because a given stream cannot have more than 50 tags")
+		wantRawError(t, c.call(t, e.addr, "DescribeStream", map[string]any{"StreamName": "", "Limit": 0, "ExclusiveStartShardId": ""}), wire.Validation,
 			"5 validation errors detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1; "+
 				"Value '' at 'exclusiveStartShardId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; "+
 				"Value '' at 'exclusiveStartShardId' failed to satisfy constraint: Member must have length greater than or equal to 1; "+
 				"Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; "+
 				"Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1")
-		wantRawError(t, c.call(t, e.addr, "DescribeStreamSummary", `{}`), errInvalidArgument, "Either StreamName or StreamARN must be provided.")
-		wantRawError(t, c.call(t, e.addr, "DeleteStream", map[string]any{"StreamName": long}), errValidation,
+		wantRawError(t, c.call(t, e.addr, "DescribeStreamSummary", `{}`), wire.InvalidArgument, "Either StreamName or StreamARN must be provided.")
+		wantRawError(t, c.call(t, e.addr, "DeleteStream", map[string]any{"StreamName": long}), wire.Validation,
 			"1 validation error detected: Value '"+long+"' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128")
-		wantRawError(t, c.call(t, e.addr, "ListStreams", map[string]any{"Limit": 0}), errValidation,
+		wantRawError(t, c.call(t, e.addr, "ListStreams", map[string]any{"Limit": 0}), wire.Validation,
 			"1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
 	})
 }
@@ -176,18 +178,18 @@ func TestShardLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("b"), ShardCount: aws.Int32(3)})
-	wantAPIError(t, err, errLimitExceeded, "This request would exceed the shard limit for the account 000000000000 in us-east-1. "+
+	wantAPIError(t, err, wire.LimitExceeded, "This request would exceed the shard limit for the account 000000000000 in us-east-1. "+
 		"Current shard count for the account: 3. Limit: 5. Number of additional shards that would have resulted from this request: 3.")
 	_, err = c.sdk.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: aws.String("a"), TargetShardCount: aws.Int32(6), ScalingType: types.ScalingTypeUniformScaling})
-	wantAPIError(t, err, errLimitExceeded, "Target shard count or number of open shards cannot be greater than 5.")
+	wantAPIError(t, err, wire.LimitExceeded, "Target shard count or number of open shards cannot be greater than 5.")
 	if _, err := c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("b"), ShardCount: aws.Int32(2)}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.sdk.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("a"), ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("10")})
-	wantAPIError(t, err, errLimitExceeded, "This request would exceed the shard limit for the account 000000000000 in us-east-1. "+
+	wantAPIError(t, err, wire.LimitExceeded, "This request would exceed the shard limit for the account 000000000000 in us-east-1. "+
 		"Current shard count for the account: 5. Limit: 5. Number of additional shards that would have resulted from this request: 1.")
 	_, err = c.sdk.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: aws.String("b"), TargetShardCount: aws.Int32(3), ScalingType: types.ScalingTypeUniformScaling})
-	wantAPIError(t, err, errLimitExceeded, "This request would exceed the shard limit")
+	wantAPIError(t, err, wire.LimitExceeded, "This request would exceed the shard limit")
 	if _, err := c.sdk.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("b")}); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,7 @@ func TestShardLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.sdk.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od2"), StreamModeDetails: od, ShardCount: aws.Int32(1)})
-	wantAPIError(t, err, errLimitExceeded, "This request would exceed the on-demand stream count limit")
+	wantAPIError(t, err, wire.LimitExceeded, "This request would exceed the on-demand stream count limit")
 	lim, err := c.sdk.DescribeLimits(ctx, &kinesis.DescribeLimitsInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +276,7 @@ func TestListStreamsPaging(t *testing.T) {
 			t.Fatalf("after s-d: %v %+v", err, out)
 		}
 		_, err = c.sdk.ListStreams(ctx, &kinesis.ListStreamsInput{NextToken: aws.String("garbage")})
-		wantAPIError(t, err, errInvalidArgument, "Invalid NextToken")
+		wantAPIError(t, err, wire.InvalidArgument, "Invalid NextToken")
 	})
 }
 
@@ -298,13 +300,13 @@ func TestRetentionPeriod(t *testing.T) {
 		t.Fatalf("after increase: %d h", h)
 	}
 	_, err := c.sdk.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(25)})
-	wantAPIError(t, err, errInvalidArgument, "Requested retention period (25 hours) for stream ret can not be shorter than existing retention period (48 hours). Use DecreaseRetentionPeriod API.")
+	wantAPIError(t, err, wire.InvalidArgument, "Requested retention period (25 hours) for stream ret can not be shorter than existing retention period (48 hours). Use DecreaseRetentionPeriod API.")
 	_, err = c.sdk.DecreaseStreamRetentionPeriod(ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(49)})
-	wantAPIError(t, err, errInvalidArgument, "Requested retention period (49 hours) for stream ret can not be longer than existing retention period (48 hours). Use IncreaseRetentionPeriod API.")
+	wantAPIError(t, err, wire.InvalidArgument, "Requested retention period (49 hours) for stream ret can not be longer than existing retention period (48 hours). Use IncreaseRetentionPeriod API.")
 	_, err = c.sdk.DecreaseStreamRetentionPeriod(ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(23)})
-	wantAPIError(t, err, errInvalidArgument, "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.")
+	wantAPIError(t, err, wire.InvalidArgument, "Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.")
 	_, err = c.sdk.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(8761)})
-	wantAPIError(t, err, errInvalidArgument, "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.")
+	wantAPIError(t, err, wire.InvalidArgument, "Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.")
 	if _, err := c.sdk.DecreaseStreamRetentionPeriod(ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(24)}); err != nil {
 		t.Fatal(err)
 	}
@@ -312,8 +314,8 @@ func TestRetentionPeriod(t *testing.T) {
 		t.Fatalf("after decrease: %d h", h)
 	}
 	_, err = c.sdk.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: aws.String("nope"), RetentionPeriodHours: aws.Int32(48)})
-	wantAPIError(t, err, errResourceNotFound, "Stream nope under account 000000000000 not found.")
-	wantRawError(t, c.call(t, e.addr, "IncreaseStreamRetentionPeriod", map[string]any{"StreamName": "ret"}), errValidation,
+	wantAPIError(t, err, wire.ResourceNotFound, "Stream nope under account 000000000000 not found.")
+	wantRawError(t, c.call(t, e.addr, "IncreaseStreamRetentionPeriod", map[string]any{"StreamName": "ret"}), wire.Validation,
 		"1 validation error detected: Value null at 'retentionPeriodHours' failed to satisfy constraint: Member must not be null")
 
 	// A local retention floor shortens how long a 24-hour stream keeps
@@ -332,7 +334,7 @@ func TestRetentionPeriod(t *testing.T) {
 		t.Fatalf("under a 90 min floor: reports %d h, keeps records %v; want 24 h and 90m", h, st.Retention())
 	}
 	_, err = lc.sdk.DecreaseStreamRetentionPeriod(ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: aws.String("short"), RetentionPeriodHours: aws.Int32(2)})
-	wantAPIError(t, err, errInvalidArgument, "Minimum allowed retention period is 24 hours. Requested retention period (2 hours) is too short.")
+	wantAPIError(t, err, wire.InvalidArgument, "Minimum allowed retention period is 24 hours. Requested retention period (2 hours) is too short.")
 	if _, err := lc.sdk.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: aws.String("short"), RetentionPeriodHours: aws.Int32(48)}); err != nil {
 		t.Fatal(err)
 	}
@@ -368,9 +370,9 @@ func TestStreamStates(t *testing.T) {
 	}
 	inState := "Stream slow under account 000000000000 not ACTIVE, instead in state "
 	_, err := c.sdk.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: name, ShardToSplit: aws.String("shardId-0"), NewStartingHashKey: aws.String("10")})
-	wantAPIError(t, err, errResourceInUse, inState+"CREATING")
+	wantAPIError(t, err, wire.ResourceInUse, inState+"CREATING")
 	_, err = c.sdk.ListShards(ctx, &kinesis.ListShardsInput{StreamName: name})
-	wantAPIError(t, err, errResourceInUse, inState+"CREATING")
+	wantAPIError(t, err, wire.ResourceInUse, inState+"CREATING")
 	sum, err := c.sdk.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: name})
 	if err != nil || *sum.StreamDescriptionSummary.OpenShardCount != 0 {
 		t.Fatalf("summary while CREATING: %v %+v", err, sum)
@@ -387,9 +389,9 @@ func TestStreamStates(t *testing.T) {
 		t.Fatalf("status after split: %s", s)
 	}
 	_, err = c.sdk.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: name, ShardToMerge: aws.String("shardId-000000000002"), AdjacentShardToMerge: aws.String("shardId-000000000003")})
-	wantAPIError(t, err, errResourceInUse, inState+"UPDATING")
+	wantAPIError(t, err, wire.ResourceInUse, inState+"UPDATING")
 	_, err = c.sdk.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: name, TargetShardCount: aws.Int32(4), ScalingType: types.ScalingTypeUniformScaling})
-	wantAPIError(t, err, errResourceInUse, inState+"UPDATING")
+	wantAPIError(t, err, wire.ResourceInUse, inState+"UPDATING")
 	skew.Add(int64(2 * time.Minute))
 	if s := status(); s != types.StreamStatusActive {
 		t.Fatalf("status after UpdateDelay: %s", s)

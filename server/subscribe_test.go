@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -387,7 +389,7 @@ func TestSubscribeToShardErrors(t *testing.T) {
 			t.Fatalf("AT_SEQUENCE_NUMBER without a number: %v", err)
 		}
 		raw := c.call(t, e.addr, "SubscribeToShard", `{"ShardId":"shardId-000000000000"}`)
-		if raw.status != 400 || raw.body["__type"] != errValidation {
+		if raw.status != 400 || raw.body["__type"] != wire.Validation {
 			t.Fatalf("no ConsumerARN: %d %v", raw.status, raw.body)
 		}
 	})

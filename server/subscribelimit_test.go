@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"math"
 	"testing"
 	"time"
 
@@ -11,29 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
-
-// TestPushAllowanceRate pushes 1 MiB events as fast as a subscription's
-// allowance lets them go, on a simulated clock, and checks the sustained
-// rate is AWS's 2 MiB/s per consumer-shard.
-func TestPushAllowanceRate(t *testing.T) {
-	now := time.Unix(1700000000, 0)
-	var a pushAllowance
-	pushed := 0
-	for t0 := now; now.Sub(t0) < 60*time.Second; {
-		if d := a.delay(now, AWSReadBytesPerSecond); d > 0 {
-			now = now.Add(d)
-			continue
-		}
-		a.charge(maxEventBytes)
-		if now.Sub(t0) >= 2*time.Second {
-			pushed += maxEventBytes
-		}
-	}
-	rate := float64(pushed) / 58
-	if math.Abs(rate-AWSReadBytesPerSecond) > 0.05*AWSReadBytesPerSecond {
-		t.Fatalf("sustained push rate %.0f B/s, want %d within 5%%", rate, AWSReadBytesPerSecond)
-	}
-}
 
 // TestSubscribePushLimit checks that with throughput emulation on, a
 // subscription that has just been pushed a backlog larger than a second of

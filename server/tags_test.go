@@ -5,6 +5,8 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -124,7 +126,7 @@ func TestTagErrors(t *testing.T) {
 		raw := func(op, body, want string) {
 			t.Helper()
 			r := c.call(t, e.addr, op, body)
-			if r.status != 400 || r.body["__type"] != errValidation || r.body["message"] != want {
+			if r.status != 400 || r.body["__type"] != wire.Validation || r.body["message"] != want {
 				t.Errorf("%s %s: got %d %v, want ValidationException %q", op, body, r.status, r.body, want)
 			}
 		}
@@ -149,26 +151,26 @@ func TestTagErrors(t *testing.T) {
 			many[fmt.Sprintf("k%02d", i)] = "v"
 		}
 		_, err := c.sdk.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagerr"), Tags: many})
-		wantAPIError(t, err, errInvalidArgument, "Failed to add tags to stream tagerr under account "+account+" because a given stream cannot have more than 50 tags")
+		wantAPIError(t, err, wire.InvalidArgument, "Failed to add tags to stream tagerr under account "+account+" because a given stream cannot have more than 50 tags")
 		if n := len(st.Tags()); n != 0 {
 			t.Fatalf("%d tags stored after a refused AddTagsToStream", n)
 		}
 		_, err = c.sdk.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String(st.ARN()), Tags: map[string]string{"k": "a|b"}})
-		wantAPIError(t, err, errInvalidArgument, "Some tags contain invalid characters.")
+		wantAPIError(t, err, wire.InvalidArgument, "Some tags contain invalid characters.")
 		_, err = c.sdk.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("tagerr"), Tags: map[string]string{"AWS:x": "v"}})
-		wantAPIError(t, err, errInvalidArgument, "Tag key AWS:x uses the reserved prefix aws:")
+		wantAPIError(t, err, wire.InvalidArgument, "Tag key AWS:x uses the reserved prefix aws:")
 		_, err = c.sdk.RemoveTagsFromStream(ctx, &kinesis.RemoveTagsFromStreamInput{StreamName: aws.String("tagerr"), TagKeys: []string{"a#"}})
-		wantAPIError(t, err, errInvalidArgument, "Some tags contain invalid characters.")
+		wantAPIError(t, err, wire.InvalidArgument, "Some tags contain invalid characters.")
 		_, err = c.sdk.ListTagsForStream(ctx, &kinesis.ListTagsForStreamInput{})
-		wantAPIError(t, err, errInvalidArgument, "Either StreamName or StreamARN must be provided.")
+		wantAPIError(t, err, wire.InvalidArgument, "Either StreamName or StreamARN must be provided.")
 
 		// Missing resources.
 		_, err = c.sdk.ListTagsForStream(ctx, &kinesis.ListTagsForStreamInput{StreamName: aws.String("nope")})
-		wantAPIError(t, err, errResourceNotFound, "Stream nope under account "+account+" not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream nope under account "+account+" not found.")
 		_, err = c.sdk.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: aws.String("arn:aws:kinesis:us-east-1:123456789012:stream/tagerr")})
-		wantAPIError(t, err, errResourceNotFound, "Stream tagerr under account 123456789012 not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Stream tagerr under account 123456789012 not found.")
 		consumer := st.ARN() + "/consumer/app:1700000000"
 		_, err = c.sdk.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String(consumer), Tags: map[string]string{"k": "v"}})
-		wantAPIError(t, err, errResourceNotFound, "Consumer "+consumer+" under account "+account+" not found.")
+		wantAPIError(t, err, wire.ResourceNotFound, "Consumer "+consumer+" under account "+account+" not found.")
 	})
 }

@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/shardlog/shardlog/server/wire"
+)
 
 // TestValidationBeforeExistence: every operation checks its request against
 // the model's constraints (lengths, patterns, ranges, enums) before it looks
@@ -54,7 +58,7 @@ func TestValidationBeforeExistence(t *testing.T) {
 	e.each(t, func(t *testing.T, c testClient) {
 		for _, tc := range cases {
 			r := c.call(t, e.addr, tc.op, tc.body)
-			if r.status != 400 || r.body["__type"] != errValidation {
+			if r.status != 400 || r.body["__type"] != wire.Validation {
 				t.Errorf("%s %s: %d %v %.200v, want ValidationException", tc.op, tc.body, r.status, r.body["__type"], r.body["message"])
 			}
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardlog/shardlog/server/wire"
+
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -232,11 +234,11 @@ func TestErrorBodyKeys(t *testing.T) {
 		key, msg string // msg "" checks only that the key holds a message
 	}{
 		{name: "base64", op: "PutRecord", json: `{"StreamName":"keys","PartitionKey":"a","Data":"!!!!"}`, cbor: []byte{0xff},
-			typ: errSerialization, key: "Message"},
+			typ: wire.Serialization, key: "Message"},
 		{name: "not found", op: "DescribeStream", json: `{"StreamARN":"` + missingARN + `"}`,
-			typ: errResourceNotFound, key: "message", msg: "Stream wrong-stream-name under account 000000000000 not found."},
+			typ: wire.ResourceNotFound, key: "message", msg: "Stream wrong-stream-name under account 000000000000 not found."},
 		{name: "validation", op: "DescribeStream", json: `{}`,
-			typ: errInvalidArgument, key: "message", msg: "Either StreamName or StreamARN must be provided."},
+			typ: wire.InvalidArgument, key: "message", msg: "Either StreamName or StreamARN must be provided."},
 	}
 	e.each(t, func(t *testing.T, c testClient) {
 		for _, wc := range wireCodecs {
@@ -286,17 +288,17 @@ func TestCBORErrorsInCBOR(t *testing.T) {
 	e.each(t, func(t *testing.T, c testClient) {
 		t.Run("method", func(t *testing.T) {
 			check(t, c.send(t, e.addr, http.MethodPut, emptyMap, "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType),
-				http.StatusForbidden, errAccessDenied)
+				http.StatusForbidden, wire.AccessDenied)
 		})
 		// A CBOR body is well-formed CBOR, not JSON: the operation is
 		// unknown, the body is not at fault.
 		t.Run("unknown operation", func(t *testing.T) {
 			check(t, c.send(t, e.addr, http.MethodPost, emptyMap, "X-Amz-Target", targetPrefix+"ListStream", "Content-Type", cborType),
-				http.StatusBadRequest, errUnknownOperation)
+				http.StatusBadRequest, wire.UnknownOperation)
 		})
 		t.Run("malformed body, unknown operation", func(t *testing.T) {
 			check(t, c.send(t, e.addr, http.MethodPost, []byte{0xbf}, "X-Amz-Target", targetPrefix+"ListStream", "Content-Type", cborType),
-				http.StatusBadRequest, errSerialization)
+				http.StatusBadRequest, wire.Serialization)
 		})
 		t.Run("body limit", func(t *testing.T) {
 			if c.name == "http1" {
@@ -304,17 +306,17 @@ func TestCBORErrorsInCBOR(t *testing.T) {
 				// sends the headers and one byte (fasthttp waits for
 				// it), or its write would fail.
 				check(t, rawHTTP1(t, e.addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: %sListStreams\r\nContent-Type: %s\r\n%sContent-Length: %d\r\n\r\n\xbf",
-					e.addr, targetPrefix, cborType, shapeAuthLines(), controlBodyBytes+1)), http.StatusRequestEntityTooLarge, errValidation)
+					e.addr, targetPrefix, cborType, shapeAuthLines(), controlBodyBytes+1)), http.StatusRequestEntityTooLarge, wire.Validation)
 				return
 			}
 			check(t, c.send(t, e.addr, http.MethodPost, make([]byte, controlBodyBytes+1), "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType),
-				http.StatusRequestEntityTooLarge, errValidation)
+				http.StatusRequestEntityTooLarge, wire.Validation)
 		})
 	})
 	auth := newAuthEnv(t)
 	auth.each(t, func(t *testing.T, c testClient) {
 		check(t, c.send(t, auth.addr, http.MethodPost, emptyMap, "X-Amz-Target", targetPrefix+"ListStreams", "Content-Type", cborType, "Authorization", ""),
-			http.StatusBadRequest, errMissingToken)
+			http.StatusBadRequest, wire.MissingToken)
 	})
 }
 

@@ -88,13 +88,17 @@ func (st *Stream) pruneConsumers(m *streamMeta, nowMs int64) {
 // RegisterConsumer registers a consumer named name, CREATING for the store's
 // CreateDelay and ACTIVE after. It fails with ErrConsumerExists when a
 // consumer of that name is registered (or still DELETING), and with
-// ErrTooManyConsumers past MaxConsumers or MaxCreatingConsumers. The
+// ErrTooManyConsumers past MaxConsumers or MaxCreatingConsumers; first of
+// all with a *LimitError at AccountLimits.ConsumersPerStream. The
 // registration is in stream.json when it returns.
 func (st *Stream) RegisterConsumer(name string) (ConsumerInfo, error) {
 	nowMs := st.store.opts.Now().UnixMilli()
 	var info ConsumerInfo
 	err := st.update(func(m *streamMeta) error {
 		st.pruneConsumers(m, nowMs)
+		if limit := st.store.AccountLimits().ConsumersPerStream; limit > 0 && limit < MaxConsumers && len(m.Consumers) >= limit {
+			return &LimitError{Kind: LimitConsumers, Current: len(m.Consumers), Max: limit}
+		}
 		creating := 0
 		for i := range m.Consumers {
 			c := &m.Consumers[i]

@@ -44,10 +44,12 @@
 //
 // # Concurrency and lock order
 //
-//	Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu  ->  Shard.sealMu
+//	Store.account  ->  Store.mu  ->  Stream.mu  ->  Shard.mu (by shard index when several)  ->  Shard.syncMu  ->  Shard.sealMu
 //
-// Shard.expireMu is taken before Shard.mu by Expire and Compress only;
-// Shard.waitMu is a leaf. Appends to one shard are serialised by Shard.mu;
+// Store.account serialises the changes AccountLimits guard; the limit is
+// checked under it, before Store.mu or Stream.mu is taken (the check reads
+// every stream). Shard.expireMu is taken before Shard.mu by Expire and
+// Compress only; Shard.waitMu is a leaf. Appends to one shard are serialised by Shard.mu;
 // appends to different shards run in parallel. Readers take no lock: they
 // load the published segment list (an atomic pointer to an immutable slice)
 // and take a reference on each segment they read, so expiry can retire

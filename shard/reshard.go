@@ -17,8 +17,15 @@ type child struct {
 
 // SplitShard closes the open shard id and creates two children: one owning
 // [start, newStart-1] and one owning [newStart, end] of its hash range.
-// newStart must lie strictly inside the range (ErrBadSplitKey).
+// newStart must lie strictly inside the range (ErrBadSplitKey). It fails
+// with a *LimitError when one more open shard would pass the account's
+// AccountLimits.Shards.
 func (st *Stream) SplitShard(id string, newStart HashKey) error {
+	st.store.account.Lock()
+	defer st.store.account.Unlock()
+	if err := st.store.admitShardsLocked(1); err != nil {
+		return fmt.Errorf("split %s: %w", id, err)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	parent, err := st.openShardLocked(id)
@@ -39,6 +46,8 @@ func (st *Stream) SplitShard(id string, newStart HashKey) error {
 // one child owning both ranges; id becomes its parent and adjacentID its
 // adjacent parent.
 func (st *Stream) MergeShards(id, adjacentID string) error {
+	st.store.account.Lock() // the open shard count changes
+	defer st.store.account.Unlock()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	a, err := st.openShardLocked(id)
@@ -67,8 +76,17 @@ func (st *Stream) MergeShards(id, adjacentID string) error {
 // split the hash-key space evenly (uniform scaling). The target must differ
 // from the open shard count and lie within [ceil(open/2), 2*open]. Each child
 // names as parent the old shard holding its first hash key, and as adjacent
-// parent the one holding its last key when that differs.
+// parent the one holding its last key when that differs. It fails with a
+// *LimitError when the account's open shards would pass
+// AccountLimits.Shards.
 func (st *Stream) UpdateShardCount(target int) error {
+	st.store.account.Lock()
+	defer st.store.account.Unlock()
+	// Every change to the open shards holds st.store.account: the count
+	// read here is the one resharded below.
+	if err := st.store.admitShardsLocked(target - len(*st.open.Load())); err != nil {
+		return fmt.Errorf("update shard count of %s to %d: %w", st.name, target, err)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.statusLocked() != StatusActive {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -53,6 +54,12 @@ type Store struct {
 	opts Options
 	log  zerolog.Logger
 	dir  string
+
+	// account serialises the changes AccountLimits guard (creating
+	// streams, resharding, switching to ON_DEMAND), so that a limit checked
+	// before a change still holds when it is made; taken before mu.
+	account sync.Mutex
+	limits  atomic.Pointer[AccountLimits]
 
 	mu      sync.RWMutex // guards streams, meta and closed; taken before any Stream.mu
 	streams map[string]*Stream
@@ -266,7 +273,9 @@ func dirName(name string) string {
 }
 
 // CreateStream creates a stream with cfg.ShardCount shards splitting the
-// hash-key space evenly. After it returns the stream survives a crash; a
+// hash-key space evenly. It fails with ErrStreamExists for a name in use,
+// then with a *LimitError when the shards or the ON_DEMAND mode would pass
+// the AccountLimits. After it returns the stream survives a crash; a
 // crash before that leaves no trace of it.
 func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	if cfg.ShardCount < 1 || cfg.ShardCount > maxSeqIndex {
@@ -277,6 +286,21 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	}
 	if cfg.MaxRecordSizeKiB == 0 {
 		cfg.MaxRecordSizeKiB = DefaultMaxRecordSizeKiB
+	}
+	s.account.Lock()
+	defer s.account.Unlock()
+	if _, err := s.Stream(cfg.Name); err == nil {
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, ErrStreamExists)
+	} else if !errors.Is(err, ErrStreamNotFound) {
+		return nil, err
+	}
+	if err := s.admitShardsLocked(cfg.ShardCount); err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
+	}
+	if cfg.Mode == ModeOnDemand {
+		if err := s.admitOnDemandLocked(); err != nil {
+			return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -418,8 +418,16 @@ func (st *Stream) SetRetentionHours(hours int) error {
 func (st *Stream) Retention() time.Duration { return time.Duration(st.retention.Load()) }
 
 // SetMode switches the capacity mode and marks the stream UPDATING for the
-// store's UpdateDelay.
+// store's UpdateDelay. Switching to ON_DEMAND fails with a *LimitError when
+// the account has AccountLimits.OnDemandStreams already.
 func (st *Stream) SetMode(mode StreamMode) error {
+	st.store.account.Lock()
+	defer st.store.account.Unlock()
+	if mode == ModeOnDemand && st.Info().Mode != ModeOnDemand {
+		if err := st.store.admitOnDemandLocked(); err != nil {
+			return fmt.Errorf("set mode of %s: %w", st.name, err)
+		}
+	}
 	return st.update(func(m *streamMeta) error {
 		m.Mode = mode
 		m.UpdatingUntilMs = st.updatingUntil()

@@ -301,7 +301,7 @@ func (c *apiClient) readAll(t *testing.T, stream, shardID string) []getRecord {
 
 // dummyAuth returns an X-Amz-Date value and a SigV4 Authorization header
 // of the right shape for it, with a signature of zeros: what auth mode none
-// requires of every API request (server/authform.go), as AWS does. It signs
+// requires of every API request (server/sigv4/authform.go), as AWS does. It signs
 // content-type, host, x-amz-date and x-amz-target, so a request may carry
 // no other x-amz-* header.
 func dummyAuth() (amzDate, authorization string) {

@@ -1,9 +1,0 @@
-package server
-
-func init() { register("DecreaseStreamRetentionPeriod", (*Server).decreaseStreamRetentionPeriod) }
-
-// decreaseStreamRetentionPeriod answers DecreaseStreamRetentionPeriod; see
-// setRetention.
-func (s *Server) decreaseStreamRetentionPeriod(in *streamRetentionInput) (*emptyOutput, error) {
-	return s.setRetention(in, false)
-}

@@ -1,0 +1,241 @@
+package ops
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/shardlog/shardlog/server/wire"
+
+	"github.com/shardlog/shardlog/shard"
+)
+
+const (
+	// maxGetRecords is the largest Limit of GetRecords, and the default.
+	maxGetRecords = 10000
+	// maxGetRecordsBytes is the most record data one GetRecords returns.
+	maxGetRecordsBytes = 10 << 20
+)
+
+type getRecordsInput struct {
+	Limit         *int
+	ShardIterator *string
+	StreamARN     *string
+
+	iter wire.Opened[wire.Iterator] // ShardIterator, opened once per request
+}
+
+// iterator opens ShardIterator (once per request).
+func (in *getRecordsInput) iterator(s *Service) (wire.Iterator, error) {
+	return in.iter.Get(func() (wire.Iterator, error) { return s.tokens.OpenIterator(*in.ShardIterator) })
+}
+
+// sealedStream implements sealedRequest: the stream the iterator names.
+func (in *getRecordsInput) sealedStream(s *Service) (string, bool, error) {
+	if in.ShardIterator == nil {
+		return "", false, nil
+	}
+	it, err := in.iterator(s)
+	return it.Stream, true, err
+}
+
+// getRecordsOutput is GetRecords' response. Its records alias mapped
+// segment memory held by res until release, which runs after encoding.
+type getRecordsOutput struct {
+	res          shard.ReadResult
+	shard        *shard.Shard
+	nextIterator []byte // nil at the end of a closed shard
+	children     []*shard.Shard
+	kms          bool // the stream is encrypted: records say so
+}
+
+var getRecordsOutputs = sync.Pool{New: func() any { return new(getRecordsOutput) }}
+
+// getRecords answers GetRecords: records from the iterator's position on,
+// and the iterator to continue with.
+func (s *Service) getRecords(in *getRecordsInput) (*getRecordsOutput, error) {
+	began := time.Now()
+	var v wire.Validator
+	v.IntRange("limit", in.Limit, 1, maxGetRecords)
+	v.NotNull("shardIterator", in.ShardIterator != nil)
+	v.Str("shardIterator", in.ShardIterator, 1, wire.MaxIteratorChars, nil)
+	v.StreamARN("streamARN", in.StreamARN)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	it, err := in.iterator(s)
+	if err != nil {
+		return nil, err
+	}
+	now := s.opts.Now()
+	if now.UnixMilli()-it.IssuedMs > s.opts.IteratorTTL.Milliseconds() {
+		return nil, wire.Errorf(wire.ExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
+			amzTime(time.UnixMilli(it.IssuedMs)), amzTime(now), s.opts.IteratorTTL.Milliseconds())
+	}
+	if in.StreamARN != nil {
+		if name, ok := s.store.StreamNameFromARN(*in.StreamARN); !ok || name != it.Stream {
+			return nil, wire.Errorf(wire.InvalidArgument, "StreamARN %s does not match the stream of the ShardIterator.", *in.StreamARN)
+		}
+	}
+	st, err := s.lookupStream(&it.Stream, nil, needAny)
+	var ae *wire.APIError
+	if errors.As(err, &ae) && ae.Type == wire.ResourceNotFound {
+		return nil, s.shardNotFound(it.Stream, it.ShardID)
+	} else if err != nil {
+		return nil, err
+	}
+	sh, err := st.Shard(it.ShardID)
+	if errors.Is(err, shard.ErrShardNotFound) || err == nil && sh.SeqID().EpochMs != it.ShardEpochMs {
+		return nil, s.shardNotFound(it.Stream, it.ShardID)
+	} else if err != nil {
+		return nil, err
+	}
+	limit := maxGetRecords
+	if in.Limit != nil {
+		limit = *in.Limit
+	}
+	lim := s.limits.Load()
+	if lim.Throughput && !s.limiter.AdmitRead(sh, lim) {
+		s.metrics.ObserveGetRecords(st, sh, nil, true, began)
+		return nil, s.throughputExceeded(st, sh)
+	}
+	out := getRecordsOutputs.Get().(*getRecordsOutput)
+	if err := sh.Read(it.Pos, limit, maxGetRecordsBytes, &out.res); err != nil {
+		out.release()
+		s.metrics.ObserveGetRecords(st, sh, nil, false, began)
+		if ae := s.corruptRecords("GetRecords", st, sh, err); ae != nil {
+			return nil, ae
+		}
+		return nil, err
+	}
+	if lim.Throughput {
+		s.limiter.ChargeRead(sh, dataBytes(out.res.Records), lim)
+	}
+	s.metrics.ObserveGetRecords(st, sh, &out.res, false, began)
+	out.shard = sh
+	out.kms = st.Info().EncryptionType == "KMS"
+	if out.res.AtEnd {
+		for _, c := range st.Shards() {
+			if c.Parent() == sh.ID() || c.AdjacentParent() == sh.ID() {
+				out.children = append(out.children, c)
+			}
+		}
+	} else {
+		it.Pos, it.IssuedMs = out.res.Next, now.UnixMilli()
+		out.nextIterator = s.tokens.AppendIterator(out.nextIterator[:0], it)
+	}
+	return out, nil
+}
+
+// release drops the segment references and returns the output to its pool.
+func (o *getRecordsOutput) release() {
+	o.res.Release()
+	o.shard = nil
+	o.nextIterator = o.nextIterator[:0]
+	clear(o.children)
+	o.children = o.children[:0]
+	o.kms = false
+	getRecordsOutputs.Put(o)
+}
+
+// AppendJSON encodes the response straight from the mapped records.
+func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"Records":[`...)
+	id := o.shard.SeqID()
+	var seqs shard.SeqFormatter // the records of a page have consecutive positions
+	for i, r := range o.res.Records {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"Data":`...)
+		dst = wire.AppendBase64(dst, r.Data)
+		dst = append(dst, `,"PartitionKey":`...)
+		dst = wire.AppendJSONString(dst, r.PartitionKey)
+		dst = append(dst, `,"SequenceNumber":"`...)
+		dst = seqs.Append(dst, id, r.Seq)
+		dst = append(dst, `","ApproximateArrivalTimestamp":`...)
+		dst = wire.AppendEpochMs(dst, r.ArrivalMs)
+		if o.kms {
+			dst = append(dst, `,"EncryptionType":"KMS"`...)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, ']')
+	if o.res.AtEnd {
+		dst = append(dst, `,"ChildShards":[`...)
+		for i, c := range o.children {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"ShardId":`...)
+			dst = wire.AppendJSONString(dst, c.ID())
+			dst = append(dst, `,"ParentShards":[`...)
+			dst = wire.AppendJSONString(dst, c.Parent())
+			if p := c.AdjacentParent(); p != "" {
+				dst = append(dst, ',')
+				dst = wire.AppendJSONString(dst, p)
+			}
+			r := c.HashRange()
+			dst = append(dst, `],"HashKeyRange":{"StartingHashKey":"`...)
+			dst = append(dst, r.Start.String()...)
+			dst = append(dst, `","EndingHashKey":"`...)
+			dst = append(dst, r.End.String()...)
+			dst = append(dst, `"}}`...)
+		}
+		dst = append(dst, ']')
+	} else {
+		dst = append(dst, `,"NextShardIterator":"`...)
+		dst = append(dst, o.nextIterator...)
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"MillisBehindLatest":`...)
+	dst = strconv.AppendInt(dst, o.res.MillisBehind, 10)
+	return append(dst, '}')
+}
+
+// amzTime formats t as AWS does in iterator expiry messages (Java's
+// Date.toString in UTC): "Thu Jan 22 01:22:02 UTC 2015".
+func amzTime(t time.Time) string {
+	return t.UTC().Format("Mon Jan 02 15:04:05 UTC 2006")
+}
+
+// getRecordsShape is GetRecords' response in its wire shape.
+type getRecordsShape struct {
+	Records            []eventRecord
+	NextShardIterator  string `json:",omitempty"`
+	MillisBehindLatest int64
+	ChildShards        []childShard `json:",omitempty"`
+}
+
+func (o *getRecordsOutput) CBORShape() any {
+	out := &getRecordsShape{Records: make([]eventRecord, 0, len(o.res.Records)), MillisBehindLatest: o.res.MillisBehind}
+	id := o.shard.SeqID()
+	for _, r := range o.res.Records {
+		er := eventRecord{
+			SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
+			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
+			Data:                        r.Data,
+			PartitionKey:                string(r.PartitionKey),
+		}
+		if o.kms {
+			er.EncryptionType = "KMS"
+		}
+		out.Records = append(out.Records, er)
+	}
+	if o.res.AtEnd {
+		out.ChildShards = []childShard{}
+		for _, c := range o.children {
+			parents := []string{c.Parent()}
+			if p := c.AdjacentParent(); p != "" {
+				parents = append(parents, p)
+			}
+			r := c.HashRange()
+			out.ChildShards = append(out.ChildShards, childShard{ShardId: c.ID(), ParentShards: parents,
+				HashKeyRange: hashKeyRange{StartingHashKey: r.Start.String(), EndingHashKey: r.End.String()}})
+		}
+	} else {
+		out.NextShardIterator = string(o.nextIterator)
+	}
+	return out
+}
