@@ -1,15 +1,19 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
 	"github.com/shardlog/shardlog/shard"
+	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkGetRecordsHTTP reads a page of 1000 records of 100 bytes with
@@ -62,4 +66,71 @@ func BenchmarkGetRecordsHTTP(b *testing.B) {
 			b.Fatalf("short page: %d bytes", len(out))
 		}
 	}
+}
+
+// BenchmarkGetRecordsHandler measures the server's side of GetRecords alone:
+// the fasthttp handler answers a full page (Limit 10000, 1 KiB records, as a
+// consumer draining a backlog asks) and the response is written out as the
+// server writes it to a connection, to io.Discard; no client runs. The
+// ns/record metric is the per-record server cost.
+func BenchmarkGetRecordsHandler(b *testing.B) {
+	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
+	st := e.createStream("bench", 1)
+	const n, size = 10000, 1024
+	for i := 0; i < n; i += 500 {
+		recs := make([]shard.Record, 500)
+		keys := make([]shard.HashKey, len(recs))
+		for j := range recs {
+			recs[j] = shard.Record{Data: bytes.Repeat([]byte{byte(i + j)}, size), PartitionKey: []byte("pk-" + strconv.Itoa(i+j))}
+		}
+		results := make([]shard.PutResult, len(recs))
+		st.Put(recs, keys, results)
+		for _, r := range results {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/",
+		strings.NewReader(`{"StreamName":"bench","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`))
+	req.Header.Set("X-Amz-Target", targetPrefix+"GetShardIterator")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	shapeAuth(req)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var it struct{ ShardIterator string }
+	if err := json.NewDecoder(resp.Body).Decode(&it); err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
+	shapeAuth(req)
+	var fr fasthttp.Request
+	fr.Header.SetMethod(http.MethodPost)
+	fr.SetRequestURI("/")
+	fr.Header.SetHost(req.Host)
+	for name, vs := range req.Header {
+		fr.Header.Set(name, vs[0])
+	}
+	body, _ := json.Marshal(map[string]any{"ShardIterator": it.ShardIterator, "Limit": n})
+	fr.SetBody(body)
+	handler := e.srv.RequestHandler()
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+	w := bufio.NewWriterSize(io.Discard, 4096)
+	b.SetBytes(n * size)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		handler(&ctx)
+		if ctx.Response.StatusCode() != http.StatusOK {
+			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		if err := ctx.Response.Write(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
 }

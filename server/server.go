@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -262,17 +263,63 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	if x.closeConn {
 		ctx.SetConnectionClose()
 	}
-	s.writeFast(ctx, x.status, x.respContentType, x.out)
+	s.writeHeaderFast(ctx, x.status, x.respContentType)
 	s.finish(&x)
-	wire.PutBuffer(buf, x.out)
+	setBodyFast(ctx, buf, x.out)
 }
 
 func (s *Server) writeFast(ctx *fasthttp.RequestCtx, status int, contentType string, body []byte) {
+	s.writeHeaderFast(ctx, status, contentType)
+	ctx.Response.SetBody(body)
+}
+
+func (s *Server) writeHeaderFast(ctx *fasthttp.RequestCtx, status int, contentType string) {
 	var id [40]byte
 	ctx.Response.Header.SetBytesV("X-Amzn-Requestid", s.requestID(id[:0]))
 	ctx.Response.Header.SetContentType(contentType)
 	ctx.SetStatusCode(status)
-	ctx.Response.SetBody(body)
+}
+
+// streamBodyMin is the response size from which setBodyFast hands fasthttp
+// the encoded buffer itself instead of a copy.
+const streamBodyMin = 64 << 10
+
+// setBodyFast makes out, encoded in the pooled buffer buf, the response
+// body, and gives buf back to the pool once it is no longer needed. A small
+// body is copied into the response; a large one (a GetRecords page) is
+// written from out itself, which goes back to the pool when fasthttp closes
+// the body stream after writing it, or drops it.
+func setBodyFast(ctx *fasthttp.RequestCtx, buf *[]byte, out []byte) {
+	if len(out) < streamBodyMin {
+		ctx.Response.SetBody(out)
+		wire.PutBuffer(buf, out)
+		return
+	}
+	b := pooledBodies.Get().(*pooledBody)
+	b.Reset(out)
+	b.buf, b.used = buf, out
+	ctx.Response.SetBodyStream(b, len(out))
+}
+
+// pooledBody is a response body read from a pooled buffer; fasthttp closes
+// it (io.Closer) when the response is written or reset.
+type pooledBody struct {
+	bytes.Reader
+	buf  *[]byte
+	used []byte
+}
+
+var pooledBodies = sync.Pool{New: func() any { return new(pooledBody) }}
+
+// Close returns the buffer and the reader to their pools.
+func (b *pooledBody) Close() error {
+	if b.buf != nil {
+		wire.PutBuffer(b.buf, b.used)
+	}
+	b.Reset(nil)
+	b.buf, b.used = nil, nil
+	pooledBodies.Put(b)
+	return nil
 }
 
 // fastError answers requests fasthttp could not read with a JSON error, as

@@ -324,8 +324,8 @@ func (st *Stream) putRouted(recs []Record, out []PutResult, b *putBatch) {
 		st.appendGroup(out[0].Shard, recs, out, nil, b)
 		return
 	}
-	sort.SliceStable(b.order, func(x, y int) bool {
-		return out[b.order[x]].Shard.index < out[b.order[y]].Shard.index
+	slices.SortStableFunc(b.order, func(x, y int) int {
+		return out[x].Shard.index - out[y].Shard.index
 	})
 	for start := 0; start < len(b.order); {
 		sh := out[b.order[start]].Shard

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -139,8 +140,20 @@ func (o *getRecordsOutput) release() {
 	getRecordsOutputs.Put(o)
 }
 
-// AppendJSON encodes the response straight from the mapped records.
+// recordJSONOverhead bounds the bytes of one record's JSON besides its
+// base64 data and partition key: keys, quotes, a 56-digit sequence number,
+// a timestamp and the optional encryption type.
+const recordJSONOverhead = 160
+
+// AppendJSON encodes the response straight from the mapped records. It
+// sizes dst once for the whole page, so a page of megabytes is not copied
+// again and again as it grows.
 func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
+	need := 256 + len(o.nextIterator)
+	for _, r := range o.res.Records {
+		need += (len(r.Data)+2)/3*4 + len(r.PartitionKey) + recordJSONOverhead
+	}
+	dst = slices.Grow(dst, need)
 	dst = append(dst, `{"Records":[`...)
 	id := o.shard.SeqID()
 	var seqs shard.SeqFormatter // the records of a page have consecutive positions

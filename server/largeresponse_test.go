@@ -1,0 +1,123 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// TestLargeResponseOutlivesHandler: a GetRecords page larger than
+// streamBodyMin is written from its pooled encoding buffer, which may go
+// back to the pool only once the response is sent. A client reads a page of
+// about 11 MB (more than the socket buffers hold) slowly over HTTP/1.1
+// while other requests encode other pages; every byte it reads must still
+// be its own page's.
+func TestLargeResponseOutlivesHandler(t *testing.T) {
+	e := newEnv(t)
+	e.createStream("big", 2)
+	c := e.clients[0]
+	ctx := context.Background()
+	const perShard, size = 8000, 1024
+	// Shard 0 holds records of 'a's, shard 1 of 'b's.
+	for shardIx, fill := range []byte{'a', 'b'} {
+		hashKey := "0"
+		if shardIx == 1 {
+			hashKey = "340282366920938463463374607431768211455"
+		}
+		for n := 0; n < perShard; n += 500 {
+			entries := make([]types.PutRecordsRequestEntry, 500)
+			for i := range entries {
+				entries[i] = types.PutRecordsRequestEntry{Data: bytes.Repeat([]byte{fill}, size), PartitionKey: aws.String("k"), ExplicitHashKey: aws.String(hashKey)}
+			}
+			if out, err := c.sdk.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("big"), Records: entries}); err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+				t.Fatalf("PutRecords: %v", err)
+			}
+		}
+	}
+	iterator := func(shardID string) string {
+		it, err := c.sdk.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("big"), ShardId: aws.String(shardID), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *it.ShardIterator
+	}
+
+	// The slow reader: a raw HTTP/1.1 request, then a pause after the
+	// first kilobyte of the response.
+	// A small receive buffer keeps most of the page in the server's
+	// hands until the client reads it.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10) })
+	}}
+	conn, err := d.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := fmt.Sprintf(`{"ShardIterator":%q}`, iterator("shardId-000000000000"))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	shapeAuth(req)
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReaderSize(conn, 1024)
+	if _, err := br.Peek(1024); err != nil {
+		t.Fatal(err)
+	}
+
+	// Meanwhile, pages of 'b's are encoded and sent to other clients.
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 3; i++ {
+				out, err := c.sdk.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(iterator("shardId-000000000001"))})
+				if err != nil || len(out.Records) != perShard {
+					t.Errorf("GetRecords of shard 1: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(50 * time.Millisecond)
+
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	var page struct{ Records []struct{ Data []byte } }
+	if err := json.Unmarshal(raw, &page); err != nil {
+		t.Fatalf("page of %d bytes does not parse: %v", len(raw), err)
+	}
+	if len(page.Records) != perShard {
+		t.Fatalf("%d records, want %d", len(page.Records), perShard)
+	}
+	for i, r := range page.Records {
+		if len(r.Data) != size || bytes.Count(r.Data, []byte{'a'}) != size {
+			t.Fatalf("record %d is not shard 0's", i)
+		}
+	}
+}
