@@ -95,14 +95,18 @@ func TestPutPartitionKeys(t *testing.T) {
 }
 
 // TestPutRetriesThrottled puts more records into one shard than its
-// emulated write limit (1000 records/s) allows in the 2 s between progress
-// lines: put retries the refused ones and every record lands once. With
-// line-number keys (all distinct) retried records land after later ones,
-// which no key's order notices; with one key for all, --ordered keeps
-// them in input order.
+// emulated write limit allows: put retries the refused ones and every
+// record lands once. With line-number keys (all distinct) retried records
+// land after later ones, which no key's order notices; with one key for
+// all, --ordered keeps them in input order. The limits leave a wide margin
+// for a slow machine: 3,500 records in 7 calls against 1,000 records/s
+// (and a second of burst), and 300 one-record calls against 100 records/s,
+// which only a put slower than 2 s would not exceed.
 func TestPutRetriesThrottled(t *testing.T) {
-	srv := kinesistest.New(t, kinesistest.WithStream("distinct", 1), kinesistest.WithStream("onekey", 1),
-		kinesistest.WithLimits(server.Limits{Throughput: true, WriteRecordsPerSecond: 1000}))
+	limited := func(stream string, recordsPerSecond int) *kinesistest.Server {
+		return kinesistest.New(t, kinesistest.WithStream(stream, 1),
+			kinesistest.WithLimits(server.Limits{Throughput: true, WriteRecordsPerSecond: recordsPerSecond}))
+	}
 	input := func(n int) string {
 		var in strings.Builder
 		for i := range n {
@@ -111,7 +115,7 @@ func TestPutRetriesThrottled(t *testing.T) {
 		return in.String()
 	}
 	retried := regexp.MustCompile(`put (\d+) records \(.*\) to \w+ in .*: \d+ PutRecords calls, (\d+) records retried\n`)
-	check := func(stream string, n int, inOrder bool, args ...string) {
+	check := func(srv *kinesistest.Server, stream string, n int, inOrder bool, args ...string) {
 		t.Helper()
 		in := input(n)
 		r := mustRun(t, strings.NewReader(in), append([]string{"put", "--endpoint", srv.Endpoint, stream}, args...)...)
@@ -134,8 +138,8 @@ func TestPutRetriesThrottled(t *testing.T) {
 			t.Errorf("%s: tail printed %d lines, want the %d put (in order: %v)", stream, len(got), len(want), inOrder)
 		}
 	}
-	check("distinct", 3500, false, "--progress")
-	check("onekey", 1500, true, "--partition-key", "one", "--ordered")
+	check(limited("distinct", 1000), "distinct", 3500, false, "--progress")
+	check(limited("onekey", 100), "onekey", 300, true, "--partition-key", "one", "--ordered")
 }
 
 // TestPutExactlyOnceToAnotherProcess puts 200,000 lines into a server in
