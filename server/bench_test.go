@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkPutRecordsHTTP sends PutRecords of 500 records of 100 bytes
@@ -82,5 +86,42 @@ func BenchmarkPutRecordsLarge(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkPutRecordHandler measures the server's side of PutRecord alone,
+// one 100-byte record per request as a producer without batching sends
+// it: the fasthttp handler (headers, routing, the auth shape check, JSON,
+// the append, the response) and the response written as to a connection.
+func BenchmarkPutRecordHandler(b *testing.B) {
+	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
+	e.createStream("one", 4)
+	body := []byte(`{"StreamName":"one","PartitionKey":"user-42","Data":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 100)) + `"}`)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Target", targetPrefix+"PutRecord")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	shapeAuth(req)
+	var fr fasthttp.Request
+	fr.Header.SetMethod(http.MethodPost)
+	fr.SetRequestURI("/")
+	fr.Header.SetHost(req.Host)
+	for name, vs := range req.Header {
+		fr.Header.Set(name, vs[0])
+	}
+	fr.SetBody(body)
+	handler := e.srv.RequestHandler()
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+	w := bufio.NewWriterSize(io.Discard, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		handler(&ctx)
+		if ctx.Response.StatusCode() != http.StatusOK {
+			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		if err := ctx.Response.Write(w); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
