@@ -32,6 +32,18 @@ type putRecordOutput struct {
 	EncryptionType string
 }
 
+// AppendJSON encodes the output as encoding/json would, without reflection:
+// PutRecord is the per-request hot path of unbatched producers.
+func (o *putRecordOutput) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"ShardId":`...)
+	dst = wire.AppendJSONString(dst, o.ShardId)
+	dst = append(dst, `,"SequenceNumber":`...)
+	dst = wire.AppendJSONString(dst, o.SequenceNumber)
+	dst = append(dst, `,"EncryptionType":`...)
+	dst = wire.AppendJSONString(dst, o.EncryptionType)
+	return append(dst, '}')
+}
+
 // putRecord answers PutRecord: one record routed by its partition key or
 // explicit hash key.
 func (s *Service) putRecord(in *putRecordInput) (*putRecordOutput, error) {

@@ -64,3 +64,21 @@ func FuzzPutRecordDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestPutRecordOutputJSON: the hand-written encoding of PutRecord's output
+// is byte for byte what encoding/json writes for the same struct.
+func TestPutRecordOutputJSON(t *testing.T) {
+	for _, o := range []putRecordOutput{
+		{ShardId: "shardId-000000000003", SequenceNumber: "49039859695685658495517785647037787851914786837991784449", EncryptionType: "NONE"},
+		{ShardId: "shardId-000000000000", SequenceNumber: "1", EncryptionType: "KMS"},
+		{},
+	} {
+		want, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.AppendJSON(nil); string(got) != string(want) {
+			t.Fatalf("AppendJSON = %s, want %s", got, want)
+		}
+	}
+}

@@ -166,7 +166,18 @@ func parseAuthorization(v string) (authHeader, *wire.APIError) {
 		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: "Unsupported AWS 'algorithm': '" + alg + "'."}
 	}
 	var Credential string
-	for _, part := range strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || r == ' ' }) {
+	// The parameters are separated by runs of commas and spaces; this is
+	// strings.FieldsFunc without its slice, as every request comes here.
+	for rest != "" {
+		part := rest
+		if i := strings.IndexAny(rest, ", "); i >= 0 {
+			part, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if part == "" {
+			continue
+		}
 		k, val, _ := strings.Cut(part, "=")
 		switch k {
 		case "Credential":
@@ -190,8 +201,20 @@ func parseAuthorization(v string) (authHeader, *wire.APIError) {
 	if msg != "" {
 		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: msg + "Authorization=" + alg}
 	}
-	parts := strings.Split(Credential, "/")
-	if len(parts) != 5 {
+	var parts [5]string
+	n := 0
+	for s := Credential; ; n++ {
+		elem, more, found := strings.Cut(s, "/")
+		if n < len(parts) {
+			parts[n] = elem
+		}
+		if !found {
+			n++
+			break
+		}
+		s = more
+	}
+	if n != len(parts) {
 		return a, &wire.APIError{Type: wire.IncompleteSignature, Message: "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + Credential + "'"}
 	}
 	a.accessKeyID, a.date, a.region, a.service, a.terminator = parts[0], parts[1], parts[2], parts[3], parts[4]
