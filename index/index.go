@@ -87,10 +87,9 @@ func open(f *os.File, path string, capacity int) (*Index, error) {
 	if allocated >= capacity {
 		capacity = allocated
 	} else if first := min(capacity, initialEntries); allocated < first {
+		// Not synced: the index is derived data, and an allocation lost
+		// to power loss is made again by the next Open.
 		if err := durable.Allocate(f, int64(first)*EntrySize); err != nil {
-			return nil, err
-		}
-		if err := f.Sync(); err != nil {
 			return nil, err
 		}
 		allocated = first

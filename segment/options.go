@@ -33,7 +33,7 @@ func (c Compression) String() string {
 // crash-point tests kill the process between any two durable steps. Fault
 // is called with op "create", "append", "sync", "seal", "reserve" or
 // "compress" at the start of the operation, and before each durable step
-// inside one: "create-allocate", "create-header-sync", "create-fsync",
+// inside one: "create-allocate", "create-fsync",
 // "create-rename", "create-dirsync", "grow" (allocating more of the
 // file ahead of an append), "seal-truncate", "seal-fsync", "seal-index" and
 // "remove" (unlinking a retired segment). A non-nil error

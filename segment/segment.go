@@ -217,17 +217,16 @@ func (s *Segment) create() (err error) {
 		return err
 	}
 	s.allocated = first
-	if v.mapping, err = mapFile(f, s.opts.capacity(), true); err != nil {
-		return err
-	}
 	s.created = s.opts.Now()
 	h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
-	h.put(v.mapping)
-	if err := s.opts.fault("create-header-sync"); err != nil {
-		return err
+	var hb [headerSize]byte
+	h.put(hb[:])
+	// Written with pwrite and made durable with the allocation by one fsync.
+	if _, err := f.WriteAt(hb[:], 0); err != nil {
+		return fmt.Errorf("write header: %w", err)
 	}
-	if err := v.mapping[:headerSize].Sync(gommap.MS_SYNC); err != nil {
-		return fmt.Errorf("msync header: %w", err)
+	if v.mapping, err = mapFile(f, s.opts.capacity(), true); err != nil {
+		return err
 	}
 	if err := s.opts.fault("create-fsync"); err != nil {
 		return err

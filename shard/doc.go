@@ -54,8 +54,9 @@
 // a segment under them and it is unmapped only after the last reference goes.
 // Tail notification is a channel closed by the next append (TailChanged).
 //
-// A shard reopened by Open is dormant: it holds no file or mapping until its
-// first append, read, seek or reshard loads its segments (Shard.loadMu, taken
+// A shard reopened by Open, or made by CreateStream, is dormant: it holds
+// no file or mapping until its first append, read, seek or reshard loads its
+// segments (a new shard gets its first segment file then) (Shard.loadMu, taken
 // before Shard.mu and after Stream.mu), so start-up reads only stream.json
 // files. Expire loads a dormant shard only when the header of its
 // oldest segment says it may hold expired records (the newest arrival time

@@ -366,7 +366,9 @@ func (sh *Shard) load() error {
 			next = s.Base()
 		}
 		if len(segs) == 0 {
-			s, err := segment.Create(sh.dir, next, next, sh.opts.Segment)
+			// The first reservation rides on the header's fsync, so the
+			// append that makes the segment needs no flush of its own.
+			s, err := segment.Create(sh.dir, next, next+reserveAhead, sh.opts.Segment)
 			if err != nil {
 				return err
 			}
