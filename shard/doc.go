@@ -58,7 +58,14 @@
 // no file or mapping until its first append, read, seek or reshard loads its
 // segments (a new shard gets its first segment file then) (Shard.loadMu, taken
 // before Shard.mu and after Stream.mu), so start-up reads only stream.json
-// files. Expire loads a dormant shard only when the header of its
+// files. A loaded shard becomes dormant again when it has been neither written
+// nor read for IdleShardTimeout, or, least recently used first, when more
+// than MaxLoadedShards are loaded (resident.go): its data is synced as the
+// fsync policy requires, the reservation in its header is lowered to the
+// next position, and its segments are retired (unmapped after their last
+// reader). That pass only ever try-locks (Stream.mu for reading, then the
+// shard's expireMu, loadMu, mu, syncMu and sealMu) and skips a busy shard.
+// Expire loads a dormant shard only when the header of its
 // oldest segment says it may hold expired records (the newest arrival time
 // a sealed segment records, else the segment's creation time): record
 // times, never file modification times.

@@ -31,8 +31,8 @@ var manyShards = flag.Int("manyshards", 0,
 //
 //	go test ./shard/ -run TestManyShards -manyshards=100000 -v -timeout 30m
 func TestManyShards(t *testing.T) {
-	n := *manyShards
-	if n <= 0 {
+	n, small := *manyShards, *manyShards <= 0
+	if small {
 		n = 2000
 	}
 	const perStream = 100
@@ -43,8 +43,11 @@ func TestManyShards(t *testing.T) {
 	o.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	o.Segment.Logger = o.Logger
 	o.ExpireInterval = time.Hour
+	if small {
+		o.MaxLoadedShards = 500 // exercise making shards dormant again
+	}
 
-	fds0, rss0 := openFDs(t), vmRSS(t)
+	fds0, rss0, maps0 := openFDs(t), vmRSS(t), mappings(t)
 	s, err := Open(o)
 	if err != nil {
 		t.Fatal(err)
@@ -84,10 +87,34 @@ func TestManyShards(t *testing.T) {
 			}
 		}
 	}
+	// The residency loop catches up with a burst of loads asynchronously.
+	for deadline := time.Now().Add(5 * time.Second); s.res.loaded.Load() > int64(s.opts.MaxLoadedShards) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	fdsWritten, rssWritten, diskWritten := openFDs(t)-fds0, vmRSS(t)-rss0, diskUsed(t, dir)
-	t.Logf("restart %v; first put to each of %d dormant shards: p50 %v p99 %v max %v, total %v; %d descriptors open; RSS +%d MiB (%.1f KiB per shard); %d MiB on disk (%.1f KiB per shard)",
-		restart, n, pct(first, 50), pct(first, 99), pct(first, 100), sum(first), fdsWritten,
+	mapsWritten, loaded := mappings(t)-maps0, s.res.loaded.Load()
+	t.Logf("restart %v; first put to each of %d dormant shards: p50 %v p99 %v max %v, total %v; %d descriptors open; %d shards loaded, %d mappings; RSS +%d MiB (%.1f KiB per shard); %d MiB on disk (%.1f KiB per shard)",
+		restart, n, pct(first, 50), pct(first, 99), pct(first, 100), sum(first), fdsWritten, loaded, mapsWritten,
 		rssWritten>>20, float64(rssWritten)/1024/float64(n), diskWritten>>20, float64(diskWritten)/1024/float64(n))
+	if small {
+		// Per-shard bounds: nothing held per idle shard, disk and memory
+		// that follow the data written.
+		if fdsCreated > 16 || fdsWritten > 16 {
+			t.Errorf("%d descriptors open after creating and %d after writing %d shards, want none per shard", fdsCreated, fdsWritten, n)
+		}
+		if per := diskCreated / int64(n); per >= 64<<10 {
+			t.Errorf("an empty shard takes %d bytes of disk, want under 64 KiB", per)
+		}
+		if per := diskWritten / int64(n); per >= 64<<10 {
+			t.Errorf("a shard holding one record takes %d bytes of disk, want under 64 KiB", per)
+		}
+		if loaded > int64(o.MaxLoadedShards) || mapsWritten > 2*int64(o.MaxLoadedShards)+64 {
+			t.Errorf("%d shards loaded with %d mappings, want at most MaxLoadedShards = %d with two mappings each", loaded, mapsWritten, o.MaxLoadedShards)
+		}
+		if per := rssWritten / int64(n); per >= 64<<10 {
+			t.Errorf("resident memory grew by %d bytes per shard written once, want under 64 KiB", per)
+		}
+	}
 
 	began = time.Now()
 	if _, err := s.CreateStream(StreamConfig{Name: "many-last", ShardCount: perStream}); err != nil {
@@ -111,9 +138,19 @@ func TestManyShards(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("MANYSHARDS shards=%d create_p99=%v empty_disk_kib_per_shard=%.1f restart=%v first_put_p50=%v first_put_p99=%v fds_after_puts=%d rss_after_puts_mib=%d disk_after_puts_mib=%d create_loaded=%v list_max=%v\n",
+	fmt.Printf("MANYSHARDS shards=%d create_p99=%v empty_disk_kib_per_shard=%.1f restart=%v first_put_p50=%v first_put_p99=%v fds_after_puts=%d loaded=%d maps=%d rss_after_puts_mib=%d disk_after_puts_mib=%d create_loaded=%v list_max=%v\n",
 		n, pct(create, 99), float64(diskCreated)/1024/float64(n), restart, pct(first, 50), pct(first, 99),
-		fdsWritten, rssWritten>>20, diskWritten>>20, createLast, pct(list, 100))
+		fdsWritten, loaded, mapsWritten, rssWritten>>20, diskWritten>>20, createLast, pct(list, 100))
+}
+
+// mappings counts the process's memory mappings.
+func mappings(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skipf("no /proc/self/maps: %v", err)
+	}
+	return int64(bytes.Count(b, []byte("\n")))
 }
 
 // pct returns the p-th percentile of ds (100: the maximum).

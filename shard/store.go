@@ -61,6 +61,7 @@ type Store struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+	res  *residency // bounds the loaded shards (resident.go)
 }
 
 // Open opens or initialises the data directory in opts.Dir, recovers every
@@ -79,6 +80,7 @@ func Open(opts Options) (*Store, error) {
 		dir:     opts.Dir,
 		streams: make(map[string]*Stream),
 		stop:    make(chan struct{}),
+		res:     newResidency(opts.MaxLoadedShards),
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.dir, err)
@@ -98,6 +100,8 @@ func Open(opts Options) (*Store, error) {
 		s.Expire()
 		s.Compress() // what did not expire
 	})
+	s.wg.Add(1)
+	go s.residencyLoop()
 	if opts.Fsync == FsyncInterval {
 		s.wg.Add(1)
 		go s.every(opts.FsyncInterval, s.syncAll)
@@ -188,7 +192,7 @@ func (s *Store) newStream(dir string, m *streamMeta) *Stream {
 func (st *Stream) openShards() error {
 	known := make(map[string]bool, len(st.meta.Shards))
 	for _, m := range st.meta.Shards {
-		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs}
+		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs, res: st.store.res}
 		sh := newShard(spec, &st.store.opts)
 		st.shards = append(st.shards, sh)
 		known[m.ID] = true
@@ -445,6 +449,9 @@ func (s *Store) removeStream(st *Stream) error {
 	for _, sh := range st.shards {
 		for _, seg := range sh.retireAll() {
 			seg.Retire(false)
+		}
+		if sh.loaded.Load() { // never unloaded again: retireAll made it sticky
+			s.res.loaded.Add(-1)
 		}
 	}
 	aside := fmt.Sprintf("%s.%d%s", st.dir, time.Now().UnixNano(), deleteSuffix)
