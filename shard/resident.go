@@ -19,8 +19,8 @@ const residentTick = time.Second
 // two mappings per shard, past the kernel's map count limit
 // (vm.max_map_count, 65,530 by default) at about 32,000 shards.
 type residency struct {
-	loaded atomic.Int64 // shards loaded now
-	clock  atomic.Int64 // use clock: advanced every residentTick
+	loaded atomic.Int64  // shards loaded now
+	clock  atomic.Int64  // use clock: advanced every residentTick
 	kick   chan struct{} // wakes the loop early when loaded passes max
 	max    int64
 }
