@@ -53,7 +53,7 @@
 // at MaxSegmentBytes, or at a header plus the largest frame if that is more;
 // its blocks are allocated with fallocate (zeros, never a sparse hole)
 // InitialBytes (16 KiB) at creation and then by doubling, ahead of the
-// frames, up to MaxSegmentBytes, so the word after the last frame is zero, a
+// frames, until 1 MiB and then up to MaxSegmentBytes in one step, so the word after the last frame is zero, a
 // full disk is an error from Append rather than a SIGBUS, and disk follows
 // written data: a segment that holds one record costs 16 KiB. A file of any
 // size from a header up is valid, so files written by builds that

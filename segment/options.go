@@ -59,8 +59,8 @@ type Options struct {
 	IndexIntervalBytes int
 
 	// InitialBytes is how much of a new segment file gets blocks at
-	// creation; Append then doubles the allocation ahead of the frames up to
-	// MaxSegmentBytes. Default 16 KiB: a shard written once costs that much
+	// creation; Append then doubles the allocation ahead of the frames
+	// until 1 MiB, and then allocates the rest up to MaxSegmentBytes. Default 16 KiB: a shard written once costs that much
 	// disk, not a whole segment.
 	InitialBytes int64
 

@@ -361,16 +361,25 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 	return n, nil
 }
 
+// growAllAt is the allocation from which grow gives a file the rest of
+// its segment in one step: a segment that fills that much is busy, and one
+// fallocate is cheaper than several (64 KiB appends ran ~13% slower when
+// doubling all the way to 64 MiB).
+const growAllAt = 1 << 20
+
 // grow gives the file blocks up to at least need: it doubles the
-// allocation (never past MaxSegmentBytes, unless need is more: a first frame
-// larger than that), so a segment's disk follows its data while a busy
-// segment is allocated in a dozen fallocate calls. The data file is opened
-// for the call only: an idle segment holds no descriptor. Called by the
-// writer, before any byte past the old allocation is written through the
-// mapping.
+// allocation until growAllAt and then allocates up to MaxSegmentBytes (or
+// need, if more: a first frame larger than that), so a shard's disk follows
+// its data while a busy segment is allocated in a handful of calls. The
+// data file is opened for the call only: an idle segment holds no
+// descriptor. Called by the writer, before any byte past the old
+// allocation is written through the mapping.
 func (s *Segment) grow(need int64) error {
 	v := s.cur.Load()
 	next := max(2*s.allocated, need)
+	if next >= growAllAt {
+		next = max(s.opts.MaxSegmentBytes, need)
+	}
 	next = (next + pageSize - 1) &^ (pageSize - 1)
 	next = min(next, max(s.opts.MaxSegmentBytes, need), int64(len(v.mapping)))
 	if err := s.opts.fault("grow"); err != nil {
