@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/tysonmote/gommap"
-
 	"github.com/shardlog/shardlog/index"
 )
 
@@ -147,12 +145,13 @@ func (s *Segment) open(active bool) (err error) {
 		return err
 	}
 	if active {
-		if err := v.mapping.Sync(gommap.MS_SYNC); err != nil {
-			return fmt.Errorf("msync: %w", err)
-		}
 		if err := v.idx.Sync(); err != nil {
 			return err
 		}
+		// One fsync covers what recovery wrote through the mapping and
+		// whatever a killed predecessor left dirty in the page cache (Linux
+		// marks a shared mapping's page dirty when it is first written), so
+		// the whole mapping needs no msync of its own.
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("fsync: %w", err)
 		}

@@ -138,6 +138,35 @@ func TestManyShards(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+
+	// The shards now have segment files: restart and write to each again,
+	// which loads it from its files.
+	began = time.Now()
+	if s, err = Open(o); err != nil {
+		t.Fatal(err)
+	}
+	restartWritten := time.Since(began)
+	var again []time.Duration
+	for _, st := range s.Streams() {
+		for _, sh := range st.OpenShards() {
+			recs := []Record{{PartitionKey: []byte("k"), Data: data}}
+			began := time.Now()
+			st.Put(recs, []HashKey{sh.HashRange().Start}, out)
+			again = append(again, time.Since(began))
+			if out[0].Err != nil {
+				t.Fatalf("second put to %s/%s: %v", st.Name(), sh.ID(), out[0].Err)
+			}
+			if out[0].Seq != 1 && st.Name() != "many-last" {
+				t.Fatalf("second put to %s/%s got position %d, want 1", st.Name(), sh.ID(), out[0].Seq)
+			}
+		}
+	}
+	t.Logf("restart with %d written shards %v; first put after it to each: p50 %v p99 %v max %v, total %v; RSS +%d MiB, %d descriptors",
+		n, restartWritten, pct(again, 50), pct(again, 99), pct(again, 100), sum(again), (vmRSS(t)-rss0)>>20, openFDs(t)-fds0)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("MANYSHARDS restart_written=%v reload_put_p50=%v reload_put_p99=%v\n", restartWritten, pct(again, 50), pct(again, 99))
 	fmt.Printf("MANYSHARDS shards=%d create_p99=%v empty_disk_kib_per_shard=%.1f restart=%v first_put_p50=%v first_put_p99=%v fds_after_puts=%d loaded=%d maps=%d rss_after_puts_mib=%d disk_after_puts_mib=%d create_loaded=%v list_max=%v\n",
 		n, pct(create, 99), float64(diskCreated)/1024/float64(n), restart, pct(first, 50), pct(first, 99),
 		fdsWritten, loaded, mapsWritten, rssWritten>>20, diskWritten>>20, createLast, pct(list, 100))
