@@ -309,10 +309,11 @@ func (sh *Shard) touch() {
 
 // unload makes a loaded shard dormant again, so that it holds no mapping
 // (see residency): it syncs what the fsync policy has not synced yet (a
-// dormant shard is out of reach of the periodic syncer) and retires its
+// dormant shard is out of reach of the periodic syncer), lowers the
+// reservation in the header to the next position, and retires its
 // segments, which are unmapped once their last reader releases them. The
 // next use loads them again, as after a restart, and goes on from the same
-// next position: the reservation in the header is lowered to it first. It gives up and returns false when the shard is in use
+// next position. It gives up and returns false when the shard is in use
 // (one of its locks is held), is already dormant, or has failed (a sticky
 // shard keeps its state until the store is reopened). The caller holds the
 // stream's read lock, so no reshard or delete runs meanwhile.
