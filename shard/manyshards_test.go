@@ -47,7 +47,7 @@ func TestManyShards(t *testing.T) {
 		o.MaxLoadedShards = 500 // exercise making shards dormant again
 	}
 
-	fds0, rss0, maps0 := openFDs(t), vmRSS(t), mappings(t)
+	fds0, rss0 := openFDs(t), vmRSS(t)
 	s, err := Open(o)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestManyShards(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	fdsWritten, rssWritten, diskWritten := openFDs(t)-fds0, vmRSS(t)-rss0, diskUsed(t, dir)
-	mapsWritten, loaded := mappings(t)-maps0, s.res.loaded.Load()
+	mapsWritten, loaded := dataMappings(t, dir), s.res.loaded.Load()
 	t.Logf("restart %v; first put to each of %d dormant shards: p50 %v p99 %v max %v, total %v; %d descriptors open; %d shards loaded, %d mappings; RSS +%d MiB (%.1f KiB per shard); %d MiB on disk (%.1f KiB per shard)",
 		restart, n, pct(first, 50), pct(first, 99), pct(first, 100), sum(first), fdsWritten, loaded, mapsWritten,
 		rssWritten>>20, float64(rssWritten)/1024/float64(n), diskWritten>>20, float64(diskWritten)/1024/float64(n))
@@ -108,10 +108,10 @@ func TestManyShards(t *testing.T) {
 		if per := diskWritten / int64(n); per >= 64<<10 {
 			t.Errorf("a shard holding one record takes %d bytes of disk, want under 64 KiB", per)
 		}
-		if loaded > int64(o.MaxLoadedShards) || mapsWritten > 2*int64(o.MaxLoadedShards)+64 {
+		if loaded > int64(o.MaxLoadedShards) || mapsWritten > 2*int64(o.MaxLoadedShards) {
 			t.Errorf("%d shards loaded with %d mappings, want at most MaxLoadedShards = %d with two mappings each", loaded, mapsWritten, o.MaxLoadedShards)
 		}
-		if per := rssWritten / int64(n); per >= 64<<10 {
+		if per := rssWritten / int64(n); per >= 64<<10 && !raceEnabled {
 			t.Errorf("resident memory grew by %d bytes per shard written once, want under 64 KiB", per)
 		}
 	}
@@ -172,14 +172,14 @@ func TestManyShards(t *testing.T) {
 		fdsWritten, loaded, mapsWritten, rssWritten>>20, diskWritten>>20, createLast, pct(list, 100))
 }
 
-// mappings counts the process's memory mappings.
-func mappings(t *testing.T) int64 {
+// dataMappings counts the process's memory mappings of files under dir.
+func dataMappings(t *testing.T, dir string) int64 {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		t.Skipf("no /proc/self/maps: %v", err)
 	}
-	return int64(bytes.Count(b, []byte("\n")))
+	return int64(bytes.Count(b, []byte(" "+dir+"/")))
 }
 
 // pct returns the p-th percentile of ds (100: the maximum).
