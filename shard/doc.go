@@ -56,7 +56,8 @@
 //
 // A shard reopened by Open, or made by CreateStream, is dormant: it holds
 // no file or mapping until its first append, read, seek or reshard loads its
-// segments (a new shard gets its first segment file then) (Shard.loadMu, taken
+// segments (a shard never written gets its first segment file from its first
+// append; reading it creates nothing) (Shard.loadMu, taken
 // before Shard.mu and after Stream.mu), so start-up reads only stream.json
 // files. A loaded shard becomes dormant again when it has been neither written
 // nor read for IdleShardTimeout, or, least recently used first, when more

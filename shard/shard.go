@@ -431,18 +431,13 @@ func (sh *Shard) load() error {
 			segs = append(segs, s)
 			next = s.Base()
 		}
-		if len(segs) == 0 {
-			// The first reservation rides on the header's fsync, so the
-			// append that makes the segment needs no flush of its own.
-			s, err := segment.Create(sh.dir, next, next+reserveAhead, sh.opts.Segment)
-			if err != nil {
-				return err
-			}
-			segs = append(segs, s)
+		// A shard never written has no segment yet: its first append
+		// creates one (createFirstLocked), so reading it creates nothing.
+		if len(segs) > 0 {
+			sh.active = segs[len(segs)-1]
+			sh.lastArrivalMs = sh.active.LastTimeMs()
+			sh.reserved = sh.active.Reserved()
 		}
-		sh.active = segs[len(segs)-1]
-		sh.lastArrivalMs = sh.active.LastTimeMs()
-		sh.reserved = sh.active.Reserved()
 	}
 	sh.next.Store(next)
 	sh.durable.Store(next)
@@ -527,6 +522,11 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 	if sh.Closed() {
 		return 0, ErrShardClosed
 	}
+	if sh.active == nil {
+		if err := sh.createFirstLocked(); err != nil {
+			return 0, err
+		}
+	}
 	now := sh.opts.Now().UnixMilli()
 	if now < sh.lastArrivalMs {
 		now = sh.lastArrivalMs
@@ -560,6 +560,25 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 		}
 	}
 	return sh.publishLocked(done, now, nil)
+}
+
+// createFirstLocked creates the first segment of a shard that has none (it
+// was never written), at the next position. The first reservation rides on
+// the header's fsync, so the append that made it needs no flush of its own.
+// A failure (a full disk) is not sticky: the next append tries again.
+// sh.mu must be held.
+func (sh *Shard) createFirstLocked() error {
+	next := sh.next.Load()
+	s, err := segment.Create(sh.dir, next, next+reserveAhead, sh.opts.Segment)
+	if err != nil {
+		sh.log.Error().Err(err).Uint64("base", next).Msg("cannot create segment")
+		return fmt.Errorf("append to shard %s: %w", sh.id, err)
+	}
+	sh.active = s
+	sh.reserved = s.Reserved()
+	segs := []*segment.Segment{s}
+	sh.segs.Store(&segs)
+	return nil
 }
 
 // reserveAhead is how many positions one reservation covers beyond the
@@ -928,7 +947,7 @@ func (sh *Shard) closeLocked(nowMs int64) error {
 	}
 	sh.syncMu.Lock()
 	var err error
-	if !sh.active.Sealed() {
+	if sh.active != nil && !sh.active.Sealed() { // nil: never written
 		err = sh.active.Seal()
 	}
 	sh.syncMu.Unlock()
