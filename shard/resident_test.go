@@ -2,6 +2,7 @@ package shard
 
 import (
 	"bytes"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,4 +162,29 @@ func TestUnloadUnderLoad(t *testing.T) {
 		t.Fatal("the shard was never unloaded")
 	}
 	t.Logf("%d records, %d unloads", len(got), unloads.Load())
+}
+
+// TestReadingAnEmptyShardCreatesNothing reads and seeks a shard that was
+// never written: it must stay without files and mappings until its first
+// append, which then gets position 0.
+func TestReadingAnEmptyShardCreatesNothing(t *testing.T) {
+	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
+	st := mustCreate(t, s, "empty", 2)
+	sh := st.Shards()[0]
+	if got := records(t, sh); len(got) != 0 {
+		t.Fatalf("read %d records from a new shard", len(got))
+	}
+	if _, err := sh.TrimHorizon(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(sh.dir, "*")); len(files) != 0 || len(sh.Segments()) != 0 {
+		t.Fatalf("after reads of an empty shard: files %v, segments %v", files, sh.Segments())
+	}
+	unloadNow(st, sh)
+	if r := put(t, st, "k", payload(0, 10)); r[0].Shard == sh && r[0].Seq != 0 {
+		t.Fatalf("first record at position %d, want 0", r[0].Seq)
+	}
 }
