@@ -87,7 +87,8 @@ func TestManyShards(t *testing.T) {
 			}
 		}
 	}
-	// The residency loop catches up with a burst of loads asynchronously.
+	// The residency loop catches up with a burst of loads asynchronously
+	// (loads wait for it only past twice the bound).
 	for deadline := time.Now().Add(5 * time.Second); s.res.loaded.Load() > int64(s.opts.MaxLoadedShards) && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}

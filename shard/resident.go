@@ -15,7 +15,8 @@ const residentTick = time.Second
 // the use clock on every later use; the store's residency loop makes a
 // shard dormant again once it has been idle for IdleShardTimeout, and,
 // when more than MaxLoadedShards are loaded, the least recently used ones
-// first. Without it a store whose shards are all written once would keep
+// first; past twice MaxLoadedShards a new load waits for it (admit). Without
+// it a store whose shards are all written once would keep
 // two mappings per shard, past the kernel's map count limit
 // (vm.max_map_count, 65,530 by default) at about 32,000 shards.
 type residency struct {
@@ -37,6 +38,24 @@ func (r *residency) loadedOne() {
 		case r.kick <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// admitWait is the longest admit holds a load back.
+const admitWait = time.Second
+
+// admit holds a load back while twice MaxLoadedShards are loaded, waking
+// the residency loop, until that has unloaded enough or admitWait has
+// passed: when shards load faster than idle ones can be synced and
+// unmapped (a burst of first writes to thousands of shards), the loads
+// slow down to that pace instead of running the process out of mappings.
+func (r *residency) admit() {
+	for deadline := time.Now().Add(admitWait); r.loaded.Load() >= 2*r.max && time.Now().Before(deadline); {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -277,6 +277,7 @@ func (sh *Shard) ensure() error {
 		sh.touch()
 		return nil
 	}
+	sh.res.admit()
 	sh.loadMu.Lock()
 	defer sh.loadMu.Unlock()
 	if sh.loaded.Load() {
