@@ -23,7 +23,7 @@
 //	16    8    TimeMs  int64   arrival time of the record, Unix milliseconds
 //
 // An active index is mapped for its capacity but its file has blocks
-// (fallocate, never a sparse truncate) only for the first 1,024 entries at
+// (fallocate, never a sparse truncate) only for the first 128 entries at
 // first, doubling ahead of Append; its tail is zeros. The valid length is never inferred from the file size: on
 // Open, entries are read from the start while each strictly follows the
 // previous one (Seq and Off increasing, TimeMs not decreasing; the first Off

@@ -33,7 +33,6 @@ type Entry struct {
 // Truncate, Close and Remove need the caller to exclude readers.
 type Index struct {
 	path     string
-	file     *os.File
 	mapping  gommap.MMap // capacity*EntrySize bytes; nil when capacity is 0
 	capacity int         // entries the mapping has room for
 	// allocated is how many entries the file has blocks for; the mapping
@@ -69,8 +68,11 @@ func Open(path string, capacity int) (*Index, error) {
 		return nil, fmt.Errorf("open index %s: %w", path, err)
 	}
 	x, err := open(f, path, capacity)
+	if cerr := f.Close(); err == nil && cerr != nil { // the mapping needs no descriptor
+		_ = x.mapping.UnsafeUnmap()
+		err = cerr
+	}
 	if err != nil {
-		_ = f.Close()
 		return nil, fmt.Errorf("open index %s: %w", path, err)
 	}
 	return x, nil
@@ -85,15 +87,14 @@ func open(f *os.File, path string, capacity int) (*Index, error) {
 	if allocated >= capacity {
 		capacity = allocated
 	} else if first := min(capacity, initialEntries); allocated < first {
+		// Not synced: the index is derived data, and an allocation lost
+		// to power loss is made again by the next Open.
 		if err := durable.Allocate(f, int64(first)*EntrySize); err != nil {
-			return nil, err
-		}
-		if err := f.Sync(); err != nil {
 			return nil, err
 		}
 		allocated = first
 	}
-	x := &Index{path: path, file: f, capacity: capacity, allocated: allocated}
+	x := &Index{path: path, capacity: capacity, allocated: allocated}
 	if capacity > 0 {
 		x.mapping, err = gommap.MapRegion(f.Fd(), 0, int64(capacity)*EntrySize,
 			gommap.PROT_READ|gommap.PROT_WRITE, gommap.MAP_SHARED)
@@ -103,6 +104,21 @@ func open(f *os.File, path string, capacity int) (*Index, error) {
 	}
 	x.length.Store(int64(x.scanValid()))
 	return x, nil
+}
+
+// withFile opens the index file read-write for one operation and closes it
+// again: the mapping stays valid without its descriptor, so an open index
+// holds none between operations.
+func (x *Index) withFile(op func(f *os.File) error) error {
+	f, err := os.OpenFile(x.path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = op(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Load reads the index file at path into memory and never writes to it:
@@ -146,13 +162,14 @@ func (x *Index) Modified() bool {
 func allZero(b []byte) bool { return len(bytes.TrimRight(b, "\x00")) == 0 }
 
 // initialEntries is how many entries a new index file has blocks for.
-const initialEntries = 1024
+const initialEntries = 128
 
 // grow allocates blocks for at least one more entry, doubling the file up
 // to capacity.
 func (x *Index) grow() error {
 	next := min(x.capacity, max(2*x.allocated, initialEntries))
-	if err := durable.Allocate(x.file, int64(next)*EntrySize); err != nil {
+	allocate := func(f *os.File) error { return durable.Allocate(f, int64(next)*EntrySize) }
+	if err := x.withFile(allocate); err != nil {
 		return err
 	}
 	x.allocated = next
@@ -344,11 +361,17 @@ func (x *Index) Seal() error {
 	}
 	// Pages past the new end stay mapped but are never read: every access
 	// is below Len.
-	if err := x.file.Truncate(int64(x.Len()) * EntrySize); err != nil {
+	err := x.withFile(func(f *os.File) error {
+		if err := f.Truncate(int64(x.Len()) * EntrySize); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("fsync: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("seal index %s: %w", x.path, err)
-	}
-	if err := x.file.Sync(); err != nil {
-		return fmt.Errorf("seal index %s: fsync: %w", x.path, err)
 	}
 	if x.mapping != nil {
 		if err := x.mapping.Protect(gommap.PROT_READ); err != nil {
@@ -380,9 +403,6 @@ func (x *Index) Close() error {
 			errs = append(errs, fmt.Errorf("munmap: %w", err))
 		}
 		x.mapping = nil
-	}
-	if err := x.file.Close(); err != nil {
-		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close index %s: %w", x.path, err)

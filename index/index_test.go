@@ -305,8 +305,8 @@ func TestAllocationGrowsWithAppends(t *testing.T) {
 	if y.Len() != n || y.Cap() != capacity {
 		t.Fatalf("reopened Len, Cap = %d, %d; want %d, %d", y.Len(), y.Cap(), n, capacity)
 	}
-	if e, _ := y.LookupSeq(2000); e.Seq != 2000 {
-		t.Fatalf("LookupSeq(2000) = %+v", e)
+	if e, _ := y.LookupSeq(2 * initialEntries); e.Seq != 2*initialEntries {
+		t.Fatalf("LookupSeq(%d) = %+v", 2*initialEntries, e)
 	}
 	mustAppend(t, y, Entry{Seq: n + 1, Off: 64 * (n + 1), TimeMs: n + 1})
 }

@@ -382,5 +382,9 @@ func (s *Segment) writeCompressed(v *view) (_ *view, err error) {
 		_ = nv.close()
 		return nil, err
 	}
+	if err := nv.dropFile(); err != nil {
+		_ = nv.close()
+		return nil, err
+	}
 	return nv, nil
 }

@@ -52,9 +52,15 @@
 // size must equal 32 + pkLen + ehkLen + dataLen. An active file is mapped
 // at MaxSegmentBytes, or at a header plus the largest frame if that is more;
 // its blocks are allocated with fallocate (zeros, never a sparse hole)
-// InitialBytes at creation and the rest in one step when the frames reach
-// it, so the word after the last frame is zero, a full disk is an error
-// from Append rather than a SIGBUS, and an idle segment costs about 1 MiB.
+// InitialBytes (16 KiB) at creation and then by doubling, ahead of the
+// frames, until 1 MiB and then up to MaxSegmentBytes in one step, so the word after the last frame is zero, a
+// full disk is an error from Append rather than a SIGBUS, and disk follows
+// written data: a segment that holds one record costs 16 KiB. A file of any
+// size from a header up is valid, so files written by builds that
+// allocated more at once (1 MiB, or the whole segment) open unchanged and
+// the format version stays 1. The data and index files are closed once
+// mapped and reopened only to grow or seal them: an open segment holds no
+// file descriptor.
 // Frames fill a file up to MaxSegmentBytes, except that a frame larger than
 // that is accepted as the first of an empty file, which then holds only it
 // and grows to its size: a 10 MiB record fits with 2 MiB segments. Nothing

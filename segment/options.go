@@ -33,9 +33,10 @@ func (c Compression) String() string {
 // crash-point tests kill the process between any two durable steps. Fault
 // is called with op "create", "append", "sync", "seal", "reserve" or
 // "compress" at the start of the operation, and before each durable step
-// inside one: "create-allocate", "create-header-sync", "create-fsync",
-// "create-rename", "create-dirsync", "seal-truncate", "seal-fsync",
-// "seal-index" and "remove" (unlinking a retired segment). A non-nil error
+// inside one: "create-allocate", "create-fsync",
+// "create-rename", "create-dirsync", "grow" (allocating more of the
+// file ahead of an append), "seal-truncate", "seal-fsync", "seal-index" and
+// "remove" (unlinking a retired segment). A non-nil error
 // makes the operation fail with it, wrapped (a failure inside a seal is
 // sticky, as a real one is). Owners that share the injector (package
 // shard) call it at their own steps too. Production code leaves
@@ -58,8 +59,9 @@ type Options struct {
 	IndexIntervalBytes int
 
 	// InitialBytes is how much of a new segment file gets blocks at
-	// creation; Append allocates the rest in one step when that is full.
-	// Default 1 MiB: an idle shard costs that much disk, not a whole segment.
+	// creation; Append then doubles the allocation ahead of the frames
+	// until 1 MiB, and then allocates the rest up to MaxSegmentBytes. Default 16 KiB: a shard written once costs that much
+	// disk, not a whole segment.
 	InitialBytes int64
 
 	// PrefaultBytes is how far ahead of the writer an active segment's pages
@@ -89,7 +91,7 @@ const (
 	DefaultMaxSegmentBytes    = 64 << 20
 	DefaultIndexIntervalBytes = 4096
 	DefaultPrefaultBytes      = 8 << 20
-	DefaultInitialBytes       = 1 << 20
+	DefaultInitialBytes       = 16 << 10
 )
 
 // DefaultOptions returns the defaults: 64 MiB segments, an index entry every

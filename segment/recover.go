@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/tysonmote/gommap"
-
 	"github.com/shardlog/shardlog/index"
 )
 
@@ -28,9 +26,8 @@ import (
 // fail with a *CorruptError. Only bad bytes with nothing valid after them
 // are a torn tail: Open cuts them (saving
 // the cut bytes as <base>.log.broken and zeroing them, so that a later scan
-// cannot resurrect them), rebuilds the index tail, logs the cut at warn, and
-// re-allocates the file to MaxSegmentBytes if it is smaller (a segment sealed
-// by a clean shutdown). A compressed segment cannot be active (ErrSealed).
+// cannot resurrect them), rebuilds the index tail and logs the cut at warn.
+// A file shorter than MaxSegmentBytes keeps its size; Append grows it. A compressed segment cannot be active (ErrSealed).
 func Open(dir string, base uint64, active bool, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
 	if err := s.open(active); err != nil {
@@ -86,14 +83,20 @@ func (s *Segment) open(active bool) (err error) {
 	}
 	v := &view{file: f}
 	defer func() {
+		if err == nil {
+			err = v.dropFile() // the mapping needs no descriptor
+		}
 		if err != nil {
+			s.cur.Store(nil)
 			if v.mapping != nil {
 				_ = v.mapping.UnsafeUnmap()
 			}
 			if v.idx != nil {
 				_ = v.idx.Close()
 			}
-			_ = f.Close()
+			if v.file != nil {
+				_ = f.Close()
+			}
 		}
 	}()
 	fi, err := f.Stat()
@@ -142,12 +145,13 @@ func (s *Segment) open(active bool) (err error) {
 		return err
 	}
 	if active {
-		if err := v.mapping.Sync(gommap.MS_SYNC); err != nil {
-			return fmt.Errorf("msync: %w", err)
-		}
 		if err := v.idx.Sync(); err != nil {
 			return err
 		}
+		// One fsync covers what recovery wrote through the mapping and
+		// whatever a killed predecessor left dirty in the page cache (Linux
+		// marks a shared mapping's page dirty when it is first written), so
+		// the whole mapping needs no msync of its own.
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("fsync: %w", err)
 		}
@@ -221,7 +225,11 @@ func (s *Segment) recover(v *view, active bool) error {
 		if size == 0 {
 			// The end of the data, a torn tail, or damage with valid frames
 			// after it: only the last is kept past.
-			tailEnd := off + int64(lastNonZero(m[off:limit]))
+			tail, err := lastNonZeroIn(v.file, off, limit)
+			if err != nil {
+				return err
+			}
+			tailEnd := off + int64(tail)
 			if tailEnd == off {
 				break
 			}
@@ -299,7 +307,10 @@ func (s *Segment) recover(v *view, active bool) error {
 	}
 
 	// Anything non-zero after the valid frames is a torn or corrupt tail.
-	tail := lastNonZero(m[off:limit])
+	tail, err := lastNonZeroIn(v.file, off, limit)
+	if err != nil {
+		return err
+	}
 	ev := s.log.Debug()
 	if tail > 0 || dropped > 0 || len(damages) > 0 {
 		ev = s.log.Warn()
@@ -351,6 +362,28 @@ func (s *Segment) entryMatches(m []byte, e index.Entry) bool {
 	var r Record
 	size, _ := decodeFrame(m[e.Off:], &r)
 	return size > 0 && r.Seq == e.Seq && r.ArrivalMs == e.TimeMs && r.Seq >= s.base
+}
+
+// lastNonZeroIn returns how many bytes of f from off up to limit reach its
+// last non-zero byte (0 when they are all zeros). It reads with pread, not
+// through the mapping: the unused, allocated end of an active file is
+// checked on every open, and faulting it in would make the whole allocation
+// resident for as long as the segment stays mapped.
+func lastNonZeroIn(f *os.File, off, limit int64) (int, error) {
+	const chunk = 64 << 10
+	buf := make([]byte, chunk)
+	for end := limit; end > off; {
+		start := max(off, end-chunk)
+		b := buf[:end-start]
+		if _, err := f.ReadAt(b, start); err != nil {
+			return 0, fmt.Errorf("read tail at %d: %w", start, err)
+		}
+		if n := lastNonZero(b); n > 0 {
+			return int(start-off) + n, nil
+		}
+		end = start
+	}
+	return 0, nil
 }
 
 // lastNonZero returns the length of b up to and including its last non-zero

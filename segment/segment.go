@@ -91,7 +91,7 @@ type Segment struct {
 // plain view by a compressed one; readers that loaded the old view keep
 // using it until they release their reference.
 type view struct {
-	file       *os.File
+	file       *os.File    // open only while the view is built (dropFile); nil after
 	mapping    gommap.MMap // RW and file-sized for active segments, RO otherwise
 	idx        *index.Index
 	compressed bool
@@ -105,13 +105,26 @@ func (v *view) close() error {
 			errs = append(errs, fmt.Errorf("munmap: %w", err))
 		}
 	}
-	if err := v.file.Close(); err != nil {
-		errs = append(errs, err)
+	if v.file != nil {
+		if err := v.file.Close(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := v.idx.Close(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// dropFile closes the data file once the view is mapped: a mapping needs
+// no descriptor, so an open segment holds none (see Segment.withFile).
+func (v *view) dropFile() error {
+	f := v.file
+	v.file = nil
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close data file: %w", err)
+	}
+	return nil
 }
 
 // Name returns the data file name of the segment with that base.
@@ -186,7 +199,9 @@ func (s *Segment) create() (err error) {
 			if v.idx != nil {
 				_ = v.idx.Remove()
 			}
-			_ = f.Close()
+			if v.file != nil {
+				_ = f.Close()
+			}
 			if renamed {
 				_ = os.Remove(s.path)
 			} else {
@@ -202,17 +217,16 @@ func (s *Segment) create() (err error) {
 		return err
 	}
 	s.allocated = first
-	if v.mapping, err = mapFile(f, s.opts.capacity(), true); err != nil {
-		return err
-	}
 	s.created = s.opts.Now()
 	h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
-	h.put(v.mapping)
-	if err := s.opts.fault("create-header-sync"); err != nil {
-		return err
+	var hb [headerSize]byte
+	h.put(hb[:])
+	// Written with pwrite and made durable with the allocation by one fsync.
+	if _, err := f.WriteAt(hb[:], 0); err != nil {
+		return fmt.Errorf("write header: %w", err)
 	}
-	if err := v.mapping[:headerSize].Sync(gommap.MS_SYNC); err != nil {
-		return fmt.Errorf("msync header: %w", err)
+	if v.mapping, err = mapFile(f, s.opts.capacity(), true); err != nil {
+		return err
 	}
 	if err := s.opts.fault("create-fsync"); err != nil {
 		return err
@@ -239,6 +253,9 @@ func (s *Segment) create() (err error) {
 		return err
 	}
 	if err := durable.SyncDir(s.dir); err != nil {
+		return err
+	}
+	if err := v.dropFile(); err != nil {
 		return err
 	}
 	s.end.Store(headerSize)
@@ -344,19 +361,51 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 	return n, nil
 }
 
-// grow gives the file blocks for the rest of the segment (MaxSegmentBytes)
-// once its first InitialBytes are full, or up to need if that is more (a
-// first frame larger than MaxSegmentBytes): a segment that fills that much
-// is busy, and one fallocate is cheaper than several (64 KiB appends ran
-// ~15% faster than with doubling). Called by the writer.
+// growAllAt is the allocation from which grow gives a file the rest of
+// its segment in one step: a segment that fills that much is busy, and one
+// fallocate is cheaper than several (64 KiB appends ran ~13% slower when
+// doubling all the way to 64 MiB).
+const growAllAt = 1 << 20
+
+// grow gives the file blocks up to at least need: it doubles the
+// allocation until growAllAt and then allocates up to MaxSegmentBytes (or
+// need, if more: a first frame larger than that), so a shard's disk follows
+// its data while a busy segment is allocated in a handful of calls. The
+// data file is opened for the call only: an idle segment holds no
+// descriptor. Called by the writer, before any byte past the old
+// allocation is written through the mapping.
 func (s *Segment) grow(need int64) error {
 	v := s.cur.Load()
-	next := min(max(s.opts.MaxSegmentBytes, need), int64(len(v.mapping)))
-	if err := durable.Allocate(v.file, next); err != nil {
+	next := max(2*s.allocated, need)
+	if next >= growAllAt {
+		next = max(s.opts.MaxSegmentBytes, need)
+	}
+	next = (next + pageSize - 1) &^ (pageSize - 1)
+	next = min(next, max(s.opts.MaxSegmentBytes, need), int64(len(v.mapping)))
+	if err := s.opts.fault("grow"); err != nil {
+		return err
+	}
+	err := s.withFile(func(f *os.File) error { return durable.Allocate(f, next) })
+	if err != nil {
 		return err
 	}
 	s.allocated = next
 	return nil
+}
+
+// withFile opens the data file read-write for one operation and closes it
+// again: mappings stay valid without their descriptor, so a segment keeps
+// none between operations.
+func (s *Segment) withFile(op func(f *os.File) error) error {
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = op(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // writable returns why nothing may be written to the segment (closed,
@@ -538,6 +587,29 @@ func (s *Segment) Reserve(limit uint64) error {
 	return nil
 }
 
+// Unreserve lowers the reservation in the header of this active segment
+// to limit, which must lie between NextSeq and the current reservation,
+// without flushing it: whichever of the two values a crash leaves on disk,
+// no position at or above limit has been handed out, and raising it again
+// (Reserve) flushes. An owner calls it before it lets an idle segment go,
+// so that the next open resumes at limit rather than at the reservation.
+// Called by the Append caller.
+func (s *Segment) Unreserve(limit uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("unreserve segment %s to %d: %w", s.path, limit, err)
+	}
+	if limit < s.nextSeq.Load() || limit > s.reserved {
+		return fmt.Errorf("unreserve segment %s to %d: outside [%d, %d]", s.path, limit, s.nextSeq.Load(), s.reserved)
+	}
+	m := s.cur.Load().mapping
+	binary.LittleEndian.PutUint64(m[40:], limit)
+	putHeaderCRC(m)
+	s.reserved = limit
+	return nil
+}
+
 // Reserved returns the reservation of the segment's header (see Reserve),
 // or 0 when the file does not record one (a segment of an older build).
 func (s *Segment) Reserved() uint64 { return s.reserved }
@@ -577,14 +649,20 @@ func (s *Segment) sealLocked() error {
 	if err := s.opts.fault("seal-truncate"); err != nil {
 		return s.fail(err)
 	}
-	if err := v.file.Truncate(end); err != nil {
+	err := s.withFile(func(f *os.File) error {
+		if err := f.Truncate(end); err != nil {
+			return err
+		}
+		if err := s.opts.fault("seal-fsync"); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("fsync: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		return s.fail(err)
-	}
-	if err := s.opts.fault("seal-fsync"); err != nil {
-		return s.fail(err)
-	}
-	if err := v.file.Sync(); err != nil {
-		return s.fail(fmt.Errorf("fsync: %w", err))
 	}
 	if err := s.opts.fault("seal-index"); err != nil {
 		return s.fail(err)

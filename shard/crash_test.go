@@ -264,6 +264,7 @@ func TestCreateIsInvisibleUntilComplete(t *testing.T) {
 	s := mustOpen(t, o)
 	st := mustCreate(t, s, "atomic", 1)
 	sh := st.Shards()[0]
+	put(t, st, "k", payload(0, 1000)) // the first segment (a new shard has none)
 	injected := errors.New("injected")
 	f.err.Store(&injected)
 	key := HashPartitionKey([]byte("k"))

@@ -56,10 +56,19 @@
 // a segment under them and it is unmapped only after the last reference goes.
 // Tail notification is a channel closed by the next append (TailChanged).
 //
-// A shard reopened by Open is dormant: it holds no file or mapping until its
-// first append, read, seek or reshard loads its segments (Shard.loadMu, taken
+// A shard reopened by Open, or made by CreateStream, is dormant: it holds
+// no file or mapping until its first append, read, seek or reshard loads its
+// segments (a shard never written gets its first segment file from its first
+// append; reading it creates nothing) (Shard.loadMu, taken
 // before Shard.mu and after Stream.mu), so start-up reads only stream.json
-// files. Expire loads a dormant shard only when the header of its
+// files. A loaded shard becomes dormant again when it has been neither written
+// nor read for IdleShardTimeout, or, least recently used first, when more
+// than MaxLoadedShards are loaded (resident.go): its data is synced as the
+// fsync policy requires, the reservation in its header is lowered to the
+// next position, and its segments are retired (unmapped after their last
+// reader). That pass only ever try-locks (Stream.mu for reading, then the
+// shard's expireMu, loadMu, mu, syncMu and sealMu) and skips a busy shard.
+// Expire loads a dormant shard only when the header of its
 // oldest segment says it may hold expired records (the newest arrival time
 // a sealed segment records, else the segment's creation time): record
 // times, never file modification times.

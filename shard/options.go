@@ -43,6 +43,15 @@ type Options struct {
 	// (Store.Expire) and then compresses sealed ones (Store.Compress)
 	// (default 30s).
 	ExpireInterval time.Duration
+	// MaxLoadedShards bounds the shards whose segments are open (mapped) at
+	// once; past it the least recently used are made dormant again, as
+	// after a restart (default 4096). Each loaded shard holds two mappings
+	// per segment, and the kernel limits a process to vm.max_map_count
+	// (65,530 by default).
+	MaxLoadedShards int
+	// IdleShardTimeout makes a shard that is neither written nor read for
+	// that long dormant again, so idle shards hold no mapping (default 1m).
+	IdleShardTimeout time.Duration
 	// Fsync is the durability policy (default FsyncInterval).
 	Fsync FsyncPolicy
 	// FsyncInterval is the sync period under FsyncInterval (default 1s).
@@ -73,17 +82,19 @@ const MaxRetention = 8760 * time.Hour
 // data directory.
 func DefaultOptions(dir string) Options {
 	return Options{
-		Dir:            dir,
-		Segment:        segment.DefaultOptions(),
-		MaxSegmentAge:  time.Hour,
-		RetentionFloor: DefaultRetention,
-		ExpireInterval: 30 * time.Second,
-		Fsync:          FsyncInterval,
-		FsyncInterval:  time.Second,
-		Region:         "us-east-1",
-		AccountID:      "000000000000",
-		Now:            time.Now,
-		Logger:         zerolog.Nop(),
+		Dir:              dir,
+		Segment:          segment.DefaultOptions(),
+		MaxSegmentAge:    time.Hour,
+		RetentionFloor:   DefaultRetention,
+		ExpireInterval:   30 * time.Second,
+		MaxLoadedShards:  4096,
+		IdleShardTimeout: time.Minute,
+		Fsync:            FsyncInterval,
+		FsyncInterval:    time.Second,
+		Region:           "us-east-1",
+		AccountID:        "000000000000",
+		Now:              time.Now,
+		Logger:           zerolog.Nop(),
 	}
 }
 
@@ -104,6 +115,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ExpireInterval == 0 {
 		o.ExpireInterval = d.ExpireInterval
+	}
+	if o.MaxLoadedShards <= 0 {
+		o.MaxLoadedShards = d.MaxLoadedShards
+	}
+	if o.IdleShardTimeout <= 0 {
+		o.IdleShardTimeout = d.IdleShardTimeout
 	}
 	if o.Fsync == "" {
 		o.Fsync = d.Fsync

@@ -118,6 +118,11 @@ func (st *Stream) dropExpiredShards() error {
 	clear(st.shards[len(kept):])
 	st.shards = kept
 	for _, sh := range drop {
+		if sh.loaded.Load() { // out of the residency loop's reach from now on
+			st.store.res.loaded.Add(-1)
+		}
+	}
+	for _, sh := range drop {
 		if err := os.RemoveAll(sh.dir); err != nil {
 			return fmt.Errorf("drop expired shard %s: %w", sh.id, err)
 		}

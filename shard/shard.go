@@ -46,9 +46,13 @@ type Shard struct {
 	// nextFloor is the metadata's lowest position for the next record.
 	nextFloor uint64
 
-	loadMu  sync.Mutex  // serialises ensure
-	loaded  atomic.Bool // segments are open (set once by ensure)
+	loadMu  sync.Mutex  // serialises ensure and unload
+	loaded  atomic.Bool // segments are open: set by ensure, cleared by unload
 	loadErr error       // the failure of the first load; under loadMu
+	// res counts loaded shards store-wide; lastUse is the use clock
+	// (residency.clock) when the shard was last loaded, written or read.
+	res     *residency
+	lastUse atomic.Int64
 
 	mu            sync.Mutex // serialises appends, rolls, close and retire
 	active        *segment.Segment
@@ -89,6 +93,7 @@ type shardSpec struct {
 	dir       string
 	retention *atomic.Int64
 	trimMs    *atomic.Int64
+	res       *residency
 }
 
 // ID returns the shard id, e.g. "shardId-000000000003".
@@ -240,6 +245,7 @@ func newShard(spec shardSpec, opts *Options) *Shard {
 		retention:      spec.retention,
 		trimMs:         spec.trimMs,
 		nextFloor:      m.NextFloor,
+		res:            spec.res,
 	}
 	sh.log = opts.Logger.With().Str("component", "shard").Str("shard", m.ID).Logger()
 	if m.End != nil {
@@ -268,11 +274,14 @@ func openShard(spec shardSpec, opts *Options) (*Shard, error) {
 // (out of file descriptors): then the next call tries again.
 func (sh *Shard) ensure() error {
 	if sh.loaded.Load() {
+		sh.touch()
 		return nil
 	}
+	sh.res.admit()
 	sh.loadMu.Lock()
 	defer sh.loadMu.Unlock()
 	if sh.loaded.Load() {
+		sh.touch()
 		return nil
 	}
 	if sh.loadErr != nil {
@@ -285,8 +294,66 @@ func (sh *Shard) ensure() error {
 		}
 		return err
 	}
+	sh.touch()
 	sh.loaded.Store(true)
+	sh.res.loadedOne()
 	return nil
+}
+
+// touch records a use on the residency clock, which decides which shards
+// unload makes dormant first. It writes only when the clock has moved.
+func (sh *Shard) touch() {
+	if now := sh.res.clock.Load(); sh.lastUse.Load() != now {
+		sh.lastUse.Store(now)
+	}
+}
+
+// unload makes a loaded shard dormant again, so that it holds no mapping
+// (see residency): it syncs what the fsync policy has not synced yet (a
+// dormant shard is out of reach of the periodic syncer), lowers the
+// reservation in the header to the next position, and retires its
+// segments, which are unmapped once their last reader releases them. The
+// next use loads them again, as after a restart, and goes on from the same
+// next position. It gives up and returns false when the shard is in use
+// (one of its locks is held), is already dormant, or has failed (a sticky
+// shard keeps its state until the store is reopened). The caller holds the
+// stream's read lock, so no reshard or delete runs meanwhile.
+func (sh *Shard) unload() bool {
+	for _, mu := range []*sync.Mutex{&sh.expireMu, &sh.loadMu, &sh.mu, &sh.syncMu, &sh.sealMu} {
+		if !mu.TryLock() {
+			return false
+		}
+		defer mu.Unlock()
+	}
+	if !sh.loaded.Load() || sh.sticky.Load() != nil {
+		return false
+	}
+	next := sh.next.Load()
+	if a := sh.active; a != nil && !sh.Closed() && sh.opts.Fsync != FsyncNever && sh.durable.Load() < next {
+		if err := a.Sync(); err != nil {
+			sh.fail(fmt.Errorf("sync shard %s: %w", sh.id, err))
+			return false
+		}
+		sh.durable.Store(next)
+	}
+	if a := sh.active; a != nil && !sh.Closed() && sh.reserved > next {
+		// As shutdown does, so the next load resumes at next; unflushed,
+		// which is safe for a lower value (see segment.Unreserve).
+		if err := a.Unreserve(next); err != nil {
+			sh.log.Error().Err(err).Msg("cannot lower the reservation; keeping the shard loaded")
+			return false
+		}
+	}
+	segs := *sh.segs.Load()
+	empty := []*segment.Segment{}
+	sh.segs.Store(&empty)
+	sh.active = nil
+	sh.loaded.Store(false)
+	for _, s := range segs {
+		s.Retire(false)
+	}
+	sh.log.Debug().Uint64("seq", next).Msg("shard idle: unloaded")
+	return true
 }
 
 // transient reports whether err may go away by itself: the process or the
@@ -365,16 +432,13 @@ func (sh *Shard) load() error {
 			segs = append(segs, s)
 			next = s.Base()
 		}
-		if len(segs) == 0 {
-			s, err := segment.Create(sh.dir, next, next, sh.opts.Segment)
-			if err != nil {
-				return err
-			}
-			segs = append(segs, s)
+		// A shard never written has no segment yet: its first append
+		// creates one (createFirstLocked), so reading it creates nothing.
+		if len(segs) > 0 {
+			sh.active = segs[len(segs)-1]
+			sh.lastArrivalMs = sh.active.LastTimeMs()
+			sh.reserved = sh.active.Reserved()
 		}
-		sh.active = segs[len(segs)-1]
-		sh.lastArrivalMs = sh.active.LastTimeMs()
-		sh.reserved = sh.active.Reserved()
 	}
 	sh.next.Store(next)
 	sh.durable.Store(next)
@@ -402,8 +466,8 @@ func (sh *Shard) dropUnfinishedRoll(bases []uint64) ([]uint64, error) {
 	return bases[:len(bases)-1], nil
 }
 
-// Loaded reports whether the shard has been touched since the store opened
-// (it then holds its segments' files and mappings).
+// Loaded reports whether the shard's segments are open (mapped): it has
+// been used since the store opened or since it was last made dormant.
 func (sh *Shard) Loaded() bool { return sh.loaded.Load() }
 
 // Append assigns the next positions and the current arrival time to recs, in
@@ -432,10 +496,16 @@ func (sh *Shard) appendVisible(recs []Record) (n int, err error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	if err := sh.ensure(); err != nil {
-		return 0, err
+	for {
+		if err := sh.ensure(); err != nil {
+			return 0, err
+		}
+		sh.mu.Lock()
+		if sh.loaded.Load() {
+			break
+		}
+		sh.mu.Unlock() // unloaded meanwhile: load again
 	}
-	sh.mu.Lock()
 	n, err = sh.appendLocked(recs)
 	sh.mu.Unlock()
 	if n > 0 && sh.opts.Fsync != FsyncAlways {
@@ -452,6 +522,11 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 	}
 	if sh.Closed() {
 		return 0, ErrShardClosed
+	}
+	if sh.active == nil {
+		if err := sh.createFirstLocked(); err != nil {
+			return 0, err
+		}
 	}
 	now := sh.opts.Now().UnixMilli()
 	if now < sh.lastArrivalMs {
@@ -486,6 +561,25 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 		}
 	}
 	return sh.publishLocked(done, now, nil)
+}
+
+// createFirstLocked creates the first segment of a shard that has none (it
+// was never written), at the next position. The first reservation rides on
+// the header's fsync, so the append that made it needs no flush of its own.
+// A failure (a full disk) is not sticky: the next append tries again.
+// sh.mu must be held.
+func (sh *Shard) createFirstLocked() error {
+	next := sh.next.Load()
+	s, err := segment.Create(sh.dir, next, next+reserveAhead, sh.opts.Segment)
+	if err != nil {
+		sh.log.Error().Err(err).Uint64("base", next).Msg("cannot create segment")
+		return fmt.Errorf("append to shard %s: %w", sh.id, err)
+	}
+	sh.active = s
+	sh.reserved = s.Reserved()
+	segs := []*segment.Segment{s}
+	sh.segs.Store(&segs)
+	return nil
 }
 
 // reserveAhead is how many positions one reservation covers beyond the
@@ -691,16 +785,19 @@ func (sh *Shard) readEnd() uint64 {
 // SeekTime returns the position of the first retained record that arrived at
 // or after t, or the tail when there is none.
 func (sh *Shard) SeekTime(t time.Time) (uint64, error) {
-	if err := sh.ensure(); err != nil {
-		return 0, err
-	}
 	ms := t.UnixMilli()
 	if h := sh.horizonMs(); ms < h {
 		ms = h
 	}
 	for {
+		if err := sh.ensure(); err != nil {
+			return 0, err
+		}
 		segs := *sh.segs.Load()
-		retry := false
+		retry := len(segs) == 0 && !sh.loaded.Load() // unloaded meanwhile
+		if retry {
+			continue
+		}
 		for _, s := range segs {
 			if !s.Acquire() {
 				retry = true
@@ -731,13 +828,16 @@ func (sh *Shard) SeekTime(t time.Time) (uint64, error) {
 // been encoded. Read never blocks on appends.
 func (sh *Shard) Read(pos uint64, maxRecords, maxBytes int, res *ReadResult) error {
 	res.Release()
-	if err := sh.ensure(); err != nil {
-		return err
-	}
 	horizon := sh.horizonMs()
 	for {
+		if err := sh.ensure(); err != nil {
+			return err
+		}
 		limit := sh.readEnd() // before the list: the list holds everything below it
 		segs := *sh.segs.Load()
+		if len(segs) == 0 && !sh.loaded.Load() {
+			continue // unloaded meanwhile: load again
+		}
 		retried := false
 		// The first segment that may hold pos: the last with base <= pos.
 		i := sort.Search(len(segs), func(i int) bool { return segs[i].Base() > pos }) - 1
@@ -848,7 +948,7 @@ func (sh *Shard) closeLocked(nowMs int64) error {
 	}
 	sh.syncMu.Lock()
 	var err error
-	if !sh.active.Sealed() {
+	if sh.active != nil && !sh.active.Sealed() { // nil: never written
 		err = sh.active.Seal()
 	}
 	sh.syncMu.Unlock()

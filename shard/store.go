@@ -68,6 +68,7 @@ type Store struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+	res  *residency // bounds the loaded shards (resident.go)
 }
 
 // Open opens or initialises the data directory in opts.Dir, recovers every
@@ -86,6 +87,7 @@ func Open(opts Options) (*Store, error) {
 		dir:     opts.Dir,
 		streams: make(map[string]*Stream),
 		stop:    make(chan struct{}),
+		res:     newResidency(opts.MaxLoadedShards),
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.dir, err)
@@ -105,6 +107,8 @@ func Open(opts Options) (*Store, error) {
 		s.Expire()
 		s.Compress() // what did not expire
 	})
+	s.wg.Add(1)
+	go s.residencyLoop()
 	if opts.Fsync == FsyncInterval {
 		s.wg.Add(1)
 		go s.every(opts.FsyncInterval, s.syncAll)
@@ -175,7 +179,7 @@ func (s *Store) openStream(dir string) (*Stream, error) {
 			dir, m.Version, metaVersion, ErrFormat)
 	}
 	st := s.newStream(dir, &m)
-	if err := st.openShards(false); err != nil {
+	if err := st.openShards(); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -189,20 +193,14 @@ func (s *Store) newStream(dir string, m *streamMeta) *Stream {
 	return st
 }
 
-// openShards makes the shards listed in the metadata, dormant or (eager)
-// loaded at once, and removes shard directories the metadata does not list
+// openShards makes the shards listed in the metadata, dormant (see
+// Shard.ensure), and removes shard directories the metadata does not list
 // (a reshard interrupted before its metadata was written).
-func (st *Stream) openShards(eager bool) error {
+func (st *Stream) openShards() error {
 	known := make(map[string]bool, len(st.meta.Shards))
 	for _, m := range st.meta.Shards {
-		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs}
+		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs, res: st.store.res}
 		sh := newShard(spec, &st.store.opts)
-		if eager {
-			if err := sh.ensure(); err != nil {
-				st.closeShards()
-				return fmt.Errorf("open stream %s: %w", st.name, err)
-			}
-		}
 		st.shards = append(st.shards, sh)
 		known[m.ID] = true
 	}
@@ -345,6 +343,16 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
+	// The shards' directories are made inside the new stream directory,
+	// whose sync in writeJSONAtomic makes them durable together; each
+	// shard's first segment is created by its first append, so a new
+	// stream costs metadata only.
+	for _, sm := range m.Shards {
+		if err := os.Mkdir(filepath.Join(tmp, sm.ID), 0o755); err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
+		}
+	}
 	if err := writeJSONAtomic(filepath.Join(tmp, streamFile), m, s.opts.fault); err != nil {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
@@ -364,9 +372,9 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
 	st := s.newStream(final, m)
-	if err := st.openShards(true); err != nil {
-		// A shard could not get its first segment (a full disk): take the
-		// stream back out, so that it is gone now and after a restart.
+	if err := st.openShards(); err != nil {
+		// The directory could not be read back: take the stream out again,
+		// so that it is gone now and after a restart.
 		aside := fmt.Sprintf("%s.%d%s", final, time.Now().UnixNano(), deleteSuffix)
 		if rerr := os.Rename(final, aside); rerr != nil {
 			return nil, errors.Join(err, fmt.Errorf("create stream %s: undo: %w", cfg.Name, rerr))
@@ -465,6 +473,9 @@ func (s *Store) removeStream(st *Stream) error {
 	for _, sh := range st.shards {
 		for _, seg := range sh.retireAll() {
 			seg.Retire(false)
+		}
+		if sh.loaded.Load() { // never unloaded again: retireAll made it sticky
+			s.res.loaded.Add(-1)
 		}
 	}
 	aside := fmt.Sprintf("%s.%d%s", st.dir, time.Now().UnixNano(), deleteSuffix)

@@ -54,6 +54,8 @@ type storageConfig struct {
 	FsyncInterval      time.Duration // sync period under fsync: interval
 	RetentionFloor     time.Duration // how long a 24-hour stream keeps records
 	ExpireInterval     time.Duration // how often expired segments are deleted
+	MaxLoadedShards    int           // shards with open segments at once
+	IdleShardTimeout   time.Duration // unload a shard unused this long
 }
 
 // streamsConfig keeps streams in their transitional states for a while, to
@@ -130,6 +132,8 @@ func (c *config) storeOptions(log zerolog.Logger) shard.Options {
 	o.MaxSegmentAge = c.Storage.MaxSegmentAge
 	o.RetentionFloor = c.Storage.RetentionFloor
 	o.ExpireInterval = c.Storage.ExpireInterval
+	o.MaxLoadedShards = c.Storage.MaxLoadedShards
+	o.IdleShardTimeout = c.Storage.IdleShardTimeout
 	o.Fsync = shard.FsyncPolicy(c.Storage.Fsync)
 	o.FsyncInterval = c.Storage.FsyncInterval
 	o.Region = c.Region

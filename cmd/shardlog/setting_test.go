@@ -44,6 +44,8 @@ var settingSamples = map[string][3]string{
 	"storage.fsync_interval":            {"2s", "3s", "4s"},
 	"storage.retention_floor":           {"1m", "2m", "3m"},
 	"storage.expire_interval":           {"1s", "2s", "3s"},
+	"storage.max_loaded_shards":         {"100", "200", "300"},
+	"storage.idle_shard_timeout":        {"1s", "2s", "3s"},
 	"streams.create_delay":              {"1s", "2s", "3s"},
 	"streams.delete_delay":              {"1s", "2s", "3s"},
 	"streams.update_delay":              {"1s", "2s", "3s"},

@@ -75,6 +75,11 @@ func settings() []setting {
 			between(time.Second, shard.DefaultRetention, "must be between 1s and 24h")),
 		declare("storage.expire_interval", func(c *config) *time.Duration { return &c.Storage.ExpireInterval }, so.ExpireInterval,
 			"how often segments past their stream's retention are deleted", positive[time.Duration]()),
+		declare("storage.max_loaded_shards", func(c *config) *int { return &c.Storage.MaxLoadedShards }, so.MaxLoadedShards,
+			"shards whose segments stay open (mapped) at once; the least recently used past it are closed",
+			between(1, 1<<20, "must be between 1 and 1048576")),
+		declare("storage.idle_shard_timeout", func(c *config) *time.Duration { return &c.Storage.IdleShardTimeout }, so.IdleShardTimeout,
+			"close the segments of a shard neither written nor read for this long", positive[time.Duration]()),
 
 		declare("streams.create_delay", func(c *config) *time.Duration { return &c.Streams.CreateDelay }, so.CreateDelay,
 			"time a stream spends CREATING", nonNegative[time.Duration]()),
