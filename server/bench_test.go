@@ -101,6 +101,15 @@ func BenchmarkPutRecordHandler(b *testing.B) {
 	req.Header.Set("X-Amz-Target", targetPrefix+"PutRecord")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	shapeAuth(req)
+	b.ReportAllocs()
+	serveInLoop(b, e, req, body)
+}
+
+// serveInLoop answers req (with body) through the server's fasthttp handler
+// for every benchmark iteration and writes each response as to a
+// connection, to io.Discard; no client runs.
+func serveInLoop(b *testing.B, e *testEnv, req *http.Request, body []byte) {
+	b.Helper()
 	var fr fasthttp.Request
 	fr.Header.SetMethod(http.MethodPost)
 	fr.SetRequestURI("/")
@@ -113,7 +122,6 @@ func BenchmarkPutRecordHandler(b *testing.B) {
 	var ctx fasthttp.RequestCtx
 	ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
 	w := bufio.NewWriterSize(io.Discard, 4096)
-	b.ReportAllocs()
 	for b.Loop() {
 		ctx.Response.Reset()
 		handler(&ctx)

@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/shardlog/shardlog/shard"
-	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkGetRecordsHTTP reads a page of 1000 records of 100 bytes with
@@ -107,30 +104,9 @@ func BenchmarkGetRecordsHandler(b *testing.B) {
 	resp.Body.Close()
 	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
 	shapeAuth(req)
-	var fr fasthttp.Request
-	fr.Header.SetMethod(http.MethodPost)
-	fr.SetRequestURI("/")
-	fr.Header.SetHost(req.Host)
-	for name, vs := range req.Header {
-		fr.Header.Set(name, vs[0])
-	}
 	body, _ := json.Marshal(map[string]any{"ShardIterator": it.ShardIterator, "Limit": n})
-	fr.SetBody(body)
-	handler := e.srv.RequestHandler()
-	var ctx fasthttp.RequestCtx
-	ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
-	w := bufio.NewWriterSize(io.Discard, 4096)
 	b.SetBytes(n * size)
 	b.ReportAllocs()
-	for b.Loop() {
-		ctx.Response.Reset()
-		handler(&ctx)
-		if ctx.Response.StatusCode() != http.StatusOK {
-			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
-		}
-		if err := ctx.Response.Write(w); err != nil {
-			b.Fatal(err)
-		}
-	}
+	serveInLoop(b, e, req, body)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
 }
