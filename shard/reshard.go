@@ -183,7 +183,7 @@ func (st *Stream) reshardLocked(parents []*Shard, children []child) error {
 			CreatedMs:      created,
 		}
 		m.NextShardIndex++
-		sh, err := openShard(shardSpec{meta: cm, dir: filepath.Join(st.dir, cm.ID), retention: &st.retention, trimMs: &st.trimMs}, &st.store.opts)
+		sh, err := openShard(shardSpec{meta: cm, dir: filepath.Join(st.dir, cm.ID), retention: &st.retention, trimMs: &st.trimMs, commit: &st.store.commit}, &st.store.opts)
 		if err != nil {
 			undo()
 			return fmt.Errorf("reshard %s: %w", st.name, err)
