@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // commitWorkers bounds how many shards one commit round syncs at once.
@@ -13,6 +14,10 @@ import (
 // over thousands of dirty shards (an interval pass) from starting a
 // thread per shard.
 const commitWorkers = 16
+
+// maxGather bounds how long a round waits for appenders to come back (see
+// committer).
+const maxGather = time.Millisecond
 
 // committer is the store-wide group commit. Appenders under FsyncAlways
 // hand it the shards they wrote to and wait; one goroutine takes every
@@ -24,6 +29,16 @@ const commitWorkers = 16
 // waits for one round, not for one sync chain per shard. The interval
 // policy's periodic pass goes through the same rounds.
 //
+// A round waits a little for its appenders before it starts: until it has
+// as many waiters as were active when the round before ended (those it
+// released plus those already queued), or for half as long as that
+// round's syncs took (at most maxGather), whichever comes first. Without
+// it, the appenders released by one round come back a few at a time and
+// the rounds split them into two halves that alternate; each round then
+// pays the per-file cost of every dirty shard (a device flush each, and
+// write-protecting the written pages of the mapping) for half the
+// records. A lone appender does not wait: it is all the round before had.
+//
 // The goroutine runs only while there is work: it is started by the
 // first join after an idle spell and exits when a round finds nothing
 // queued, so a committer needs no stopping. A sync failure is sticky on
@@ -34,13 +49,20 @@ type committer struct {
 	mu      sync.Mutex
 	next    *commitRound // the round being filled; under mu
 	running bool         // the round goroutine is alive; under mu
+	// want is how many waiters the round being filled gathers before it
+	// starts, gather how long it may wait for them; both under mu.
+	// gathered is signalled when the round has want.
+	want     int
+	gather   time.Duration
+	gathered chan struct{}
 }
 
 // commitRound is one group of shards synced together. done is closed once
 // every one of them has been synced (or has failed).
 type commitRound struct {
-	shards []*Shard
-	done   chan struct{}
+	shards  []*Shard
+	waiters int // calls waiting for the round; under committer.mu
+	done    chan struct{}
 }
 
 func newCommitRound() *commitRound {
@@ -67,6 +89,9 @@ func (c *committer) wait(pending []pendingSync) {
 		if p := &pending[i]; p.err == nil && p.shard.durable.Load() < p.end {
 			r = c.queueLocked(p.shard)
 		}
+	}
+	if r != nil {
+		c.joinLocked(r)
 	}
 	c.mu.Unlock()
 	if r == nil {
@@ -95,6 +120,9 @@ func (c *committer) syncAll(shards []*Shard) {
 			r = c.queueLocked(sh)
 		}
 	}
+	if r != nil {
+		c.joinLocked(r)
+	}
 	c.mu.Unlock()
 	if r != nil {
 		<-r.done
@@ -119,8 +147,22 @@ func (c *committer) queueLocked(sh *Shard) *commitRound {
 	return r
 }
 
+// joinLocked counts one more waiter of r and tells a gathering round
+// goroutine once r has as many as it waits for. c.mu must be held.
+func (c *committer) joinLocked(r *commitRound) {
+	r.waiters++
+	if r.waiters == c.want {
+		select {
+		case c.gathered <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // run syncs rounds until one finds nothing queued.
 func (c *committer) run() {
+	timer := time.NewTimer(0)
+	<-timer.C
 	for {
 		c.mu.Lock()
 		r := c.next
@@ -129,9 +171,35 @@ func (c *committer) run() {
 			c.mu.Unlock()
 			return
 		}
+		if r.waiters < c.want && c.gather > 0 {
+			if c.gathered == nil {
+				c.gathered = make(chan struct{}, 1)
+			}
+			select {
+			case <-c.gathered: // a stale signal from an earlier round
+			default:
+			}
+			c.mu.Unlock()
+			timer.Reset(c.gather)
+			select {
+			case <-c.gathered:
+				if !timer.Stop() {
+					<-timer.C
+				}
+			case <-timer.C:
+			}
+			c.mu.Lock()
+		}
 		c.next = newCommitRound()
 		c.mu.Unlock()
+		start := time.Now()
 		r.sync()
+		took := time.Since(start)
+		c.mu.Lock()
+		// Everyone active now: the waiters about to be released, and
+		// those already queued for the next round.
+		c.want, c.gather = r.waiters+c.next.waiters, min(took/2, maxGather)
+		c.mu.Unlock()
 		clear(r.shards) // shards point at rounds; rounds need not keep shards alive
 		close(r.done)
 	}

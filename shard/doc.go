@@ -72,7 +72,9 @@
 // which one goroutine syncs every queued shard (up to 16 at once: syncs of
 // different files proceed in parallel on the device), raises each shard's
 // durable mark, wakes its readers and then releases every appender of the
-// round; appenders arriving meanwhile join the round after. Readers stop
+// round; appenders arriving meanwhile join the round after, which waits
+// for the appenders just released to come back (at most half the last
+// round's sync time, and 1 ms), so that busy rounds do not split in two. Readers stop
 // at the durable mark and never wait for a sync, and no lock a reader
 // takes is held across one. Under FsyncInterval the store syncs every
 // shard with unsynced records in one such round per period; under
