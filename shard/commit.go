@@ -63,10 +63,15 @@ type commitRound struct {
 	shards  []*Shard
 	waiters int // calls waiting for the round; under committer.mu
 	done    chan struct{}
+
+	// Used by sync: the index of the next shard to sync, and the workers.
+	at      atomic.Int64
+	workers sync.WaitGroup
 }
 
-func newCommitRound() *commitRound {
-	return &commitRound{done: make(chan struct{})}
+// newCommitRound makes an empty round with room for shards shards.
+func newCommitRound(shards int) *commitRound {
+	return &commitRound{shards: make([]*Shard, 0, shards), done: make(chan struct{})}
 }
 
 // pendingSync is a shard an appender wrote to and the position it must be
@@ -133,7 +138,7 @@ func (c *committer) syncAll(shards []*Shard) {
 // round goroutine runs, and returns the round. c.mu must be held.
 func (c *committer) queueLocked(sh *Shard) *commitRound {
 	if c.next == nil {
-		c.next = newCommitRound()
+		c.next = newCommitRound(1)
 	}
 	r := c.next
 	if sh.queued != r {
@@ -190,7 +195,7 @@ func (c *committer) run() {
 			}
 			c.mu.Lock()
 		}
-		c.next = newCommitRound()
+		c.next = newCommitRound(len(r.shards)) // busy rounds are alike
 		c.mu.Unlock()
 		start := time.Now()
 		r.sync()
@@ -210,21 +215,21 @@ func (c *committer) run() {
 // which includes the records of every appender that joined the round.
 // Failures are sticky on their shard and logged there.
 func (r *commitRound) sync() {
-	var at atomic.Int64
-	work := func() {
-		for i := int(at.Add(1) - 1); i < len(r.shards); i = int(at.Add(1) - 1) {
-			sh := r.shards[i]
-			_ = sh.syncTo(sh.next.Load())
-		}
-	}
-	var wg sync.WaitGroup
 	for range min(len(r.shards), commitWorkers) - 1 {
-		wg.Add(1)
+		r.workers.Add(1)
 		go func() {
-			defer wg.Done()
-			work()
+			defer r.workers.Done()
+			r.work()
 		}()
 	}
-	work()
-	wg.Wait()
+	r.work()
+	r.workers.Wait()
+}
+
+// work syncs the round's shards that no other worker has taken.
+func (r *commitRound) work() {
+	for i := int(r.at.Add(1) - 1); i < len(r.shards); i = int(r.at.Add(1) - 1) {
+		sh := r.shards[i]
+		_ = sh.syncTo(sh.next.Load())
+	}
 }
