@@ -49,7 +49,9 @@
 // Store.account serialises the changes AccountLimits guard; the limit is
 // checked under it, before Store.mu or Stream.mu is taken (the check reads
 // every stream). Shard.expireMu is taken before Shard.mu by Expire and
-// Compress only; Shard.waitMu is a leaf. Appends to one shard are serialised by Shard.mu;
+// Compress only; Shard.waitMu and the store's committer.mu are leaves
+// (nothing is synced under committer.mu; it only queues shards for the next
+// round). Appends to one shard are serialised by Shard.mu;
 // appends to different shards run in parallel. Readers take no lock: they
 // load the published segment list (an atomic pointer to an immutable slice)
 // and take a reference on each segment they read, so expiry can retire
@@ -76,10 +78,19 @@
 // # Durability
 //
 // After Shard.Append returns, its records are in the shared mapping and
-// survive kill -9. Under FsyncAlways Append returns only after a sync that
-// covers them; concurrent appenders share one sync (group commit). Under
-// FsyncInterval the store syncs every shard periodically; under FsyncNever
-// only segment seals sync. A roll starts the next segment at once and seals
+// survive kill -9. Under FsyncAlways Append and Stream.Put return only
+// after a sync that covers them, through one store-wide group commit: an
+// appender queues the shards it wrote to and waits for the next round, in
+// which one goroutine syncs every queued shard (up to 16 at once: syncs of
+// different files proceed in parallel on the device), raises each shard's
+// durable mark, wakes its readers and then releases every appender of the
+// round; appenders arriving meanwhile join the round after, which waits
+// for the appenders just released to come back (at most half the last
+// round's sync time, and 1 ms), so that busy rounds do not split in two. Readers stop
+// at the durable mark and never wait for a sync, and no lock a reader
+// takes is held across one. Under FsyncInterval the store syncs every
+// shard with unsynced records in one such round per period; under
+// FsyncNever only segment seals sync. A roll starts the next segment at once and seals
 // the full one in the background; a group-commit sync waits for that seal. The first failed write or sync makes the shard
 // refuse appends (ErrSticky) until the store is reopened.
 //

@@ -71,7 +71,13 @@ type Shard struct {
 	waitMu sync.Mutex
 	waitCh chan struct{} // closed and cleared on the next append
 
-	syncMu sync.Mutex // group commit: one syncer at a time, the rest wait
+	// commit is the store's group commit (FsyncAlways appends wait on it);
+	// queued is the commit round the shard was last queued in, under
+	// commit.mu.
+	commit *committer
+	queued *commitRound
+
+	syncMu sync.Mutex // one sync of the shard at a time
 	// durable is the position below which every record is synced: under
 	// FsyncAlways readers see nothing at or above it (a high watermark),
 	// so no consumer ever processes a record that power loss could take
@@ -94,6 +100,7 @@ type shardSpec struct {
 	retention *atomic.Int64
 	trimMs    *atomic.Int64
 	res       *residency
+	commit    *committer
 }
 
 // ID returns the shard id, e.g. "shardId-000000000003".
@@ -246,6 +253,7 @@ func newShard(spec shardSpec, opts *Options) *Shard {
 		trimMs:         spec.trimMs,
 		nextFloor:      m.NextFloor,
 		res:            spec.res,
+		commit:         spec.commit,
 	}
 	sh.log = opts.Logger.With().Str("component", "shard").Str("shard", m.ID).Logger()
 	if m.End != nil {
@@ -482,8 +490,10 @@ func (sh *Shard) Loaded() bool { return sh.loaded.Load() }
 func (sh *Shard) Append(recs []Record) (n int, err error) {
 	n, err = sh.appendVisible(recs)
 	if n > 0 && sh.opts.Fsync == FsyncAlways {
-		if serr := sh.syncTo(recs[n-1].Seq + 1); serr != nil {
-			return 0, serr
+		p := [1]pendingSync{{shard: sh, end: recs[n-1].Seq + 1}}
+		sh.commit.wait(p[:])
+		if p[0].err != nil {
+			return 0, p[0].err
 		}
 	}
 	return n, err
@@ -656,9 +666,11 @@ func (sh *Shard) waitSealed() {
 	sh.sealMu.Unlock()
 }
 
-// syncTo returns once every position below end is synced. Concurrent callers
-// share syncs: whoever holds syncMu syncs everything published so far, and
-// the callers queued behind it usually find their records already durable.
+// syncTo returns once every position below end is synced: whoever holds
+// syncMu syncs everything published so far, and a caller queued behind it
+// may find its records already durable. Appends do not call it directly:
+// they wait for the store's group commit (committer), which calls it once
+// per dirty shard per round.
 func (sh *Shard) syncTo(end uint64) error {
 	sh.syncMu.Lock()
 	defer sh.syncMu.Unlock()

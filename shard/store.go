@@ -64,7 +64,10 @@ type Store struct {
 	mu      sync.RWMutex // guards streams, meta and closed; taken before any Stream.mu
 	streams map[string]*Stream
 	meta    storeMeta
-	closed  bool
+	// commit syncs shards in store-wide rounds (FsyncAlways appends and the
+	// FsyncInterval pass).
+	commit committer
+	closed bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -199,7 +202,7 @@ func (s *Store) newStream(dir string, m *streamMeta) *Stream {
 func (st *Stream) openShards() error {
 	known := make(map[string]bool, len(st.meta.Shards))
 	for _, m := range st.meta.Shards {
-		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs, res: st.store.res}
+		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs, res: st.store.res, commit: &st.store.commit}
 		sh := newShard(spec, &st.store.opts)
 		st.shards = append(st.shards, sh)
 		known[m.ID] = true
@@ -545,15 +548,15 @@ func (s *Store) closeStreams() {
 	}
 }
 
-// syncAll syncs every loaded shard (FsyncInterval's background pass).
+// syncAll syncs every loaded shard with unsynced records, in parallel, in
+// one group-commit round (FsyncInterval's background pass, and Close).
+// Failures are logged where they happen and make their shard refuse appends.
 func (s *Store) syncAll() {
+	var shards []*Shard
 	for _, st := range s.Streams() {
-		for _, sh := range st.Shards() {
-			if err := sh.Sync(); err != nil {
-				s.log.Error().Err(err).Str("stream", st.name).Str("shard", sh.id).Msg("sync")
-			}
-		}
+		shards = append(shards, st.Shards()...)
 	}
+	s.commit.syncAll(shards)
 }
 
 func randomHex(n int) string {

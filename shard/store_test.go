@@ -167,6 +167,12 @@ func TestCrashWithoutCloseKeepsAcknowledged(t *testing.T) {
 	}
 	// No Close: the handles are dropped as a crash would drop them. The
 	// mappings stay valid in this process, as the page cache would after kill -9.
+	// A killed process also stops its background sealers; this one keeps
+	// running, and a seal that truncates a file while the second store scans
+	// it is not a crash, so wait for them (the crash sweep kills mid-seal).
+	for _, sh := range st.Shards() {
+		sh.waitSealed()
+	}
 	s2 := mustOpen(t, o)
 	st2, err := s2.Stream("crash")
 	if err != nil {

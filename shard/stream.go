@@ -218,13 +218,6 @@ type putBatch struct {
 	syncs []pendingSync // FsyncAlways: shards appended to, synced at the end
 }
 
-// pendingSync is a shard Put appended to and the position it must sync to.
-type pendingSync struct {
-	shard *Shard
-	end   uint64
-	err   error
-}
-
 var putBatches = sync.Pool{New: func() any { return new(putBatch) }}
 
 // errReroute marks a record whose shard closed before it was appended; Put
@@ -276,27 +269,15 @@ func (st *Stream) Put(recs []Record, keys []HashKey, out []PutResult) {
 	}
 }
 
-// syncPut makes the records Put appended durable under FsyncAlways: every
-// shard it touched is synced, in parallel when there are several, so one
-// request waits for the slowest sync rather than for their sum. A record of
-// a shard whose sync failed is reported failed.
+// syncPut makes the records Put appended durable under FsyncAlways: it
+// waits for one round of the store's group commit, which syncs every shard
+// the put touched (in parallel with each other and with the shards of
+// other requests). A record of a shard whose sync failed is reported failed.
 func (st *Stream) syncPut(out []PutResult, b *putBatch) {
-	switch len(b.syncs) {
-	case 0:
+	if len(b.syncs) == 0 {
 		return
-	case 1:
-		b.syncs[0].err = b.syncs[0].shard.syncTo(b.syncs[0].end)
-	default:
-		var wg sync.WaitGroup
-		for i := range b.syncs {
-			wg.Add(1)
-			go func(p *pendingSync) {
-				defer wg.Done()
-				p.err = p.shard.syncTo(p.end)
-			}(&b.syncs[i])
-		}
-		wg.Wait()
 	}
+	st.store.commit.wait(b.syncs)
 	for _, p := range b.syncs {
 		if p.err == nil {
 			continue
