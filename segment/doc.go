@@ -1,6 +1,6 @@
 // Package segment stores the records of one shard position range in one
 // memory-mapped data file, allocated ahead of its writer, with a sparse index (package
-// index): framing with CRC-32C, batched appends straight into the mapping,
+// index): framing with CRC-32C, batched appends written with one pwrite,
 // reads by seq or arrival time, crash recovery of a torn tail, sealing,
 // optional block compression of sealed segments, and a read-only open and
 // check for offline tools. A record's seq is its position in its shard, a
@@ -90,8 +90,11 @@
 //
 // One owner goroutine appends, seals, compresses and closes. Read, SeekTime,
 // NextSeq, Size, LastTimeMs and Sync are safe concurrently with Append:
-// Append encodes its frames into the mapping and then publishes the new end
+// Append encodes its frames into a buffer, writes them to the file (pwrite;
+// the mapping shows the same page cache) and then publishes the new end
 // with an atomic store, and readers never look past the end they loaded.
+// Writes go through a descriptor kept for the recently written segments
+// (Files), not through the mapping: see Files for the cost that avoids.
 // Sync may be called from a group-commit goroutine while Append runs.
 //
 // Slices returned by Read alias the mapping. A reader takes a reference with
@@ -105,7 +108,7 @@
 // # Durability
 //
 // After Append returns, the frames survive kill -9: they are in the page
-// cache through the shared mapping. After Sync (msync MS_SYNC of the new
+// cache. After Sync (msync MS_SYNC of the new
 // data, then of the index) they survive power loss. Create and Seal fsync
 // the files and Create fsyncs the directory; Compress writes a temporary
 // file, fsyncs it, renames it over the old one and fsyncs the directory.

@@ -16,7 +16,7 @@ func testOptions(t testing.TB) Options {
 	o.MaxSegmentBytes = 1 << 20
 	o.IndexIntervalBytes = 512
 	o.InitialBytes = 64 << 10 // files grow several times before they fill
-	o.PrefaultBytes = 16 << 10
+	o.Files = NewFiles(4)
 	o.Logger = zerolog.New(zerolog.NewTestWriter(t))
 	return o
 }

@@ -64,10 +64,10 @@ type Options struct {
 	// disk, not a whole segment.
 	InitialBytes int64
 
-	// PrefaultBytes is how far ahead of the writer an active segment's pages
-	// are populated in the background (see prefaulter). Default 8 MiB; a
-	// negative value turns prefaulting off.
-	PrefaultBytes int64
+	// Files bounds the descriptors active segments keep open for writing;
+	// a store shares one among its segments. Nil opens the file for each
+	// write and closes it again.
+	Files *Files
 
 	// Compression is the codec Compress rewrites sealed segments with;
 	// None (the default) makes Compress a no-op.
@@ -90,7 +90,6 @@ type Options struct {
 const (
 	DefaultMaxSegmentBytes    = 64 << 20
 	DefaultIndexIntervalBytes = 4096
-	DefaultPrefaultBytes      = 8 << 20
 	DefaultInitialBytes       = 16 << 10
 )
 
@@ -112,9 +111,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.InitialBytes <= 0 {
 		o.InitialBytes = DefaultInitialBytes
-	}
-	if o.PrefaultBytes == 0 {
-		o.PrefaultBytes = DefaultPrefaultBytes
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"container/list"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -70,10 +71,13 @@ type Segment struct {
 	allocated  int64         // bytes of the file with blocks; the mapping past it is beyond EOF
 	sinceIndex int           // bytes of frames since the last index entry
 	pending    []index.Entry // index entries of the current batch, reused
-	// prefault populates pages ahead of the writer while the segment is
-	// active and writable; nil until the first append and after halting.
-	// Started by the writer, halted under mu.
-	prefault atomic.Pointer[prefaulter]
+
+	// wmu serialises writes to the data file and guards wf, the descriptor
+	// kept for them (nil when closed), and welem, its place in
+	// opts.Files. See Files and withFile.
+	wmu   sync.Mutex
+	wf    *os.File
+	welem *list.Element
 
 	mu     sync.Mutex            // serialises Sync, Seal, Compress, Close and view swaps
 	synced int64                 // data bytes known to be msynced; under mu
@@ -264,54 +268,26 @@ func (s *Segment) create() (err error) {
 	return nil
 }
 
-// prefaultAhead asks for the pages after off to be populated, as far
-// ahead as the segment has been written (up to PrefaultBytes and the
-// allocated size): a busy segment soon gets the whole window, while a shard
-// that sees one record costs one page, not megabytes of resident memory.
-// The prefaulter goroutine starts with the first request. Called by the
-// writer.
-func (s *Segment) prefaultAhead(v *view, off int64) {
-	ahead := min(s.opts.PrefaultBytes, off-headerSize)
-	if ahead <= 0 {
-		return
-	}
-	target := min(off+ahead, s.allocated)
-	if p := s.prefault.Load(); p != nil {
-		p.want(target)
-		return
-	}
-	p := startPrefault(v.mapping, off, target)
-	if !s.prefault.CompareAndSwap(nil, p) {
-		p.halt()
-	}
-}
-
-// haltPrefaultLocked stops the prefaulter before the mapping is protected
-// or unmapped. s.mu must be held.
-func (s *Segment) haltPrefaultLocked() {
-	if p := s.prefault.Swap(nil); p != nil {
-		p.halt()
-	}
-}
-
-// Append encodes whole frames for recs directly into the mapping (one copy
-// per record, no allocations), adds sparse index entries and then publishes
-// the new end with an atomic store. It writes as many whole records as fit:
-// n < len(recs) with a nil error means the segment is full and the caller
-// should roll. Before anything is written it returns ErrTooLarge if a record
-// can never fit an empty segment, ErrOutOfOrder if the seqs or arrival times
-// go backwards, ErrSealed or ErrClosed; on an injected fault or any error
-// nothing changes. The caller serialises Append calls.
+// Append encodes whole frames for recs into a buffer and writes them to
+// the data file with one pwrite (see Files for why not through the
+// mapping), adds sparse index entries and then publishes the new end with
+// an atomic store. It writes as many whole records as fit: n < len(recs)
+// with a nil error means the segment is full and the caller should roll.
+// Before anything is written it returns ErrTooLarge if a record can never
+// fit an empty segment, ErrOutOfOrder if the seqs or arrival times go
+// backwards, ErrSealed or ErrClosed; on an injected fault or any error
+// nothing is published. A failed write is sticky; a file that cannot be
+// opened (no descriptor left) is not. The caller serialises Append calls.
 //
 // After Append returns the frames survive kill -9 (they are in the page
-// cache through the shared mapping); after Sync they survive power loss.
+// cache); after Sync they survive power loss.
 func (s *Segment) Append(recs []Record) (n int, err error) {
 	if err := s.checkAppend(recs); err != nil {
 		return 0, fmt.Errorf("append segment %s: %w", s.path, err)
 	}
 	v := s.cur.Load()
-	m := v.mapping
-	off := s.end.Load()
+	start := s.end.Load()
+	off := start
 	s.pending = s.pending[:0]
 	sinceIndex := s.sinceIndex
 	var growErr error
@@ -320,7 +296,7 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 		size := frameSize(r)
 		// The segment is full past MaxSegmentBytes, except for a first
 		// frame larger than that: it gets the segment to itself.
-		if off+size > s.opts.MaxSegmentBytes && (off != headerSize || off+size > int64(len(m))) {
+		if off+size > s.opts.MaxSegmentBytes && (off != headerSize || off+size > int64(len(v.mapping))) {
 			break
 		}
 		if off+size > s.allocated {
@@ -332,7 +308,6 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 			s.pending = append(s.pending, index.Entry{Seq: r.Seq, Off: uint64(off), TimeMs: r.ArrivalMs})
 			sinceIndex = 0
 		}
-		putFrame(m[off:], r)
 		off += size
 		sinceIndex += int(size)
 		n++
@@ -343,9 +318,11 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 		}
 		return 0, nil
 	}
+	if err := s.writeFrames(recs[:n], start, off); err != nil {
+		return 0, fmt.Errorf("append segment %s: %w", s.path, err)
+	}
 	s.sinceIndex = sinceIndex
-	s.prefaultAhead(v, off)
-	if s.end.Load() == headerSize {
+	if start == headerSize {
 		s.firstTimeMs.Store(recs[0].ArrivalMs)
 	}
 	s.lastTimeMs.Store(recs[n-1].ArrivalMs)
@@ -361,6 +338,39 @@ func (s *Segment) Append(recs []Record) (n int, err error) {
 	return n, nil
 }
 
+// frameBufs holds the buffers writeFrames encodes batches into.
+var frameBufs sync.Pool // of *[]byte
+
+// writeFrames encodes recs, whose frames span [start, end) of the file,
+// and writes them there. Bytes a failed write left past the published end
+// are overwritten by the next Append, or cut by recovery.
+func (s *Segment) writeFrames(recs []Record, start, end int64) error {
+	bp, _ := frameBufs.Get().(*[]byte)
+	if bp == nil || int64(cap(*bp)) < end-start {
+		b := make([]byte, end-start)
+		bp = &b
+	}
+	buf := (*bp)[:end-start]
+	p := 0
+	for i := range recs {
+		p += putFrame(buf[p:], &recs[i])
+	}
+	err := s.withFile(func(f *os.File) error {
+		if err := s.opts.fault("write"); err != nil {
+			return s.fail(err)
+		}
+		if _, err := f.WriteAt(buf, start); err != nil {
+			return s.fail(fmt.Errorf("write frames at %d: %w", start, err))
+		}
+		return nil
+	})
+	frameBufs.Put(bp)
+	return err
+}
+
+// pageSize is the unit of allocation and msync.
+var pageSize = int64(os.Getpagesize())
+
 // growAllAt is the allocation from which grow gives a file the rest of
 // its segment in one step: a segment that fills that much is busy, and one
 // fallocate is cheaper than several (64 KiB appends ran ~13% slower when
@@ -370,10 +380,9 @@ const growAllAt = 1 << 20
 // grow gives the file blocks up to at least need: it doubles the
 // allocation until growAllAt and then allocates up to MaxSegmentBytes (or
 // need, if more: a first frame larger than that), so a shard's disk follows
-// its data while a busy segment is allocated in a handful of calls. The
-// data file is opened for the call only: an idle segment holds no
-// descriptor. Called by the writer, before any byte past the old
-// allocation is written through the mapping.
+// its data while a busy segment is allocated in a handful of calls. It
+// uses the descriptor Files keeps for writes. Called by the writer, before
+// any byte past the old allocation is written.
 func (s *Segment) grow(need int64) error {
 	v := s.cur.Load()
 	next := max(2*s.allocated, need)
@@ -391,21 +400,6 @@ func (s *Segment) grow(need int64) error {
 	}
 	s.allocated = next
 	return nil
-}
-
-// withFile opens the data file read-write for one operation and closes it
-// again: mappings stay valid without their descriptor, so a segment keeps
-// none between operations.
-func (s *Segment) withFile(op func(f *os.File) error) error {
-	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = op(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // writable returns why nothing may be written to the segment (closed,
@@ -534,7 +528,7 @@ func (s *Segment) syncLocked() error {
 	v := s.cur.Load()
 	end := s.end.Load()
 	if end > s.synced {
-		from := s.synced &^ int64(os.Getpagesize()-1) // msync wants a page-aligned start
+		from := s.synced &^ (pageSize - 1) // msync wants a page-aligned start
 		if err := v.mapping[from:end].Sync(gommap.MS_SYNC); err != nil {
 			return s.fail(fmt.Errorf("msync: %w", err))
 		}
@@ -638,7 +632,6 @@ func (s *Segment) sealLocked() error {
 	if err := s.syncLocked(); err != nil {
 		return err
 	}
-	s.haltPrefaultLocked()
 	v := s.cur.Load()
 	end := s.end.Load()
 	// The newest arrival time goes into the header, so that the retention
@@ -674,6 +667,9 @@ func (s *Segment) sealLocked() error {
 		return fmt.Errorf("mprotect: %w", err)
 	}
 	s.sealed.Store(true)
+	if err := s.closeFile(); err != nil {
+		s.log.Error().Err(err).Msg("close sealed segment")
+	}
 	return nil
 }
 
@@ -746,7 +742,9 @@ func (s *Segment) destroy() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed.Store(true)
-	s.haltPrefaultLocked()
+	if err := s.closeFile(); err != nil {
+		s.log.Error().Err(err).Msg("close segment")
+	}
 	s.cache.Store(nil)
 	views := s.old
 	s.old = nil
@@ -790,7 +788,9 @@ func (s *Segment) Close() error {
 	if v := s.cur.Load(); err == nil && v != nil && !s.sealed.Load() {
 		err = v.idx.Sync()
 	}
-	s.haltPrefaultLocked()
+	if cerr := s.closeFile(); err == nil {
+		err = cerr
+	}
 	s.closed.Store(true)
 	s.mu.Unlock()
 	s.refs.Store(1)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 func TestAppendRead(t *testing.T) {
@@ -278,32 +277,66 @@ func TestFileGrowsAheadOfAppends(t *testing.T) {
 	checkAll(t, r, append(want, more[:n]...))
 }
 
-func TestPrefaulterStaysAheadOfTheWriter(t *testing.T) {
-	o := testOptions(t) // 64 KiB initial file, 16 KiB prefault window
-	s := mustCreate(t, t.TempDir(), 0, o)
-	defer s.Close()
-	if s.prefault.Load() != nil {
-		t.Fatal("prefaulter running before the first append")
-	}
-	populated := func() int64 {
-		p := s.prefault.Load()
-		if p == nil {
-			t.Fatal("no prefaulter after appends")
+func TestFilesBoundsDescriptors(t *testing.T) {
+	o := testOptions(t)
+	o.Files = NewFiles(2)
+	dir := t.TempDir()
+	fds0 := openFDs(t)
+	var segs []*Segment
+	var want [][]Record
+	for i := 0; i < 5; i++ {
+		s, err := Create(dir, uint64(i)<<20, uint64(i)<<20, o)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return p.upTo.Load()
+		segs = append(segs, s)
+		want = append(want, nil)
 	}
-	waitFor := func(want int64) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for populated() < want {
-			if time.Now().After(deadline) {
-				t.Fatalf("prefaulter stopped at %d, want %d (end %d)", populated(), want, s.Size())
+	// Round-robin appends: every write after the first round finds its
+	// descriptor closed by the others and opens it again.
+	for round := 0; round < 4; round++ {
+		for i, s := range segs {
+			recs := records(uint64(i)<<20+uint64(len(want[i])), 10, 200)
+			mustAppend(t, s, recs)
+			want[i] = append(want[i], recs...)
+			if n := o.Files.Open(); n > 2 {
+				t.Fatalf("%d descriptors kept, want at most 2", n)
 			}
-			time.Sleep(time.Millisecond)
 		}
 	}
-	mustAppend(t, s, records(0, 1, 100)) // one small record: about as much again ahead
-	waitFor(2*s.Size() - headerSize)
-	mustAppend(t, s, records(1, 300, 1000)) // past the first allocation: the file grows
-	waitFor(s.Size() + o.PrefaultBytes)
+	if got := openFDs(t) - fds0; got > 2 {
+		t.Fatalf("%d descriptors open in the process after the appends, want at most 2", got)
+	}
+	for i, s := range segs {
+		checkAll(t, s, want[i])
+		if i%2 == 0 {
+			if err := s.Seal(); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := o.Files.Open(); n != 0 {
+		t.Fatalf("%d descriptors kept after every segment was sealed or closed", n)
+	}
+	for i, s := range segs {
+		if i%2 == 0 {
+			checkAll(t, s, want[i]) // sealed: still mapped, read-only
+			s.Close()
+		}
+	}
+	if got := openFDs(t) - fds0; got != 0 {
+		t.Fatalf("%d descriptors left open", got)
+	}
+}
+
+// openFDs counts the process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(entries)
 }

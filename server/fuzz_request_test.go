@@ -39,7 +39,6 @@ func FuzzRequest(f *testing.F) {
 
 	so := shard.DefaultOptions(f.TempDir())
 	so.Segment.MaxSegmentBytes = 64 << 10 // streams are created by the thousand
-	so.Segment.PrefaultBytes = -1
 	store, err := shard.Open(so)
 	if err != nil {
 		f.Fatal(err)

@@ -77,7 +77,7 @@
 //
 // # Durability
 //
-// After Shard.Append returns, its records are in the shared mapping and
+// After Shard.Append returns, its records are in the page cache and
 // survive kill -9. Under FsyncAlways Append and Stream.Put return only
 // after a sync that covers them, through one store-wide group commit: an
 // appender queues the shards it wrote to and waits for the next round, in

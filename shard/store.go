@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shardlog/shardlog/index/durable"
+	"github.com/shardlog/shardlog/segment"
 )
 
 const (
@@ -83,6 +84,10 @@ func Open(opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	if opts.Dir == "" {
 		return nil, errors.New("open store: no data directory")
+	}
+	if opts.Segment.Files == nil {
+		// One bound on write descriptors for every segment of the store.
+		opts.Segment.Files = segment.NewFiles(segment.DefaultOpenFiles)
 	}
 	s := &Store{
 		opts:    opts,
