@@ -46,6 +46,10 @@ type Segment struct {
 	created time.Time
 	// readOnly segments (OpenReadOnly) never write to their files.
 	readOnly bool
+	// prepared is true from Prepare until Install or Discard: the data
+	// file is still under its temporary name, tmp. Owned by the owner.
+	prepared bool
+	tmp      string
 
 	cur   atomic.Pointer[view]  // mapping readers use; nil after the last unmap
 	cache atomic.Pointer[block] // last decompressed block (compressed views only)
@@ -171,30 +175,111 @@ func newSegment(dir string, base uint64, opts Options) *Segment {
 func Create(dir string, base, reserve uint64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
 	s.reserved = max(reserve, base)
-	if err := s.create(); err != nil {
+	if err := s.build(true); err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", s.path, err)
 	}
-	s.log.Debug().Str("path", s.path).Msg("created segment")
+	if err := s.name(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-func (s *Segment) create() (err error) {
-	if err := s.opts.fault("create"); err != nil {
-		return err
+// Prepare builds the file of a segment whose base is not known yet:
+// allocated, mapped and synced like Create's, under a unique temporary
+// name (next-*.log.tmp), with an empty header. An owner prepares the
+// segment that will follow its active one while that one fills, so that
+// the roll (Install) does not wait for a new file's fsync. Nothing reads or
+// writes a prepared segment before Install; Discard drops it, and a
+// restart removes it (List removes temporary files).
+func Prepare(dir string, opts Options) (*Segment, error) {
+	s := newSegment(dir, 0, opts)
+	if err := s.build(false); err != nil {
+		return nil, fmt.Errorf("prepare segment in %s: %w", dir, err)
 	}
+	s.prepared = true
+	return s, nil
+}
+
+// Install makes a prepared segment the active segment with that base and
+// first reservation (see Create): it writes the header and msyncs its page,
+// opens the index, renames the file to <base>.log and syncs the directory,
+// so the file appears under its name only when complete, as Create's
+// does. On failure the segment is discarded.
+func (s *Segment) Install(base, reserve uint64) (err error) {
+	if !s.prepared {
+		return fmt.Errorf("install segment %s: not a prepared segment", s.path)
+	}
+	s.base = base
+	s.path = filepath.Join(s.dir, Name(base))
+	s.idxPath = filepath.Join(s.dir, IndexName(base))
+	s.log = s.opts.Logger.With().Str("component", "segment").Uint64("base", base).Logger()
+	s.nextSeq.Store(base)
+	s.reserved = max(reserve, base)
+	s.created = s.opts.Now()
+	defer func() {
+		if err != nil {
+			_ = s.Discard()
+			err = fmt.Errorf("create segment %s: %w", s.path, err)
+		}
+	}()
 	if _, err := os.Lstat(s.path); !errors.Is(err, os.ErrNotExist) {
 		if err == nil {
 			err = os.ErrExist
 		}
 		return err
 	}
-	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	v := s.cur.Load()
+	h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
+	h.put(v.mapping[:headerSize])
+	if err := s.opts.fault("install-header"); err != nil {
+		return err
+	}
+	// The header block was written (zeros) and synced by Prepare, so this
+	// flush overwrites data in place: no allocation, no journal commit.
+	if err := v.mapping[:headerSize].Sync(gommap.MS_SYNC); err != nil {
+		return fmt.Errorf("msync header: %w", err)
+	}
+	if err := s.openNewIndex(v); err != nil {
+		return err
+	}
+	return s.name()
+}
+
+// openNewIndex replaces any leftover index file of the segment's base with
+// an empty one. Without its data file List removes it, and the directory
+// sync in name makes both names durable together.
+func (s *Segment) openNewIndex(v *view) (err error) {
+	if err := os.Remove(s.idxPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale index: %w", err)
+	}
+	v.idx, err = index.Open(s.idxPath, s.opts.indexCapacity())
+	return err
+}
+
+// build creates, allocates, maps and syncs the data file under a temporary
+// name, with the segment's header (withHeader, for Create, whose base is
+// known) or an empty one (Prepare), and for Create opens the index.
+func (s *Segment) build(withHeader bool) (err error) {
+	if err := s.opts.fault("create"); err != nil {
+		return err
+	}
+	var f *os.File
+	if withHeader {
+		if _, err := os.Lstat(s.path); !errors.Is(err, os.ErrNotExist) {
+			if err == nil {
+				err = os.ErrExist
+			}
+			return err
+		}
+		f, err = os.OpenFile(s.path+".tmp", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	} else {
+		f, err = os.CreateTemp(s.dir, "next-*.log.tmp")
+	}
 	if err != nil {
 		return err
 	}
+	s.tmp = f.Name()
 	v := &view{file: f}
-	renamed := false
 	defer func() {
 		if err != nil {
 			if v.mapping != nil {
@@ -206,11 +291,7 @@ func (s *Segment) create() (err error) {
 			if v.file != nil {
 				_ = f.Close()
 			}
-			if renamed {
-				_ = os.Remove(s.path)
-			} else {
-				_ = os.Remove(tmp)
-			}
+			_ = os.Remove(s.tmp)
 		}
 	}()
 	first := min(s.opts.InitialBytes, s.opts.MaxSegmentBytes)
@@ -222,9 +303,11 @@ func (s *Segment) create() (err error) {
 	}
 	s.allocated = first
 	s.created = s.opts.Now()
-	h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
 	var hb [headerSize]byte
-	h.put(hb[:])
+	if withHeader {
+		h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
+		h.put(hb[:])
+	}
 	// Written with pwrite and made durable with the allocation by one fsync.
 	if _, err := f.WriteAt(hb[:], 0); err != nil {
 		return fmt.Errorf("write header: %w", err)
@@ -238,18 +321,46 @@ func (s *Segment) create() (err error) {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("fsync: %w", err)
 	}
-	if err := os.Remove(s.idxPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove stale index: %w", err)
+	if withHeader {
+		if err := s.openNewIndex(v); err != nil {
+			return err
+		}
 	}
-	// The index first: without its data file List removes it, and the
-	// directory sync below makes both names durable together.
-	if v.idx, err = index.Open(s.idxPath, s.opts.indexCapacity()); err != nil {
+	if err := v.dropFile(); err != nil {
 		return err
 	}
+	s.end.Store(headerSize)
+	s.synced = headerSize
+	s.cur.Store(v)
+	return nil
+}
+
+// name renames the built file to the segment's name and syncs the
+// directory. On failure the files are removed.
+func (s *Segment) name() (err error) {
+	renamed := false
+	defer func() {
+		if err != nil {
+			if v := s.cur.Swap(nil); v != nil {
+				_ = v.mapping.UnsafeUnmap()
+				if v.idx != nil {
+					_ = v.idx.Remove()
+				}
+			}
+			if renamed {
+				_ = os.Remove(s.path)
+			} else {
+				_ = os.Remove(s.tmp)
+			}
+			s.prepared = false
+			s.closed.Store(true)
+			err = fmt.Errorf("create segment %s: %w", s.path, err)
+		}
+	}()
 	if err := s.opts.fault("create-rename"); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, s.path); err != nil {
+	if err := os.Rename(s.tmp, s.path); err != nil {
 		return err
 	}
 	renamed = true
@@ -259,12 +370,36 @@ func (s *Segment) create() (err error) {
 	if err := durable.SyncDir(s.dir); err != nil {
 		return err
 	}
-	if err := v.dropFile(); err != nil {
-		return err
+	s.prepared = false
+	s.log.Debug().Str("path", s.path).Msg("created segment")
+	return nil
+}
+
+// Discard unmaps a prepared segment and removes its files; a restart would
+// remove them too. It must not be called after Install succeeded.
+func (s *Segment) Discard() error {
+	if !s.prepared {
+		return fmt.Errorf("discard segment %s: not a prepared segment", s.path)
 	}
-	s.end.Store(headerSize)
-	s.synced = headerSize
-	s.cur.Store(v)
+	s.prepared = false
+	var errs []error
+	if v := s.cur.Swap(nil); v != nil {
+		if v.idx != nil {
+			if err := v.idx.Remove(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := v.mapping.UnsafeUnmap(); err != nil {
+			errs = append(errs, fmt.Errorf("munmap: %w", err))
+		}
+	}
+	if err := os.Remove(s.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	s.closed.Store(true)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("discard segment %s: %w", s.path, err)
+	}
 	return nil
 }
 

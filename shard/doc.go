@@ -49,7 +49,8 @@
 // Store.account serialises the changes AccountLimits guard; the limit is
 // checked under it, before Store.mu or Stream.mu is taken (the check reads
 // every stream). Shard.expireMu is taken before Shard.mu by Expire and
-// Compress only; Shard.waitMu and the store's committer.mu are leaves
+// Compress only; Shard.prepMu (held while the next segment is prepared
+// in the background) is taken after Shard.mu; Shard.waitMu and the store's committer.mu are leaves
 // (nothing is synced under committer.mu; it only queues shards for the next
 // round). Appends to one shard are serialised by Shard.mu;
 // appends to different shards run in parallel. Readers take no lock: they

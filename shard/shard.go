@@ -87,6 +87,11 @@ type Shard struct {
 	// sealMu is held while a rolled segment is sealed in the background (one
 	// at a time); taking it waits for that seal. Taken after mu and syncMu.
 	sealMu sync.Mutex
+	// prepMu is held while the next segment is prepared in the background
+	// (prepareLocked), which then stores it in spare; a roll takes it from
+	// there. Neither the preparer nor anything holding prepMu takes mu.
+	prepMu sync.Mutex
+	spare  atomic.Pointer[segment.Segment]
 
 	// expireMu keeps expiring and compressing one segment from overlapping;
 	// it is taken before mu, and appends never take it.
@@ -327,7 +332,7 @@ func (sh *Shard) touch() {
 // shard keeps its state until the store is reopened). The caller holds the
 // stream's read lock, so no reshard or delete runs meanwhile.
 func (sh *Shard) unload() bool {
-	for _, mu := range []*sync.Mutex{&sh.expireMu, &sh.loadMu, &sh.mu, &sh.syncMu, &sh.sealMu} {
+	for _, mu := range []*sync.Mutex{&sh.expireMu, &sh.loadMu, &sh.mu, &sh.syncMu, &sh.sealMu, &sh.prepMu} {
 		if !mu.TryLock() {
 			return false
 		}
@@ -350,6 +355,11 @@ func (sh *Shard) unload() bool {
 		if err := a.Unreserve(next); err != nil {
 			sh.log.Error().Err(err).Msg("cannot lower the reservation; keeping the shard loaded")
 			return false
+		}
+	}
+	if s := sh.spare.Swap(nil); s != nil {
+		if err := s.Discard(); err != nil {
+			sh.log.Error().Err(err).Msg("discard prepared segment")
 		}
 	}
 	segs := *sh.segs.Load()
@@ -570,6 +580,7 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 			}
 		}
 	}
+	sh.prepareLocked()
 	return sh.publishLocked(done, now, nil)
 }
 
@@ -637,7 +648,13 @@ func (sh *Shard) fail(err error) error {
 // append retries the roll; a failed seal is sticky. sh.mu must be held.
 func (sh *Shard) rollLocked() error {
 	old := sh.active
-	s, err := segment.Create(sh.dir, old.NextSeq(), sh.reserved, sh.opts.Segment)
+	var s *segment.Segment
+	var err error
+	if s = sh.spare.Swap(nil); s != nil {
+		err = s.Install(old.NextSeq(), sh.reserved) // discards it on failure
+	} else {
+		s, err = segment.Create(sh.dir, old.NextSeq(), sh.reserved, sh.opts.Segment)
+	}
 	if err != nil {
 		sh.log.Error().Err(err).Uint64("base", old.NextSeq()).Msg("cannot create segment")
 		return fmt.Errorf("roll shard %s: %w", sh.id, err)
@@ -657,6 +674,46 @@ func (sh *Shard) rollLocked() error {
 	}()
 	sh.log.Debug().Uint64("base", s.Base()).Msg("rolled segment")
 	return nil
+}
+
+// spareAt is how full the active segment is (in eighths) when the next
+// one starts being prepared.
+const spareAt = 7
+
+// prepareLocked starts preparing the file of the segment that will follow
+// the active one, once that is spareAt/8 full, on its own goroutine:
+// creating a file takes an fsync, which under a heavy write load took up
+// to 115 ms, and a roll that waits for it stalls every append to the
+// shard. The roll then only writes the header, renames the file and syncs
+// the directory (segment.Install). sh.mu must be held.
+func (sh *Shard) prepareLocked() {
+	a := sh.active
+	limit := sh.opts.Segment.MaxSegmentBytes
+	if a == nil || a.Size() < limit/8*spareAt || sh.spare.Load() != nil || !sh.prepMu.TryLock() {
+		return
+	}
+	go func() {
+		defer sh.prepMu.Unlock()
+		s, err := segment.Prepare(sh.dir, sh.opts.Segment)
+		if err != nil {
+			sh.log.Warn().Err(err).Msg("cannot prepare the next segment; the roll will create it")
+			return
+		}
+		sh.spare.Store(s)
+	}()
+}
+
+// dropSpareLocked waits for a segment being prepared and discards it, or
+// the one ready: the shard is being closed, unloaded or deleted. sh.mu
+// must be held.
+func (sh *Shard) dropSpareLocked() {
+	sh.prepMu.Lock()
+	defer sh.prepMu.Unlock()
+	if s := sh.spare.Swap(nil); s != nil {
+		if err := s.Discard(); err != nil {
+			sh.log.Error().Err(err).Msg("discard prepared segment")
+		}
+	}
 }
 
 // waitSealed returns once no rolled segment is being sealed.
@@ -958,6 +1015,7 @@ func (sh *Shard) closeLocked(nowMs int64) error {
 	if sh.Closed() {
 		return ErrShardClosed
 	}
+	sh.dropSpareLocked()
 	sh.syncMu.Lock()
 	var err error
 	if sh.active != nil && !sh.active.Sealed() { // nil: never written
@@ -1083,6 +1141,7 @@ func (sh *Shard) shutdown() error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.waitSealed()
+	sh.dropSpareLocked()
 	var first error
 	if a := sh.active; a != nil && !sh.Closed() && sh.sticky.Load() == nil && sh.reserved > sh.next.Load() {
 		// Nothing more is handed out: the next start resumes right after
@@ -1107,6 +1166,7 @@ func (sh *Shard) retireAll() []*segment.Segment {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.waitSealed()
+	sh.dropSpareLocked()
 	old := *sh.segs.Load()
 	empty := []*segment.Segment{}
 	sh.segs.Store(&empty)

@@ -1084,3 +1084,49 @@ func TestSplitUnderFsyncAlwaysNeverExposesUnsyncedRecords(t *testing.T) {
 		t.Fatalf("split over a failed sync: err %v, parent closed %v; want an error and the parent open", splitErr, parent.Closed())
 	}
 }
+
+// TestRollInstallsPreparedSegment checks that a shard prepares its next
+// segment once the active one is 7/8 full and that the roll installs it:
+// positions stay contiguous, and no temporary file is left behind.
+func TestRollInstallsPreparedSegment(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil) // 64 KiB segments
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "spare", 1)
+	sh := st.Shards()[0]
+	i := 0
+	for ; sh.spare.Load() == nil; i++ {
+		if i == 100 {
+			t.Fatal("no segment prepared after 100 records of 1 KiB")
+		}
+		put(t, st, "k", payload(i, 1000))
+		sh.prepMu.Lock() // wait for a preparation in flight
+		sh.prepMu.Unlock()
+	}
+	if segs := len(*sh.segs.Load()); segs != 1 {
+		t.Fatalf("%d segments before the roll", segs)
+	}
+	spare := sh.spare.Load()
+	for len(*sh.segs.Load()) == 1 {
+		put(t, st, "k", payload(i, 1000))
+		i++
+	}
+	if segs := *sh.segs.Load(); segs[1] != spare || sh.spare.Load() == spare {
+		t.Fatal("the roll did not install the prepared segment")
+	}
+	got, seqs := readAll(t, sh, 0)
+	for j := range got {
+		if seqs[j] != uint64(j) || !bytes.Equal(got[j], payload(j, 1000)) {
+			t.Fatalf("record %d: seq %d", j, seqs[j])
+		}
+	}
+	if len(got) != i {
+		t.Fatalf("read %d records, want %d", len(got), i)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(sh.dir, "*.tmp")); len(tmps) != 0 {
+		t.Fatalf("temporary files after close: %v", tmps)
+	}
+}
