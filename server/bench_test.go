@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -110,6 +111,12 @@ func BenchmarkPutRecordHandler(b *testing.B) {
 // connection, to io.Discard; no client runs.
 func serveInLoop(b *testing.B, e *testEnv, req *http.Request, body []byte) {
 	b.Helper()
+	serveInLoopTo(b, e, req, body, io.Discard)
+}
+
+// serveInLoopTo is serveInLoop writing the responses to dst.
+func serveInLoopTo(b *testing.B, e *testEnv, req *http.Request, body []byte, dst io.Writer) {
+	b.Helper()
 	var fr fasthttp.Request
 	fr.Header.SetMethod(http.MethodPost)
 	fr.SetRequestURI("/")
@@ -120,8 +127,9 @@ func serveInLoop(b *testing.B, e *testEnv, req *http.Request, body []byte) {
 	fr.SetBody(body)
 	handler := e.srv.RequestHandler()
 	var ctx fasthttp.RequestCtx
-	ctx.Init(&fr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
-	w := bufio.NewWriterSize(io.Discard, 4096)
+	ctx.Init2(&benchConn{remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}, benchLogger{}, true)
+	fr.CopyTo(&ctx.Request)
+	w := bufio.NewWriterSize(dst, 4096)
 	for b.Loop() {
 		ctx.Response.Reset()
 		handler(&ctx)
@@ -133,3 +141,22 @@ func serveInLoop(b *testing.B, e *testEnv, req *http.Request, body []byte) {
 		}
 	}
 }
+
+// benchConn is the connection serveInLoopTo's requests arrive on: it has
+// addresses and takes deadlines (SubscribeToShard clears its write
+// deadline), but its bytes are never read or written.
+type benchConn struct {
+	net.Conn // nil: Read and Write are never called
+	remote   net.Addr
+}
+
+func (c *benchConn) RemoteAddr() net.Addr             { return c.remote }
+func (c *benchConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *benchConn) SetDeadline(time.Time) error      { return nil }
+func (c *benchConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *benchConn) SetWriteDeadline(time.Time) error { return nil }
+
+// benchLogger discards fasthttp's own log lines.
+type benchLogger struct{}
+
+func (benchLogger) Printf(string, ...any) {}

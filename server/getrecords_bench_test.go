@@ -72,22 +72,8 @@ func BenchmarkGetRecordsHTTP(b *testing.B) {
 // ns/record metric is the per-record server cost.
 func BenchmarkGetRecordsHandler(b *testing.B) {
 	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
-	st := e.createStream("bench", 1)
 	const n, size = 10000, 1024
-	for i := 0; i < n; i += 500 {
-		recs := make([]shard.Record, 500)
-		keys := make([]shard.HashKey, len(recs))
-		for j := range recs {
-			recs[j] = shard.Record{Data: bytes.Repeat([]byte{byte(i + j)}, size), PartitionKey: []byte("pk-" + strconv.Itoa(i+j))}
-		}
-		results := make([]shard.PutResult, len(recs))
-		st.Put(recs, keys, results)
-		for _, r := range results {
-			if r.Err != nil {
-				b.Fatal(r.Err)
-			}
-		}
-	}
+	putBacklog(b, e.createStream("bench", 1), n, size)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/",
 		strings.NewReader(`{"StreamName":"bench","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`))
 	req.Header.Set("X-Amz-Target", targetPrefix+"GetShardIterator")
@@ -109,4 +95,24 @@ func BenchmarkGetRecordsHandler(b *testing.B) {
 	b.ReportAllocs()
 	serveInLoop(b, e, req, body)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
+}
+
+// putBacklog appends n records of size bytes to st's single shard, 500 at
+// a time, each with its own partition key.
+func putBacklog(b *testing.B, st *shard.Stream, n, size int) {
+	b.Helper()
+	for i := 0; i < n; i += 500 {
+		recs := make([]shard.Record, min(500, n-i))
+		keys := make([]shard.HashKey, len(recs))
+		for j := range recs {
+			recs[j] = shard.Record{Data: bytes.Repeat([]byte{byte(i + j)}, size), PartitionKey: []byte("pk-" + strconv.Itoa(i+j))}
+		}
+		results := make([]shard.PutResult, len(recs))
+		st.Put(recs, keys, results)
+		for _, r := range results {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+		}
+	}
 }
