@@ -24,16 +24,15 @@ import (
 // one request per iteration. It drives the real HTTP/1.1 push path in
 // process, as serveInLoop does: the fasthttp handler decodes and admits the
 // request, and writing its response out (to a byte counter, as to a
-// connection) runs ops.Service.Pump through fasthttp's body stream writer
-// (its pipe and chunked encoding included), which reads the shard and frames
+// connection, chunked encoding included) runs ops.Service.Pump through the
+// response's body stream (subscribeBody), which reads the shard and frames
 // the initial response and the SubscribeToShardEvents (about 1 MiB of data
 // each). No client and no network run. A 1ns SubscriptionLifetime ends the
 // subscription at the first idle read, once the backlog is sent, and a 1ns
 // SubscribeRetryInterval lets the next iteration take the slot over. The
 // net/http (HTTP/2) adapter is not measured. The ns/record metric is the
 // per-record server cost in wall time, cpu-ns/record in the process's CPU
-// time: Pump and the copy out of fasthttp's pipe run on two goroutines, so
-// the two can differ.
+// time (the two differ when more than one goroutine does the work).
 func BenchmarkSubscribeToShardHandler(b *testing.B) {
 	e := newEnv(b, func(o *Options) {
 		o.Logger = zerolog.Nop()
