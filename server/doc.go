@@ -36,8 +36,9 @@
 // operation answers InternalFailure and is counted; the daemon goes on.
 //
 // SubscribeToShard is routed before the table (subscribe.go): its response
-// is an application/vnd.amazon.eventstream body, chunked over HTTP/1.1 and
-// flushed frame by frame over HTTP/2, pumped by ops.Service.Pump.
+// is an application/vnd.amazon.eventstream body, one flushed chunk per
+// message over HTTP/1.1 and flushed message by message over HTTP/2, pumped
+// by ops.Service.Pump.
 //
 // The API port also answers CORS preflights (cors.go), the health
 // endpoints and, as adminOnAPI allows, /metrics and the console

@@ -1,14 +1,21 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/policy"
 	"github.com/shardlog/shardlog/server/wire"
+	"github.com/shardlog/shardlog/shard"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -478,4 +485,75 @@ func TestConsumerOperations(t *testing.T) {
 			t.Fatalf("DeleteStream enforced: %v", err)
 		}
 	})
+}
+
+// TestSubscribeBodyReadAndClose: the HTTP/1.1 subscription body, which
+// fasthttp writes with WriteTo, also serves a consumer that reads it (through
+// a pipe), and a body closed before it is written ends its subscription
+// without blocking.
+func TestSubscribeBodyReadAndClose(t *testing.T) {
+	e := newEnv(t, func(o *Options) {
+		o.SubscriptionLifetime = time.Nanosecond // ends at the first idle read
+		o.SubscribeRetryInterval = time.Nanosecond
+	})
+	st := e.createStream("body", 1)
+	recs := []shard.Record{{Data: []byte("a"), PartitionKey: []byte("k")}, {Data: []byte("b"), PartitionKey: []byte("k")}, {Data: []byte("c"), PartitionKey: []byte("k")}}
+	results := make([]shard.PutResult, len(recs))
+	st.Put(recs, make([]shard.HashKey, len(recs)), results)
+	info, err := st.RegisterConsumer("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := []byte(`{"ConsumerARN":"` + info.ARN + `","ShardId":"shardId-000000000000","StartingPosition":{"Type":"TRIM_HORIZON"}}`)
+	start := func() *subscribeBody {
+		t.Helper()
+		sub, err := e.srv.svc.SubscribeToShard(nil, policy.Peer{}, wire.JSON{}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &subscribeBody{s: e.srv, sub: sub, c: wire.JSON{}}
+	}
+
+	b := start()
+	raw, err := io.ReadAll(struct{ io.Reader }{b}) // Read only, never WriteTo
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := bytes.NewReader(raw)
+	var kinds, data []string
+	for r.Len() > 0 {
+		m, err := eventstream.NewDecoder().Decode(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, m.Headers.Get(":event-type").String())
+		var ev struct{ Records []struct{ Data []byte } }
+		if err := json.Unmarshal(m.Payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range ev.Records {
+			data = append(data, string(rec.Data))
+		}
+	}
+	if fmt.Sprint(kinds) != "[initial-response SubscribeToShardEvent]" || fmt.Sprint(data) != "[a b c]" {
+		t.Fatalf("read messages %v with records %v", kinds, data)
+	}
+
+	b = start()
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close of an unwritten body did not return")
+	}
+	if _, err := b.WriteTo(io.Discard); err == nil {
+		t.Fatal("WriteTo after Close wrote the subscription")
+	}
 }

@@ -1,16 +1,37 @@
 package ops
 
 import (
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/shardlog/shardlog/shard"
 )
 
-// subscribeToShardEvent is the Kinesis SubscribeToShardEvent structure. Its
-// records alias mapped segment memory that must stay held until encoded.
+// subscribeToShardEvent is one SubscribeToShardEvent, encoded straight from
+// the records of a shard read, as GetRecords' response is: its records alias
+// mapped segment memory that must stay held until it is encoded. It is
+// reused from event to event of one subscription.
 type subscribeToShardEvent struct {
+	records []shard.Record
+	seqID   shard.SeqID // of the shard the records are from
+	kms     bool        // the stream is encrypted: records say so
+	// continuation is ContinuationSequenceNumber, nil in the last event of
+	// a closed shard.
+	continuation *string
+	millisBehind int64
+	// childShards is not nil in the last event of a closed shard.
+	childShards []childShard
+	// seqs formats the sequence numbers; the records of one subscription
+	// come in consecutive positions.
+	seqs shard.SeqFormatter
+}
+
+// subscribeToShardEventShape is the Kinesis SubscribeToShardEvent structure,
+// the wire shape of subscribeToShardEvent.
+type subscribeToShardEventShape struct {
 	Records []eventRecord
 	// ContinuationSequenceNumber is nil in the last event of a closed shard.
 	ContinuationSequenceNumber *string `json:",omitempty"`
@@ -27,46 +48,67 @@ type eventRecord struct {
 	EncryptionType              string `json:",omitempty"`
 }
 
-// childShard is the Kinesis ChildShard structure.
-type childShard struct {
-	ShardId      string
-	ParentShards []string
-	HashKeyRange hashKeyRange
+// CBORShape copies the event into its wire shape.
+func (e *subscribeToShardEvent) CBORShape() any {
+	out := &subscribeToShardEventShape{
+		Records:                    make([]eventRecord, 0, len(e.records)),
+		ContinuationSequenceNumber: e.continuation,
+		MillisBehindLatest:         e.millisBehind,
+		ChildShards:                e.childShards,
+	}
+	for _, r := range e.records {
+		er := eventRecord{
+			SequenceNumber:              string(shard.FormatSequenceNumber(nil, e.seqID, r.Seq)),
+			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
+			Data:                        r.Data,
+			PartitionKey:                string(r.PartitionKey),
+		}
+		if e.kms {
+			er.EncryptionType = "KMS"
+		}
+		out.Records = append(out.Records, er)
+	}
+	return out
 }
 
-// AppendJSON encodes the event without reflection.
+// AppendJSON encodes the event without reflection or a copy of the records,
+// as encoding/json encodes its wire shape. It sizes dst once for the whole
+// event (up to maxEventBytes of data).
 func (e *subscribeToShardEvent) AppendJSON(dst []byte) []byte {
+	need := 256
+	for _, r := range e.records {
+		need += (len(r.Data)+2)/3*4 + len(r.PartitionKey) + recordJSONOverhead
+	}
+	dst = slices.Grow(dst, need)
 	dst = append(dst, `{"Records":[`...)
-	for i := range e.Records {
-		r := &e.Records[i]
+	for i, r := range e.records {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"SequenceNumber":"`...)
-		dst = append(dst, r.SequenceNumber...)
+		dst = e.seqs.Append(dst, e.seqID, r.Seq)
 		dst = append(dst, `","ApproximateArrivalTimestamp":`...)
-		dst = wire.AppendEpochMs(dst, r.ApproximateArrivalTimestamp.UnixMilli())
+		dst = wire.AppendEpochMs(dst, r.ArrivalMs)
 		dst = append(dst, `,"Data":`...)
 		dst = wire.AppendBase64(dst, r.Data)
 		dst = append(dst, `,"PartitionKey":`...)
 		dst = wire.AppendJSONString(dst, r.PartitionKey)
-		if r.EncryptionType != "" {
-			dst = append(dst, `,"EncryptionType":`...)
-			dst = wire.AppendJSONString(dst, r.EncryptionType)
+		if e.kms {
+			dst = append(dst, `,"EncryptionType":"KMS"`...)
 		}
 		dst = append(dst, '}')
 	}
 	dst = append(dst, ']')
-	if e.ContinuationSequenceNumber != nil {
+	if e.continuation != nil {
 		dst = append(dst, `,"ContinuationSequenceNumber":"`...)
-		dst = append(dst, *e.ContinuationSequenceNumber...)
+		dst = append(dst, *e.continuation...)
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"MillisBehindLatest":`...)
-	dst = strconv.AppendInt(dst, e.MillisBehindLatest, 10)
-	if e.ChildShards != nil {
+	dst = strconv.AppendInt(dst, e.millisBehind, 10)
+	if e.childShards != nil {
 		dst = append(dst, `,"ChildShards":[`...)
-		for i, c := range e.ChildShards {
+		for i, c := range e.childShards {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -88,6 +130,13 @@ func (e *subscribeToShardEvent) AppendJSON(dst []byte) []byte {
 		dst = append(dst, ']')
 	}
 	return append(dst, '}')
+}
+
+// childShard is the Kinesis ChildShard structure.
+type childShard struct {
+	ShardId      string
+	ParentShards []string
+	HashKeyRange hashKeyRange
 }
 
 // childShards lists the children of sh, for the last event of a closed

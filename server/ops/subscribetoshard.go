@@ -278,36 +278,25 @@ func (s *Service) Pump(sub *Subscription, c wire.Codec, out Sink) {
 		}
 		sub.pos = res.Next
 		if len(res.Records) > 0 || res.AtEnd || due {
-			ev.Records = ev.Records[:0]
-			id := sh.SeqID()
-			for _, r := range res.Records {
-				er := eventRecord{
-					SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
-					ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
-					Data:                        r.Data,
-					PartitionKey:                string(r.PartitionKey),
-				}
-				if kms {
-					er.EncryptionType = "KMS"
-				}
-				ev.Records = append(ev.Records, er)
-			}
-			ev.MillisBehindLatest = res.MillisBehind
-			ev.ChildShards = nil
-			ev.ContinuationSequenceNumber = nil
+			ev.records = res.Records
+			ev.seqID = sh.SeqID()
+			ev.kms = kms
+			ev.millisBehind = res.MillisBehind
+			ev.childShards = nil
+			ev.continuation = nil
 			if res.AtEnd {
-				ev.ChildShards = childShards(sub.stream, sh)
+				ev.childShards = childShards(sub.stream, sh)
 			} else {
 				// AFTER_SEQUENCE_NUMBER of this resumes at sub.pos, also
 				// at position 0 of a shard never written to.
 				cont = sh.SequenceNumberBefore(sub.pos)
-				ev.ContinuationSequenceNumber = &cont
+				ev.continuation = &cont
 			}
 			n, atEnd, size := len(res.Records), res.AtEnd, dataBytes(res.Records)
 			s.metrics.ObserveSubscribeEvent(sub.stream, n, size, res.MillisBehind)
 			allowance.Charge(size)
 			ok := send(w.Event(&ev))
-			clear(ev.Records)
+			ev.records = nil
 			res.Release()
 			if !ok || atEnd {
 				return
