@@ -30,13 +30,17 @@ run: build
 ## every durable step and skips itself under -race; then a brief run of the
 ## fuzz targets that guard access control (what a client without
 ## credentials reaches: the SigV4 header checks, policies, sealed tokens).
-SECURITY_FUZZ ?= FuzzSigV4Headers FuzzParsePolicy FuzzOpenToken
+## Each entry is package:target; a target that is not found fails the run
+## (go test only warns), so a moved fuzz target cannot silently stop running.
+SECURITY_FUZZ ?= ./server/sigv4:FuzzSigV4Headers ./server/ops:FuzzParsePolicy ./server/wire:FuzzOpenToken
 test:
 	$(GO) vet ./...
 	$(GO) test -race ./...
 	$(GO) test -run '^TestCrashPointSweep$$' ./cmd/shardlog
-	@set -e; for target in $(SECURITY_FUZZ); do \
-		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime 5s ./server; \
+	@set -e; for entry in $(SECURITY_FUZZ); do \
+		pkg=$${entry%%:*}; target=$${entry##*:}; \
+		$(GO) test -list "^$$target\$$" $$pkg | grep -qx "$$target" || { echo "fuzz target $$target not found in $$pkg"; exit 1; }; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime 5s $$pkg; \
 	done
 
 ## fuzz: run every fuzz target of every package for FUZZTIME each.
