@@ -205,7 +205,7 @@ func Prepare(dir string, opts Options) (*Segment, error) {
 // opens the index, renames the file to <base>.log and syncs the directory,
 // so the file appears under its name only when complete, as Create's
 // does. On failure the segment is discarded.
-func (s *Segment) Install(base, reserve uint64) (err error) {
+func (s *Segment) Install(base, reserve uint64) error {
 	if !s.prepared {
 		return fmt.Errorf("install segment %s: not a prepared segment", s.path)
 	}
@@ -216,16 +216,17 @@ func (s *Segment) Install(base, reserve uint64) (err error) {
 	s.nextSeq.Store(base)
 	s.reserved = max(reserve, base)
 	s.created = s.opts.Now()
-	defer func() {
-		if err != nil {
-			_ = s.Discard()
-			err = fmt.Errorf("create segment %s: %w", s.path, err)
-		}
-	}()
-	if _, err := os.Lstat(s.path); !errors.Is(err, os.ErrNotExist) {
-		if err == nil {
-			err = os.ErrExist
-		}
+	if err := s.writeHeader(); err != nil {
+		_ = s.unbuild(s.tmp)
+		return fmt.Errorf("create segment %s: %w", s.path, err)
+	}
+	return s.name()
+}
+
+// writeHeader writes and flushes the header of a prepared segment and
+// opens its index.
+func (s *Segment) writeHeader() error {
+	if err := s.nameFree(); err != nil {
 		return err
 	}
 	v := s.cur.Load()
@@ -239,10 +240,18 @@ func (s *Segment) Install(base, reserve uint64) (err error) {
 	if err := v.mapping[:headerSize].Sync(gommap.MS_SYNC); err != nil {
 		return fmt.Errorf("msync header: %w", err)
 	}
-	if err := s.openNewIndex(v); err != nil {
+	return s.openNewIndex(v)
+}
+
+// nameFree returns an error unless no file has the segment's name.
+func (s *Segment) nameFree() error {
+	if _, err := os.Lstat(s.path); !errors.Is(err, os.ErrNotExist) {
+		if err == nil {
+			err = os.ErrExist
+		}
 		return err
 	}
-	return s.name()
+	return nil
 }
 
 // openNewIndex replaces any leftover index file of the segment's base with
@@ -265,10 +274,7 @@ func (s *Segment) build(withHeader bool) (err error) {
 	}
 	var f *os.File
 	if withHeader {
-		if _, err := os.Lstat(s.path); !errors.Is(err, os.ErrNotExist) {
-			if err == nil {
-				err = os.ErrExist
-			}
+		if err := s.nameFree(); err != nil {
 			return err
 		}
 		f, err = os.OpenFile(s.path+".tmp", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -341,19 +347,11 @@ func (s *Segment) name() (err error) {
 	renamed := false
 	defer func() {
 		if err != nil {
-			if v := s.cur.Swap(nil); v != nil {
-				_ = v.mapping.UnsafeUnmap()
-				if v.idx != nil {
-					_ = v.idx.Remove()
-				}
-			}
 			if renamed {
-				_ = os.Remove(s.path)
+				_ = s.unbuild(s.path)
 			} else {
-				_ = os.Remove(s.tmp)
+				_ = s.unbuild(s.tmp)
 			}
-			s.prepared = false
-			s.closed.Store(true)
 			err = fmt.Errorf("create segment %s: %w", s.path, err)
 		}
 	}()
@@ -376,12 +374,23 @@ func (s *Segment) name() (err error) {
 }
 
 // Discard unmaps a prepared segment and removes its files; a restart would
-// remove them too. It must not be called after Install succeeded.
+// remove them too. It must not be called after Install.
 func (s *Segment) Discard() error {
 	if !s.prepared {
 		return fmt.Errorf("discard segment %s: not a prepared segment", s.path)
 	}
+	if err := s.unbuild(s.tmp); err != nil {
+		return fmt.Errorf("discard segment %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// unbuild undoes build (and Install's header and index): it unmaps the
+// file, removes the index if one was opened and the data file at path,
+// and closes the segment.
+func (s *Segment) unbuild(path string) error {
 	s.prepared = false
+	s.closed.Store(true)
 	var errs []error
 	if v := s.cur.Swap(nil); v != nil {
 		if v.idx != nil {
@@ -393,14 +402,10 @@ func (s *Segment) Discard() error {
 			errs = append(errs, fmt.Errorf("munmap: %w", err))
 		}
 	}
-	if err := os.Remove(s.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, err)
 	}
-	s.closed.Store(true)
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("discard segment %s: %w", s.path, err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Append encodes whole frames for recs into a buffer and writes them to

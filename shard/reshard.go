@@ -201,8 +201,7 @@ func (st *Stream) reshardLocked(parents []*Shard, children []child) error {
 			CreatedMs:      created,
 		}
 		m.NextShardIndex++
-		spec := shardSpec{meta: cm, dir: filepath.Join(st.dir, cm.ID), retention: &st.retention, trimMs: &st.trimMs, res: st.store.res, commit: &st.store.commit}
-		sh, err := openShard(spec, &st.store.opts)
+		sh, err := openShard(st.shardSpec(cm), &st.store.opts)
 		if err != nil {
 			undo()
 			return fmt.Errorf("reshard %s: %w", st.name, err)

@@ -357,11 +357,7 @@ func (sh *Shard) unload() bool {
 			return false
 		}
 	}
-	if s := sh.spare.Swap(nil); s != nil {
-		if err := s.Discard(); err != nil {
-			sh.log.Error().Err(err).Msg("discard prepared segment")
-		}
-	}
+	sh.discardSpare()
 	segs := *sh.segs.Load()
 	empty := []*segment.Segment{}
 	sh.segs.Store(&empty)
@@ -709,6 +705,12 @@ func (sh *Shard) prepareLocked() {
 func (sh *Shard) dropSpareLocked() {
 	sh.prepMu.Lock()
 	defer sh.prepMu.Unlock()
+	sh.discardSpare()
+}
+
+// discardSpare discards the prepared segment, if one is ready. prepMu must
+// be held, so that none is being prepared.
+func (sh *Shard) discardSpare() {
 	if s := sh.spare.Swap(nil); s != nil {
 		if err := s.Discard(); err != nil {
 			sh.log.Error().Err(err).Msg("discard prepared segment")

@@ -201,14 +201,18 @@ func (s *Store) newStream(dir string, m *streamMeta) *Stream {
 	return st
 }
 
+// shardSpec is the spec of the stream's shard described by m.
+func (st *Stream) shardSpec(m shardMeta) shardSpec {
+	return shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs, res: st.store.res, commit: &st.store.commit}
+}
+
 // openShards makes the shards listed in the metadata, dormant (see
 // Shard.ensure), and removes shard directories the metadata does not list
 // (a reshard interrupted before its metadata was written).
 func (st *Stream) openShards() error {
 	known := make(map[string]bool, len(st.meta.Shards))
 	for _, m := range st.meta.Shards {
-		spec := shardSpec{meta: m, dir: filepath.Join(st.dir, m.ID), retention: &st.retention, trimMs: &st.trimMs, res: st.store.res, commit: &st.store.commit}
-		sh := newShard(spec, &st.store.opts)
+		sh := newShard(st.shardSpec(m), &st.store.opts)
 		st.shards = append(st.shards, sh)
 		known[m.ID] = true
 	}
