@@ -46,10 +46,8 @@ type Segment struct {
 	created time.Time
 	// readOnly segments (OpenReadOnly) never write to their files.
 	readOnly bool
-	// prepared is true from Prepare until Install or Discard: the data
-	// file is still under its temporary name, tmp. Owned by the owner.
-	prepared bool
-	tmp      string
+	// tmp is the temporary name Create builds the data file under.
+	tmp string
 
 	cur   atomic.Pointer[view]  // mapping readers use; nil after the last unmap
 	cache atomic.Pointer[block] // last decompressed block (compressed views only)
@@ -175,72 +173,13 @@ func newSegment(dir string, base uint64, opts Options) *Segment {
 func Create(dir string, base, reserve uint64, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
 	s.reserved = max(reserve, base)
-	if err := s.build(true); err != nil {
+	if err := s.build(); err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", s.path, err)
 	}
 	if err := s.name(); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// Prepare builds the file of a segment whose base is not known yet:
-// allocated, mapped and synced like Create's, under a unique temporary
-// name (next-*.log.tmp), with an empty header. An owner prepares the
-// segment that will follow its active one while that one fills, so that
-// the roll (Install) does not wait for a new file's fsync. Nothing reads or
-// writes a prepared segment before Install; Discard drops it, and a
-// restart removes it (List removes temporary files).
-func Prepare(dir string, opts Options) (*Segment, error) {
-	s := newSegment(dir, 0, opts)
-	if err := s.build(false); err != nil {
-		return nil, fmt.Errorf("prepare segment in %s: %w", dir, err)
-	}
-	s.prepared = true
-	return s, nil
-}
-
-// Install makes a prepared segment the active segment with that base and
-// first reservation (see Create): it writes the header and msyncs its page,
-// opens the index, renames the file to <base>.log and syncs the directory,
-// so the file appears under its name only when complete, as Create's
-// does. On failure the segment is discarded.
-func (s *Segment) Install(base, reserve uint64) error {
-	if !s.prepared {
-		return fmt.Errorf("install segment %s: not a prepared segment", s.path)
-	}
-	s.base = base
-	s.path = filepath.Join(s.dir, Name(base))
-	s.idxPath = filepath.Join(s.dir, IndexName(base))
-	s.log = s.opts.Logger.With().Str("component", "segment").Uint64("base", base).Logger()
-	s.nextSeq.Store(base)
-	s.reserved = max(reserve, base)
-	s.created = s.opts.Now()
-	if err := s.writeHeader(); err != nil {
-		_ = s.unbuild(s.tmp)
-		return fmt.Errorf("create segment %s: %w", s.path, err)
-	}
-	return s.name()
-}
-
-// writeHeader writes and flushes the header of a prepared segment and
-// opens its index.
-func (s *Segment) writeHeader() error {
-	if err := s.nameFree(); err != nil {
-		return err
-	}
-	v := s.cur.Load()
-	h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
-	h.put(v.mapping[:headerSize])
-	if err := s.opts.fault("install-header"); err != nil {
-		return err
-	}
-	// The header block was written (zeros) and synced by Prepare, so this
-	// flush overwrites data in place: no allocation, no journal commit.
-	if err := v.mapping[:headerSize].Sync(gommap.MS_SYNC); err != nil {
-		return fmt.Errorf("msync header: %w", err)
-	}
-	return s.openNewIndex(v)
 }
 
 // nameFree returns an error unless no file has the segment's name.
@@ -265,26 +204,20 @@ func (s *Segment) openNewIndex(v *view) (err error) {
 	return err
 }
 
-// build creates, allocates, maps and syncs the data file under a temporary
-// name, with the segment's header (withHeader, for Create, whose base is
-// known) or an empty one (Prepare), and for Create opens the index.
-func (s *Segment) build(withHeader bool) (err error) {
+// build creates, allocates, maps and syncs the data file with its header
+// under a temporary name, and opens the index.
+func (s *Segment) build() (err error) {
 	if err := s.opts.fault("create"); err != nil {
 		return err
 	}
-	var f *os.File
-	if withHeader {
-		if err := s.nameFree(); err != nil {
-			return err
-		}
-		f, err = os.OpenFile(s.path+".tmp", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	} else {
-		f, err = os.CreateTemp(s.dir, "next-*.log.tmp")
+	if err := s.nameFree(); err != nil {
+		return err
 	}
+	s.tmp = s.path + ".tmp"
+	f, err := os.OpenFile(s.tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	s.tmp = f.Name()
 	v := &view{file: f}
 	defer func() {
 		if err != nil {
@@ -310,10 +243,8 @@ func (s *Segment) build(withHeader bool) (err error) {
 	s.allocated = first
 	s.created = s.opts.Now()
 	var hb [headerSize]byte
-	if withHeader {
-		h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
-		h.put(hb[:])
-	}
+	h := header{base: s.base, createdNs: s.created.UnixNano(), nextSeq: s.reserved}
+	h.put(hb[:])
 	// Written with pwrite and made durable with the allocation by one fsync.
 	if _, err := f.WriteAt(hb[:], 0); err != nil {
 		return fmt.Errorf("write header: %w", err)
@@ -327,10 +258,8 @@ func (s *Segment) build(withHeader bool) (err error) {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("fsync: %w", err)
 	}
-	if withHeader {
-		if err := s.openNewIndex(v); err != nil {
-			return err
-		}
+	if err := s.openNewIndex(v); err != nil {
+		return err
 	}
 	if err := v.dropFile(); err != nil {
 		return err
@@ -368,28 +297,13 @@ func (s *Segment) name() (err error) {
 	if err := durable.SyncDir(s.dir); err != nil {
 		return err
 	}
-	s.prepared = false
 	s.log.Debug().Str("path", s.path).Msg("created segment")
 	return nil
 }
 
-// Discard unmaps a prepared segment and removes its files; a restart would
-// remove them too. It must not be called after Install.
-func (s *Segment) Discard() error {
-	if !s.prepared {
-		return fmt.Errorf("discard segment %s: not a prepared segment", s.path)
-	}
-	if err := s.unbuild(s.tmp); err != nil {
-		return fmt.Errorf("discard segment %s: %w", s.path, err)
-	}
-	return nil
-}
-
-// unbuild undoes build (and Install's header and index): it unmaps the
-// file, removes the index if one was opened and the data file at path,
-// and closes the segment.
+// unbuild undoes build: it unmaps the file, removes the index if one was
+// opened and the data file at path, and closes the segment.
 func (s *Segment) unbuild(path string) error {
-	s.prepared = false
 	s.closed.Store(true)
 	var errs []error
 	if v := s.cur.Swap(nil); v != nil {

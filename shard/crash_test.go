@@ -278,8 +278,8 @@ func TestCreateIsInvisibleUntilComplete(t *testing.T) {
 	if !errors.Is(failed, injected) {
 		t.Fatalf("puts until the segment is full: %v, want the injected failure", failed)
 	}
-	// A prepared next segment may wait under its temporary name
-	// (next-*.log.tmp), which List removes.
+	// The next segment was prepared in the background, and failed there
+	// too; the roll tried again itself.
 	logs, _ := filepath.Glob(filepath.Join(sh.dir, "*.log"))
 	if len(logs) != 1 {
 		t.Fatalf("files after a failed roll: %v, want the one active segment", logs)

@@ -49,7 +49,7 @@
 // Store.account serialises the changes AccountLimits guard; the limit is
 // checked under it, before Store.mu or Stream.mu is taken (the check reads
 // every stream). Shard.expireMu is taken before Shard.mu by Expire and
-// Compress only; Shard.prepMu (held while the next segment is prepared
+// Compress only; Shard.prepMu (held while the next segment is created
 // in the background) is taken after Shard.mu; Shard.waitMu and the store's committer.mu are leaves
 // (nothing is synced under committer.mu; it only queues shards for the next
 // round). Appends to one shard are serialised by Shard.mu;
@@ -91,8 +91,10 @@
 // at the durable mark and never wait for a sync, and no lock a reader
 // takes is held across one. Under FsyncInterval the store syncs every
 // shard with unsynced records in one such round per period; under
-// FsyncNever only segment seals sync. A roll starts the next segment at once and seals
-// the full one in the background; a group-commit sync waits for that seal. The first failed write or sync makes the shard
+// FsyncNever only segment seals sync. The next segment is created, complete
+// and named, in the background while the active one fills its last eighth,
+// so a roll only switches to it and seals the full one in the background;
+// a group-commit sync waits for that seal. The first failed write or sync makes the shard
 // refuse appends (ErrSticky) until the store is reopened.
 //
 // Positions are never handed out twice, whatever a crash or power loss
@@ -100,7 +102,10 @@
 // in the active segment's header, made durable with one flush per
 // reserveAhead positions and carried into every new segment's header. A
 // start resumes at the last segment's reservation; a clean shutdown first
-// lowers it to the next position, so only a crash skips positions.
+// lowers it to the next position. Positions grow but are not dense: besides
+// a crash, a roll skips some, because the next segment is named before the
+// active one is full and so starts above every position that one can
+// still take. Readers step over the gaps.
 //
 // # Retention and compression
 //

@@ -87,7 +87,7 @@ type Shard struct {
 	// sealMu is held while a rolled segment is sealed in the background (one
 	// at a time); taking it waits for that seal. Taken after mu and syncMu.
 	sealMu sync.Mutex
-	// prepMu is held while the next segment is prepared in the background
+	// prepMu is held while the next segment is created in the background
 	// (prepareLocked), which then stores it in spare; a roll takes it from
 	// there. Neither the preparer nor anything holding prepMu takes mu.
 	prepMu sync.Mutex
@@ -562,22 +562,40 @@ func (sh *Shard) appendLocked(recs []Record) (int, error) {
 		done += k
 		if err != nil {
 			if errors.Is(err, segment.ErrTooLarge) {
-				return sh.publishLocked(done, now, fmt.Errorf("shard %s: %w", sh.id, ErrTooLarge))
+				return sh.publishLocked(recs[:done], now, fmt.Errorf("shard %s: %w", sh.id, ErrTooLarge))
 			}
 			if errors.Is(err, segment.ErrNoSpace) { // a full disk: not sticky, retried by the next append
 				sh.log.Error().Err(err).Msg("cannot grow segment")
-				return sh.publishLocked(done, now, fmt.Errorf("append to shard %s: %w", sh.id, err))
+				return sh.publishLocked(recs[:done], now, fmt.Errorf("append to shard %s: %w", sh.id, err))
 			}
-			return sh.publishLocked(done, now, sh.fail(fmt.Errorf("append to shard %s: %w", sh.id, err)))
+			return sh.publishLocked(recs[:done], now, sh.fail(fmt.Errorf("append to shard %s: %w", sh.id, err)))
 		}
 		if done < len(recs) {
 			if err := sh.rollLocked(); err != nil {
-				return sh.publishLocked(done, now, err)
+				return sh.publishLocked(recs[:done], now, err)
+			}
+			if err := sh.skipToLocked(recs[done:]); err != nil {
+				return sh.publishLocked(recs[:done], now, err)
 			}
 		}
 	}
 	sh.prepareLocked()
-	return sh.publishLocked(done, now, nil)
+	return sh.publishLocked(recs, now, nil)
+}
+
+// skipToLocked moves the positions of recs, the rest of an append, up to
+// the base of the active segment when a roll left a gap before it, and
+// makes sure they are reserved. sh.mu must be held.
+func (sh *Shard) skipToLocked(recs []Record) error {
+	base := sh.active.Base()
+	if len(recs) == 0 || recs[0].Seq >= base {
+		return nil
+	}
+	shift := base - recs[0].Seq
+	for i := range recs {
+		recs[i].Seq += shift
+	}
+	return sh.reserveLocked(recs[len(recs)-1].Seq + 1)
 }
 
 // createFirstLocked creates the first segment of a shard that has none (it
@@ -620,13 +638,14 @@ func (sh *Shard) reserveLocked(end uint64) error {
 	return nil
 }
 
-// publishLocked makes the first n records of the current append visible.
-func (sh *Shard) publishLocked(n int, arrivalMs int64, err error) (int, error) {
-	if n > 0 {
-		sh.next.Add(uint64(n))
+// publishLocked makes stored, the records of the current append that were
+// written, visible.
+func (sh *Shard) publishLocked(stored []Record, arrivalMs int64, err error) (int, error) {
+	if n := len(stored); n > 0 {
+		sh.next.Store(stored[n-1].Seq + 1)
 		sh.lastArrivalMs = arrivalMs
 	}
-	return n, err
+	return len(stored), err
 }
 
 // fail records err as the shard's sticky failure and returns it wrapped in
@@ -640,22 +659,23 @@ func (sh *Shard) fail(err error) error {
 
 // rollLocked starts the next segment and seals the full one in the
 // background, so that appends do not wait for its data to reach the disk.
-// A failed create (a full disk) leaves the full segment active, so the next
-// append retries the roll; a failed seal is sticky. sh.mu must be held.
+// The next segment is the one prepared while the active one filled (see
+// prepareLocked), whose base may lie above the active one's end; only
+// when there is none does the roll create it, at the end. A failed create
+// (a full disk) leaves the full segment active, so the next append
+// retries the roll; a failed seal is sticky. sh.mu must be held.
 func (sh *Shard) rollLocked() error {
 	old := sh.active
-	var s *segment.Segment
-	var err error
-	if s = sh.spare.Swap(nil); s != nil {
-		err = s.Install(old.NextSeq(), sh.reserved) // discards it on failure
-	} else {
-		s, err = segment.Create(sh.dir, old.NextSeq(), sh.reserved, sh.opts.Segment)
-	}
-	if err != nil {
-		sh.log.Error().Err(err).Uint64("base", old.NextSeq()).Msg("cannot create segment")
-		return fmt.Errorf("roll shard %s: %w", sh.id, err)
+	s := sh.takeSpareLocked(old.NextSeq())
+	if s == nil {
+		var err error
+		if s, err = segment.Create(sh.dir, old.NextSeq(), sh.reserved, sh.opts.Segment); err != nil {
+			sh.log.Error().Err(err).Uint64("base", old.NextSeq()).Msg("cannot create segment")
+			return fmt.Errorf("roll shard %s: %w", sh.id, err)
+		}
 	}
 	sh.active = s
+	sh.reserved = max(sh.reserved, s.Reserved())
 	cur := *sh.segs.Load()
 	segs := make([]*segment.Segment, len(cur), len(cur)+1)
 	copy(segs, cur)
@@ -676,21 +696,32 @@ func (sh *Shard) rollLocked() error {
 // one starts being prepared.
 const spareAt = 7
 
-// prepareLocked starts preparing the file of the segment that will follow
-// the active one, once that is spareAt/8 full, on its own goroutine:
-// creating a file takes an fsync, which under a heavy write load took up
-// to 115 ms, and a roll that waits for it stalls every append to the
-// shard. The roll then only writes the header, renames the file and syncs
-// the directory (segment.Install). sh.mu must be held.
+// prepareLocked creates the segment that will follow the active one, once
+// that is spareAt/8 full, on its own goroutine: creating a segment takes
+// an fsync of the new file and one of the directory, which under a heavy
+// write load took up to 115 ms, and a roll that waits for them stalls
+// every append to the shard. The roll then only switches segments.
+//
+// The new segment is complete and named before the roll, so its base must
+// be chosen now, above every position the active segment can still take:
+// its remaining bytes hold at most one record per MinFrameBytes. The
+// positions between the active segment's end and that base are never
+// handed out; readers step over them, as over the gap recovery leaves
+// after a cut. The file gets all its blocks at once: a shard that filled
+// 7/8 of a segment is busy, and growing the file later is another
+// journal operation under sh.mu. sh.mu must be held.
 func (sh *Shard) prepareLocked() {
 	a := sh.active
 	limit := sh.opts.Segment.MaxSegmentBytes
 	if a == nil || a.Size() < limit/8*spareAt || sh.spare.Load() != nil || !sh.prepMu.TryLock() {
 		return
 	}
+	base := a.NextSeq() + uint64(max(limit-a.Size(), 0)/segment.MinFrameBytes) + 1
+	opts := sh.opts.Segment
+	opts.InitialBytes = limit
 	go func() {
 		defer sh.prepMu.Unlock()
-		s, err := segment.Prepare(sh.dir, sh.opts.Segment)
+		s, err := segment.Create(sh.dir, base, base+reserveAhead, opts)
 		if err != nil {
 			sh.log.Warn().Err(err).Msg("cannot prepare the next segment; the roll will create it")
 			return
@@ -699,7 +730,23 @@ func (sh *Shard) prepareLocked() {
 	}()
 }
 
-// dropSpareLocked waits for a segment being prepared and discards it, or
+// takeSpareLocked returns the prepared segment, waiting for one being
+// prepared, or nil when there is none or it cannot follow a segment that
+// ends at end (it was prepared for a segment that has since been
+// replaced). sh.mu must be held.
+func (sh *Shard) takeSpareLocked(end uint64) *segment.Segment {
+	sh.prepMu.Lock()
+	defer sh.prepMu.Unlock()
+	s := sh.spare.Swap(nil)
+	if s != nil && s.Base() < end {
+		sh.log.Error().Uint64("base", s.Base()).Uint64("end", end).Msg("BUG: prepared segment below the active one's end; discarding it")
+		s.Retire(true)
+		return nil
+	}
+	return s
+}
+
+// dropSpareLocked waits for a segment being prepared and removes it, or
 // the one ready: the shard is being closed, unloaded or deleted. sh.mu
 // must be held.
 func (sh *Shard) dropSpareLocked() {
@@ -708,13 +755,12 @@ func (sh *Shard) dropSpareLocked() {
 	sh.discardSpare()
 }
 
-// discardSpare discards the prepared segment, if one is ready. prepMu must
-// be held, so that none is being prepared.
+// discardSpare removes the prepared segment, if one is ready; a crash
+// before that leaves it as the shard's empty last segment, which is as
+// good. prepMu must be held, so that none is being prepared.
 func (sh *Shard) discardSpare() {
 	if s := sh.spare.Swap(nil); s != nil {
-		if err := s.Discard(); err != nil {
-			sh.log.Error().Err(err).Msg("discard prepared segment")
-		}
+		s.Retire(true)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,13 +109,16 @@ func TestPutReadRollAndReopen(t *testing.T) {
 	st := mustCreate(t, s, "orders", 1)
 	const n = 3000 // ~3 MB at 1 KiB: many rolls of 64 KiB segments
 	var want [][]byte
+	var wantSeqs []uint64
 	for i := 0; i < n; i += 10 {
 		batch := make([][]byte, 10)
 		for j := range batch {
 			batch[j] = payload(i+j, 1000)
 		}
 		want = append(want, batch...)
-		put(t, st, "pk", batch...)
+		for _, r := range put(t, st, "pk", batch...) {
+			wantSeqs = append(wantSeqs, r.Seq)
+		}
 	}
 	sh := st.Shards()[0]
 	got, seqs := readAll(t, sh, 0)
@@ -122,10 +126,11 @@ func TestPutReadRollAndReopen(t *testing.T) {
 		t.Fatalf("read %d records, want %d", len(got), n)
 	}
 	for i := range got {
-		if !bytes.Equal(got[i], want[i]) || seqs[i] != uint64(i) {
-			t.Fatalf("record %d: seq %d, data mismatch=%v", i, seqs[i], !bytes.Equal(got[i], want[i]))
+		if !bytes.Equal(got[i], want[i]) || seqs[i] != wantSeqs[i] || i > 0 && seqs[i] <= seqs[i-1] {
+			t.Fatalf("record %d: seq %d (acknowledged %d), data mismatch=%v", i, seqs[i], wantSeqs[i], !bytes.Equal(got[i], want[i]))
 		}
 	}
+	last := wantSeqs[n-1]
 	if segs := len(*sh.segs.Load()); segs < 10 {
 		t.Fatalf("only %d segments: rolls did not happen", segs)
 	}
@@ -139,16 +144,16 @@ func TestPutReadRollAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	sh2 := st2.Shards()[0]
-	if sh2.Tail() != n {
-		t.Fatalf("tail after reopen = %d, want %d", sh2.Tail(), n)
+	if sh2.Tail() != last+1 {
+		t.Fatalf("tail after reopen = %d, want %d", sh2.Tail(), last+1)
 	}
 	got, _ = readAll(t, sh2, 0)
 	if len(got) != n || !bytes.Equal(got[n-1], want[n-1]) {
 		t.Fatalf("after reopen read %d records", len(got))
 	}
 	res := put(t, st2, "pk", []byte("after"))
-	if res[0].Seq != n {
-		t.Fatalf("first seq after reopen = %d, want %d", res[0].Seq, n)
+	if res[0].Seq != last+1 {
+		t.Fatalf("first seq after reopen = %d, want %d", res[0].Seq, last+1)
 	}
 }
 
@@ -326,7 +331,7 @@ func TestRetentionExpires(t *testing.T) {
 	}
 	old := len(*sh.segs.Load())
 	c.Advance(23 * time.Hour)
-	put(t, st, "k", []byte("young"))
+	young := put(t, st, "k", []byte("young"))[0].Seq
 	s.Expire()
 	if got, _ := readAll(t, sh, 0); len(got) != 301 {
 		t.Fatalf("before expiry read %d records, want 301", len(got))
@@ -334,15 +339,15 @@ func TestRetentionExpires(t *testing.T) {
 	c.Advance(2 * time.Hour) // the first 300 are now 25 h old
 	// Reads hide expired records even before the retention pass runs.
 	got, seqs := readAll(t, sh, 0)
-	if len(got) != 1 || string(got[0]) != "young" || seqs[0] != 300 {
+	if len(got) != 1 || string(got[0]) != "young" || seqs[0] != young {
 		t.Fatalf("after expiry read %d records (%v)", len(got), seqs)
 	}
-	if h, _ := sh.TrimHorizon(); h != 300 {
-		t.Fatalf("trim horizon %d, want 300", h)
+	if h, _ := sh.TrimHorizon(); h != young {
+		t.Fatalf("trim horizon %d, want %d", h, young)
 	}
 	s.Expire()
 	segs := *sh.segs.Load()
-	if len(segs) >= old || segs[0].Base() > 300 {
+	if len(segs) >= old || segs[0].Base() > young {
 		t.Fatalf("expiry left %d of %d segments, first base %d", len(segs), old, segs[0].Base())
 	}
 	files, _ := filepath.Glob(filepath.Join(sh.dir, "*.log"))
@@ -356,8 +361,8 @@ func TestRetentionExpires(t *testing.T) {
 	if got, _ := readAll(t, sh, 0); len(got) != 0 {
 		t.Fatalf("read %d records after everything expired", len(got))
 	}
-	if res := put(t, st, "k", []byte("new")); res[0].Seq != 301 {
-		t.Fatalf("seq after full expiry = %d, want 301", res[0].Seq)
+	if res := put(t, st, "k", []byte("new")); res[0].Seq <= young {
+		t.Fatalf("seq after full expiry = %d, want above %d", res[0].Seq, young)
 	}
 }
 
@@ -389,18 +394,19 @@ func TestSeekTime(t *testing.T) {
 	st := mustCreate(t, s, "time", 1)
 	sh := st.Shards()[0]
 	start := c.Now()
-	for i := 0; i < 100; i++ {
-		put(t, st, "k", payload(i, 900))
+	var seqs []uint64
+	for i := 0; i < 100; i++ { // 64 KiB segments: a roll
+		seqs = append(seqs, put(t, st, "k", payload(i, 900))[0].Seq)
 		c.Advance(time.Second)
 	}
 	for _, i := range []int{0, 1, 50, 99} {
 		seq, err := sh.SeekTime(start.Add(time.Duration(i) * time.Second))
-		if err != nil || seq != uint64(i) {
-			t.Fatalf("SeekTime(+%ds) = %d, %v", i, seq, err)
+		if err != nil || seq != seqs[i] {
+			t.Fatalf("SeekTime(+%ds) = %d, %v; want %d", i, seq, err, seqs[i])
 		}
 	}
-	if seq, _ := sh.SeekTime(start.Add(time.Hour)); seq != 100 {
-		t.Fatalf("SeekTime(future) = %d, want tail 100", seq)
+	if seq, _ := sh.SeekTime(start.Add(time.Hour)); seq != seqs[99]+1 {
+		t.Fatalf("SeekTime(future) = %d, want tail %d", seq, seqs[99]+1)
 	}
 }
 
@@ -736,8 +742,11 @@ func TestShardsStayDormantUntilTouched(t *testing.T) {
 		put(t, st, fmt.Sprintf("k%d", i), payload(i, 1000)) // sealed segments in every shard
 	}
 	tails := map[string]uint64{}
+	counts := map[string]int{}
 	for _, sh := range st.Shards() {
 		tails[sh.ID()] = sh.Tail()
+		got, _ := readAll(t, sh, 0)
+		counts[sh.ID()] = len(got)
 	}
 	s.Close()
 
@@ -772,8 +781,8 @@ func TestShardsStayDormantUntilTouched(t *testing.T) {
 	if other == touched {
 		other = shards[1]
 	}
-	if got, _ := readAll(t, other, 0); uint64(len(got)) != tails[other.ID()] {
-		t.Fatalf("read %d records from a dormant shard, want %d", len(got), tails[other.ID()])
+	if got, _ := readAll(t, other, 0); len(got) != counts[other.ID()] {
+		t.Fatalf("read %d records from a dormant shard, want %d", len(got), counts[other.ID()])
 	}
 	// Expired sealed segments make the retention pass load the shard and free them.
 	c.Advance(48 * time.Hour)
@@ -799,13 +808,13 @@ func TestReadAcrossSegmentsWithByteLimit(t *testing.T) {
 	for _, limit := range []int{1, 5000, 100 << 10, 1 << 20} {
 		var res ReadResult
 		pos, seen := uint64(0), 0
-		for pos < n {
+		for pos < sh.Tail() {
 			if err := sh.Read(pos, 10000, limit, &res); err != nil {
 				t.Fatal(err)
 			}
 			bytes := 0
 			for i, r := range res.Records {
-				if r.Seq != pos+uint64(i) {
+				if r.Seq < pos || i > 0 && r.Seq <= res.Records[i-1].Seq {
 					t.Fatalf("limit %d: read at %d returned seq %d at index %d", limit, pos, r.Seq, i)
 				}
 				bytes += len(r.Data)
@@ -1085,43 +1094,110 @@ func TestSplitUnderFsyncAlwaysNeverExposesUnsyncedRecords(t *testing.T) {
 	}
 }
 
-// TestRollInstallsPreparedSegment checks that a shard prepares its next
-// segment once the active one is 7/8 full and that the roll installs it:
-// positions stay contiguous, and no temporary file is left behind.
-func TestRollInstallsPreparedSegment(t *testing.T) {
+// TestRollUsesPreparedSegment checks that a shard creates its next
+// segment, complete and named, once the active one is 7/8 full, at a base
+// the active one cannot reach; that the roll switches to it, moving the
+// rest of the append up to that base; that readers step over the skipped
+// positions; and that a crash while the next segment waits, which leaves
+// it as the shard's empty last segment, loses nothing and reuses no
+// position.
+func TestRollUsesPreparedSegment(t *testing.T) {
 	dir := t.TempDir()
 	o := testOptions(t, dir, nil) // 64 KiB segments
-	s := mustOpen(t, o)
+	s, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st := mustCreate(t, s, "spare", 1)
 	sh := st.Shards()[0]
 	i := 0
+	var seqs []uint64
 	for ; sh.spare.Load() == nil; i++ {
 		if i == 100 {
 			t.Fatal("no segment prepared after 100 records of 1 KiB")
 		}
-		put(t, st, "k", payload(i, 1000))
+		seqs = append(seqs, put(t, st, "k", payload(i, 1000))[0].Seq)
 		sh.prepMu.Lock() // wait for a preparation in flight
 		sh.prepMu.Unlock()
 	}
+	spare := sh.spare.Load()
 	if segs := len(*sh.segs.Load()); segs != 1 {
 		t.Fatalf("%d segments before the roll", segs)
 	}
-	spare := sh.spare.Load()
+	if bases, _ := segment.Bases(sh.dir); len(bases) != 2 || bases[1] != spare.Base() {
+		t.Fatalf("segment files %v, want the active one and the prepared one at %d", bases, spare.Base())
+	}
+	// Crash now: the prepared segment is the last file, empty; the active
+	// one is not sealed.
+	s2, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2, err := s2.Stream("spare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh2 := st2.Shards()[0]
+	got, gotSeqs := readAll(t, sh2, 0)
+	if len(got) != i || !slices.Equal(gotSeqs, seqs) {
+		t.Fatalf("after a crash with a prepared segment: read %d records at %v, want %d at %v", len(got), gotSeqs, i, seqs)
+	}
+	if next := put(t, st2, "k", []byte("after crash"))[0].Seq; next < spare.Reserved() {
+		t.Fatalf("first position after the crash %d, below the prepared segment's reservation %d", next, spare.Reserved())
+	}
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// s is dropped unclosed, as the crash dropped it.
+
+	// Without a crash: the roll switches to the prepared segment.
+	dir = t.TempDir()
+	o = testOptions(t, dir, nil)
+	s = mustOpen(t, o)
+	st = mustCreate(t, s, "spare", 1)
+	sh = st.Shards()[0]
+	var want [][]byte
+	seqs = nil
+	for sh.spare.Load() == nil {
+		want = append(want, payload(len(want), 1000))
+		seqs = append(seqs, put(t, st, "k", want[len(want)-1])[0].Seq)
+		sh.prepMu.Lock()
+		sh.prepMu.Unlock()
+	}
+	spare = sh.spare.Load()
+	if end := sh.Tail(); spare.Base() <= end {
+		t.Fatalf("prepared segment at %d, not above the active end %d", spare.Base(), end)
+	}
 	for len(*sh.segs.Load()) == 1 {
-		put(t, st, "k", payload(i, 1000))
-		i++
-	}
-	if segs := *sh.segs.Load(); segs[1] != spare || sh.spare.Load() == spare {
-		t.Fatal("the roll did not install the prepared segment")
-	}
-	got, seqs := readAll(t, sh, 0)
-	for j := range got {
-		if seqs[j] != uint64(j) || !bytes.Equal(got[j], payload(j, 1000)) {
-			t.Fatalf("record %d: seq %d", j, seqs[j])
+		// Two records an append, so that the roll splits one.
+		a, b := payload(len(want), 1000), payload(len(want)+1, 1000)
+		want = append(want, a, b)
+		for _, r := range put(t, st, "k", a, b) {
+			seqs = append(seqs, r.Seq)
 		}
 	}
-	if len(got) != i {
-		t.Fatalf("read %d records, want %d", len(got), i)
+	if segs := *sh.segs.Load(); segs[1] != spare || sh.spare.Load() == spare {
+		t.Fatal("the roll did not switch to the prepared segment")
+	}
+	first := slices.Index(seqs, spare.Base())
+	for j, seq := range seqs {
+		if first < 1 || j < first && seq != uint64(j) || j >= first && seq != spare.Base()+uint64(j-first) {
+			t.Fatalf("positions %v: want 0, 1, ... in the active segment and %d, %d, ... in the next", seqs, spare.Base(), spare.Base()+1)
+		}
+	}
+	got, gotSeqs = readAll(t, sh, 0)
+	if !slices.Equal(gotSeqs, seqs) {
+		t.Fatalf("read positions %v, want %v", gotSeqs, seqs)
+	}
+	for j := range got {
+		if !bytes.Equal(got[j], want[j]) {
+			t.Fatalf("record %d differs", j)
+		}
+	}
+	// A reader at the first skipped position goes on at the next segment.
+	got, _ = readAll(t, sh, seqs[first-1]+1)
+	if len(got) != len(want)-first || !bytes.Equal(got[0], want[first]) {
+		t.Fatalf("read from the gap: %d records, want %d", len(got), len(want)-first)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
