@@ -48,6 +48,12 @@ var (
 	// ErrTooLarge is returned for a record larger than the stream's maximum
 	// record size.
 	ErrTooLarge = errors.New("shard: record larger than the stream's maximum record size")
+	// ErrBusy is returned for the records of an append that found more than
+	// Options.MaxQueuedBytes of other appends to the same shard waiting or
+	// running: they were not stored, and the caller may retry them later.
+	// Refusing at once bounds how long an append waits under overload,
+	// where queueing would only make every request slower.
+	ErrBusy = errors.New("shard: too many appends waiting for the shard")
 	// ErrTooManyTags is returned by AddTags when the stream would carry more
 	// than MaxTags tags.
 	ErrTooManyTags = errors.New("shard: too many tags")

@@ -52,6 +52,13 @@ type Options struct {
 	// IdleShardTimeout makes a shard that is neither written nor read for
 	// that long dormant again, so idle shards hold no mapping (default 1m).
 	IdleShardTimeout time.Duration
+	// MaxQueuedBytes bounds the bytes (data plus partition keys) of
+	// appends waiting for or running on one shard: an append that would
+	// pass it fails at once with ErrBusy, unless it is the only one, so a
+	// shard under more load than it can take answers fast instead of
+	// queueing every request behind the others. Zero (the default) sets no
+	// bound.
+	MaxQueuedBytes int64
 	// Fsync is the durability policy (default FsyncInterval).
 	Fsync FsyncPolicy
 	// FsyncInterval is the sync period under FsyncInterval (default 1s).

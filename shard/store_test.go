@@ -1206,3 +1206,61 @@ func TestRollUsesPreparedSegment(t *testing.T) {
 		t.Fatalf("temporary files after close: %v", tmps)
 	}
 }
+
+// TestBusyShardRefusesAppends holds a shard's lock, as a long append
+// would, and checks Options.MaxQueuedBytes: appends queue behind it up to
+// the bound, one that would pass it fails at once with ErrBusy and stores
+// nothing, and an append alone on its shard runs whatever its size.
+func TestBusyShardRefusesAppends(t *testing.T) {
+	o := testOptions(t, t.TempDir(), nil)
+	o.MaxQueuedBytes = 3000
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "busy", 1)
+	sh := st.Shards()[0]
+	if r := put(t, st, "k", payload(0, 8000)); r[0].Err != nil { // alone: over the bound, still stored
+		t.Fatal(r[0].Err)
+	}
+	try := func(i, size int) PutResult {
+		out := make([]PutResult, 1)
+		st.Put([]Record{{PartitionKey: []byte("k"), Data: payload(i, size)}}, []HashKey{HashPartitionKey([]byte("k"))}, out)
+		return out[0]
+	}
+	sh.mu.Lock() // an append in progress
+	var wg sync.WaitGroup
+	results := make([]PutResult, 3)
+	queue := func(j, i, size int) {
+		want := sh.pending.Load() + int64(size+1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[j] = try(i, size)
+		}()
+		for sh.pending.Load() != want {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	queue(0, 1, 2000) // waits: 2001 bytes queued
+	began := time.Now()
+	refused := try(2, 1000) // 3002 > 3000
+	if !errors.Is(refused.Err, ErrBusy) {
+		t.Fatalf("append past the bound: %v, want ErrBusy", refused.Err)
+	}
+	if d := time.Since(began); d > time.Second {
+		t.Fatalf("the refusal took %v: it waited", d)
+	}
+	queue(1, 3, 900) // 2901: within the bound, waits
+	sh.mu.Unlock()
+	wg.Wait()
+	for j := range 2 {
+		if results[j].Err != nil {
+			t.Fatalf("queued append %d: %v", j, results[j].Err)
+		}
+	}
+	if sh.pending.Load() != 0 {
+		t.Fatalf("%d bytes still counted as queued", sh.pending.Load())
+	}
+	got, _ := readAll(t, sh, 0)
+	if len(got) != 3 || !bytes.Equal(got[1], payload(1, 2000)) || !bytes.Equal(got[2], payload(3, 900)) {
+		t.Fatalf("read %d records; want the first, and the two queued ones without the refused one", len(got))
+	}
+}

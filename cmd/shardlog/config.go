@@ -72,6 +72,7 @@ type limitsConfig struct {
 	OnDemandStreamLimit int           // on-demand streams per account
 	MaxBodyBytes        int           // largest request body, bytes
 	MaxInflightBodies   int           // request bodies read or held at once, bytes
+	ShardQueueBytes     int64         // puts queued per shard before it throttles; 0 unbounded
 	MaxConns            int           // concurrent connections
 	ReadTimeout         time.Duration // to read a whole request
 	WriteTimeout        time.Duration // to write a whole response
@@ -134,6 +135,7 @@ func (c *config) storeOptions(log zerolog.Logger) shard.Options {
 	o.ExpireInterval = c.Storage.ExpireInterval
 	o.MaxLoadedShards = c.Storage.MaxLoadedShards
 	o.IdleShardTimeout = c.Storage.IdleShardTimeout
+	o.MaxQueuedBytes = c.Limits.ShardQueueBytes
 	o.Fsync = shard.FsyncPolicy(c.Storage.Fsync)
 	o.FsyncInterval = c.Storage.FsyncInterval
 	o.Region = c.Region

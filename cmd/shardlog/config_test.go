@@ -170,6 +170,7 @@ func TestBadConfigNamesKey(t *testing.T) {
 	f("storage: {retention_floor: 48h}\n", "storage.retention_floor")
 	f("streams: {create_delay: -1s}\n", "streams.create_delay")
 	f("limits: {max_conns: 0}\n", "limits.max_conns")
+	f("limits: {shard_queue_bytes: -1}\n", "limits.shard_queue_bytes")
 	f("limits: {max_body_bytes: 10}\n", "limits.max_body_bytes")
 	f("iterator_ttl: forever\n", "iterator_ttl")
 	f("region: mars\n", "region")

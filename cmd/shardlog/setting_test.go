@@ -54,6 +54,7 @@ var settingSamples = map[string][3]string{
 	"limits.max_body_bytes":             {"2097152", "3145728", "4194304"},
 	"limits.max_inflight_body_bytes":    {"33554432", "67108864", "134217728"},
 	"limits.max_conns":                  {"1", "2", "3"},
+	"limits.shard_queue_bytes":          {"1048576", "65536", "4194304"},
 	"limits.read_timeout":               {"1s", "2s", "3s"},
 	"limits.write_timeout":              {"1s", "2s", "3s"},
 	"limits.idle_timeout":               {"1s", "2s", "3s"},

@@ -109,6 +109,14 @@ func settings() []setting {
 				}
 				return nil
 			}),
+		declare("limits.shard_queue_bytes", func(c *config) *int64 { return &c.Limits.ShardQueueBytes }, so.MaxQueuedBytes,
+			"bytes of puts a shard queues before it answers ProvisionedThroughputExceededException; 0 unbounded",
+			func(_ *config, v int64) error {
+				if v < 0 {
+					return invalid(v, "must not be negative (0: unbounded)")
+				}
+				return nil
+			}),
 		declare("limits.max_conns", func(c *config) *int { return &c.Limits.MaxConns }, vo.MaxConns,
 			"connections served at once", atLeast(1)),
 		declare("limits.read_timeout", func(c *config) *time.Duration { return &c.Limits.ReadTimeout }, vo.ReadTimeout,

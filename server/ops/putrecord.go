@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"time"
 
 	"github.com/shardlog/shardlog/server/wire"
@@ -89,7 +90,11 @@ func (s *Service) putRecord(in *putRecordInput) (*putRecordOutput, error) {
 		return nil, s.throughputExceeded(st, results[0].Shard)
 	}
 	st.Put(recs[:], keys[:], results[:])
-	s.metrics.ObservePutRecord(st, &recs[0], &results[0], false, began)
+	busy := errors.Is(results[0].Err, shard.ErrBusy)
+	s.metrics.ObservePutRecord(st, &recs[0], &results[0], busy, began)
+	if busy {
+		return nil, s.throughputExceeded(st, results[0].Shard)
+	}
 	if err := results[0].Err; err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"sync"
@@ -134,6 +135,10 @@ func (s *Service) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 	}
 	for i := range out.results {
 		if err := out.results[i].Err; err != nil {
+			if errors.Is(err, shard.ErrBusy) {
+				out.results[i].Err = s.throttled(st, out.results[i].Shard)
+				err = out.results[i].Err
+			}
 			out.failed++
 			if !isThrottled(err) {
 				s.log.Error().Err(err).Str("op", "PutRecords").Str("stream", st.Name()).Msg("record failed")

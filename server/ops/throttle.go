@@ -8,8 +8,9 @@ import (
 	"github.com/shardlog/shardlog/shard"
 )
 
-// throttledError is the result of a record refused by the write limit. It
-// is kept in shard.PutResult.Err and encoded as AWS encodes it.
+// throttledError is the result of a record refused by the write limit, or
+// by a shard with too many appends waiting (shard.ErrBusy). It is kept in
+// shard.PutResult.Err and encoded as AWS encodes it.
 type throttledError struct{ shard, stream, account string }
 
 func (e *throttledError) Error() string {
@@ -40,6 +41,13 @@ func (s *Service) InjectError() bool {
 // (Limits.ErrorProbability).
 var ErrInjected = &wire.APIError{Type: wire.InternalFailureType, Message: "Injected failure (limits.error_probability)."}
 
+// throttled is the result of a record refused by the write limit or by
+// the store (shard.ErrBusy): ProvisionedThroughputExceededException, which
+// every Kinesis client retries with backoff.
+func (s *Service) throttled(st *shard.Stream, sh *shard.Shard) error {
+	return &throttledError{shard: sh.ID(), stream: st.Name(), account: s.store.Options().AccountID}
+}
+
 // throttleWrites marks, in results, the records the write limit refuses,
 // with results[i].Shard set to the shard they route to. It reports whether
 // any record is left to append.
@@ -53,7 +61,7 @@ func (s *Service) throttleWrites(st *shard.Stream, recs []shard.Record, keys []s
 			any = true
 			continue
 		}
-		results[i].Err = &throttledError{shard: sh.ID(), stream: st.Name(), account: s.store.Options().AccountID}
+		results[i].Err = s.throttled(st, sh)
 	}
 	return any
 }
