@@ -57,6 +57,47 @@ func BenchmarkStreamPut(b *testing.B) {
 	}
 }
 
+// BenchmarkStreamPutRouted measures Stream.Put of 500 records of 100
+// bytes with 500 partition keys over 4 shards (FsyncNever): routing,
+// grouping by shard and one append per shard, as a PutRecords does.
+func BenchmarkStreamPutRouted(b *testing.B) {
+	o := DefaultOptions(b.TempDir())
+	o.Fsync = FsyncNever
+	o.ExpireInterval = 1 << 62
+	s, err := Open(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.CreateStream(StreamConfig{Name: "bench", ShardCount: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 500
+	recs := make([]Record, batch)
+	keys := make([]HashKey, batch)
+	out := make([]PutResult, batch)
+	data := make([]byte, 100)
+	for i := range recs {
+		pk := []byte(fmt.Sprintf("pk-%d", i))
+		keys[i] = HashPartitionKey(pk)
+		recs[i] = Record{PartitionKey: pk}
+	}
+	b.SetBytes(batch * 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range recs {
+			recs[j].Data = data
+		}
+		st.Put(recs, keys, out)
+		if out[0].Err != nil {
+			b.Fatal(out[0].Err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+}
+
 // BenchmarkShardRead measures sequential reads of 1 KiB records, 1000 per call.
 func BenchmarkShardRead(b *testing.B) {
 	o := DefaultOptions(b.TempDir())

@@ -1264,3 +1264,31 @@ func TestBusyShardRefusesAppends(t *testing.T) {
 		t.Fatalf("read %d records; want the first, and the two queued ones without the refused one", len(got))
 	}
 }
+
+// TestGroupByShard checks the order Put appends in: by shard index, and in
+// request order within a shard, with the counting sort and with the
+// comparison sort it falls back to when the indexes are far apart.
+func TestGroupByShard(t *testing.T) {
+	for _, indexes := range [][]int{{5, 2, 9, 2, 5, 5, 9, 2}, {100000, 0, 7, 0, 100000, 7}} {
+		out := make([]PutResult, len(indexes))
+		shards := map[int]*Shard{}
+		b := &putBatch{}
+		for i, x := range indexes {
+			if shards[x] == nil {
+				shards[x] = &Shard{index: x}
+			}
+			out[i].Shard = shards[x]
+			b.order = append(b.order, i)
+		}
+		b.groupByShard(out)
+		for k := 1; k < len(b.order); k++ {
+			prev, cur := b.order[k-1], b.order[k]
+			if indexes[prev] > indexes[cur] || indexes[prev] == indexes[cur] && prev > cur {
+				t.Fatalf("indexes %v: order %v", indexes, b.order)
+			}
+		}
+		if got := slices.Sorted(slices.Values(b.order)); len(got) != len(indexes) || got[0] != 0 || got[len(got)-1] != len(indexes)-1 || len(slices.Compact(got)) != len(indexes) {
+			t.Fatalf("indexes %v: order %v is not a permutation", indexes, b.order)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -213,9 +214,11 @@ type PutResult struct {
 
 // putBatch is per-call scratch for Put, pooled so a put allocates nothing.
 type putBatch struct {
-	order []int
-	recs  []Record
-	syncs []pendingSync // FsyncAlways: shards appended to, synced at the end
+	order  []int
+	sorted []int   // groupByShard's output
+	counts []int32 // groupByShard's counters
+	recs   []Record
+	syncs  []pendingSync // FsyncAlways: shards appended to, synced at the end
 }
 
 var putBatches = sync.Pool{New: func() any { return new(putBatch) }}
@@ -305,9 +308,7 @@ func (st *Stream) putRouted(recs []Record, out []PutResult, b *putBatch) {
 		st.appendGroup(out[0].Shard, recs, out, nil, b)
 		return
 	}
-	slices.SortStableFunc(b.order, func(x, y int) int {
-		return out[x].Shard.index - out[y].Shard.index
-	})
+	b.groupByShard(out)
 	for start := 0; start < len(b.order); {
 		sh := out[b.order[start]].Shard
 		end := start
@@ -320,6 +321,42 @@ func (st *Stream) putRouted(recs []Record, out []PutResult, b *putBatch) {
 		start = end
 	}
 	clear(b.recs)
+}
+
+// groupByShard orders b.order by the index of the shard out names for
+// each record, keeping request order within a shard: a counting sort over
+// the range of indexes present, which is about the number of open shards
+// (a stable comparison sort took 6% of a PutRecords of 500 records on 4
+// shards). A range far wider than the batch, left by many reshards, falls
+// back to the comparison sort.
+func (b *putBatch) groupByShard(out []PutResult) {
+	lo, hi := math.MaxInt, -1
+	for _, i := range b.order {
+		x := out[i].Shard.index
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	span := hi - lo + 1
+	if span > 4*len(b.order)+64 {
+		slices.SortStableFunc(b.order, func(x, y int) int {
+			return out[x].Shard.index - out[y].Shard.index
+		})
+		return
+	}
+	b.counts = slices.Grow(b.counts[:0], span+1)[:span+1]
+	clear(b.counts)
+	for _, i := range b.order {
+		b.counts[out[i].Shard.index-lo+1]++
+	}
+	for k := 1; k <= span; k++ {
+		b.counts[k] += b.counts[k-1]
+	}
+	b.sorted = slices.Grow(b.sorted[:0], len(b.order))[:len(b.order)]
+	for _, i := range b.order {
+		k := out[i].Shard.index - lo
+		b.sorted[b.counts[k]] = i
+		b.counts[k]++
+	}
+	copy(b.order, b.sorted)
 }
 
 // appendGroup appends group to sh and records the outcome in out at the
