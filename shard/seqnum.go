@@ -192,48 +192,59 @@ func (n uint192) appendDecimal(dst []byte) []byte {
 
 // SeqFormatter formats the sequence numbers of one shard, fast when they
 // come in runs of consecutive positions (a batch of appends, a page of
-// reads): the next number is the previous one's digits plus seqStep, not
-// three 192-bit divisions per 19 digits. The zero value is ready to use; it
-// is not safe for concurrent use.
+// reads): the next number is the previous one's digits with seqStep added
+// to the last lowDigits of them, not three 192-bit divisions per 19
+// digits. The zero value is ready to use; it is not safe for concurrent
+// use.
 type SeqFormatter struct {
 	id     SeqID
 	pos    uint64
 	digits [seqDigits]byte
-	n      int // digits in use; 0 until the first Append
+	n      int    // digits in use; 0 until the first Append
+	low    uint64 // the number in the last lowDigits digits
 }
 
-// seqStepDecimal is seqStep in decimal (a test checks it).
-const seqStepDecimal = "68719476736"
+// lowDigits is how many trailing digits SeqFormatter keeps as a uint64: a
+// step adds to them with one addition, and they carry into the digits
+// before them only every 1e18/seqStep (about 14.5 million) positions.
+const (
+	lowDigits = 18
+	lowLimit  = 1e18
+)
 
 // Append appends the decimal sequence number of position pos of shard id,
 // exactly as FormatSequenceNumber does.
 func (f *SeqFormatter) Append(dst []byte, id SeqID, pos uint64) []byte {
-	if f.n > 0 && id == f.id && pos == f.pos+1 && pos != 0 && addDecimal(f.digits[:f.n], seqStepDecimal) {
+	if f.n >= lowDigits && id == f.id && pos == f.pos+1 && pos != 0 && f.low+seqStep < lowLimit {
+		f.low += seqStep
+		putLowDigits(f.digits[f.n-lowDigits:f.n], f.low)
 		f.pos = pos
 		return append(dst, f.digits[:f.n]...)
 	}
 	f.n = len(FormatSequenceNumber(f.digits[:0], id, pos))
 	f.id, f.pos = id, pos
+	f.low = 0
+	if f.n >= lowDigits {
+		for _, d := range f.digits[f.n-lowDigits : f.n] {
+			f.low = f.low*10 + uint64(d-'0')
+		}
+	}
 	return append(dst, f.digits[:f.n]...)
 }
 
-// addDecimal adds the decimal number a to the decimal number in b in place,
-// and reports false (b then holds garbage) when the result needs another
-// digit.
-func addDecimal(b []byte, a string) bool {
-	carry := byte(0)
-	i, j := len(b)-1, len(a)-1
-	for ; i >= 0 && (j >= 0 || carry != 0); i, j = i-1, j-1 {
-		d := b[i] - '0' + carry
-		if j >= 0 {
-			d += a[j] - '0'
-		}
-		carry = 0
-		if d >= 10 {
-			d -= 10
-			carry = 1
-		}
-		b[i] = '0' + d
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859606162636465666768697071727374757677787980818283848586878889" +
+	"90919293949596979899"
+
+// putLowDigits writes v, below lowLimit, as exactly lowDigits decimal
+// digits into b, two at a time.
+func putLowDigits(b []byte, v uint64) {
+	_ = b[lowDigits-1]
+	for i := lowDigits - 2; i >= 0; i -= 2 {
+		q := v / 100
+		r := (v - q*100) * 2
+		b[i], b[i+1] = digitPairs[r], digitPairs[r+1]
+		v = q
 	}
-	return carry == 0 && j < 0
 }

@@ -113,12 +113,6 @@ func TestParseSequenceNumberRejects(t *testing.T) {
 	}
 }
 
-func TestSeqStepDecimal(t *testing.T) {
-	if got := strconv.FormatUint(seqStep, 10); got != seqStepDecimal {
-		t.Fatalf("seqStepDecimal = %s, want %s", seqStepDecimal, got)
-	}
-}
-
 func FuzzSequenceNumber(f *testing.F) {
 	f.Add(int64(1764000000000), 3, uint64(42), "49590338271490256608559692538361571095921575989136588898")
 	f.Add(int64(0), 0, uint64(0), "0")
@@ -168,6 +162,15 @@ func TestSeqFormatterMatchesFormat(t *testing.T) {
 			}
 		}
 	}
+	// A run across the carry out of the last lowDigits digits.
+	for _, id := range ids {
+		low := string(FormatSequenceNumber(nil, id, 1000))
+		v, _ := strconv.ParseUint(low[len(low)-lowDigits:], 10, 64)
+		carry := 1000 + (lowLimit-v)/seqStep // the first position whose low digits wrap
+		for seq := carry - 3; seq < carry+3; seq++ {
+			check(id, seq)
+		}
+	}
 	check(ids[0], 5) // jumps back and between shards
 	check(ids[1], 6)
 	check(ids[1], 6)
@@ -209,5 +212,20 @@ func TestSequenceNumberBeforeFirstPosition(t *testing.T) {
 	// The last position has nothing after it: no wrap to position 0.
 	if pos, err := a.PositionAfter(a.SequenceNumber(math.MaxUint64)); err != nil || pos != math.MaxUint64 {
 		t.Fatalf("PositionAfter(last) = %d, %v; want MaxUint64", pos, err)
+	}
+}
+
+// BenchmarkSeqFormatter formats the numbers of 500 consecutive positions,
+// as a PutRecords answer or a page of GetRecords does.
+func BenchmarkSeqFormatter(b *testing.B) {
+	id := SeqID{EpochMs: 1764000000000, Index: 3}
+	var f SeqFormatter
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		base := uint64(i) * 1000
+		for pos := base; pos < base+500; pos++ {
+			buf = f.Append(buf[:0], id, pos)
+		}
 	}
 }
