@@ -105,9 +105,11 @@ func (s *Service) putRecords(in *putRecordsInput) (*putRecordsOutput, error) {
 	for i := range in.Records {
 		r := &in.Records[i]
 		total += len(r.Data) + len(*r.PartitionKey)
-		if err := checkRecordSize("records."+strconv.Itoa(i+1)+".member.data", r.Data, *r.PartitionKey, info.MaxRecordSizeKiB); err != nil {
-			out.release()
-			return nil, err
+		if len(r.Data)+len(*r.PartitionKey) > info.MaxRecordSizeKiB<<10 { // the field name only for the error
+			if err := checkRecordSize("records."+strconv.Itoa(i+1)+".member.data", r.Data, *r.PartitionKey, info.MaxRecordSizeKiB); err != nil {
+				out.release()
+				return nil, err
+			}
 		}
 		key, err := routingKey(r.PartitionKey, r.ExplicitHashKey)
 		if err != nil {

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"unicode/utf8"
 
@@ -238,6 +239,11 @@ func (d *scanner) str() (string, bool) {
 	}
 	start := d.i
 	ascii := true
+	// Eight bytes at a time while none of them ends the string or needs a
+	// look: a quote, a backslash, a control character or non-ASCII.
+	for d.i+8 <= len(d.b) && plainWord(binary.LittleEndian.Uint64(d.b[d.i:])) {
+		d.i += 8
+	}
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
@@ -256,6 +262,18 @@ func (d *scanner) str() (string, bool) {
 		d.i++
 	}
 	return "", false
+}
+
+// plainWord reports whether none of the eight bytes of x is a quote, a
+// backslash, below 0x20 or at or above 0x80 (the SWAR zero-byte test: a
+// byte b of x is flagged by (b - k) & ^b & 0x80 when b < k, and equal to c
+// when b ^ c is zero).
+func plainWord(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (x - 0x20*ones) &^ x
+	quote := x ^ '"'*ones
+	slash := x ^ '\\'*ones
+	return (below|(quote-ones)&^quote|(slash-ones)&^slash|x)&highs == 0
 }
 
 // b64str consumes a string that is to be base64-decoded, finding its end

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -79,6 +80,31 @@ func TestPutRecordOutputJSON(t *testing.T) {
 		}
 		if got := o.AppendJSON(nil); string(got) != string(want) {
 			t.Fatalf("AppendJSON = %s, want %s", got, want)
+		}
+	}
+}
+
+// TestPlainWord checks the eight-byte test of the string scanner against
+// a byte-by-byte one, for every byte value at every position, beside plain
+// bytes and beside each kind of special byte.
+func TestPlainWord(t *testing.T) {
+	plain := func(c byte) bool { return c != '"' && c != '\\' && c >= 0x20 && c < 0x80 }
+	for _, fill := range []byte{'a', ' ', '~', '"', 0x1f, 0x80} {
+		for pos := range 8 {
+			for c := range 256 {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				want := true
+				for _, b := range w {
+					want = want && plain(b)
+				}
+				if got := plainWord(binary.LittleEndian.Uint64(w[:])); got != want {
+					t.Fatalf("plainWord(%q) = %v, want %v", w, got, want)
+				}
+			}
 		}
 	}
 }
