@@ -126,6 +126,12 @@ const (
 // after the response bytes are fully encoded.
 type releaser interface{ release() }
 
+// resetter is implemented by request structs that keep buffers across the
+// requests of the handler's pool: reset empties the struct as zeroing it
+// would, but keeps the buffers, and clears them so that nothing of the
+// request stays reachable.
+type resetter interface{ reset() }
+
 // Handler adapts fn to an operation's Call. fn receives the decoded request
 // and returns the response, or an error: an *APIError for anything the
 // client should see (use apiErrorf and the err* type names), anything else
@@ -144,8 +150,12 @@ func Handler[In, Out any](fn func(s *Service, in *In) (*Out, error)) CallFunc {
 	return func(s *Service, op *Operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error) {
 		in := pool.Get().(*In)
 		defer func() {
-			var zero In
-			*in = zero
+			if r, ok := any(in).(resetter); ok {
+				r.reset()
+			} else {
+				var zero In
+				*in = zero
+			}
 			pool.Put(in)
 		}()
 		if err := c.Decode(body, in); err != nil {

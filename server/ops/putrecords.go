@@ -24,6 +24,30 @@ type putRecordsInput struct {
 	Records    []putRecordsEntry
 	StreamName *string
 	StreamARN  *string
+
+	// The buffers the JSON fast path decodes Records into (the entries,
+	// the partition and explicit hash keys, the decoded data), kept by
+	// reset for the next request that takes this input from the pool.
+	entries []putRecordsEntry
+	keys    []string
+	arena   []byte
+}
+
+// maxKeptArena bounds the decoded-data buffer a pooled input keeps: a
+// larger one, from an unusually large request, goes to the collector.
+const maxKeptArena = 1 << 20
+
+// reset empties the input for the handler's pool but keeps its buffers,
+// cleared so that nothing of the request (the body its keys alias) stays
+// reachable.
+func (in *putRecordsInput) reset() {
+	entries, keys, arena := in.entries, in.keys, in.arena
+	clear(entries)
+	clear(keys)
+	if cap(arena) > maxKeptArena {
+		arena = nil
+	}
+	*in = putRecordsInput{entries: entries[:0], keys: keys[:0], arena: arena[:0]}
 }
 
 type putRecordsEntry struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/shardlog/shardlog/server/wire"
@@ -20,8 +21,9 @@ var errSlowPath = errors.New("server: fall back to encoding/json")
 var b64 = asmbase64.StdEncoding
 
 // DecodeJSON decodes {"StreamName":..,"StreamARN":..,"Records":[{"Data":..,
-// "PartitionKey":..,"ExplicitHashKey":..}]} with one allocation for the
-// entries, one for the partition-key pointers and one for all data blobs.
+// "PartitionKey":..,"ExplicitHashKey":..}]} into three buffers, for the
+// entries, the key strings and all data blobs, which a pooled input keeps
+// from one request to the next (reset).
 func (in *putRecordsInput) DecodeJSON(body []byte) error {
 	d := scanner{b: body}
 	if !d.consume('{') {
@@ -93,9 +95,19 @@ func (in *putRecordsInput) decodeRecords(d *scanner) bool {
 	d.i = start
 	d.consume('[')
 	n = min(n, maxPutRecords+1)
-	in.Records = make([]putRecordsEntry, n)
-	keys := make([]string, 2*n) // partition keys and explicit hash keys
-	arena := make([]byte, 0, dataBytes)
+	// The buffers come cleared from reset (or new).
+	in.entries = slices.Grow(in.entries[:0], n)[:n]
+	in.Records = in.entries
+	if in.Records == nil {
+		in.Records = []putRecordsEntry{} // an empty list, not null
+	}
+	in.keys = slices.Grow(in.keys[:0], 2*n)[:2*n] // partition keys and explicit hash keys
+	keys := in.keys
+	arena := slices.Grow(in.arena[:0], dataBytes)
+	if arena == nil {
+		arena = []byte{} // "Data":"" decodes to an empty blob, not null
+	}
+	defer func() { in.arena = arena }()
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			d.consume(',')

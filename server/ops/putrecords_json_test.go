@@ -16,29 +16,35 @@ func FuzzPutRecordsDecode(f *testing.F) {
 	f.Add(` { "Records" : [ { "PartitionKey" : "a\"b" } ] } `)
 	f.Add(`{"Records":[{"Data":"!!"}]}`)
 	f.Add(`{"Records":[],"StreamName":"a","StreamName":"b"}`)
+	f.Add(`{"Records":[{"Data":"","PartitionKey":"k"}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		var fast putRecordsInput
-		if fast.DecodeJSON([]byte(body)) != nil {
-			return
-		}
 		var slow putRecordsInput
-		if err := json.Unmarshal([]byte(body), &slow); err != nil {
-			t.Fatalf("fast path accepted what encoding/json rejects (%v): %s", err, body)
-		}
+		slowErr := json.Unmarshal([]byte(body), &slow)
 		norm := func(in *putRecordsInput) {
-			for i := range in.Records {
-				if in.Records[i].Data != nil && len(in.Records[i].Data) == 0 {
-					in.Records[i].Data = []byte{}
-				}
-			}
+			in.entries, in.keys, in.arena = nil, nil, nil // the fast path's buffers
 		}
-		norm(&fast)
 		norm(&slow)
 		if len(slow.Records) > maxPutRecords+1 {
 			slow.Records = slow.Records[:maxPutRecords+1] // the fast path stops building there
 		}
-		if !reflect.DeepEqual(fast, slow) {
-			t.Fatalf("fast %+v\nslow %+v\nbody %s", fast, slow, body)
+		// Into a new input, and into one reused from the handler's pool,
+		// as the server does.
+		var reused putRecordsInput
+		if err := reused.DecodeJSON([]byte(`{"StreamName":"p","Records":[{"Data":"AAECAw==","PartitionKey":"k1","ExplicitHashKey":"7"},{"Data":"BA==","PartitionKey":"k2"}]}`)); err != nil {
+			t.Fatal(err)
+		}
+		reused.reset()
+		for _, fast := range []*putRecordsInput{new(putRecordsInput), &reused} {
+			if fast.DecodeJSON([]byte(body)) != nil {
+				continue
+			}
+			if slowErr != nil {
+				t.Fatalf("fast path accepted what encoding/json rejects (%v): %s", slowErr, body)
+			}
+			norm(fast)
+			if !reflect.DeepEqual(*fast, slow) {
+				t.Fatalf("fast %+v\nslow %+v\nbody %s", *fast, slow, body)
+			}
 		}
 	})
 }
@@ -105,6 +111,37 @@ func TestPlainWord(t *testing.T) {
 					t.Fatalf("plainWord(%q) = %v, want %v", w, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestPutRecordsInputReuse decodes one request into a pooled input, resets
+// it and decodes a smaller one without explicit hash keys: the second must
+// decode exactly as into a new input, with nothing left of the first.
+func TestPutRecordsInputReuse(t *testing.T) {
+	first := `{"StreamName":"a","Records":[{"Data":"AAECAw==","PartitionKey":"k1","ExplicitHashKey":"7"},{"Data":"BAU=","PartitionKey":"k2"},{"Data":"Bg==","PartitionKey":"k3","ExplicitHashKey":"9"}]}`
+	second := `{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/b","Records":[{"Data":"CQ==","PartitionKey":"x"},{"Data":"","PartitionKey":"y"}]}`
+	var pooled putRecordsInput
+	if err := pooled.DecodeJSON([]byte(first)); err != nil {
+		t.Fatal(err)
+	}
+	pooled.reset()
+	if pooled.Records != nil || pooled.StreamName != nil || cap(pooled.entries) < 3 || cap(pooled.arena) == 0 {
+		t.Fatalf("after reset: %+v", pooled)
+	}
+	if err := pooled.DecodeJSON([]byte(second)); err != nil {
+		t.Fatal(err)
+	}
+	var fresh putRecordsInput
+	if err := fresh.DecodeJSON([]byte(second)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(pooled.Records, fresh.Records) || pooled.StreamName != nil || *pooled.StreamARN != *fresh.StreamARN {
+		t.Fatalf("reused input decoded %+v, a new one %+v", pooled.Records, fresh.Records)
+	}
+	for i, r := range pooled.entries[:cap(pooled.entries)][len(pooled.Records):] {
+		if r.Data != nil || r.PartitionKey != nil || r.ExplicitHashKey != nil {
+			t.Fatalf("entry %d past the request: %+v", len(pooled.Records)+i, r)
 		}
 	}
 }
