@@ -23,6 +23,7 @@ type fake struct {
 	shards   [][][]byte // records (raw data) per shard
 	puts     int
 	throttle bool // fail every third record of PutRecords once with a throttle
+	refuse   bool // throttle every record of PutRecords
 	corrupt  bool // flip a bit of the second record read
 	reads    int
 }
@@ -88,7 +89,7 @@ func (f *fake) handle(ctx *fasthttp.RequestCtx) {
 		failed := 0
 		var recs []map[string]any
 		for i, r := range in.Records {
-			if f.throttle && f.puts == 1 && i%3 == 0 {
+			if f.throttle && f.puts == 1 && i%3 == 0 || f.refuse {
 				failed++
 				recs = append(recs, map[string]any{"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow down"})
 				continue
@@ -138,6 +139,17 @@ func TestRunAgainstFake(t *testing.T) {
 		}
 		if r.Errors["ProvisionedThroughputExceededException"] != 17 {
 			t.Fatalf("errors %v", r.Errors)
+		}
+	})
+	t.Run("records still throttled at the end are unsent, not failed", func(t *testing.T) {
+		o := base
+		o.Workload, o.Endpoint, o.MaxRetries = Put, startFake(t, &fake{refuse: true}), 1000
+		r, err := Run(t.Context(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Unsent == 0 || r.Failed != 0 || r.Retries == 0 || !strings.Contains(r.Problems(), "unsent×") {
+			t.Fatalf("unsent %d failed %d retries %d: %s", r.Unsent, r.Failed, r.Retries, r.Problems())
 		}
 	})
 	t.Run("corruption fails the run", func(t *testing.T) {

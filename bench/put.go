@@ -237,8 +237,14 @@ func (p *producer) send(ctx context.Context, w int, req *fasthttp.Request, resp 
 		if len(retry) == 0 {
 			return
 		}
-		if attempt >= p.o.MaxRetries || !sleepCtx(ctx, backoff(attempt)) {
+		if attempt >= p.o.MaxRetries {
 			p.rec.failed.Add(int64(len(retry)))
+			return
+		}
+		if !sleepCtx(ctx, backoff(attempt)) {
+			// The run ended while they waited to be resent: never
+			// acknowledged, so not expected back, and not a failure.
+			p.rec.unsent.Add(int64(len(retry)))
 			return
 		}
 		p.rec.retries.Add(int64(len(retry)))

@@ -27,6 +27,7 @@ type recorder struct {
 	requests atomic.Int64
 	retries  atomic.Int64 // records resent after a throttle
 	failed   atomic.Int64 // records given up on
+	unsent   atomic.Int64 // throttled records still to be resent when the run ended
 
 	mu       sync.Mutex
 	total    *hdrhistogram.Histogram // microseconds

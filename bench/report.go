@@ -48,6 +48,9 @@ func (r *Result) Problems() string {
 	if r.Failed > 0 {
 		parts = append(parts, fmt.Sprintf("failed×%d", r.Failed))
 	}
+	if r.Unsent > 0 {
+		parts = append(parts, fmt.Sprintf("unsent×%d at the end", r.Unsent))
+	}
 	if c := r.Check; c != nil {
 		if c.OK() {
 			parts = append(parts, fmt.Sprintf("check ok (%d/%d read)", c.Acked-c.Missing, c.Acked))

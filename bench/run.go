@@ -43,6 +43,7 @@ type Result struct {
 	Errors       map[string]int64 `json:"errors"`
 	Retries      int64            `json:"retries"` // records resent after a throttle
 	Failed       int64            `json:"failed"`  // records given up on
+	Unsent       int64            `json:"unsent"`  // throttled records still to be resent when the run ended
 
 	ClientCPU float64 `json:"client_cpu_pct"` // of one core, this process
 	ServerCPU float64 `json:"server_cpu_pct"` // of one core; -1 when unknown
@@ -225,6 +226,7 @@ func finishCheck(res *Result, p *producer, rs []*reader) {
 	res.Check = &c
 	res.Retries += p.rec.retries.Load()
 	res.Failed += p.rec.failed.Load()
+	res.Unsent += p.rec.unsent.Load()
 }
 
 func mergeErrors(res *Result, rec *recorder) {
@@ -304,6 +306,7 @@ func measure(ctx context.Context, o *Options, res *Result, rec *recorder, phase 
 	res.Timeline = s.points
 	res.Retries += rec.retries.Load()
 	res.Failed += rec.failed.Load()
+	res.Unsent += rec.unsent.Load()
 }
 
 // progress prints the live line: elapsed, rates so far, p99 so far, errors.
