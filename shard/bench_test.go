@@ -7,111 +7,80 @@ import (
 	"time"
 )
 
-// BenchmarkStreamPut measures Stream.Put of 500-record batches on one shard
-// through routing, sequencing and the segment append, with FsyncNever (the
-// page-cache path every policy shares) and FsyncAlways.
-func BenchmarkStreamPut(b *testing.B) {
-	for _, policy := range []FsyncPolicy{FsyncNever, FsyncAlways} {
-		for _, size := range []int{100, 1024, 64 << 10} {
-			b.Run(fmt.Sprintf("fsync=%s/%dB", policy, size), func(b *testing.B) {
-				o := DefaultOptions(b.TempDir())
-				o.Fsync = policy
-				o.ExpireInterval = 1 << 62
-				s, err := Open(o)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				st, err := s.CreateStream(StreamConfig{Name: "bench", ShardCount: 1})
-				if err != nil {
-					b.Fatal(err)
-				}
-				batch := 500
-				if size == 64<<10 {
-					batch = 1 // the large-record case: one 64 KiB record per append
-				}
-				recs := make([]Record, batch)
-				keys := make([]HashKey, batch)
-				out := make([]PutResult, batch)
-				data := make([]byte, size)
-				for i := range recs {
-					pk := []byte(fmt.Sprintf("pk-%d", i))
-					keys[i] = HashPartitionKey(pk)
-					recs[i] = Record{PartitionKey: pk}
-				}
-				b.SetBytes(int64(batch * size))
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					for j := range recs {
-						recs[j].Data = data
-					}
-					st.Put(recs, keys, out)
-					if out[0].Err != nil {
-						b.Fatal(out[0].Err)
-					}
-				}
-				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
-			})
-		}
-	}
-}
-
-// BenchmarkStreamPutRouted measures Stream.Put of 500 records of 100
-// bytes with 500 partition keys over 4 shards (FsyncNever): routing,
-// grouping by shard and one append per shard, as a PutRecords does.
-func BenchmarkStreamPutRouted(b *testing.B) {
+// benchStream opens a store in a temporary directory under policy, with
+// no retention pass, and creates a stream of shards shards in it; the
+// store closes when the benchmark ends.
+func benchStream(b *testing.B, policy FsyncPolicy, shards int) *Stream {
+	b.Helper()
 	o := DefaultOptions(b.TempDir())
-	o.Fsync = FsyncNever
+	o.Fsync = policy
 	o.ExpireInterval = 1 << 62
 	s, err := Open(o)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	st, err := s.CreateStream(StreamConfig{Name: "bench", ShardCount: 4})
+	b.Cleanup(func() { s.Close() })
+	st, err := s.CreateStream(StreamConfig{Name: "bench", ShardCount: shards})
 	if err != nil {
 		b.Fatal(err)
 	}
-	const batch = 500
-	recs := make([]Record, batch)
-	keys := make([]HashKey, batch)
-	out := make([]PutResult, batch)
-	data := make([]byte, 100)
-	for i := range recs {
-		pk := []byte(fmt.Sprintf("pk-%d", i))
-		keys[i] = HashPartitionKey(pk)
-		recs[i] = Record{PartitionKey: pk}
+	return st
+}
+
+// BenchmarkStreamPut measures Stream.Put through routing, sequencing and
+// the segment append: 500-record batches on one shard with FsyncNever (the
+// page-cache path every policy shares) and FsyncAlways, and a batch of 100
+// B records with 500 partition keys over 4 shards (FsyncNever), which adds
+// grouping by shard and one append per shard, as a PutRecords does.
+func BenchmarkStreamPut(b *testing.B) {
+	type run struct {
+		policy FsyncPolicy
+		size   int
+		shards int
 	}
-	b.SetBytes(batch * 100)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for j := range recs {
-			recs[j].Data = data
-		}
-		st.Put(recs, keys, out)
-		if out[0].Err != nil {
-			b.Fatal(out[0].Err)
+	var runs []run
+	for _, policy := range []FsyncPolicy{FsyncNever, FsyncAlways} {
+		for _, size := range []int{100, 1024, 64 << 10} {
+			runs = append(runs, run{policy, size, 1})
 		}
 	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+	runs = append(runs, run{FsyncNever, 100, 4})
+	for _, r := range runs {
+		b.Run(fmt.Sprintf("fsync=%s/%dB/shards=%d", r.policy, r.size, r.shards), func(b *testing.B) {
+			st := benchStream(b, r.policy, r.shards)
+			batch := 500
+			if r.size == 64<<10 {
+				batch = 1 // the large-record case: one 64 KiB record per append
+			}
+			recs := make([]Record, batch)
+			keys := make([]HashKey, batch)
+			out := make([]PutResult, batch)
+			data := make([]byte, r.size)
+			for i := range recs {
+				pk := []byte(fmt.Sprintf("pk-%d", i))
+				keys[i] = HashPartitionKey(pk)
+				recs[i] = Record{PartitionKey: pk}
+			}
+			b.SetBytes(int64(batch * r.size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j := range recs {
+					recs[j].Data = data
+				}
+				st.Put(recs, keys, out)
+				if out[0].Err != nil {
+					b.Fatal(out[0].Err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }
 
 // BenchmarkShardRead measures sequential reads of 1 KiB records, 1000 per call.
 func BenchmarkShardRead(b *testing.B) {
-	o := DefaultOptions(b.TempDir())
-	o.Fsync = FsyncNever
-	o.ExpireInterval = 1 << 62
-	s, err := Open(o)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	st, err := s.CreateStream(StreamConfig{Name: "bench", ShardCount: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := benchStream(b, FsyncNever, 1)
 	sh := st.Shards()[0]
 	const total = 100_000
 	recs := make([]Record, 1000)

@@ -22,18 +22,7 @@ func BenchmarkFsyncProducers(b *testing.B) {
 	for _, shards := range []int{4, 16} {
 		for _, policy := range []FsyncPolicy{FsyncNever, FsyncInterval, FsyncAlways} {
 			b.Run(fmt.Sprintf("shards=%d/fsync=%s", shards, policy), func(b *testing.B) {
-				o := DefaultOptions(b.TempDir())
-				o.Fsync = policy
-				o.ExpireInterval = 1 << 62
-				s, err := Open(o)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				st, err := s.CreateStream(StreamConfig{Name: "bench", ShardCount: shards})
-				if err != nil {
-					b.Fatal(err)
-				}
+				st := benchStream(b, policy, shards)
 				var producer atomic.Int64
 				b.SetBytes(batch * size)
 				// RunParallel starts parallelism × GOMAXPROCS goroutines.
