@@ -652,10 +652,11 @@ func (sh *Shard) reserveLocked(end uint64) error {
 }
 
 // publishLocked makes stored, the records of the current append that were
-// written, visible.
+// written, visible. The next position only grows: a roll in the append may
+// already have moved it past them.
 func (sh *Shard) publishLocked(stored []Record, arrivalMs int64, err error) (int, error) {
 	if n := len(stored); n > 0 {
-		sh.next.Store(stored[n-1].Seq + 1)
+		sh.next.Store(max(sh.next.Load(), stored[n-1].Seq+1))
 		sh.lastArrivalMs = arrivalMs
 	}
 	return len(stored), err
@@ -689,6 +690,12 @@ func (sh *Shard) rollLocked() error {
 	}
 	sh.active = s
 	sh.reserved = max(sh.reserved, s.Reserved())
+	if s.Base() > sh.next.Load() {
+		// The positions below the new segment's base are skipped: the next
+		// record gets the base, whoever rolled (an append, or the retention
+		// pass rolling by age).
+		sh.next.Store(s.Base())
+	}
 	cur := *sh.segs.Load()
 	segs := make([]*segment.Segment, len(cur), len(cur)+1)
 	copy(segs, cur)
