@@ -688,6 +688,11 @@ func (sh *Shard) rollLocked() error {
 			return fmt.Errorf("roll shard %s: %w", sh.id, err)
 		}
 	}
+	// Taken before the new segment and position are published: a
+	// group-commit sync that sees either then waits for the old segment's
+	// seal, which makes its last records durable, instead of syncing only
+	// the new segment and marking them durable unsynced.
+	sh.sealMu.Lock() // released by the sealer
 	sh.active = s
 	sh.reserved = max(sh.reserved, s.Reserved())
 	if s.Base() > sh.next.Load() {
@@ -701,7 +706,6 @@ func (sh *Shard) rollLocked() error {
 	copy(segs, cur)
 	segs = append(segs, s)
 	sh.segs.Store(&segs)
-	sh.sealMu.Lock() // released by the sealer
 	go func() {
 		defer sh.sealMu.Unlock()
 		if err := old.Seal(); err != nil {
