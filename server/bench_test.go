@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -87,6 +88,46 @@ func BenchmarkPutRecordsLarge(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkPutRecordTransports sends PutRecord of 100 bytes over loopback
+// from 16 goroutines, over HTTP/1.1 and over h2c, with the net/http clients
+// of the tests. Client and server share the process, so cpu-µs/op (the
+// process's CPU time per request) counts both; what differs between the
+// two transports is mostly the server's (fasthttp against net/http's
+// HTTP/2 server).
+func BenchmarkPutRecordTransports(b *testing.B) {
+	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
+	e.createStream("one", 4)
+	body := []byte(`{"StreamName":"one","PartitionKey":"user-42","Data":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 100)) + `"}`)
+	for _, c := range e.clients {
+		b.Run(c.name, func(b *testing.B) {
+			url := "http://" + e.addr + "/"
+			b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.ReportAllocs()
+			began := processCPU(b)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+					req.Header.Set("X-Amz-Target", targetPrefix+"PutRecord")
+					req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+					shapeAuth(req)
+					resp, err := c.http.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64((processCPU(b)-began).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
