@@ -54,8 +54,8 @@ type Shard struct {
 	res     *residency
 	lastUse atomic.Int64
 
-	// pending is the bytes of appends waiting for mu or holding it (see
-	// Options.MaxQueuedBytes).
+	// pending is the bytes of appends waiting for mu or holding it, counted
+	// only when Options.MaxQueuedBytes bounds them.
 	pending atomic.Int64
 
 	mu            sync.Mutex // serialises appends, rolls, close and retire
@@ -516,15 +516,17 @@ func (sh *Shard) appendVisible(recs []Record) (n int, err error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	size := int64(0)
-	for i := range recs {
-		size += int64(len(recs[i].Data) + len(recs[i].PartitionKey))
+	if limit := sh.opts.MaxQueuedBytes; limit > 0 { // off by default: no counting then
+		size := int64(0)
+		for i := range recs {
+			size += int64(len(recs[i].Data) + len(recs[i].PartitionKey))
+		}
+		if q := sh.pending.Add(size); q != size && q > limit {
+			sh.pending.Add(-size)
+			return 0, fmt.Errorf("shard %s: %w", sh.id, ErrBusy)
+		}
+		defer sh.pending.Add(-size)
 	}
-	if q := sh.pending.Add(size); q != size && sh.opts.MaxQueuedBytes > 0 && q > sh.opts.MaxQueuedBytes {
-		sh.pending.Add(-size)
-		return 0, fmt.Errorf("shard %s: %w", sh.id, ErrBusy)
-	}
-	defer sh.pending.Add(-size)
 	for {
 		if err := sh.ensure(); err != nil {
 			return 0, err
