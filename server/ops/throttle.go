@@ -97,7 +97,7 @@ type putScratch struct {
 // throughputExceeded is GetRecords' and PutRecord's error when a shard's
 // limit is reached, in AWS's words.
 func (s *Service) throughputExceeded(st *shard.Stream, sh *shard.Shard) *wire.APIError {
-	return wire.Errorf(wire.ThroughputExceeded, "Rate exceeded for shard %s in stream %s under account %s.", sh.ID(), st.Name(), s.store.Options().AccountID)
+	return &wire.APIError{Type: wire.ThroughputExceeded, Message: s.throttled(st, sh).Error()}
 }
 
 // dataBytes is the data of recs, in bytes: what GetRecords' limit counts.
