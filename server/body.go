@@ -43,8 +43,7 @@ const bodyBudgetWait = 5 * time.Second
 // HTTP/2 connections are open at once (1024 by default; the listener closes
 // others), so what the transport buffers stays within the body budget too;
 // an HTTP/1.1 connection buffers at most its 4 KiB read buffer. 256 KiB
-// keeps a 680 KB PutRecords over h2c as fast as net/http's default 1 MiB
-// window did (BenchmarkPutRecordsLarge; 64 KiB cost 10-20%).
+// kept a 680 KB PutRecords over h2c as fast as a 1 MiB window did (BenchmarkPutRecordsLarge; 64 KiB cost 10-20%).
 const h2WindowBytes = 256 << 10
 
 // bodyLimit is the largest body op accepts.

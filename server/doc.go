@@ -21,7 +21,7 @@
 // # Requests
 //
 // Serve takes a listener owned by the caller; a listener.Split hands each
-// connection to net/http (HTTP/2: h2c with prior knowledge, or h2 by ALPN
+// connection to server/h2 (HTTP/2: h2c with prior knowledge, or h2 by ALPN
 // under Options.TLS) or to fasthttp (HTTP/1.1). Both adapters build an
 // exchange and call the same protocol-neutral handle (dispatch.go), which
 // runs the front end's checks in AWS's order: method, Content-Type, empty

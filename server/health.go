@@ -82,7 +82,7 @@ func (s *Server) operatorFast(ctx *fasthttp.RequestCtx, admin bool) bool {
 	return true
 }
 
-// serveOperatorHTTP is serveOperatorFast for the net/http (HTTP/2) adapter,
+// serveOperatorHTTP is serveOperatorFast for the net/http adapter (HTTP/2),
 // which serves no console (browsers do not speak cleartext HTTP/2).
 func (s *Server) serveOperatorHTTP(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -27,7 +27,9 @@ import (
 // while other requests encode other pages; every byte it reads must still
 // be its own page's.
 func TestLargeResponseOutlivesHandler(t *testing.T) {
-	e := newEnv(t)
+	// The slow response waits for a dozen 11 MB pages: under -race on two
+	// cores that took 36-41 s, past the default write timeout.
+	e := newEnv(t, func(o *Options) { o.WriteTimeout = 3 * time.Minute })
 	e.createStream("big", 2)
 	c := e.clients[0]
 	ctx := context.Background()

@@ -62,8 +62,8 @@ type Options struct {
 	// live.
 	Limits Limits
 	// TLS, when set, makes Serve terminate TLS on every connection it
-	// accepts and choose the protocol by ALPN: "h2" is served by net/http's
-	// HTTP/2, anything else by fasthttp as HTTP/1.1. Cleartext h2c is then
+	// accepts and choose the protocol by ALPN: "h2" is served by package
+	// server/h2, anything else by fasthttp as HTTP/1.1. Cleartext h2c is then
 	// not accepted. Empty NextProtos means h2 and http/1.1; a zero
 	// MinVersion means TLS 1.2. Nil (the default) serves cleartext. The
 	// config is cloned by New.

@@ -6,18 +6,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"log"
 	"math"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	vm "github.com/VictoriaMetrics/metrics"
 
 	"github.com/shardlog/shardlog/server/console"
+	"github.com/shardlog/shardlog/server/h2"
 	"github.com/shardlog/shardlog/server/listener"
 	"github.com/shardlog/shardlog/server/metrics"
 	"github.com/shardlog/shardlog/server/ops"
@@ -33,7 +32,7 @@ import (
 )
 
 // Server answers the Kinesis API for one shard.Store over HTTP/1.1
-// (fasthttp) and cleartext HTTP/2 with prior knowledge (net/http), both on
+// (fasthttp) and cleartext HTTP/2 with prior knowledge (server/h2), both on
 // the same listener. Its methods are safe for concurrent use. A Server does
 // not own the Store: close the Store after Shutdown returns.
 type Server struct {
@@ -51,7 +50,7 @@ type Server struct {
 	console *console.Console
 
 	fast     *fasthttp.Server
-	h2       *http.Server
+	h2       *h2.Server
 	adminSrv *fasthttp.Server // ServeAdmin's (admin.go)
 	conns    chan struct{}    // connection slots, MaxConns of them
 	// h2conns are the HTTP/2 connection slots: MaxInflightBodyBytes over
@@ -103,27 +102,20 @@ func New(store *shard.Store, opts Options) *Server {
 	s.fast = s.newFastServer(s.serveFast)
 	s.fast.HeaderReceived = toleratedHost // the API port only (host.go)
 	s.adminSrv = s.newFastServer(s.serveAdmin)
-	protocols := new(http.Protocols)
-	protocols.SetUnencryptedHTTP2(true)
-	protocols.SetHTTP2(true) // *tls.Conns that negotiated h2 (listener/tls.go)
-	s.h2 = &http.Server{
+	s.h2 = &h2.Server{
 		Handler:      s.Handler(),
-		Protocols:    protocols,
+		Window:       h2WindowBytes,
 		ReadTimeout:  opts.ReadTimeout,
 		WriteTimeout: opts.WriteTimeout,
 		IdleTimeout:  opts.IdleTimeout,
-		ErrorLog:     log.New(debugWriter{s.log}, "", 0),
-		HTTP2: &http.HTTP2Config{
-			MaxReceiveBufferPerConnection: h2WindowBytes,
-			MaxReceiveBufferPerStream:     h2WindowBytes,
-		},
+		Log:          s.log.With().Str("transport", "h2").Logger(),
 	}
 	return s
 }
 
 // Serve serves ln until Shutdown: HTTP/2 connections (those opening with
 // the client preface, or with Options.TLS those that negotiated h2)
-// through net/http, everything else through fasthttp.
+// through server/h2, everything else through fasthttp.
 // It closes ln when it returns. After Shutdown it returns nil; otherwise
 // the error that stopped accepting. Serve may be called for several
 // listeners at once.
@@ -169,9 +161,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Handler returns the net/http adapter of the server: it serves HTTP/2
-// connections, and tests may mount it on an httptest.Server. It is safe for
-// concurrent use.
+// Handler returns the net/http adapter of the server: server/h2 serves
+// HTTP/2 connections with it, and tests may mount it on an
+// httptest.Server. It is safe for concurrent use.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 // RequestHandler returns the fasthttp adapter of the server, for tests that
@@ -341,7 +333,7 @@ func (s *Server) failFast(ctx *fasthttp.RequestCtx, e *wire.APIError) {
 	s.writeFast(ctx, e.Status(), c.ContentType(), c.EncodeError(nil, e))
 }
 
-// serveHTTP is the net/http adapter, used for HTTP/2.
+// serveHTTP is the net/http adapter, used for HTTP/2 (server/h2).
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveOperatorHTTP(w, r) || s.corsHTTP(w, r) {
 		return
@@ -384,15 +376,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 type fastLogger struct{ log zerolog.Logger }
 
 func (l fastLogger) Printf(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
-
-// debugWriter routes net/http's error log (bad frames, TLS noise from
-// clients) to zerolog at debug level.
-type debugWriter struct{ log zerolog.Logger }
-
-func (w debugWriter) Write(p []byte) (int, error) {
-	w.log.Debug().Str("transport", "h2").Msg(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
 
 // Metrics returns the server's metric set, for the caller to add its own
 // (storage, recovery, process). /metrics writes the whole set. Safe for

@@ -127,7 +127,7 @@ func (b *subscribeBody) Close() error {
 // closed before it was written.
 var errBodyClosed = errors.New("subscribe: response body closed")
 
-// subscribeHTTP is the net/http (HTTP/2) adapter of SubscribeToShard: one
+// subscribeHTTP is the net/http adapter (HTTP/2, server/h2) of SubscribeToShard: one
 // DATA frame per message, and the subscription ends when the client resets
 // the stream.
 func (s *Server) subscribeHTTP(w http.ResponseWriter, r *http.Request, x *exchange) bool {

@@ -3,7 +3,7 @@
 //
 // Split divides one net.Listener in two: cleartext connections opening
 // with the HTTP/2 client preface (h2c with prior knowledge) go to
-// net/http, the rest to fasthttp as HTTP/1.1; with TLS it terminates TLS
+// the HTTP/2 server, the rest to fasthttp as HTTP/1.1; with TLS it terminates TLS
 // on accept and lets ALPN decide instead (tls.go). Connections count
 // against the server's connection and HTTP/2 slots from accept to close,
 // and accept loops back off on temporary errors (accept.go). Standby

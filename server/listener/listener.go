@@ -15,7 +15,7 @@ import (
 var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
 // Split splits one listener in two by protocol: connections that open
-// with the HTTP/2 preface go to H2 (served by net/http), all others are
+// with the HTTP/2 preface go to H2 (served by package server/h2), all others are
 // returned by Accept (served by fasthttp). Accepting and sniffing run in
 // their own goroutines, so a client that connects and sends nothing holds
 // only its own goroutine, and only until the read deadline.
@@ -139,7 +139,7 @@ func (l *Split) sniff(c *countedConn) {
 	l.handoff(l.http1, c)
 }
 
-// toH2 hands the HTTP/2 connection c (counted as cc) to net/http when an
+// toH2 hands the HTTP/2 connection c (counted as cc) to the HTTP/2 server when an
 // HTTP/2 slot is free, and closes it otherwise. Each connection may hold
 // up to h2WindowBytes of request data no handler has read yet (its
 // flow-control window), so the slots bound the sum of those by the body

@@ -32,7 +32,7 @@ func TLSConfig(c *tls.Config) *tls.Config {
 }
 
 // handshake terminates TLS on c and routes the connection by the protocol
-// ALPN settled on: "h2" goes to net/http's HTTP/2 server, which takes the
+// ALPN settled on: "h2" goes to the HTTP/2 server, which takes the
 // *tls.Conn as it takes one from tls.Listen; anything else (http/1.1, or a
 // client that offered no ALPN) goes to fasthttp. The handshake must finish
 // within the sniffing deadline. Closing the returned *tls.Conn closes c and
