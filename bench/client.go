@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -96,12 +98,18 @@ type client struct {
 	hc   *fasthttp.HostClient
 	host string
 	sign *signer
+	// h2, when set, carries the requests over HTTP/2 instead of hc: one
+	// client (and so one connection) per producer or reader, taken in
+	// turn.
+	h2     []*http.Client
+	h2Next atomic.Uint32
+	h2URL  string
 }
 
-// newClient returns a client of addr; creds nil sends unsigned requests
-// with a dummy SigV4 header (sign.go).
-func newClient(addr string, tls bool, conns int, creds *Credentials) *client {
-	return &client{
+// newClient returns a client of addr, sending over HTTP/2 when h2; creds
+// nil sends unsigned requests with a dummy SigV4 header (sign.go).
+func newClient(addr string, tls, h2 bool, conns int, creds *Credentials) *client {
+	c := &client{
 		host: addr,
 		sign: newSigner(creds),
 		hc: &fasthttp.HostClient{
@@ -119,6 +127,13 @@ func newClient(addr string, tls bool, conns int, creds *Credentials) *client {
 			MaxResponseBodySize:           64 << 20,
 		},
 	}
+	if h2 {
+		c.h2URL = map[bool]string{false: "http://", true: "https://"}[tls] + addr + "/"
+		for range conns {
+			c.h2 = append(c.h2, h2Client(tls))
+		}
+	}
+	return c
 }
 
 // prepare sets req up for op with body, which it does not copy: body must
@@ -157,13 +172,43 @@ func (c *client) authenticate(req *fasthttp.Request, op string, body []byte) {
 // do sends req and returns nil for a 200, an *APIError for an API error
 // answer, or the transport error.
 func (c *client) do(req *fasthttp.Request, resp *fasthttp.Response) error {
-	if err := c.hc.Do(req, resp); err != nil {
+	do := c.hc.Do
+	if c.h2 != nil {
+		do = c.doH2
+	}
+	if err := do(req, resp); err != nil {
 		return err
 	}
 	if resp.StatusCode() == fasthttp.StatusOK {
 		return nil
 	}
 	return apiError(resp.StatusCode(), resp.Body())
+}
+
+// doH2 sends req over one of the HTTP/2 connections and copies the answer
+// into resp.
+func (c *client) doH2(req *fasthttp.Request, resp *fasthttp.Response) error {
+	hr, err := http.NewRequest(http.MethodPost, c.h2URL, bytes.NewReader(req.Body()))
+	if err != nil {
+		return err
+	}
+	for name, value := range req.Header.All() {
+		if n := string(name); n != "Host" && n != "Content-Length" {
+			hr.Header.Set(n, string(value))
+		}
+	}
+	hc := c.h2[int(c.h2Next.Add(1))%len(c.h2)]
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	hresp, err := hc.Do(hr.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	defer hresp.Body.Close()
+	resp.Reset()
+	resp.SetStatusCode(hresp.StatusCode)
+	_, err = io.Copy(resp.BodyWriter(), hresp.Body)
+	return err
 }
 
 // apiError builds the error of a non-200 answer.

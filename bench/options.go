@@ -39,6 +39,10 @@ type Options struct {
 	// Conns is the number of producer connections (one request in flight
 	// each); readers use one connection per shard.
 	Conns int
+	// HTTP2 sends the API requests over HTTP/2 (prior knowledge, h2c, for
+	// http; ALPN h2 for https), one connection per producer and reader, as
+	// the AWS SDK for Java v2 speaks to Kinesis; default HTTP/1.1.
+	HTTP2 bool
 	// Duration bounds the measured phase (the put phase for get).
 	Duration time.Duration
 	// Records, when positive, stops producing after this many records.
@@ -158,6 +162,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Name == "" {
 		o.Name = fmt.Sprintf("%s-%s", o.Workload, sizeName(o.RecordBytes))
+		if o.HTTP2 {
+			o.Name += "-h2"
+		}
 		if o.Workload == EFO {
 			o.Name = fmt.Sprintf("efo-%dc-%s", o.Consumers, sizeName(o.RecordBytes))
 		}

@@ -114,7 +114,7 @@ func start(ctx context.Context, label, tmp string, port int, env []string, dir, 
 		Command: commandLine(env, name, args), cmd: cmd, tmp: tmp, exited: make(chan struct{}),
 	}
 	go func() { _ = cmd.Wait(); close(s.exited) }()
-	c := newClient("127.0.0.1:"+strconv.Itoa(port), false, 1, nil)
+	c := newClient("127.0.0.1:"+strconv.Itoa(port), false, false, 1, nil)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		err := c.call("ListStreams", map[string]any{}, nil)

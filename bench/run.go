@@ -89,7 +89,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newClient(addr, tls, o.Conns+o.Shards+2, o.Credentials)
+	c := newClient(addr, tls, o.HTTP2, o.Conns+o.Shards+2, o.Credentials)
 	stream := o.Stream
 	if stream == "" {
 		stream = streamName(o.Name, o.Seed)

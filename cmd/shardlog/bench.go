@@ -48,6 +48,7 @@ when every run moved records and accounted for them, 1 otherwise.`,
 	fs.BoolVar(&o.KeepStream, "keep-stream", false, "do not delete the stream the run created")
 	fs.IntVar(&o.Shards, "shards", 0, "shards of a created stream (default 4; efo 1)")
 	fs.IntVar(&o.Conns, "conns", 0, "producer connections (default 4; putone 16; e2e 1)")
+	fs.BoolVar(&o.HTTP2, "http2", false, "send over HTTP/2 (h2c, or h2 for https), one connection per producer and reader")
 	fs.DurationVar(&o.Duration, "duration", d.Duration, "bound of the measured phase (get: of the put phase)")
 	fs.Int64Var(&o.Records, "records", 0, "stop producing after this many records (0: no limit)")
 	fs.IntVar(&o.RecordBytes, "record-size", d.RecordBytes, "record data bytes (at least 24)")

@@ -65,3 +65,27 @@ func TestBenchSignsWithEnvCredentials(t *testing.T) {
 		t.Fatalf("--unsigned: exit %d, want a failure with UnrecognizedClientException\n%s", code, stderr.Bytes())
 	}
 }
+
+// TestBenchHTTP2 runs `shardlog bench get --http2` briefly against a real
+// daemon: PutRecords and the GetRecords drain travel over h2c, and the
+// run's check must account for every acknowledged record.
+func TestBenchHTTP2(t *testing.T) {
+	d := startDaemon(t)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"bench", "get", "--http2", "--endpoint", d.Endpoint, "--duration", "1s", "--records", "20000",
+		"--quiet", "--json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("shardlog bench get --http2: exit %d\n%s\n%s", code, stderr.Bytes(), stdout.Bytes())
+	}
+	var rs []bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &rs); err != nil {
+		t.Fatalf("bench output: %v\n%s", err, stdout.Bytes())
+	}
+	if len(rs) != 1 || rs[0].Name != "get-100B-h2" {
+		t.Fatalf("results %+v, want one run named get-100B-h2", rs)
+	}
+	if c := rs[0].Check; c == nil || !c.OK() || c.Acked == 0 || c.Read < c.Acked {
+		t.Fatalf("check %+v, want every acknowledged record read", c)
+	}
+	t.Logf("%s: %.0f rec/s", rs[0].Name, rs[0].RecordsPerSec)
+}
