@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -76,7 +77,8 @@ to their end, so records with the same partition key print in the order
 they were stored. Records of different shards interleave.
 
 Ctrl-C stops tail (exit status 0) after writing what it has read;
---exit-when-idle stops it once no record has arrived for that long.`,
+--exit-when-idle stops it once every shard is read to its end and no record
+has arrived for that long.`,
 		Example: `  shardlog tail orders
   shardlog tail --from trim-horizon --exit-when-idle 5s orders > orders.txt
   shardlog tail --from at-timestamp=2025-01-02T15:00:00Z --format json orders | jq .partitionKey`,
@@ -115,7 +117,7 @@ Ctrl-C stops tail (exit status 0) after writing what it has read;
 	conn.register(fs)
 	fs.StringVar(&fromFlag, "from", "latest", "where to start: latest, trim-horizon, at-timestamp=TIME or after=SEQUENCE_NUMBER")
 	fs.StringVar(&format, "format", "text", "output format: text (the data) or json (one object per record)")
-	fs.DurationVar(&exitIdle, "exit-when-idle", 0, "exit once no record has arrived for this long (0: follow until interrupted)")
+	fs.DurationVar(&exitIdle, "exit-when-idle", 0, "exit once every shard is caught up and no record has arrived for this long (0: follow until interrupted)")
 	fs.DurationVar(&rediscover, "rediscover-interval", rediscoverEvery, "how often to list the shards to find new ones, besides when a shard closes")
 	return cmd
 }
@@ -131,6 +133,10 @@ type follower struct {
 	warn       io.Writer
 	idle       time.Duration // 0: never exit for idleness
 	rediscover time.Duration
+	// behind counts the readers whose last page did not reach their
+	// shard's end (or that have had no page yet): while one is behind, a
+	// slow GetRecords is not idleness.
+	behind atomic.Int32
 
 	shards map[string]*tracked
 	// later is where shards that appear after the start begin.
@@ -206,7 +212,7 @@ func (f *follower) run(ctx context.Context) error {
 			}
 			f.startReady(ctx, &wg, done)
 		case <-idleCheck:
-			if f.out.idleFor() >= f.idle {
+			if f.behind.Load() == 0 && f.out.idleFor() >= f.idle {
 				return stop(nil)
 			}
 		case <-ctx.Done():
@@ -393,6 +399,13 @@ func (f *follower) read(ctx context.Context, id string, pos position) error {
 	}
 	last := "" // sequence number of the last record written
 	warned := false
+	f.behind.Add(1)
+	caughtUp := false
+	defer func() {
+		if !caughtUp {
+			f.behind.Add(-1)
+		}
+	}()
 	for {
 		out, err := f.client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
 		if err != nil {
@@ -435,8 +448,17 @@ func (f *follower) read(ctx context.Context, id string, pos position) error {
 		}
 		iter = out.NextShardIterator
 		var wait time.Duration
+		full := len(out.Records) >= maxPageRecords || aws.ToInt64(out.MillisBehindLatest) > 0
 		switch {
-		case len(out.Records) >= maxPageRecords || aws.ToInt64(out.MillisBehindLatest) > 0:
+		case full && caughtUp:
+			caughtUp = false
+			f.behind.Add(1)
+		case !full && !caughtUp:
+			caughtUp = true
+			f.behind.Add(-1)
+		}
+		switch {
+		case full:
 			idle.reset()
 		case len(out.Records) > 0:
 			idle.reset()

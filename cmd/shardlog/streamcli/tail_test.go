@@ -4,7 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -310,5 +317,41 @@ func TestTailInterrupt(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("tail still running 10 s after SIGINT")
+	}
+}
+
+// TestTailIdleWaitsForSlowPages reads 25,000 records (three GetRecords
+// pages) through a proxy that holds every GetRecords answer for longer
+// than --exit-when-idle: a page still on its way is not idleness, so tail
+// prints every record before it exits.
+func TestTailIdleWaitsForSlowPages(t *testing.T) {
+	srv := kinesistest.New(t, kinesistest.WithStream("slow", 1))
+	const n = 25000
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, "%d\n", i)
+	}
+	mustRun(t, strings.NewReader(in.String()), "put", "--endpoint", srv.Endpoint, "slow")
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ErrorLog = log.New(io.Discard, "", 0) // tail's last poll is cancelled in flight
+	var slowed atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") == "Kinesis_20131202.GetRecords" {
+			slowed.Add(1)
+			time.Sleep(600 * time.Millisecond)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	r := mustRun(t, nil, "tail", "--endpoint", slow.URL, "--from", "trim-horizon", "--exit-when-idle", "300ms", "slow")
+	if got := strings.Count(r.stdout, "\n"); got != n || r.stdout != in.String() {
+		t.Errorf("tail printed %d lines, want the %d put, in order", got, n)
+	}
+	if slowed.Load() < 3 {
+		t.Errorf("%d GetRecords calls went through the proxy, want at least 3", slowed.Load())
 	}
 }
