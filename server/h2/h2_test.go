@@ -304,10 +304,19 @@ func TestConcurrencyLimit(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	c2 := dialRaw(t, serve(t, &Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-block }), MaxConcurrentStreams: 1}))
-	id := uint32(1)
-	for range 10 {
-		c2.request(id, "/", true)
-		id += 2
+	// One socket write: the server may close the connection as soon as it
+	// has read the first refused ones, and a later write would fail.
+	var burst bytes.Buffer
+	fr := http2.NewFramer(&burst, nil)
+	for id := uint32(1); id < 20; id += 2 {
+		c2.hbuf.Reset()
+		for _, hf := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "test"}, {":path", "/"}} {
+			_ = c2.henc.WriteField(hpack.HeaderField{Name: hf[0], Value: hf[1]})
+		}
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c2.hbuf.Bytes(), EndStream: true, EndHeaders: true})
+	}
+	if _, err := c2.nc.Write(burst.Bytes()); err != nil {
+		t.Fatal(err)
 	}
 	f := c2.waitFor("GOAWAY", func(f http2.Frame) bool { _, ok := f.(*http2.GoAwayFrame); return ok })
 	if code := f.(*http2.GoAwayFrame).ErrCode; code != http2.ErrCodeEnhanceYourCalm {
