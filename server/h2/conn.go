@@ -228,13 +228,12 @@ func (c *conn) process(f http2.Frame) error {
 		}
 		return c.write(false, func() error { return c.fr.WritePing(true, f.Data) })
 	case *http2.GoAwayFrame:
+		// No new streams; the connection stays until the peer closes it
+		// or it idles out. Closing it here, with the peer's next frames
+		// unread, would answer them with a TCP reset.
 		c.mu.Lock()
 		c.goingAway = true
-		empty := len(c.streams) == 0
 		c.mu.Unlock()
-		if empty {
-			return io.EOF
-		}
 		return nil
 	case *http2.PriorityFrame:
 		if f.StreamDep == f.StreamID {
@@ -380,14 +379,17 @@ func (c *conn) write(force bool, fn func() error) error {
 // connection once the streams it has are done.
 func (c *conn) goAway() {
 	c.mu.Lock()
-	if c.goingAway || c.closed {
+	if c.closed {
 		c.mu.Unlock()
 		return
 	}
+	sent := c.goingAway // already, or the peer went away first
 	c.goingAway = true
 	last, empty := c.lastID, len(c.streams) == 0
 	c.mu.Unlock()
-	_ = c.write(true, func() error { return c.fr.WriteGoAway(last, http2.ErrCodeNo, nil) })
+	if !sent {
+		_ = c.write(true, func() error { return c.fr.WriteGoAway(last, http2.ErrCodeNo, nil) })
+	}
 	if empty {
 		c.close()
 	}

@@ -480,3 +480,19 @@ func TestHeadersTooLarge(t *testing.T) {
 		t.Fatalf("status %s, want 431", s)
 	}
 }
+
+// TestPeerGoAway: a client's GOAWAY leaves the connection open for what
+// the client still sends (closing it with frames unread would reset it),
+// and Shutdown still closes such a connection at once.
+func TestPeerGoAway(t *testing.T) {
+	s := &Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	c := dialRaw(t, serve(t, s))
+	_ = c.fr.WriteGoAway(0, http2.ErrCode(0xff), nil)
+	_ = c.fr.WritePing(false, [8]byte{'g', 'o', 'n', 'e'})
+	c.waitFor("PING ack", func(f http2.Frame) bool { p, ok := f.(*http2.PingFrame); return ok && p.IsAck() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a connection the peer sent away: %v", err)
+	}
+}
