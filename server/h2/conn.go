@@ -351,6 +351,13 @@ func (c *conn) resetStream(id uint32, code http2.ErrCode) {
 	_ = c.write(false, func() error { return c.fr.WriteRSTStream(id, code) })
 }
 
+// sendReset sends RST_STREAM for st, which its caller has already ended
+// (resetLocked), and cancels its context.
+func (c *conn) sendReset(st *stream, code http2.ErrCode) {
+	st.cancel()
+	_ = c.write(false, func() error { return c.fr.WriteRSTStream(st.id, code) })
+}
+
 // write runs fn, which writes frames, under the write lock. The last
 // writer to leave flushes, so frames written at about the same time share
 // one write to the socket; force flushes anyway. A write error is sticky

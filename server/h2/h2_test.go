@@ -349,14 +349,16 @@ func TestBodyReadTimeout(t *testing.T) {
 // TestWriteTimeout: a client that grants no flow-control credit has its
 // stream reset after WriteTimeout, and the handler's write fails.
 func TestWriteTimeout(t *testing.T) {
-	writeErr := make(chan error, 1)
+	writeErr, release := make(chan error, 1), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, err := w.Write(pattern(100 << 10))
 		if err == nil {
 			err = http.NewResponseController(w).Flush()
 		}
 		writeErr <- err
+		<-release // the reset must not wait for the handler to return
 	})
+	defer close(release)
 	c := dialRaw(t, serve(t, &Server{Handler: h, WriteTimeout: 300 * time.Millisecond}),
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
 	c.request(1, "/", true)

@@ -204,7 +204,7 @@ func (st *stream) takeWindow(want int) (int, error) {
 			wait := time.Until(st.writeBy)
 			if wait <= 0 {
 				st.resetLocked(errWriteTimeout)
-				go c.resetStream(st.id, http2.ErrCodeCancel)
+				go c.sendReset(st, http2.ErrCodeCancel) // write takes c.wmu
 				return 0, errWriteTimeout
 			}
 			if timer == nil {
