@@ -177,14 +177,20 @@ func dialRaw(t *testing.T, addr string, settings ...http2.Setting) *rawConn {
 // request opens stream id with a POST to path; end ends it at once.
 func (c *rawConn) request(id uint32, path string, end bool, extra ...string) {
 	c.t.Helper()
+	if err := c.writeRequest(c.fr, id, path, end, extra...); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// writeRequest encodes a request's HEADERS frame with the connection's
+// HPACK encoder and writes it to fr.
+func (c *rawConn) writeRequest(fr *http2.Framer, id uint32, path string, end bool, extra ...string) error {
 	c.hbuf.Reset()
 	fields := append([]string{":method", "POST", ":scheme", "http", ":authority", "test", ":path", path}, extra...)
 	for i := 0; i < len(fields); i += 2 {
 		_ = c.henc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
 	}
-	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.hbuf.Bytes(), EndStream: end, EndHeaders: true}); err != nil {
-		c.t.Fatal(err)
-	}
+	return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.hbuf.Bytes(), EndStream: end, EndHeaders: true})
 }
 
 func (c *rawConn) read() http2.Frame {
@@ -309,11 +315,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	var burst bytes.Buffer
 	fr := http2.NewFramer(&burst, nil)
 	for id := uint32(1); id < 20; id += 2 {
-		c2.hbuf.Reset()
-		for _, hf := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "test"}, {":path", "/"}} {
-			_ = c2.henc.WriteField(hpack.HeaderField{Name: hf[0], Value: hf[1]})
-		}
-		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c2.hbuf.Bytes(), EndStream: true, EndHeaders: true})
+		_ = c2.writeRequest(fr, id, "/", true)
 	}
 	if _, err := c2.nc.Write(burst.Bytes()); err != nil {
 		t.Fatal(err)
