@@ -461,11 +461,14 @@ func TestConsoleLoadsManyStreams(t *testing.T) {
 	if ms > 1000 {
 		t.Fatalf("first view took %.0f ms", ms)
 	}
-	// The filter narrows the table at once.
+	// The filter narrows the table at once: it hides rows rather than
+	// rebuilding the table for every key typed.
+	t0 := time.Now()
 	browse(t, ctx, 5*time.Second, "filter",
 		chromedp.SendKeys(`#filter`, "stream-09"),
-		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#streams-table tbody tr').length === 100`),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#streams-table tbody tr:not([hidden])').length === 100`),
 	)
+	t.Logf("typing a 9-key filter and narrowing to 100 rows took %v", time.Since(t0))
 }
 
 // TestConsoleScreenshots writes PNGs of the main views to

@@ -250,14 +250,15 @@ function streamsView(main) {
   <p id="streams-empty" class="empty" hidden>No streams yet. Create one above, or with <code>aws kinesis create-stream</code>.</p>
 </section>`));
   const tbody = $('#streams-table tbody', main);
-  let rows = new Map(); // name -> {tr, cells}
+  let rows = new Map(); // name -> tr
   let summaries = [];
   let filter = '';
 
+  // render rebuilds the table from summaries; the filter only hides rows,
+  // so typing in it costs no rebuild of a thousand rows per key.
   function render() {
-    const shown = filter ? summaries.filter(s => s.StreamName.toLowerCase().includes(filter)) : summaries;
     const html = [];
-    for (const s of shown) {
+    for (const s of summaries) {
       const n = esc(s.StreamName);
       const st = stats.byName.get(s.StreamName);
       html.push(`<tr data-name="${n}"><td><a href="${esc(streamHref(s.StreamName))}" data-stream="${n}">${n}</a></td>` +
@@ -270,9 +271,17 @@ function streamsView(main) {
     }
     tbody.innerHTML = html.join('');
     rows = new Map();
-    for (const tr of tbody.rows) rows.set(tr.dataset.name, tr.cells);
+    for (const tr of tbody.rows) rows.set(tr.dataset.name, tr);
+    applyFilter();
     $('#streams-count', main).textContent = `(${fmtNum(summaries.length)})`;
     $('#streams-empty', main).hidden = summaries.length > 0;
+  }
+
+  function applyFilter() {
+    for (const [name, tr] of rows) {
+      const hide = filter !== '' && !name.toLowerCase().includes(filter);
+      if (tr.hidden !== hide) tr.hidden = hide;
+    }
   }
 
   // Counters change every second: touch only the cells that changed.
@@ -282,9 +291,10 @@ function streamsView(main) {
       reload();
       return;
     }
-    for (const [name, cells] of rows) {
+    for (const [name, tr] of rows) {
       const st = byName.get(name);
       if (!st) continue;
+      const cells = tr.cells;
       const vals = [st.shards, st.retention + ' h', fmtRate(st.rps), fmtBytes(st.bps), fmtNum(st.records), fmtBytes(st.bytes)];
       for (let i = 0; i < vals.length; i++) {
         const c = cells[3 + i];
@@ -312,7 +322,7 @@ function streamsView(main) {
     return loading;
   }
 
-  $('#filter', main).addEventListener('input', ev => { filter = ev.target.value.trim().toLowerCase(); render(); });
+  $('#filter', main).addEventListener('input', ev => { filter = ev.target.value.trim().toLowerCase(); applyFilter(); });
   $('#create', main).addEventListener('submit', async ev => {
     ev.preventDefault();
     const name = $('#create-name', main).value.trim();
