@@ -253,7 +253,10 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	}
 	s.handle(&x)
 	if x.closeConn {
+		// The body was refused unread: close gracefully, so that a client
+		// still sending it reads this answer rather than a reset.
 		ctx.SetConnectionClose()
+		listener.LingerOnClose(ctx.Conn())
 	}
 	s.writeHeaderFast(ctx, x.status, x.respContentType)
 	s.finish(&x)

@@ -3,8 +3,10 @@ package listener
 import (
 	"bytes"
 	"crypto/tls"
+	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -213,6 +215,7 @@ type countedConn struct {
 	replay    []byte
 	release   func()
 	closeOnce sync.Once
+	linger    atomic.Bool // see LingerOnClose
 }
 
 func (c *countedConn) Read(p []byte) (int, error) {
@@ -225,7 +228,46 @@ func (c *countedConn) Read(p []byte) (int, error) {
 }
 
 func (c *countedConn) Close() error {
+	if c.linger.CompareAndSwap(true, false) {
+		if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok && hc.CloseWrite() == nil {
+			go c.drain()
+			return nil
+		}
+	}
 	err := c.Conn.Close()
 	c.closeOnce.Do(c.release)
 	return err
+}
+
+// Lingering bounds: how long, and how many bytes, a connection closed by
+// LingerOnClose discards before it closes for good.
+const (
+	lingerFor   = 2 * time.Second
+	lingerBytes = 4 << 20
+)
+
+// LingerOnClose makes the next Close of c, a connection from a Split's
+// Accept (or TLS over one), close gracefully: it sends the end of the
+// stream after what was written, then reads and discards what the client
+// still sends, until the client closes, lingerFor passes or lingerBytes
+// arrive, and only then closes the socket and frees the slot. A server
+// that answers a request without reading its body needs it: closing a
+// socket with unread input makes the kernel reset the connection, and a
+// client still sending its body may then lose the answer before reading
+// it. It does nothing to other connections.
+func LingerOnClose(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if cc, ok := c.(*countedConn); ok {
+		cc.linger.Store(true)
+	}
+}
+
+// drain is the rest of a lingering Close, once the write side is shut.
+func (c *countedConn) drain() {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(lingerFor))
+	_, _ = io.CopyN(io.Discard, c.Conn, lingerBytes)
+	_ = c.Conn.Close()
+	c.closeOnce.Do(c.release)
 }
