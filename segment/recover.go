@@ -28,6 +28,8 @@ import (
 // the cut bytes as <base>.log.broken and zeroing them, so that a later scan
 // cannot resurrect them), rebuilds the index tail and logs the cut at warn.
 // A file shorter than MaxSegmentBytes keeps its size; Append grows it. A compressed segment cannot be active (ErrSealed).
+// An active segment is opened without a sync: its first Sync, Seal or
+// Close covers the whole file, including what recovery wrote.
 func Open(dir string, base uint64, active bool, opts Options) (*Segment, error) {
 	s := newSegment(dir, base, opts)
 	if err := s.open(active); err != nil {
@@ -145,17 +147,21 @@ func (s *Segment) open(active bool) (err error) {
 		return err
 	}
 	if active {
-		if err := v.idx.Sync(); err != nil {
-			return err
+		// Not synced here: what a killed predecessor left dirty in the
+		// page cache is not known to be on disk, so the first Sync covers
+		// the whole file (synced is 0), and the owner decides by its fsync
+		// policy when that happens. A shard reloaded after going idle, or
+		// after a clean shutdown, has nothing unsynced, and its first
+		// append need not wait for a flush. The index is derived data,
+		// rebuilt by the next recovery. Only a cut is made durable at once
+		// (an fsync also covers the zeroed bytes past the end, which Sync
+		// does not); it is as rare as damage.
+		s.synced = 0
+		if s.cutBytes > 0 {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("fsync after cutting the tail: %w", err)
+			}
 		}
-		// One fsync covers what recovery wrote through the mapping and
-		// whatever a killed predecessor left dirty in the page cache (Linux
-		// marks a shared mapping's page dirty when it is first written), so
-		// the whole mapping needs no msync of its own.
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("fsync: %w", err)
-		}
-		s.synced = s.end.Load()
 	} else {
 		if err := v.idx.Seal(); err != nil {
 			return err

@@ -458,8 +458,26 @@ func (sh *Shard) load() error {
 			sh.reserved = sh.active.Reserved()
 		}
 	}
+	// The active segment was opened unsynced (segment.Open). Under
+	// FsyncAlways readers see only durable records, so it is synced now;
+	// under FsyncInterval the shard counts as dirty from its base, and the
+	// next interval pass syncs it; FsyncNever leaves it to the kernel.
+	durable := next
+	if a := sh.active; a != nil {
+		switch sh.opts.Fsync {
+		case FsyncAlways:
+			if err := a.Sync(); err != nil {
+				for _, s := range segs {
+					_ = s.Close()
+				}
+				return err
+			}
+		case FsyncInterval:
+			durable = min(next, a.Base())
+		}
+	}
 	sh.next.Store(next)
-	sh.durable.Store(next)
+	sh.durable.Store(durable)
 	sh.segs.Store(&segs)
 	return nil
 }
