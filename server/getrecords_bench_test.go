@@ -118,3 +118,31 @@ func putBacklog(b *testing.B, st *shard.Stream, n, size int) {
 		}
 	}
 }
+
+// BenchmarkGetRecordsAtTip measures what a polling consumer that has caught
+// up costs the server: GetRecords on a shard with nothing new, answered
+// empty with the next iterator, as a tight poll loop sends it over and over.
+// allocs/op is what such polling leaves for the garbage collector.
+func BenchmarkGetRecordsAtTip(b *testing.B) {
+	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
+	putBacklog(b, e.createStream("tip", 1), 10, 100)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/",
+		strings.NewReader(`{"StreamName":"tip","ShardId":"shardId-000000000000","ShardIteratorType":"LATEST"}`))
+	req.Header.Set("X-Amz-Target", targetPrefix+"GetShardIterator")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	shapeAuth(req)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var it struct{ ShardIterator string }
+	if err := json.NewDecoder(resp.Body).Decode(&it); err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
+	shapeAuth(req)
+	body, _ := json.Marshal(map[string]any{"ShardIterator": it.ShardIterator})
+	b.ReportAllocs()
+	serveInLoopTo(b, e, req, body, io.Discard)
+}

@@ -25,6 +25,11 @@ type getRecordsInput struct {
 	StreamARN     *string
 
 	iter wire.Opened[wire.Iterator] // ShardIterator, opened once per request
+
+	// What DecodeJSON points the members at, so that decoding allocates
+	// nothing. The input is zeroed after each request.
+	iteratorSlot, arnSlot string
+	limitSlot             int
 }
 
 // iterator opens ShardIterator (once per request).

@@ -1,0 +1,78 @@
+package ops
+
+// DecodeJSON decodes GetRecords' body ({"ShardIterator":..,"Limit":..,
+// "StreamARN":..}) without reflection or allocation: a consumer polling at
+// the tip sends it over and over, and encoding/json made most of that
+// path's garbage (BenchmarkGetRecordsAtTip). Anything unusual takes the
+// slow path, as for PutRecords.
+func (in *getRecordsInput) DecodeJSON(body []byte) error {
+	d := scanner{b: body}
+	if !d.consume('{') {
+		return errSlowPath
+	}
+	if d.consume('}') {
+		return d.end()
+	}
+	seen := 0
+	for {
+		key, ok := d.str()
+		if !ok || !d.consume(':') {
+			return errSlowPath
+		}
+		var bit int
+		switch key {
+		case "ShardIterator":
+			bit, ok = 1, d.optStrIn(&in.ShardIterator, &in.iteratorSlot)
+		case "StreamARN":
+			bit, ok = 2, d.optStrIn(&in.StreamARN, &in.arnSlot)
+		case "Limit":
+			bit, ok = 4, d.optIntIn(&in.Limit, &in.limitSlot)
+		default:
+			return errSlowPath
+		}
+		if !ok || seen&bit != 0 {
+			return errSlowPath // duplicate keys: leave the last-wins rule to encoding/json
+		}
+		seen |= bit
+		if d.consume('}') {
+			return d.end()
+		}
+		if !d.consume(',') {
+			return errSlowPath
+		}
+	}
+}
+
+// optIntIn consumes null (setting *p to nil) or a JSON integer of at most
+// nine digits, which it stores in slot and points *p at. A longer number,
+// a fraction or an exponent is not consumed: false sends the body to the
+// slow path, which knows their rules.
+func (d *scanner) optIntIn(p **int, slot *int) bool {
+	if d.null() {
+		*p = nil
+		return true
+	}
+	neg := d.i < len(d.b) && d.b[d.i] == '-'
+	i := d.i
+	if neg {
+		i++
+	}
+	start, n := i, 0
+	for ; i < len(d.b) && i-start < 10 && d.b[i] >= '0' && d.b[i] <= '9'; i++ {
+		n = n*10 + int(d.b[i]-'0')
+	}
+	digits := i - start
+	if digits == 0 || digits > 9 || (digits > 1 && d.b[start] == '0') {
+		return false
+	}
+	if i < len(d.b) && (d.b[i] == '.' || d.b[i] == 'e' || d.b[i] == 'E') {
+		return false
+	}
+	if neg {
+		n = -n
+	}
+	d.i = i
+	*slot = n
+	*p = slot
+	return true
+}
