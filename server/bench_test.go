@@ -105,9 +105,9 @@ func BenchmarkPutRecordsLarge(b *testing.B) {
 // BenchmarkPutRecordTransports sends PutRecord of 100 bytes over loopback
 // from 16 goroutines, over HTTP/1.1 and over h2c, with the net/http clients
 // of the tests. Client and server share the process, so cpu-µs/op (the
-// process's CPU time per request) counts both; what differs between the
-// two transports is mostly the server's (fasthttp against net/http's
-// HTTP/2 server).
+// process's CPU time per request) counts both; the clients differ too
+// (net/http's HTTP/1.1 and HTTP/2 transports), so an independent client
+// (h2load) measures the servers (fasthttp against server/h2) better.
 func BenchmarkPutRecordTransports(b *testing.B) {
 	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
 	e.createStream("one", 4)
