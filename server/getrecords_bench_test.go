@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -75,23 +74,7 @@ func BenchmarkGetRecordsHandler(b *testing.B) {
 	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
 	const n, size = 10000, 1024
 	putBacklog(b, e.createStream("bench", 1), n, size)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/",
-		strings.NewReader(`{"StreamName":"bench","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`))
-	req.Header.Set("X-Amz-Target", targetPrefix+"GetShardIterator")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	shapeAuth(req)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var it struct{ ShardIterator string }
-	if err := json.NewDecoder(resp.Body).Decode(&it); err != nil {
-		b.Fatal(err)
-	}
-	resp.Body.Close()
-	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
-	shapeAuth(req)
-	body, _ := json.Marshal(map[string]any{"ShardIterator": it.ShardIterator, "Limit": n})
+	req, body := getRecordsRequest(b, e, "bench", "TRIM_HORIZON", n)
 	b.SetBytes(n * size)
 	b.ReportAllocs()
 	cpu := serveInLoopTo(b, e, req, body, io.Discard)
@@ -126,8 +109,18 @@ func putBacklog(b *testing.B, st *shard.Stream, n, size int) {
 func BenchmarkGetRecordsAtTip(b *testing.B) {
 	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
 	putBacklog(b, e.createStream("tip", 1), 10, 100)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/",
-		strings.NewReader(`{"StreamName":"tip","ShardId":"shardId-000000000000","ShardIteratorType":"LATEST"}`))
+	req, body := getRecordsRequest(b, e, "tip", "LATEST", 0)
+	b.ReportAllocs()
+	serveInLoopTo(b, e, req, body, io.Discard)
+}
+
+// getRecordsRequest takes an iterator of the given type for stream's first
+// shard and returns a GetRecords request for it, with its body (without
+// Limit when limit is 0).
+func getRecordsRequest(b *testing.B, e *testEnv, stream, iteratorType string, limit int) (*http.Request, []byte) {
+	b.Helper()
+	in, _ := json.Marshal(map[string]string{"StreamName": stream, "ShardId": "shardId-000000000000", "ShardIteratorType": iteratorType})
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(in))
 	req.Header.Set("X-Amz-Target", targetPrefix+"GetShardIterator")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	shapeAuth(req)
@@ -135,14 +128,17 @@ func BenchmarkGetRecordsAtTip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var it struct{ ShardIterator string }
-	if err := json.NewDecoder(resp.Body).Decode(&it); err != nil {
-		b.Fatal(err)
+	if err := json.NewDecoder(resp.Body).Decode(&it); err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("GetShardIterator: status %d, %v", resp.StatusCode, err)
 	}
-	resp.Body.Close()
 	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
 	shapeAuth(req)
-	body, _ := json.Marshal(map[string]any{"ShardIterator": it.ShardIterator})
-	b.ReportAllocs()
-	serveInLoopTo(b, e, req, body, io.Discard)
+	out := map[string]any{"ShardIterator": it.ShardIterator}
+	if limit > 0 {
+		out["Limit"] = limit
+	}
+	body, _ := json.Marshal(out)
+	return req, body
 }

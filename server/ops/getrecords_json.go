@@ -7,40 +7,17 @@ package ops
 // slow path, as for PutRecords.
 func (in *getRecordsInput) DecodeJSON(body []byte) error {
 	d := scanner{b: body}
-	if !d.consume('{') {
-		return errSlowPath
-	}
-	if d.consume('}') {
-		return d.end()
-	}
-	seen := 0
-	for {
-		key, ok := d.str()
-		if !ok || !d.consume(':') {
-			return errSlowPath
-		}
-		var bit int
+	return d.object(func(key string) (int, bool) {
 		switch key {
 		case "ShardIterator":
-			bit, ok = 1, d.optStrIn(&in.ShardIterator, &in.iteratorSlot)
+			return 1, d.optStrIn(&in.ShardIterator, &in.iteratorSlot)
 		case "StreamARN":
-			bit, ok = 2, d.optStrIn(&in.StreamARN, &in.arnSlot)
+			return 2, d.optStrIn(&in.StreamARN, &in.arnSlot)
 		case "Limit":
-			bit, ok = 4, d.optIntIn(&in.Limit, &in.limitSlot)
-		default:
-			return errSlowPath
+			return 4, d.optIntIn(&in.Limit, &in.limitSlot)
 		}
-		if !ok || seen&bit != 0 {
-			return errSlowPath // duplicate keys: leave the last-wins rule to encoding/json
-		}
-		seen |= bit
-		if d.consume('}') {
-			return d.end()
-		}
-		if !d.consume(',') {
-			return errSlowPath
-		}
-	}
+		return 0, false
+	})
 }
 
 // optIntIn consumes null (setting *p to nil) or a JSON integer of at most

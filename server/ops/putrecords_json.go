@@ -351,6 +351,31 @@ func (d *scanner) end() error {
 // load. Anything unusual takes the slow path, as for PutRecords.
 func (in *putRecordInput) DecodeJSON(body []byte) error {
 	d := scanner{b: body}
+	return d.object(func(key string) (int, bool) {
+		switch key {
+		case "StreamName":
+			return 1, d.optStr(&in.StreamName)
+		case "StreamARN":
+			return 2, d.optStr(&in.StreamARN)
+		case "PartitionKey":
+			return 4, d.optStr(&in.PartitionKey)
+		case "ExplicitHashKey":
+			return 8, d.optStr(&in.ExplicitHashKey)
+		case "SequenceNumberForOrdering":
+			return 16, d.optStr(&in.SequenceNumberForOrdering)
+		case "Data":
+			return 32, d.optBlob(&in.Data)
+		}
+		return 0, false
+	})
+}
+
+// object decodes a JSON object member by member: member is given each key
+// once the colon is consumed, decodes the value, and returns the member's
+// bit and whether the value was decoded. Any key member does not know
+// (ok false), a member given twice or anything unusual sends the body to
+// the slow path.
+func (d *scanner) object(member func(key string) (bit int, ok bool)) error {
 	if !d.consume('{') {
 		return errSlowPath
 	}
@@ -363,47 +388,11 @@ func (in *putRecordInput) DecodeJSON(body []byte) error {
 		if !ok || !d.consume(':') {
 			return errSlowPath
 		}
-		var bit int
-		var dst **string
-		switch key {
-		case "StreamName":
-			bit, dst = 1, &in.StreamName
-		case "StreamARN":
-			bit, dst = 2, &in.StreamARN
-		case "PartitionKey":
-			bit, dst = 4, &in.PartitionKey
-		case "ExplicitHashKey":
-			bit, dst = 8, &in.ExplicitHashKey
-		case "SequenceNumberForOrdering":
-			bit, dst = 16, &in.SequenceNumberForOrdering
-		case "Data":
-			bit = 32
-		default:
-			return errSlowPath
-		}
-		if seen&bit != 0 {
+		bit, ok := member(key)
+		if !ok || seen&bit != 0 {
 			return errSlowPath // duplicate keys: leave the last-wins rule to encoding/json
 		}
 		seen |= bit
-		switch {
-		case dst != nil:
-			if !d.optStr(dst) {
-				return errSlowPath
-			}
-		case d.null():
-			in.Data = nil
-		default:
-			s, ok := d.b64str()
-			if !ok {
-				return errSlowPath
-			}
-			data := make([]byte, b64.DecodedLen(len(s)))
-			n, err := b64.Decode(data, wire.S2B(s))
-			if err != nil {
-				return errSlowPath
-			}
-			in.Data = data[:n:n]
-		}
 		if d.consume('}') {
 			return d.end()
 		}
@@ -411,4 +400,24 @@ func (in *putRecordInput) DecodeJSON(body []byte) error {
 			return errSlowPath
 		}
 	}
+}
+
+// optBlob consumes null (setting *p to nil) or a base64 string, which it
+// decodes into a new slice.
+func (d *scanner) optBlob(p *[]byte) bool {
+	if d.null() {
+		*p = nil
+		return true
+	}
+	s, ok := d.b64str()
+	if !ok {
+		return false
+	}
+	data := make([]byte, b64.DecodedLen(len(s)))
+	n, err := b64.Decode(data, wire.S2B(s))
+	if err != nil {
+		return false
+	}
+	*p = data[:n:n]
+	return true
 }
