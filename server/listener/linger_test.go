@@ -2,6 +2,7 @@ package listener
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net"
 	"testing"
@@ -61,5 +62,25 @@ func TestLingerOnCloseDeliversTheAnswer(t *testing.T) {
 			t.Fatalf("%d connection slots still taken after the client closed", len(conns))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLingerOnCloseSeesThroughTLS: the HTTP/1.1 server holds a *tls.Conn
+// over the Split's connection on a TLS listener; marking it marks the
+// connection beneath, whose Close does the lingering.
+func TestLingerOnCloseSeesThroughTLS(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	cc := &countedConn{Conn: a, release: func() {}}
+	LingerOnClose(tls.Server(cc, &tls.Config{}))
+	if !cc.linger.Load() {
+		t.Fatal("LingerOnClose on a *tls.Conn did not mark the connection beneath it")
+	}
+	// net.Pipe has no CloseWrite: Close falls back to closing at once.
+	if err := cc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read after Close: %v, want EOF", err)
 	}
 }
