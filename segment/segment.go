@@ -635,29 +635,6 @@ func (s *Segment) Reserve(limit uint64) error {
 	return nil
 }
 
-// Unreserve lowers the reservation in the header of this active segment
-// to limit, which must lie between NextSeq and the current reservation,
-// without flushing it: whichever of the two values a crash leaves on disk,
-// no position at or above limit has been handed out, and raising it again
-// (Reserve) flushes. An owner calls it before it lets an idle segment go,
-// so that the next open resumes at limit rather than at the reservation.
-// Called by the Append caller.
-func (s *Segment) Unreserve(limit uint64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return fmt.Errorf("unreserve segment %s to %d: %w", s.path, limit, err)
-	}
-	if limit < s.nextSeq.Load() || limit > s.reserved {
-		return fmt.Errorf("unreserve segment %s to %d: outside [%d, %d]", s.path, limit, s.nextSeq.Load(), s.reserved)
-	}
-	m := s.cur.Load().mapping
-	binary.LittleEndian.PutUint64(m[40:], limit)
-	putHeaderCRC(m)
-	s.reserved = limit
-	return nil
-}
-
 // Reserved returns the reservation of the segment's header (see Reserve),
 // or 0 when the file does not record one (a segment of an older build).
 func (s *Segment) Reserved() uint64 { return s.reserved }

@@ -67,9 +67,10 @@
 // files. A loaded shard becomes dormant again when it has been neither written
 // nor read for IdleShardTimeout, or, least recently used first, when more
 // than MaxLoadedShards are loaded (resident.go): its data is synced as the
-// fsync policy requires, the reservation in its header is lowered to the
-// next position, and its segments are retired (unmapped after their last
-// reader). That pass only ever try-locks (Stream.mu for reading, then the
+// fsync policy requires, its next position is kept in memory as a resume
+// point (the header keeps its durable reservation, so the next load's
+// first append flushes nothing), and its segments are retired (unmapped
+// after their last reader). That pass only ever try-locks (Stream.mu for reading, then the
 // shard's expireMu, loadMu, mu, syncMu and sealMu) and skips a busy shard.
 // Expire loads a dormant shard only when the header of its
 // oldest segment says it may hold expired records (the newest arrival time
@@ -101,8 +102,11 @@
 // takes: before a position is handed out it is covered by a reservation
 // in the active segment's header, made durable with one flush per
 // reserveAhead positions and carried into every new segment's header. A
-// start resumes at the last segment's reservation; a clean shutdown first
-// lowers it to the next position. Positions grow but are not dense: besides
+// start resumes at the last segment's reservation, unless a clean shutdown
+// left a resume point for the shard (resume.json, removed durably by Open
+// before any point is used, and trusted only while the segment's base and
+// reservation are those it recorded): then at exactly the next position,
+// below a reservation that is still durable. Positions grow but are not dense: besides
 // a crash, a roll skips some, because the next segment is named before the
 // active one is full and so starts above every position that one can
 // still take. Readers step over the gaps.

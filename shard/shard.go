@@ -45,6 +45,10 @@ type Shard struct {
 	trimMs *atomic.Int64
 	// nextFloor is the metadata's lowest position for the next record.
 	nextFloor uint64
+	// resume is where the next load resumes without flushing a new
+	// reservation (see resumePoint); nil when unknown. Set by unload,
+	// shutdown and Open, used once by load; under loadMu.
+	resume *resumePoint
 
 	loadMu  sync.Mutex  // serialises ensure and unload
 	loaded  atomic.Bool // segments are open: set by ensure, cleared by unload
@@ -353,13 +357,10 @@ func (sh *Shard) unload() bool {
 		}
 		sh.durable.Store(next)
 	}
-	if a := sh.active; a != nil && !sh.Closed() && sh.reserved > next {
-		// As shutdown does, so the next load resumes at next; unflushed,
-		// which is safe for a lower value (see segment.Unreserve).
-		if err := a.Unreserve(next); err != nil {
-			sh.log.Error().Err(err).Msg("cannot lower the reservation; keeping the shard loaded")
-			return false
-		}
+	if a := sh.active; a != nil && !sh.Closed() {
+		// The header keeps its durable reservation, and the next load
+		// resumes at next below it, with no flush before its first append.
+		sh.resume = &resumePoint{Base: a.Base(), Reserved: sh.reserved, Next: next}
 	}
 	sh.discardSpare()
 	segs := *sh.segs.Load()
@@ -417,9 +418,18 @@ func (sh *Shard) load() error {
 	if n := len(segs); n > 0 {
 		// The last segment's reservation covers every position handed out
 		// before a crash, including those of records that power loss took
-		// from its tail: resume above all of them.
-		next = max(next, segs[n-1].NextSeq(), segs[n-1].Reserved())
+		// from its tail: resume above all of them, unless a resume point
+		// says exactly where this shard stopped (a clean shutdown, or an
+		// unload in this process) and nothing has changed the segment since.
+		last := segs[n-1]
+		if p := sh.resume; p != nil && p.Base == last.Base() && p.Reserved == last.Reserved() &&
+			last.CutBytes() == 0 && last.NextSeq() <= p.Next && p.Next <= p.Reserved {
+			next = max(next, p.Next)
+		} else {
+			next = max(next, last.NextSeq(), last.Reserved())
+		}
 	}
+	sh.resume = nil // used once: appends from here on move next and the reservation
 	if closed {
 		next = end
 	} else {
@@ -1227,20 +1237,22 @@ func (sh *Shard) mayHaveExpired(horizonMs int64) bool {
 
 // shutdown closes every segment. No reader or appender may be active.
 func (sh *Shard) shutdown() error {
+	sh.loadMu.Lock()
+	defer sh.loadMu.Unlock()
 	if !sh.loaded.Load() {
-		return nil
+		return nil // a dormant shard keeps its resume point, if any
 	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.waitSealed()
 	sh.dropSpareLocked()
 	var first error
-	if a := sh.active; a != nil && !sh.Closed() && sh.sticky.Load() == nil && sh.reserved > sh.next.Load() {
+	sh.resume = nil
+	if a := sh.active; a != nil && !sh.Closed() && sh.sticky.Load() == nil {
 		// Nothing more is handed out: the next start resumes right after
-		// the last position instead of after the reservation.
-		if err := a.Reserve(sh.next.Load()); err != nil {
-			first = fmt.Errorf("close shard %s: %w", sh.id, err)
-		}
+		// the last position (the store's resume file), and the header's
+		// durable reservation stays for its appends.
+		sh.resume = &resumePoint{Base: a.Base(), Reserved: sh.reserved, Next: sh.next.Load()}
 	}
 	for _, s := range *sh.segs.Load() {
 		if err := s.Close(); err != nil && first == nil {

@@ -106,10 +106,12 @@ func Open(opts Options) (*Store, error) {
 	if err := s.loadMeta(); err != nil {
 		return nil, err
 	}
+	points := s.takeResumePoints() // gone from disk before any is used
 	if err := s.loadStreams(); err != nil {
 		s.closeStreams()
 		return nil, err
 	}
+	s.giveResumePoints(points)
 	s.wg.Add(1)
 	go s.every(opts.ExpireInterval, func() {
 		s.Expire()
@@ -546,6 +548,10 @@ func (s *Store) Close() error {
 	s.wg.Wait()
 	s.syncAll()
 	s.closeStreams()
+	if err := s.writeResumePoints(); err != nil {
+		// The next start resumes every shard above its reservation.
+		s.log.Warn().Err(err).Msg("cannot write the resume file")
+	}
 	return nil
 }
 
