@@ -9,6 +9,8 @@
 //
 //	<dir>/shardlog.meta                       JSON: format version, store id,
 //	                                           iterator-signing secret, account settings
+//	<dir>/resume.json                         JSON, after a clean Close only: where each shard
+//	                                           resumes (see Positions); Open removes it
 //	<dir>/streams/s_<name>/stream.json        JSON: stream metadata and shard list
 //	<dir>/streams/s_<name>/shardId-NNNNNNNNNNNN/<base>.log|.idx   segments (package segment)
 //
