@@ -46,8 +46,9 @@ type Shard struct {
 	// nextFloor is the metadata's lowest position for the next record.
 	nextFloor uint64
 	// resume is where the next load resumes without flushing a new
-	// reservation (see resumePoint); nil when unknown. Set by unload,
-	// shutdown and Open, used once by load; under loadMu.
+	// reservation (see resumePoint); nil when unknown. Set by unload and
+	// shutdown and used once by load, under loadMu; Open hands it out and
+	// Close collects it while nothing else runs.
 	resume *resumePoint
 
 	loadMu  sync.Mutex  // serialises ensure and unload
@@ -429,7 +430,8 @@ func (sh *Shard) load() error {
 			next = max(next, last.NextSeq(), last.Reserved())
 		}
 	}
-	sh.resume = nil // used once: appends from here on move next and the reservation
+	sh.resume = nil                     // used once: appends from here on move next and the reservation
+	dirtyFrom := uint64(math.MaxUint64) // the first position not known to be synced
 	if closed {
 		next = end
 	} else {
@@ -463,31 +465,30 @@ func (sh *Shard) load() error {
 		// A shard never written has no segment yet: its first append
 		// creates one (createFirstLocked), so reading it creates nothing.
 		if len(segs) > 0 {
-			sh.active = segs[len(segs)-1]
-			sh.lastArrivalMs = sh.active.LastTimeMs()
-			sh.reserved = sh.active.Reserved()
-		}
-	}
-	// The active segment was opened unsynced (segment.Open). Under
-	// FsyncAlways readers see only durable records, so it is synced now;
-	// under FsyncInterval the shard counts as dirty from its base, and the
-	// next interval pass syncs it; FsyncNever leaves it to the kernel.
-	durable := next
-	if a := sh.active; a != nil {
-		switch sh.opts.Fsync {
-		case FsyncAlways:
-			if err := a.Sync(); err != nil {
-				for _, s := range segs {
-					_ = s.Close()
+			a := segs[len(segs)-1]
+			// It was opened unsynced (segment.Open). Under FsyncAlways
+			// readers see only durable records, so it is synced now; under
+			// FsyncInterval the shard counts as dirty from its base, and
+			// the next interval pass syncs it; FsyncNever leaves it to the
+			// kernel.
+			switch sh.opts.Fsync {
+			case FsyncAlways:
+				if err := a.Sync(); err != nil {
+					for _, s := range segs {
+						_ = s.Close()
+					}
+					return err
 				}
-				return err
+			case FsyncInterval:
+				dirtyFrom = a.Base()
 			}
-		case FsyncInterval:
-			durable = min(next, a.Base())
+			sh.active = a
+			sh.lastArrivalMs = a.LastTimeMs()
+			sh.reserved = a.Reserved()
 		}
 	}
 	sh.next.Store(next)
-	sh.durable.Store(durable)
+	sh.durable.Store(min(next, dirtyFrom))
 	sh.segs.Store(&segs)
 	return nil
 }
