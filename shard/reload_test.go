@@ -2,20 +2,9 @@ package shard
 
 import (
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// syncCounter counts the segment syncs (msync of appended frames).
-type syncCounter struct{ n atomic.Int64 }
-
-func (c *syncCounter) Fault(op string) error {
-	if op == "sync" {
-		c.n.Add(1)
-	}
-	return nil
-}
 
 // TestReloadSyncsByPolicy reopens a store a crash left (no Close: what the
 // killed process appended is in the page cache, not known to be on disk)
@@ -37,7 +26,7 @@ func TestReloadSyncsByPolicy(t *testing.T) {
 			}
 			st.Shards()[0].waitSealed() // a killed process seals nothing more
 
-			counter := &syncCounter{}
+			counter := &opCounter{op: "sync"} // msyncs of appended frames
 			o.Fsync = policy
 			o.FsyncInterval = time.Hour // the test runs the pass itself
 			o.Segment.Faults = counter

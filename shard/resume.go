@@ -78,11 +78,11 @@ func (s *Store) writeResumePoints() error {
 	for _, st := range s.streams {
 		for _, sh := range st.shards {
 			if p := sh.resume; p != nil {
-				rel, err := filepath.Rel(s.dir, sh.dir)
+				key, err := s.resumeKey(sh)
 				if err != nil {
 					return fmt.Errorf("write resume points: %w", err)
 				}
-				doc.Shards[filepath.ToSlash(rel)] = *p
+				doc.Shards[key] = *p
 			}
 		}
 	}
@@ -99,13 +99,20 @@ func (s *Store) giveResumePoints(points map[string]resumePoint) {
 	}
 	for _, st := range s.streams {
 		for _, sh := range st.shards {
-			rel, err := filepath.Rel(s.dir, sh.dir)
+			key, err := s.resumeKey(sh)
 			if err != nil {
 				continue
 			}
-			if p, ok := points[filepath.ToSlash(rel)]; ok && !sh.loaded.Load() {
+			if p, ok := points[key]; ok && !sh.loaded.Load() {
 				sh.resume = &p
 			}
 		}
 	}
+}
+
+// resumeKey names sh in the resume file: its directory, relative to the
+// data directory, with forward slashes.
+func (s *Store) resumeKey(sh *Shard) (string, error) {
+	rel, err := filepath.Rel(s.dir, sh.dir)
+	return filepath.ToSlash(rel), err
 }
