@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -72,6 +73,13 @@ func copyTree(src, dst string) error {
 			return os.MkdirAll(target, 0o755)
 		}
 		in, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) && strings.HasSuffix(path, ".tmp") {
+			// A file being built in the background (the next segment,
+			// prepared while the active one fills) was renamed between the
+			// listing and the open: the copy is the state before it was
+			// created, which a crash can leave too.
+			return nil
+		}
 		if err != nil {
 			return err
 		}
