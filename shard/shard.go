@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -98,7 +99,8 @@ type Shard struct {
 	sealMu sync.Mutex
 	// prepMu is held while the next segment is created in the background
 	// (prepareLocked), which then stores it in spare; a roll takes it from
-	// there. Neither the preparer nor anything holding prepMu takes mu.
+	// there. spare changes only under prepMu. Neither the preparer nor
+	// anything holding prepMu takes mu.
 	prepMu sync.Mutex
 	spare  atomic.Pointer[segment.Segment]
 
@@ -403,17 +405,22 @@ func (sh *Shard) load() error {
 		return err
 	}
 	end, closed := sh.End()
-	segs := make([]*segment.Segment, 0, len(bases)+1)
-	for i, base := range bases {
-		active := !closed && i == len(bases)-1
-		s, err := segment.Open(sh.dir, base, active, sh.opts.Segment)
-		if err != nil {
-			for _, s := range segs {
-				_ = s.Close()
-			}
+	segs, err := sh.openSegments(bases, !closed)
+	if err != nil {
+		return err
+	}
+	if orphans := orphanSpares(segs); len(orphans) > 0 {
+		// The last segment may be one of them, and the one before it was
+		// opened sealed: open them all again once the orphans are gone.
+		for _, s := range segs {
+			_ = s.Close()
+		}
+		if bases, err = sh.removeOrphans(bases, orphans); err != nil {
 			return err
 		}
-		segs = append(segs, s)
+		if segs, err = sh.openSegments(bases, !closed); err != nil {
+			return err
+		}
 	}
 	next := sh.nextFloor
 	if n := len(segs); n > 0 {
@@ -511,6 +518,55 @@ func (sh *Shard) dropUnfinishedRoll(bases []uint64) ([]uint64, error) {
 	}
 	sh.log.Warn().Uint64("base", last).Msg("removed the empty segment file of an unfinished roll")
 	return bases[:len(bases)-1], nil
+}
+
+// openSegments opens the segments with those bases, the last one for
+// appending when active is true.
+func (sh *Shard) openSegments(bases []uint64, active bool) ([]*segment.Segment, error) {
+	segs := make([]*segment.Segment, 0, len(bases)+1)
+	for i, base := range bases {
+		s, err := segment.Open(sh.dir, base, active && i == len(bases)-1, sh.opts.Segment)
+		if err != nil {
+			for _, s := range segs {
+				_ = s.Close()
+			}
+			return nil, err
+		}
+		segs = append(segs, s)
+	}
+	return segs, nil
+}
+
+// orphanSpares returns the bases of the empty segments whose base lies
+// below the end of the segment before them. No roll makes one (a rolled-to
+// segment starts at or above the end of the one it follows). Builds whose
+// prepareLocked did not check spare again under prepMu could leave one,
+// when a second preparation replaced the first spare; readers looking for
+// a position above its base found it empty and skipped the records the
+// segment before it held there.
+func orphanSpares(segs []*segment.Segment) []uint64 {
+	var orphans []uint64
+	var end uint64 // of the last segment kept
+	for i, s := range segs {
+		if i > 0 && s.NextSeq() == s.Base() && s.Base() < end {
+			orphans = append(orphans, s.Base())
+			continue
+		}
+		end = s.NextSeq()
+	}
+	return orphans
+}
+
+// removeOrphans removes the files of the orphan segments and returns the
+// bases left.
+func (sh *Shard) removeOrphans(bases, orphans []uint64) ([]uint64, error) {
+	for _, base := range orphans {
+		if err := segment.Remove(sh.dir, base); err != nil {
+			return nil, fmt.Errorf("remove orphan segment: %w", err)
+		}
+		sh.log.Warn().Uint64("base", base).Msg("removed an empty segment inside the range of the one before it (left by an older build's background preparation)")
+	}
+	return slices.DeleteFunc(bases, func(b uint64) bool { return slices.Contains(orphans, b) }), nil
 }
 
 // Loaded reports whether the shard's segments are open (mapped): it has
@@ -769,6 +825,15 @@ func (sh *Shard) prepareLocked() {
 	a := sh.active
 	limit := sh.opts.Segment.MaxSegmentBytes
 	if a == nil || a.Size() < limit/8*spareAt || sh.spare.Load() != nil || !sh.prepMu.TryLock() {
+		return
+	}
+	// Checked again under prepMu, which every change of spare holds: a
+	// preparation may have stored its segment and released the lock
+	// between the check above and TryLock, and a second one would
+	// overwrite it, leaving an empty file inside the active segment's
+	// range that hid the records above its base after a restart.
+	if sh.spare.Load() != nil {
+		sh.prepMu.Unlock()
 		return
 	}
 	base := a.NextSeq() + uint64(max(limit-a.Size(), 0)/segment.MinFrameBytes) + 1

@@ -1216,6 +1216,83 @@ func TestRollUsesPreparedSegment(t *testing.T) {
 	}
 }
 
+// TestLoadRemovesOrphanSpares plants what a race in an older build's
+// background preparation left: an empty segment file whose base lies
+// inside the range of the segment before it. Once sealed in the middle,
+// and once as the last file after a crash, it hid every record the
+// segment before it held above its base. Loading removes it; every
+// record reads back and no position is handed out twice.
+func TestLoadRemovesOrphanSpares(t *testing.T) {
+	for _, last := range []bool{false, true} {
+		t.Run(fmt.Sprintf("last=%v", last), func(t *testing.T) {
+			dir := t.TempDir()
+			o := testOptions(t, dir, nil) // 64 KiB segments
+			s, err := Open(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := mustCreate(t, s, "orphan", 1)
+			sh := st.Shards()[0]
+			var want [][]byte
+			var seqs []uint64
+			// With last, the crash comes before the first roll; else past
+			// it, so that the orphan is sealed in the middle.
+			for len(want) < 40 || !last && len(*sh.segs.Load()) == 1 {
+				want = append(want, payload(len(want), 1000))
+				seqs = append(seqs, put(t, st, "k", want[len(want)-1])[0].Seq)
+			}
+			sh.waitSealed()
+			sh.mu.Lock()
+			sh.dropSpareLocked()
+			sh.mu.Unlock()
+			if !last {
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+			} // else s is dropped unclosed, as a crash drops it
+			orphan := uint64(20) // inside segment 0's range
+			seg, err := segment.Create(sh.dir, orphan, orphan+reserveAhead, o.Segment)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := seg.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			s2 := mustOpen(t, o)
+			st2, err := s2.Stream("orphan")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh2 := st2.Shards()[0]
+			got, gotSeqs := readAll(t, sh2, 0)
+			if !slices.Equal(gotSeqs, seqs) {
+				t.Fatalf("read positions %v, want %v", gotSeqs, seqs)
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("record %d differs", i)
+				}
+			}
+			// A reader past the orphan's base (a consumer resuming there)
+			// reads on in the segment that holds the records.
+			if _, gotSeqs := readAll(t, sh2, orphan+1); !slices.Equal(gotSeqs, seqs[orphan+1:]) {
+				t.Fatalf("read from %d: positions %v, want %v", orphan+1, gotSeqs, seqs[orphan+1:])
+			}
+			bases, err := segment.Bases(sh2.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(bases, orphan) {
+				t.Fatalf("segment files %v still hold the orphan at %d", bases, orphan)
+			}
+			if next := put(t, st2, "k", []byte("after"))[0].Seq; next <= seqs[len(seqs)-1] {
+				t.Fatalf("first position after the restart %d, not above the last handed out %d", next, seqs[len(seqs)-1])
+			}
+		})
+	}
+}
+
 // TestBusyShardRefusesAppends holds a shard's lock, as a long append
 // would, and checks Options.MaxQueuedBytes: appends queue behind it up to
 // the bound, one that would pass it fails at once with ErrBusy and stores

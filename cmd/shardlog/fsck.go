@@ -136,6 +136,7 @@ func fsck(dataDir string, repair bool) (*fsckReport, error) {
 		rep.Streams++
 		for _, sh := range st.Shards {
 			rep.Shards++
+			var end uint64 // of the last segment that was not an orphan
 			for i, base := range sh.Segments {
 				rep.Segments++
 				last := i == len(sh.Segments)-1
@@ -147,6 +148,13 @@ func fsck(dataDir string, repair bool) (*fsckReport, error) {
 					}
 				}
 				res := segment.Check(sh.Dir, base, opts)
+				if i > 0 && res.Records == 0 && len(res.Damage) == 0 && base < end {
+					p := checkOrphan(sh.Dir, base, end, repair)
+					p.Stream, p.Shard = st.Name, sh.ID
+					rep.Problems = append(rep.Problems, p)
+					continue
+				}
+				end = res.NextSeq
 				rep.Records += res.Records
 				rep.Bytes += res.Bytes
 				probs := make([]fsckProblem, len(res.Damage))
@@ -223,6 +231,24 @@ func checkUnfinishedRoll(dir string, base uint64, repair bool) (fsckProblem, boo
 		}
 	}
 	return p, true
+}
+
+// checkOrphan reports an empty segment whose base lies below end, where
+// the segment before it ends: the leftover of a race in older builds'
+// background preparation of the next segment, which hides the records the
+// segment before it holds above its base. With repair it removes it, as
+// the daemon does when it loads the shard.
+func checkOrphan(dir string, base, end uint64, repair bool) fsckProblem {
+	p := fsckProblem{Path: filepath.Join(dir, segment.Name(base)), Seq: base,
+		Problem: fmt.Sprintf("orphan segment: empty, and its base lies inside the segment before it, which ends at seq %d (it hides that segment's records from seq %d on; the daemon removes it)", end, base)}
+	if repair {
+		if err := segment.Remove(dir, base); err != nil {
+			p.Problem += "; repair failed: " + err.Error()
+		} else {
+			p.Repaired = true
+		}
+	}
+	return p
 }
 
 // repairSegment opens the segment for appending, which cuts it at its last

@@ -129,6 +129,31 @@ func TestFsckFindsPlantedDamage(t *testing.T) {
 			t.Fatalf("fsck after --repair: exit %d\n%s%s", code, out, errOut)
 		}
 	})
+	t.Run("orphan segment", func(t *testing.T) {
+		// An empty segment inside the range of the one before it, as a
+		// race in older builds' preparation of the next segment left.
+		dataDir, shardDir := writeStore(t, n)
+		seg, err := segment.Create(shardDir, 100, 1000, segment.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := seg.Close(); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCmd("fsck", "--json", dataDir)
+		if code != fsckDamaged {
+			t.Fatalf("exit %d, want %d\n%s%s", code, fsckDamaged, out, errOut)
+		}
+		if probs := fsckLines(t, out); len(probs) != 1 || probs[0].Seq != 100 || !strings.Contains(probs[0].Problem, "orphan") {
+			t.Fatalf("problems %+v: want the orphan segment at seq 100", probs)
+		}
+		if code, out, errOut := runCmd("fsck", "--repair", dataDir); code != fsckRepaired {
+			t.Fatalf("fsck --repair: exit %d\n%s%s", code, out, errOut)
+		}
+		if code, out, errOut := runCmd("fsck", dataDir); code != fsckClean || !strings.Contains(out, fmt.Sprintf("%d records", n)) {
+			t.Fatalf("fsck after --repair: exit %d\n%s%s", code, out, errOut)
+		}
+	})
 	t.Run("usage", func(t *testing.T) {
 		if code, _, _ := runCmd("fsck"); code != fsckUsage {
 			t.Errorf("fsck without a dir: exit %d, want %d", code, fsckUsage)
