@@ -47,6 +47,10 @@ type exchange struct {
 	status          int
 	respContentType string
 	out             []byte // response body, appended to a pooled buffer
+	// stream, when set, is the response body instead of out: a large
+	// answer encoded while it is written. The transport writes and closes
+	// it (closeStream when nothing will).
+	stream *wire.Stream
 	// closeConn tells the transport to close the connection after the
 	// response: the body was refused unread.
 	closeConn bool
@@ -117,12 +121,12 @@ func (s *Server) route(x *exchange) *ops.Operation {
 		s.fail(x, c, ops.ErrInjected)
 		return op
 	}
-	out, err := s.call(op, cred, c, x)
+	out, stream, err := s.call(op, cred, c, x)
 	if err != nil {
 		s.fail(x, c, s.svc.ToAPIError(op.Name, err))
 		return op
 	}
-	x.status, x.respContentType, x.out = http.StatusOK, c.ContentType(), out
+	x.status, x.respContentType, x.out, x.stream = http.StatusOK, c.ContentType(), out, stream
 	return op
 }
 
@@ -163,13 +167,21 @@ func (s *Server) admit(x *exchange, op *ops.Operation) (*sigv4.Credential, *wire
 // call runs op on x's body. A panic in it is a bug in one request, never
 // the daemon's end: it is logged with its stack, counted in
 // shardlog_panics_total and returned as an error (InternalFailure).
-func (s *Server) call(op *ops.Operation, cred *sigv4.Credential, c wire.Codec, x *exchange) (out []byte, err error) {
+func (s *Server) call(op *ops.Operation, cred *sigv4.Credential, c wire.Codec, x *exchange) (out []byte, stream *wire.Stream, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = x.out, s.recovered(op.Name, p)
+			out, stream, err = x.out, nil, s.recovered(op.Name, p)
 		}
 	}()
 	return op.Call(s.svc, op, cred, x.peer, c, x.body, x.out)
+}
+
+// closeStream closes x's stream, if any, when no transport will write it.
+func (x *exchange) closeStream() {
+	if x.stream != nil {
+		_ = x.stream.Close()
+		x.stream = nil
+	}
 }
 
 // recovered logs and counts a recovered panic and returns it as an error.

@@ -20,12 +20,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
 
-// TestLargeResponseOutlivesHandler: a GetRecords page larger than
-// streamBodyMin is written from its pooled encoding buffer, which may go
-// back to the pool only once the response is sent. A client reads a page of
-// about 11 MB (more than the socket buffers hold) slowly over HTTP/1.1
-// while other requests encode other pages; every byte it reads must still
-// be its own page's.
+// TestLargeResponseOutlivesHandler: a large GetRecords page is streamed,
+// encoded a chunk at a time from the mapped records while it is written,
+// long after the handler returned; its records and pooled buffers may be
+// released only once it is sent. A client reads a page of about 11 MB
+// (more than the socket buffers hold) slowly over HTTP/1.1 while other
+// requests, over HTTP/1.1 and h2c, stream other pages; every byte it reads
+// must still be its own page's.
 func TestLargeResponseOutlivesHandler(t *testing.T) {
 	// The slow response waits for a dozen 11 MB pages: under -race on two
 	// cores that took 36-41 s, past the default write timeout.
@@ -89,6 +90,7 @@ func TestLargeResponseOutlivesHandler(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := e.clients[g%len(e.clients)]
 			for i := 0; i < 3; i++ {
 				out, err := c.sdk.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(iterator("shardId-000000000001"))})
 				if err != nil || len(out.Records) != perShard {
@@ -109,6 +111,9 @@ func TestLargeResponseOutlivesHandler(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	if resp.ContentLength != int64(len(raw)) {
+		t.Errorf("Content-Length %d, body of %d bytes", resp.ContentLength, len(raw))
 	}
 	var page struct{ Records []struct{ Data []byte } }
 	if err := json.Unmarshal(raw, &page); err != nil {

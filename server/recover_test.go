@@ -22,13 +22,13 @@ import (
 // server goes on serving real clients.
 func TestPanicInOneRequestIsAnInternalFailure(t *testing.T) {
 	e := newEnv(t)
-	boom := ops.NewOperation(ops.Spec{Name: "Boom", Action: "kinesis:Boom", Call: func(*ops.Service, *ops.Operation, *sigv4.Credential, policy.Peer, wire.Codec, []byte, []byte) ([]byte, error) {
+	boom := ops.NewOperation(ops.Spec{Name: "Boom", Action: "kinesis:Boom", Call: func(*ops.Service, *ops.Operation, *sigv4.Credential, policy.Peer, wire.Codec, []byte, []byte) ([]byte, *wire.Stream, error) {
 		var m map[string]int
 		m["x"]++ // a nil map write: a bug, not a client error
-		return nil, nil
+		return nil, nil, nil
 	}})
 	x := exchange{method: http.MethodPost, body: []byte("{}")}
-	out, err := e.srv.call(boom, nil, wire.JSON{}, &x)
+	out, _, err := e.srv.call(boom, nil, wire.JSON{}, &x)
 	if err == nil {
 		t.Fatal("a panicking operation returned no error")
 	}

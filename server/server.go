@@ -260,6 +260,13 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 	}
 	s.writeHeaderFast(ctx, x.status, x.respContentType)
 	s.finish(&x)
+	if x.stream != nil {
+		// fasthttp writes each chunk as the stream encodes it, then
+		// closes the stream.
+		ctx.Response.SetBodyStream(x.stream, x.stream.Size())
+		wire.PutBuffer(buf, x.out)
+		return
+	}
 	setBodyFast(ctx, buf, x.out)
 }
 
@@ -281,9 +288,10 @@ const streamBodyMin = 64 << 10
 
 // setBodyFast makes out, encoded in the pooled buffer buf, the response
 // body, and gives buf back to the pool once it is no longer needed. A small
-// body is copied into the response; a large one (a GetRecords page) is
-// written from out itself, which goes back to the pool when fasthttp closes
-// the body stream after writing it, or drops it.
+// body is copied into the response; a large one (a GetRecords page in CBOR;
+// JSON pages are streamed, see wire.Stream) is written from out itself,
+// which goes back to the pool when fasthttp closes the body stream after
+// writing it, or drops it.
 func setBodyFast(ctx *fasthttp.RequestCtx, buf *[]byte, out []byte) {
 	if len(out) < streamBodyMin {
 		ctx.Response.SetBody(out)
@@ -359,6 +367,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.handle(&x)
+	defer x.closeStream()
 	if x.gone {
 		// The client went away or timed out mid-body; nobody reads an answer.
 		wire.PutBuffer(out, x.out)
@@ -368,6 +377,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["X-Amzn-Requestid"] = []string{string(s.requestID(id[:0]))}
 	h["Content-Type"] = []string{x.respContentType}
+	if x.stream != nil {
+		h["Content-Length"] = []string{strconv.Itoa(x.stream.Size())}
+		w.WriteHeader(x.status)
+		_, _ = x.stream.WriteTo(w)
+		wire.PutBuffer(out, x.out)
+		return
+	}
 	h["Content-Length"] = []string{strconv.Itoa(len(x.out))}
 	w.WriteHeader(x.status)
 	_, _ = w.Write(x.out)

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -150,35 +151,128 @@ func (o *getRecordsOutput) release() {
 // a timestamp and the optional encryption type.
 const recordJSONOverhead = 160
 
-// AppendJSON encodes the response straight from the mapped records. It
-// sizes dst once for the whole page, so a page of megabytes is not copied
-// again and again as it grows.
-func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
+// streamJSONMin is the size from which the JSON response is streamed
+// (JSONStream) rather than encoded into one buffer.
+const streamJSONMin = 64 << 10
+
+// The JSON of a page around its records' values.
+const (
+	jsonRecordsHead = `{"Records":[`
+	jsonDataKey     = `{"Data":`
+	jsonKeyKey      = `,"PartitionKey":`
+	jsonSeqKey      = `,"SequenceNumber":"`
+	jsonTimeKey     = `","ApproximateArrivalTimestamp":`
+	jsonKMS         = `,"EncryptionType":"KMS"`
+)
+
+// jsonLen is the exact length of the JSON response, computed without
+// encoding the records' data.
+func (o *getRecordsOutput) jsonLen() int {
+	n := len(jsonRecordsHead)
+	id := o.shard.SeqID()
+	var seqs shard.SeqFormatter
+	var digits [64]byte
+	for i := range o.res.Records {
+		r := &o.res.Records[i]
+		if i > 0 {
+			n++ // the comma
+		}
+		n += len(jsonDataKey) + wire.Base64Len(len(r.Data)) +
+			len(jsonKeyKey) + wire.JSONStringLen(r.PartitionKey) +
+			len(jsonSeqKey) + len(seqs.Append(digits[:0], id, r.Seq)) +
+			len(jsonTimeKey) + wire.EpochMsLen(r.ArrivalMs) + len("}")
+		if o.kms {
+			n += len(jsonKMS)
+		}
+	}
+	var tail [1024]byte
+	return n + len(o.appendTail(tail[:0]))
+}
+
+// jsonSize bounds the size of the JSON response.
+func (o *getRecordsOutput) jsonSize() int {
 	need := 256 + len(o.nextIterator)
 	for _, r := range o.res.Records {
 		need += (len(r.Data)+2)/3*4 + len(r.PartitionKey) + recordJSONOverhead
 	}
-	dst = slices.Grow(dst, need)
-	dst = append(dst, `{"Records":[`...)
+	return need
+}
+
+// AppendJSON encodes the response straight from the mapped records. It
+// sizes dst once for the whole page, so a page is not copied again and
+// again as it grows.
+func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
+	dst = slices.Grow(dst, o.jsonSize())
+	e := getRecordsJSON{o: o, next: -1}
+	dst, _ = e.NextChunk(dst, math.MaxInt)
+	return dst
+}
+
+// JSONStream returns the JSON response as a stream when it is large (a
+// page of megabytes), of its exact length, which encodes it from the
+// mapped records a chunk at a time as it is written and releases the
+// output once written; nil otherwise, for AppendJSON.
+func (o *getRecordsOutput) JSONStream() *wire.Stream {
+	if o.jsonSize() < streamJSONMin {
+		return nil
+	}
+	e := getRecordsJSONs.Get().(*getRecordsJSON)
+	*e = getRecordsJSON{o: o, next: -1}
+	return wire.NewStream(e, o.jsonLen())
+}
+
+// getRecordsJSON encodes a getRecordsOutput in JSON, in chunks
+// (wire.Chunker): the head, records from next on, then the tail.
+type getRecordsJSON struct {
+	o    *getRecordsOutput
+	next int                // the next record to encode; -1 before the head
+	seqs shard.SeqFormatter // the records of a page have consecutive positions
+}
+
+var getRecordsJSONs = sync.Pool{New: func() any { return new(getRecordsJSON) }}
+
+// NextChunk implements wire.Chunker.
+func (e *getRecordsJSON) NextChunk(dst []byte, limit int) ([]byte, bool) {
+	o := e.o
+	if e.next < 0 {
+		dst = append(dst, jsonRecordsHead...)
+		e.next = 0
+	}
 	id := o.shard.SeqID()
-	var seqs shard.SeqFormatter // the records of a page have consecutive positions
-	for i, r := range o.res.Records {
-		if i > 0 {
+	for ; e.next < len(o.res.Records); e.next++ {
+		if len(dst) >= limit {
+			return dst, true
+		}
+		r := &o.res.Records[e.next]
+		if e.next > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, `{"Data":`...)
+		dst = append(dst, jsonDataKey...)
 		dst = wire.AppendBase64(dst, r.Data)
-		dst = append(dst, `,"PartitionKey":`...)
+		dst = append(dst, jsonKeyKey...)
 		dst = wire.AppendJSONString(dst, r.PartitionKey)
-		dst = append(dst, `,"SequenceNumber":"`...)
-		dst = seqs.Append(dst, id, r.Seq)
-		dst = append(dst, `","ApproximateArrivalTimestamp":`...)
+		dst = append(dst, jsonSeqKey...)
+		dst = e.seqs.Append(dst, id, r.Seq)
+		dst = append(dst, jsonTimeKey...)
 		dst = wire.AppendEpochMs(dst, r.ArrivalMs)
 		if o.kms {
-			dst = append(dst, `,"EncryptionType":"KMS"`...)
+			dst = append(dst, jsonKMS...)
 		}
 		dst = append(dst, '}')
 	}
+	return o.appendTail(dst), false
+}
+
+// Release implements wire.Chunker: the stream is done with the output.
+func (e *getRecordsJSON) Release() {
+	e.o.release()
+	*e = getRecordsJSON{}
+	getRecordsJSONs.Put(e)
+}
+
+// appendTail appends what follows the records: the child shards or the
+// next iterator, and MillisBehindLatest.
+func (o *getRecordsOutput) appendTail(dst []byte) []byte {
 	dst = append(dst, ']')
 	if o.res.AtEnd {
 		dst = append(dst, `,"ChildShards":[`...)

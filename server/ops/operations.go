@@ -96,9 +96,10 @@ type Spec struct {
 
 // CallFunc decodes body with c, checks that cred, connected as peer, may
 // run op on the resources the request names (nil cred: auth mode none),
-// runs the handler and appends the encoded response to dst. Handler makes
-// one from a typed handler.
-type CallFunc func(s *Service, op *Operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error)
+// runs the handler and appends the encoded response to dst, or returns it
+// as a stream when it is large (the caller writes, then closes it).
+// Handler makes one from a typed handler.
+type CallFunc func(s *Service, op *Operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, *wire.Stream, error)
 
 // Operation is an operation as requests are routed to it: its Spec and
 // what is derived from it once. It is immutable.
@@ -126,6 +127,11 @@ const (
 // after the response bytes are fully encoded.
 type releaser interface{ release() }
 
+// jsonStreamer is implemented by response structs that may be too large
+// to encode at once: JSONStream returns their JSON as a stream, which then
+// owns the struct (and releases it), or nil to encode it with AppendJSON.
+type jsonStreamer interface{ JSONStream() *wire.Stream }
+
 // resetter is implemented by request structs that keep buffers across the
 // requests of the handler's pool: reset empties the struct as zeroing it
 // would, but keeps the buffers, and clears them so that nothing of the
@@ -147,7 +153,7 @@ type resetter interface{ reset() }
 func Handler[In, Out any](fn func(s *Service, in *In) (*Out, error)) CallFunc {
 	pool := &sync.Pool{New: func() any { return new(In) }}
 	fields := fieldsOf(reflect.TypeFor[In]())
-	return func(s *Service, op *Operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, error) {
+	return func(s *Service, op *Operation, cred *sigv4.Credential, peer policy.Peer, c wire.Codec, body, dst []byte) ([]byte, *wire.Stream, error) {
 		in := pool.Get().(*In)
 		defer func() {
 			if r, ok := any(in).(resetter); ok {
@@ -159,14 +165,21 @@ func Handler[In, Out any](fn func(s *Service, in *In) (*Out, error)) CallFunc {
 			pool.Put(in)
 		}()
 		if err := c.Decode(body, in); err != nil {
-			return dst, err
+			return dst, nil, err
 		}
 		if err := s.authorize(cred, op, in, fields, peer); err != nil {
-			return dst, err
+			return dst, nil, err
 		}
 		out, err := fn(s, in)
 		if err != nil {
-			return dst, err
+			return dst, nil, err
+		}
+		if st, ok := any(out).(jsonStreamer); ok {
+			if _, isJSON := c.(wire.JSON); isJSON {
+				if stream := st.JSONStream(); stream != nil {
+					return dst, stream, nil
+				}
+			}
 		}
 		if r, ok := any(out).(releaser); ok {
 			defer r.release()
@@ -174,8 +187,9 @@ func Handler[In, Out any](fn func(s *Service, in *In) (*Out, error)) CallFunc {
 		if _, ok := any(out).(*emptyOutput); ok {
 			// AWS answers operations without output with 200 and an
 			// empty body, in the request's content type (emptyOutput).
-			return dst, nil
+			return dst, nil, nil
 		}
-		return c.Encode(dst, out)
+		dst, err = c.Encode(dst, out)
+		return dst, nil, err
 	}
 }

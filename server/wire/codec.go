@@ -204,6 +204,28 @@ func AppendEpochMs(dst []byte, ms int64) []byte {
 	return dst
 }
 
+// EpochMsLen is len(AppendEpochMs(nil, ms)).
+func EpochMsLen(ms int64) int {
+	if ms < 0 {
+		var b [32]byte
+		return len(AppendEpochMs(b[:0], ms))
+	}
+	n := 1
+	for s := ms / 1000; s >= 10; s /= 10 {
+		n++
+	}
+	switch r := ms % 1000; {
+	case r == 0:
+	case r%100 == 0:
+		n += 2
+	case r%10 == 0:
+		n += 3
+	default:
+		n += 4
+	}
+	return n
+}
+
 // HexDigits are the lower-case hexadecimal digits.
 const HexDigits = "0123456789abcdef"
 
@@ -236,6 +258,24 @@ func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// JSONStringLen is len(AppendJSONString(nil, s)).
+func JSONStringLen[S ~string | ~[]byte](s S) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x20 && c != '"' && c != '\\':
+		case c == '"', c == '\\', c == '\n', c == '\r', c == '\t':
+			n++
+		default:
+			n += 5
+		}
+	}
+	return n
+}
+
+// Base64Len is len(AppendBase64(nil, data)) for len(data) == n.
+func Base64Len(n int) int { return b64.EncodedLen(n) + 2 }
 
 // b64 encodes blobs with SIMD (segmentio/asm).
 var b64 = asmbase64.StdEncoding
