@@ -126,6 +126,9 @@ func (s *Server) route(x *exchange) *ops.Operation {
 		s.fail(x, c, s.svc.ToAPIError(op.Name, err))
 		return op
 	}
+	if stream != nil {
+		stream.Guard(&s.streams)
+	}
 	x.status, x.respContentType, x.out, x.stream = http.StatusOK, c.ContentType(), out, stream
 	return op
 }

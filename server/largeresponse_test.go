@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardlog/shardlog/shard"
 )
 
 // TestLargeResponseOutlivesHandler: a large GetRecords page is streamed,
@@ -126,5 +128,86 @@ func TestLargeResponseOutlivesHandler(t *testing.T) {
 		if len(r.Data) != size || bytes.Count(r.Data, []byte{'a'}) != size {
 			t.Fatalf("record %d is not shard 0's", i)
 		}
+	}
+}
+
+// TestShutdownEndsStreamedPages: a large GetRecords page still being
+// written to a client that stopped reading when Shutdown gives up must not
+// read its mapped segments once the store closes (that was a fault, or a
+// panic releasing segments the close had already freed). The page fails,
+// the process lives on, and the store reopens with every record.
+func TestShutdownEndsStreamedPages(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.WriteTimeout = time.Minute })
+	e.createStream("big", 1)
+	c := e.clients[0]
+	ctx := context.Background()
+	const n, size = 4000, 1024
+	for i := 0; i < n; i += 500 {
+		entries := make([]types.PutRecordsRequestEntry, 500)
+		for j := range entries {
+			entries[j] = types.PutRecordsRequestEntry{Data: bytes.Repeat([]byte{'a'}, size), PartitionKey: aws.String("k")}
+		}
+		if out, err := c.sdk.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("big"), Records: entries}); err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+			t.Fatalf("PutRecords: %v", err)
+		}
+	}
+	it, err := c.sdk.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("big"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10) })
+	}}
+	conn, err := d.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", strings.NewReader(fmt.Sprintf(`{"ShardIterator":%q}`, *it.ShardIterator)))
+	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	shapeAuth(req)
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReaderSize(conn, 1024)
+	if _, err := br.Peek(1024); err != nil {
+		t.Fatal(err)
+	}
+	// The client reads no more: Shutdown gives up on its connection.
+	sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := e.srv.Shutdown(sctx); err == nil {
+		t.Fatal("Shutdown returned while a page was being written to a stalled client")
+	}
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Now it reads on: the page ends short, and nothing faults.
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil && int64(len(raw)) == resp.ContentLength {
+		t.Fatalf("a page of %d bytes arrived whole after the store closed", len(raw))
+	}
+	conn.Close()
+	if err := <-e.serveDone; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	e.srv = nil // stopped here; the cleanup has nothing left to stop
+	s, err := shard.Open(shard.DefaultOptions(e.dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.Stream("big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tail := st.Shards()[0].Tail(); tail != n {
+		t.Fatalf("%d records after reopening, want %d", tail, n)
 	}
 }

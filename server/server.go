@@ -45,6 +45,10 @@ type Server struct {
 	ops map[string]*ops.Operation
 	// svc runs the operations, and holds everything they share.
 	svc *ops.Service
+	// streams guards the response streams (large GetRecords pages), which
+	// encode from mapped segments after their handler returned: Shutdown
+	// closes it, so that none reads a segment once the store may close.
+	streams wire.Gate
 	// console serves the web console under /console; nil when
 	// Options.Console is off.
 	console *console.Console
@@ -141,7 +145,9 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting, lets requests in flight finish, and closes
 // every connection; it returns ctx's error if that takes longer than ctx
-// allows.
+// allows. Either way, once it returns no response reads the store: a large
+// page still being written to a slow client then fails, and the store may
+// close.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.svc.Close() // streaming responses end, so their connections can close
@@ -155,6 +161,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	err := errors.Join(s.fast.ShutdownWithContext(ctx), s.adminSrv.ShutdownWithContext(ctx))
 	wg.Wait()
+	// Past ctx, connections may still be writing: their streams end here.
+	s.streams.Close()
 	if err == nil {
 		err = h2err
 	}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"errors"
 	"io"
 	"sync"
 )
@@ -28,6 +29,7 @@ type Chunker interface {
 // Read) and then calls Close.
 type Stream struct {
 	src     Chunker
+	gate    *Gate   // nil: none
 	size    int     // of the whole body
 	buf     *[]byte // pooled, holds the current chunk
 	pending []byte  // of the current chunk, not yet read
@@ -46,21 +48,56 @@ func NewStream(src Chunker, size int) *Stream {
 	return s
 }
 
+// Gate keeps streams from encoding once their source may be gone (the
+// store closed at shutdown): each chunk is encoded, and each source
+// released, under its read lock, so that Close, which takes the write
+// lock, returns once none is being encoded, and none is after.
+type Gate struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Close ends every stream the gate guards: a stream not finished fails its
+// next read or write with ErrStreamClosed, and its source is never
+// released (what it held went with its owner).
+func (g *Gate) Close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
+// ErrStreamClosed is what a stream's Read and WriteTo return once its gate
+// is closed.
+var ErrStreamClosed = errors.New("response stream ended: the server is shutting down")
+
+// Guard puts s behind g.
+func (s *Stream) Guard(g *Gate) { s.gate = g }
+
 // Size returns the length of the body.
 func (s *Stream) Size() int { return s.size }
 
 // fill encodes the next chunk into the buffer once the last one is read.
-func (s *Stream) fill() {
+func (s *Stream) fill() error {
 	if len(s.pending) > 0 || !s.more {
-		return
+		return nil
+	}
+	if g := s.gate; g != nil {
+		g.mu.RLock()
+		defer g.mu.RUnlock()
+		if g.closed {
+			return ErrStreamClosed
+		}
 	}
 	s.pending, s.more = s.src.NextChunk((*s.buf)[:0], StreamChunkBytes)
 	*s.buf = s.pending[:0] // keep the grown buffer
+	return nil
 }
 
 // Read implements io.Reader.
 func (s *Stream) Read(p []byte) (int, error) {
-	s.fill()
+	if err := s.fill(); err != nil {
+		return 0, err
+	}
 	if len(s.pending) == 0 {
 		return 0, io.EOF
 	}
@@ -73,7 +110,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
-		s.fill()
+		if err := s.fill(); err != nil {
+			return total, err
+		}
 		if len(s.pending) == 0 {
 			return total, nil
 		}
@@ -86,10 +125,18 @@ func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// Close releases the body's source and returns the buffers to their pools.
-// The stream must not be used after.
+// Close releases the body's source, unless its gate is closed, and
+// returns the buffers to their pools. The stream must not be used after.
 func (s *Stream) Close() error {
-	s.src.Release()
+	if g := s.gate; g != nil {
+		g.mu.RLock()
+		defer g.mu.RUnlock()
+		if !g.closed {
+			s.src.Release()
+		}
+	} else {
+		s.src.Release()
+	}
 	PutBuffer(s.buf, *s.buf)
 	*s = Stream{}
 	streams.Put(s)
