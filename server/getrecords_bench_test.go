@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+	"github.com/shardlog/shardlog/server/wire"
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -74,12 +75,25 @@ func BenchmarkGetRecordsHandler(b *testing.B) {
 	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
 	const n, size = 10000, 1024
 	putBacklog(b, e.createStream("bench", 1), n, size)
-	req, body := getRecordsRequest(b, e, "bench", "TRIM_HORIZON", n)
-	b.SetBytes(n * size)
-	b.ReportAllocs()
-	cpu := serveInLoopTo(b, e, req, body, io.Discard)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/n, "cpu-ns/record")
+	for _, codec := range []string{"json", "cbor"} {
+		b.Run(codec, func(b *testing.B) {
+			req, body := getRecordsRequest(b, e, "bench", "TRIM_HORIZON", n)
+			if codec == "cbor" { // as the Java SDK and the KCL send it
+				var in map[string]any
+				if err := json.Unmarshal(body, &in); err != nil {
+					b.Fatal(err)
+				}
+				in["Limit"] = n
+				body, _ = wire.CBOREncMode.Marshal(in)
+				req.Header.Set("Content-Type", wire.CBOR{}.ContentType())
+			}
+			b.SetBytes(n * size)
+			b.ReportAllocs()
+			cpu := serveInLoopTo(b, e, req, body, io.Discard)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/n, "cpu-ns/record")
+		})
+	}
 }
 
 // putBacklog appends n records of size bytes to st's single shard, 500 at

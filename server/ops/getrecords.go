@@ -151,9 +151,9 @@ func (o *getRecordsOutput) release() {
 // a timestamp and the optional encryption type.
 const recordJSONOverhead = 160
 
-// streamJSONMin is the size from which the JSON response is streamed
-// (JSONStream) rather than encoded into one buffer.
-const streamJSONMin = 64 << 10
+// streamMin is the size from which a response is streamed (Stream)
+// rather than encoded into one buffer.
+const streamMin = 64 << 10
 
 // The JSON of a page around its records' values.
 const (
@@ -203,39 +203,63 @@ func (o *getRecordsOutput) jsonSize() int {
 // again as it grows.
 func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
 	dst = slices.Grow(dst, o.jsonSize())
-	e := getRecordsJSON{o: o, next: -1}
+	e := pageEncoder{o: o, next: -1}
 	dst, _ = e.NextChunk(dst, math.MaxInt)
 	return dst
 }
 
-// JSONStream returns the JSON response as a stream when it is large (a
+// AppendCBOR encodes the response straight from the mapped records, as
+// CBOREncMode would encode getRecordsShape.
+func (o *getRecordsOutput) AppendCBOR(dst []byte) []byte {
+	dst = slices.Grow(dst, o.cborLen())
+	e := pageEncoder{o: o, cbor: true, next: -1}
+	dst, _ = e.NextChunk(dst, math.MaxInt)
+	return dst
+}
+
+// Stream returns the response in codec c as a stream when it is large (a
 // page of megabytes), of its exact length, which encodes it from the
 // mapped records a chunk at a time as it is written and releases the
-// output once written; nil otherwise, for AppendJSON.
-func (o *getRecordsOutput) JSONStream() *wire.Stream {
-	if o.jsonSize() < streamJSONMin {
+// output once written; nil otherwise, for AppendJSON or AppendCBOR.
+func (o *getRecordsOutput) Stream(c wire.Codec) *wire.Stream {
+	var size int
+	_, isCBOR := c.(wire.CBOR)
+	switch {
+	case isCBOR:
+		if size = o.cborLen(); size < streamMin {
+			return nil
+		}
+	case o.jsonSize() < streamMin:
 		return nil
+	default:
+		size = o.jsonLen()
 	}
-	e := getRecordsJSONs.Get().(*getRecordsJSON)
-	*e = getRecordsJSON{o: o, next: -1}
-	return wire.NewStream(e, o.jsonLen())
+	e := pageEncoders.Get().(*pageEncoder)
+	*e = pageEncoder{o: o, cbor: isCBOR, next: -1}
+	return wire.NewStream(e, size)
 }
 
-// getRecordsJSON encodes a getRecordsOutput in JSON, in chunks
+// pageEncoder encodes a getRecordsOutput in JSON or CBOR, in chunks
 // (wire.Chunker): the head, records from next on, then the tail.
-type getRecordsJSON struct {
-	o    *getRecordsOutput
-	next int                // the next record to encode; -1 before the head
-	seqs shard.SeqFormatter // the records of a page have consecutive positions
+type pageEncoder struct {
+	o      *getRecordsOutput
+	cbor   bool
+	next   int                // the next record to encode; -1 before the head
+	seqs   shard.SeqFormatter // the records of a page have consecutive positions
+	digits [64]byte           // a sequence number, for CBOR's length head
 }
 
-var getRecordsJSONs = sync.Pool{New: func() any { return new(getRecordsJSON) }}
+var pageEncoders = sync.Pool{New: func() any { return new(pageEncoder) }}
 
 // NextChunk implements wire.Chunker.
-func (e *getRecordsJSON) NextChunk(dst []byte, limit int) ([]byte, bool) {
+func (e *pageEncoder) NextChunk(dst []byte, limit int) ([]byte, bool) {
 	o := e.o
 	if e.next < 0 {
-		dst = append(dst, jsonRecordsHead...)
+		if e.cbor {
+			dst = o.appendCBORHead(dst)
+		} else {
+			dst = append(dst, jsonRecordsHead...)
+		}
 		e.next = 0
 	}
 	id := o.shard.SeqID()
@@ -244,6 +268,10 @@ func (e *getRecordsJSON) NextChunk(dst []byte, limit int) ([]byte, bool) {
 			return dst, true
 		}
 		r := &o.res.Records[e.next]
+		if e.cbor {
+			dst = o.appendCBORRecord(dst, r, e.seqs.Append(e.digits[:0], id, r.Seq))
+			continue
+		}
 		if e.next > 0 {
 			dst = append(dst, ',')
 		}
@@ -260,14 +288,17 @@ func (e *getRecordsJSON) NextChunk(dst []byte, limit int) ([]byte, bool) {
 		}
 		dst = append(dst, '}')
 	}
+	if e.cbor {
+		return o.appendCBORTail(dst), false
+	}
 	return o.appendTail(dst), false
 }
 
 // Release implements wire.Chunker: the stream is done with the output.
-func (e *getRecordsJSON) Release() {
+func (e *pageEncoder) Release() {
 	e.o.release()
-	*e = getRecordsJSON{}
-	getRecordsJSONs.Put(e)
+	*e = pageEncoder{}
+	pageEncoders.Put(e)
 }
 
 // appendTail appends what follows the records: the child shards or the
@@ -310,44 +341,4 @@ func (o *getRecordsOutput) appendTail(dst []byte) []byte {
 // Date.toString in UTC): "Thu Jan 22 01:22:02 UTC 2015".
 func amzTime(t time.Time) string {
 	return t.UTC().Format("Mon Jan 02 15:04:05 UTC 2006")
-}
-
-// getRecordsShape is GetRecords' response in its wire shape.
-type getRecordsShape struct {
-	Records            []eventRecord
-	NextShardIterator  string `json:",omitempty"`
-	MillisBehindLatest int64
-	ChildShards        []childShard `json:",omitempty"`
-}
-
-func (o *getRecordsOutput) CBORShape() any {
-	out := &getRecordsShape{Records: make([]eventRecord, 0, len(o.res.Records)), MillisBehindLatest: o.res.MillisBehind}
-	id := o.shard.SeqID()
-	for _, r := range o.res.Records {
-		er := eventRecord{
-			SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
-			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
-			Data:                        r.Data,
-			PartitionKey:                string(r.PartitionKey),
-		}
-		if o.kms {
-			er.EncryptionType = "KMS"
-		}
-		out.Records = append(out.Records, er)
-	}
-	if o.res.AtEnd {
-		out.ChildShards = []childShard{}
-		for _, c := range o.children {
-			parents := []string{c.Parent()}
-			if p := c.AdjacentParent(); p != "" {
-				parents = append(parents, p)
-			}
-			r := c.HashRange()
-			out.ChildShards = append(out.ChildShards, childShard{ShardId: c.ID(), ParentShards: parents,
-				HashKeyRange: hashKeyRange{StartingHashKey: r.Start.String(), EndingHashKey: r.End.String()}})
-		}
-	} else {
-		out.NextShardIterator = string(o.nextIterator)
-	}
-	return out
 }

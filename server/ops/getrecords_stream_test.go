@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -14,14 +15,16 @@ import (
 	"github.com/shardlog/shardlog/shard"
 )
 
-// TestGetRecordsStreamMatchesAppendJSON reads the same large page three
-// times and checks that the stream announces the length of AppendJSON's
-// bytes and gives exactly them (read through WriteTo, and through Read
-// with buffers of many odd sizes): partition
-// keys that need escaping, records of many sizes, one larger than a chunk,
-// encrypted records, and the tail of an open shard and of a closed one
-// (child shards).
-func TestGetRecordsStreamMatchesAppendJSON(t *testing.T) {
+// TestGetRecordsStreamMatchesEncoders reads the same large page again and
+// again and checks, in JSON and in CBOR, that the hand-written encoding
+// equals the reference (JSON: it parses and holds the records; CBOR: the
+// bytes CBOREncMode writes for the page's wire shape, as the Java SDK
+// reads them), and that the stream announces its length and gives exactly
+// its bytes, read through WriteTo and through Read with buffers of many
+// odd sizes. The page has partition keys that need escaping, records of
+// many sizes, an empty one, one larger than a chunk, encrypted records,
+// and the tail of an open shard and of a closed one (child shards).
+func TestGetRecordsStreamMatchesEncoders(t *testing.T) {
 	s := newTestService(t)
 	st := mustCreateStream(t, s, "page")
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -29,8 +32,11 @@ func TestGetRecordsStreamMatchesAppendJSON(t *testing.T) {
 	var keys []shard.HashKey
 	for i := 0; i < 400; i++ {
 		size := rng.IntN(2000)
-		if i == 200 {
+		switch i {
+		case 200:
 			size = wire.StreamChunkBytes + 1000 // alone past a chunk
+		case 300:
+			size = 0
 		}
 		data := make([]byte, size)
 		for j := range data {
@@ -60,10 +66,26 @@ func TestGetRecordsStreamMatchesAppendJSON(t *testing.T) {
 		}
 		return o
 	}
-	check := func(t *testing.T, kms bool) {
+	check := func(t *testing.T, c wire.Codec, kms bool) {
 		o := page()
 		o.kms = kms
-		want := o.AppendJSON(nil)
+		var want []byte
+		if _, isCBOR := c.(wire.CBOR); isCBOR {
+			ref, err := wire.CBOREncMode.Marshal(cborReference(o))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.AppendCBOR(nil); !bytes.Equal(got, ref) {
+				t.Fatalf("AppendCBOR wrote %d bytes that differ from the encoder's %d (first at %d)", len(got), len(ref), firstDiff(got, ref))
+			}
+			want = ref
+		} else {
+			want = o.AppendJSON(nil)
+			var decoded struct{ Records []struct{ Data []byte } }
+			if err := json.Unmarshal(want, &decoded); err != nil || len(decoded.Records) != len(recs) || !bytes.Equal(decoded.Records[200].Data, recs[200].Data) {
+				t.Fatalf("AppendJSON's page: %d records, %v", len(decoded.Records), err)
+			}
+		}
 		iterator := append([]byte(nil), o.nextIterator...)
 		o.release()
 		// Each read issues its own iterator: give the others the first's.
@@ -73,20 +95,13 @@ func TestGetRecordsStreamMatchesAppendJSON(t *testing.T) {
 			o.kms = kms
 			return o
 		}
-		if !json.Valid(want) {
-			t.Fatal("AppendJSON's page is not JSON")
-		}
-		var decoded struct{ Records []struct{ Data []byte } }
-		if err := json.Unmarshal(want, &decoded); err != nil || len(decoded.Records) != len(recs) || !bytes.Equal(decoded.Records[200].Data, recs[200].Data) {
-			t.Fatalf("AppendJSON's page: %d records, %v", len(decoded.Records), err)
-		}
 
-		stream := samePage().JSONStream()
+		stream := samePage().Stream(c)
 		if stream == nil {
 			t.Fatalf("a page of %d bytes is not streamed", len(want))
 		}
 		if stream.Size() != len(want) {
-			t.Fatalf("stream announces %d bytes, AppendJSON wrote %d", stream.Size(), len(want))
+			t.Fatalf("stream announces %d bytes, the page is %d", stream.Size(), len(want))
 		}
 		var got bytes.Buffer
 		if _, err := stream.WriteTo(&got); err != nil {
@@ -94,10 +109,10 @@ func TestGetRecordsStreamMatchesAppendJSON(t *testing.T) {
 		}
 		stream.Close()
 		if !bytes.Equal(got.Bytes(), want) {
-			t.Fatalf("WriteTo wrote %d bytes that differ from AppendJSON's %d", got.Len(), len(want))
+			t.Fatalf("WriteTo wrote %d bytes that differ from the page's %d (first at %d)", got.Len(), len(want), firstDiff(got.Bytes(), want))
 		}
 
-		stream = samePage().JSONStream()
+		stream = samePage().Stream(c)
 		got.Reset()
 		buf := make([]byte, 70000)
 		for n := 1; ; n = n*7%69997 + 1 {
@@ -112,29 +127,85 @@ func TestGetRecordsStreamMatchesAppendJSON(t *testing.T) {
 		}
 		stream.Close()
 		if !bytes.Equal(got.Bytes(), want) {
-			t.Fatalf("Read read %d bytes that differ from AppendJSON's %d", got.Len(), len(want))
+			t.Fatalf("Read read %d bytes that differ from the page's %d", got.Len(), len(want))
 		}
 	}
-	t.Run("open", func(t *testing.T) { check(t, false) })
-	t.Run("encrypted", func(t *testing.T) { check(t, true) })
+	codecs := []wire.Codec{wire.JSON{}, wire.CBOR{}}
+	for _, c := range codecs {
+		t.Run(c.ContentType()+"/open", func(t *testing.T) { check(t, c, false) })
+		t.Run(c.ContentType()+"/encrypted", func(t *testing.T) { check(t, c, true) })
+	}
 	if err := st.UpdateShardCount(2); err != nil {
 		t.Fatal(err)
 	}
-	t.Run("closed", func(t *testing.T) {
-		o := page()
-		atEnd, children := o.res.AtEnd, len(o.children)
-		o.release()
-		if !atEnd || children == 0 {
-			t.Fatalf("the page of the closed shard: at end %v, %d children", atEnd, children)
-		}
-		check(t, false)
-	})
+	o := page()
+	atEnd, children := o.res.AtEnd, len(o.children)
+	o.release()
+	if !atEnd || children == 0 {
+		t.Fatalf("the page of the closed shard: at end %v, %d children", atEnd, children)
+	}
+	for _, c := range codecs {
+		t.Run(c.ContentType()+"/closed", func(t *testing.T) { check(t, c, false) })
+	}
 
 	// A small page is encoded at once.
-	o := page()
+	o = page()
 	defer o.release()
 	o.res.Records = o.res.Records[:3]
-	if o.JSONStream() != nil {
-		t.Fatal("a page of three small records is streamed")
+	for _, c := range codecs {
+		if o.Stream(c) != nil {
+			t.Fatalf("a page of three small records is streamed in %s", c.ContentType())
+		}
 	}
+}
+
+// firstDiff is the first offset where a and b differ.
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// getRecordsShape is GetRecords' response in its wire shape, which
+// CBOREncMode encodes as AppendCBOR must.
+type getRecordsShape struct {
+	Records            []eventRecord
+	NextShardIterator  string `json:",omitempty"`
+	MillisBehindLatest int64
+	ChildShards        []childShard `json:",omitempty"`
+}
+
+// cborReference copies o into its wire shape.
+func cborReference(o *getRecordsOutput) *getRecordsShape {
+	out := &getRecordsShape{Records: make([]eventRecord, 0, len(o.res.Records)), MillisBehindLatest: o.res.MillisBehind}
+	id := o.shard.SeqID()
+	for _, r := range o.res.Records {
+		er := eventRecord{
+			SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
+			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
+			Data:                        r.Data,
+			PartitionKey:                string(r.PartitionKey),
+		}
+		if o.kms {
+			er.EncryptionType = "KMS"
+		}
+		out.Records = append(out.Records, er)
+	}
+	if o.res.AtEnd {
+		for _, c := range o.children {
+			parents := []string{c.Parent()}
+			if p := c.AdjacentParent(); p != "" {
+				parents = append(parents, p)
+			}
+			r := c.HashRange()
+			out.ChildShards = append(out.ChildShards, childShard{ShardId: c.ID(), ParentShards: parents,
+				HashKeyRange: hashKeyRange{StartingHashKey: r.Start.String(), EndingHashKey: r.End.String()}})
+		}
+	} else {
+		out.NextShardIterator = string(o.nextIterator)
+	}
+	return out
 }

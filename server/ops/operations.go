@@ -127,10 +127,13 @@ const (
 // after the response bytes are fully encoded.
 type releaser interface{ release() }
 
-// jsonStreamer is implemented by response structs that may be too large
-// to encode at once: JSONStream returns their JSON as a stream, which then
-// owns the struct (and releases it), or nil to encode it with AppendJSON.
-type jsonStreamer interface{ JSONStream() *wire.Stream }
+// streamer is implemented by response structs that may be too large to
+// encode at once: Stream returns their encoding in codec c as a stream,
+// which then owns the struct (and releases it), or nil to encode it at
+// once.
+type streamer interface {
+	Stream(c wire.Codec) *wire.Stream
+}
 
 // resetter is implemented by request structs that keep buffers across the
 // requests of the handler's pool: reset empties the struct as zeroing it
@@ -174,11 +177,9 @@ func Handler[In, Out any](fn func(s *Service, in *In) (*Out, error)) CallFunc {
 		if err != nil {
 			return dst, nil, err
 		}
-		if st, ok := any(out).(jsonStreamer); ok {
-			if _, isJSON := c.(wire.JSON); isJSON {
-				if stream := st.JSONStream(); stream != nil {
-					return dst, stream, nil
-				}
+		if st, ok := any(out).(streamer); ok {
+			if stream := st.Stream(c); stream != nil {
+				return dst, stream, nil
 			}
 		}
 		if r, ok := any(out).(releaser); ok {

@@ -65,6 +65,9 @@ func (CBOR) Decode(body []byte, v any) error {
 }
 
 func (CBOR) Encode(dst []byte, v any) ([]byte, error) {
+	if a, ok := v.(CBORAppender); ok {
+		return a.AppendCBOR(dst), nil
+	}
 	if s, ok := v.(CBORShaper); ok {
 		v = s.CBORShape()
 	}
