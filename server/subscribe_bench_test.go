@@ -1,13 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/rs/zerolog"
+
+	"github.com/shardlog/shardlog/server/wire"
 )
 
 // BenchmarkSubscribeToShardHandler measures the server's side of pushing a
@@ -46,24 +48,34 @@ func BenchmarkSubscribeToShardHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]any{
+	in := map[string]any{
 		"ConsumerARN": info.ARN, "ShardId": "shardId-000000000000",
 		"StartingPosition": map[string]string{"Type": "TRIM_HORIZON"},
-	})
-	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", strings.NewReader(string(body)))
-	req.Header.Set("X-Amz-Target", subscribeTarget)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	shapeAuth(req)
-	var out byteCounter
-	b.SetBytes(n * size)
-	b.ReportAllocs()
-	cpu := serveInLoopTo(b, e, req, body, &out)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/n, "cpu-ns/record")
-	// Each push carries every record's data in base64, so fewer bytes than
-	// that means the subscription ended before the backlog was sent.
-	if got, want := out.n.Load()/int64(b.N), int64(n*((size+2)/3*4)); got < want {
-		b.Fatalf("%d bytes pushed per subscription, want at least %d", got, want)
+	}
+	for _, c := range []wire.Codec{wire.JSON{}, wire.CBOR{}} {
+		name, dataBytes := "json", (size+2)/3*4 // base64
+		body, _ := json.Marshal(in)
+		if _, isCBOR := c.(wire.CBOR); isCBOR { // as the Java SDK and the KCL send it
+			name, dataBytes = "cbor", size
+			body, _ = wire.CBOREncMode.Marshal(in)
+		}
+		b.Run(name, func(b *testing.B) {
+			req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
+			req.Header.Set("X-Amz-Target", subscribeTarget)
+			req.Header.Set("Content-Type", c.ContentType())
+			shapeAuth(req)
+			var out byteCounter
+			b.SetBytes(n * size)
+			b.ReportAllocs()
+			cpu := serveInLoopTo(b, e, req, body, &out)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/n, "cpu-ns/record")
+			// Each push carries every record's data, so fewer bytes than
+			// that means the subscription ended before the backlog was sent.
+			if got, want := out.n.Load()/int64(b.N), int64(n*dataBytes); got < want {
+				b.Fatalf("%d bytes pushed per subscription, want at least %d", got, want)
+			}
+		})
 	}
 }
 

@@ -3,7 +3,6 @@ package ops
 import (
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/shardlog/shardlog/server/wire"
 
@@ -29,47 +28,48 @@ type subscribeToShardEvent struct {
 	seqs shard.SeqFormatter
 }
 
-// subscribeToShardEventShape is the Kinesis SubscribeToShardEvent structure,
-// the wire shape of subscribeToShardEvent.
-type subscribeToShardEventShape struct {
-	Records []eventRecord
-	// ContinuationSequenceNumber is nil in the last event of a closed shard.
-	ContinuationSequenceNumber *string `json:",omitempty"`
-	MillisBehindLatest         int64
-	ChildShards                []childShard `json:",omitempty"`
-}
-
-// eventRecord is the Kinesis Record structure as events carry it.
-type eventRecord struct {
-	SequenceNumber              string
-	ApproximateArrivalTimestamp wire.EpochTime
-	Data                        []byte
-	PartitionKey                string
-	EncryptionType              string `json:",omitempty"`
-}
-
-// CBORShape copies the event into its wire shape.
-func (e *subscribeToShardEvent) CBORShape() any {
-	out := &subscribeToShardEventShape{
-		Records:                    make([]eventRecord, 0, len(e.records)),
-		ContinuationSequenceNumber: e.continuation,
-		MillisBehindLatest:         e.millisBehind,
-		ChildShards:                e.childShards,
-	}
+// AppendCBOR encodes the event without reflection or a copy of the
+// records, as CBOREncMode encodes its wire shape (see getrecords_cbor.go).
+// It sizes dst once for the whole event.
+func (e *subscribeToShardEvent) AppendCBOR(dst []byte) []byte {
+	need := 256
 	for _, r := range e.records {
-		er := eventRecord{
-			SequenceNumber:              string(shard.FormatSequenceNumber(nil, e.seqID, r.Seq)),
-			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
-			Data:                        r.Data,
-			PartitionKey:                string(r.PartitionKey),
-		}
-		if e.kms {
-			er.EncryptionType = "KMS"
-		}
-		out.Records = append(out.Records, er)
+		need += len(r.Data) + len(r.PartitionKey) + recordCBOROverhead
 	}
-	return out
+	dst = slices.Grow(dst, need)
+	members := uint64(2) // Records, MillisBehindLatest
+	if e.continuation != nil {
+		members++
+	}
+	if len(e.childShards) > 0 {
+		members++
+	}
+	dst = appendCBORRecordsHead(dst, members, len(e.records))
+	var digits [64]byte
+	for i := range e.records {
+		r := &e.records[i]
+		dst = appendCBORRecord(dst, r, e.seqs.Append(digits[:0], e.seqID, r.Seq), e.kms)
+	}
+	if e.continuation != nil {
+		dst = append(dst, cborContinuation...)
+		dst = wire.AppendCBORText(dst, *e.continuation)
+	}
+	dst = append(dst, cborMillisBehind...)
+	dst = wire.AppendCBORInt(dst, e.millisBehind)
+	if len(e.childShards) > 0 {
+		dst = append(dst, cborChildShards...)
+		dst = wire.AppendCBORHead(dst, wire.CBORArray, uint64(len(e.childShards)))
+		for _, c := range e.childShards {
+			dst = appendCBORChildShard(dst, c.ShardId, c.ParentShards, c.HashKeyRange.StartingHashKey, c.HashKeyRange.EndingHashKey)
+		}
+	}
+	return dst
 }
+
+// recordCBOROverhead bounds the bytes of one record's CBOR besides its data
+// and partition key: member names, heads, a 56-digit sequence number and a
+// timestamp.
+const recordCBOROverhead = 180
 
 // AppendJSON encodes the event without reflection or a copy of the records,
 // as encoding/json encodes its wire shape. It sizes dst once for the whole

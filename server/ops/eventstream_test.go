@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 
+	"github.com/shardlog/shardlog/server/wire"
 	"github.com/shardlog/shardlog/shard"
 )
 
-// TestSubscribeToShardEventJSON: the hand-written encoding of an event is
-// byte for byte what encoding/json writes for its wire shape (without HTML
-// escaping), across
-// events of one subscription (the sequence formatter carries over), with
-// and without KMS, a continuation or child shards.
-func TestSubscribeToShardEventJSON(t *testing.T) {
+// TestSubscribeToShardEventEncoders: the hand-written encodings of an
+// event are byte for byte what encoding/json (without HTML escaping) and
+// CBOREncMode write for its wire shape, across events of one subscription
+// (the sequence formatter carries over), with and without KMS, a
+// continuation or child shards.
+func TestSubscribeToShardEventEncoders(t *testing.T) {
 	id := shard.SeqID{EpochMs: 1700000000123, Index: 7}
 	recs := func(from uint64, n int) []shard.Record {
 		out := make([]shard.Record, n)
@@ -36,11 +38,20 @@ func TestSubscribeToShardEventJSON(t *testing.T) {
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetEscapeHTML(false) // as wire.AppendJSONString
-		if err := enc.Encode(ev.CBORShape()); err != nil {
+		if err := enc.Encode(eventReference(&ev)); err != nil {
 			t.Fatal(err)
 		}
+		formatter := ev.seqs // each encoding formats the same positions
 		if got := string(ev.AppendJSON(nil)) + "\n"; got != want.String() {
 			t.Fatalf("AppendJSON = %s\nwant          %s", got, want.String())
+		}
+		ev.seqs = formatter
+		wantCBOR, err := wire.CBOREncMode.Marshal(eventReference(&ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.AppendCBOR(nil); !bytes.Equal(got, wantCBOR) {
+			t.Fatalf("AppendCBOR = % x\nwant         % x", got, wantCBOR)
 		}
 	}
 	f(recs(0, 3), false, &cont, nil)
@@ -56,9 +67,57 @@ func TestSubscribeToShardEventJSON(t *testing.T) {
 	})
 
 	// The last event of a closed shard says ChildShards even when it has
-	// none (encoding/json would omit the empty list), as GetRecords does.
+	// none (encoding/json would omit the empty list), as GetRecords does;
+	// CBOR omits it, as its encoder does.
 	ev.records, ev.continuation, ev.childShards = nil, nil, []childShard{}
 	if got, want := string(ev.AppendJSON(nil)), `{"Records":[],"MillisBehindLatest":1234,"ChildShards":[]}`; got != want {
 		t.Fatalf("AppendJSON = %s, want %s", got, want)
 	}
+	if want, _ := wire.CBOREncMode.Marshal(eventReference(&ev)); !bytes.Equal(ev.AppendCBOR(nil), want) {
+		t.Fatalf("AppendCBOR = % x, want % x", ev.AppendCBOR(nil), want)
+	}
+}
+
+// subscribeToShardEventShape is the Kinesis SubscribeToShardEvent
+// structure, the wire shape of subscribeToShardEvent.
+type subscribeToShardEventShape struct {
+	Records []eventRecord
+	// ContinuationSequenceNumber is nil in the last event of a closed shard.
+	ContinuationSequenceNumber *string `json:",omitempty"`
+	MillisBehindLatest         int64
+	ChildShards                []childShard `json:",omitempty"`
+}
+
+// eventRecord is the Kinesis Record structure as events and GetRecords
+// pages carry it.
+type eventRecord struct {
+	SequenceNumber              string
+	ApproximateArrivalTimestamp wire.EpochTime
+	Data                        []byte
+	PartitionKey                string
+	EncryptionType              string `json:",omitempty"`
+}
+
+// eventReference copies e into its wire shape, which the encoders encode
+// as AppendJSON and AppendCBOR must.
+func eventReference(e *subscribeToShardEvent) *subscribeToShardEventShape {
+	out := &subscribeToShardEventShape{
+		Records:                    make([]eventRecord, 0, len(e.records)),
+		ContinuationSequenceNumber: e.continuation,
+		MillisBehindLatest:         e.millisBehind,
+		ChildShards:                e.childShards,
+	}
+	for _, r := range e.records {
+		er := eventRecord{
+			SequenceNumber:              string(shard.FormatSequenceNumber(nil, e.seqID, r.Seq)),
+			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
+			Data:                        r.Data,
+			PartitionKey:                string(r.PartitionKey),
+		}
+		if e.kms {
+			er.EncryptionType = "KMS"
+		}
+		out.Records = append(out.Records, er)
+	}
+	return out
 }

@@ -269,7 +269,7 @@ func (e *pageEncoder) NextChunk(dst []byte, limit int) ([]byte, bool) {
 		}
 		r := &o.res.Records[e.next]
 		if e.cbor {
-			dst = o.appendCBORRecord(dst, r, e.seqs.Append(e.digits[:0], id, r.Seq))
+			dst = appendCBORRecord(dst, r, e.seqs.Append(e.digits[:0], id, r.Seq), o.kms)
 			continue
 		}
 		if e.next > 0 {

@@ -5,15 +5,18 @@ import (
 	"github.com/shardlog/shardlog/shard"
 )
 
-// The CBOR of a GetRecords page is what CBOREncMode writes for its wire
-// shape, a map of these members in this order (empty ones omitted):
+// The CBOR of a GetRecords page, or of a SubscribeToShardEvent, is what
+// CBOREncMode writes for its wire shape: a map of these members in this
+// order, empty ones omitted:
 //
-//	Records            []{SequenceNumber, ApproximateArrivalTimestamp, Data, PartitionKey, EncryptionType}
-//	NextShardIterator  string
-//	MillisBehindLatest int64
-//	ChildShards        []{ShardId, ParentShards []string, HashKeyRange{StartingHashKey, EndingHashKey}}
+//	Records                    []{SequenceNumber, ApproximateArrivalTimestamp, Data, PartitionKey, EncryptionType}
+//	NextShardIterator          string (GetRecords)
+//	ContinuationSequenceNumber string (events)
+//	MillisBehindLatest         int64
+//	ChildShards                []{ShardId, ParentShards []string, HashKeyRange{StartingHashKey, EndingHashKey}}
 //
-// TestGetRecordsCBORMatchesEncoder holds the two to the same bytes.
+// TestGetRecordsStreamMatchesEncoders and TestSubscribeToShardEventCBOR
+// hold them to the same bytes.
 
 // cborKey is a member name encoded as a CBOR text string.
 func cborKey(name string) string { return string(wire.AppendCBORText(nil, name)) }
@@ -21,6 +24,7 @@ func cborKey(name string) string { return string(wire.AppendCBORText(nil, name))
 var (
 	cborRecords         = cborKey("Records")
 	cborNextIterator    = cborKey("NextShardIterator")
+	cborContinuation    = cborKey("ContinuationSequenceNumber")
 	cborMillisBehind    = cborKey("MillisBehindLatest")
 	cborChildShards     = cborKey("ChildShards")
 	cborSeqNumber       = cborKey("SequenceNumber")
@@ -46,24 +50,30 @@ func (o *getRecordsOutput) cborMembers() uint64 {
 	return n
 }
 
+// appendCBORHead appends what precedes the records.
+func (o *getRecordsOutput) appendCBORHead(dst []byte) []byte {
+	return appendCBORRecordsHead(dst, o.cborMembers(), len(o.res.Records))
+}
+
+// appendCBORRecordsHead appends the head of a map of members members
+// whose first, Records, holds n records.
+func appendCBORRecordsHead(dst []byte, members uint64, n int) []byte {
+	dst = wire.AppendCBORHead(dst, wire.CBORMap, members)
+	dst = append(dst, cborRecords...)
+	return wire.AppendCBORHead(dst, wire.CBORArray, uint64(n))
+}
+
 // recordMembers is how many members a record's map holds.
-func (o *getRecordsOutput) recordMembers() uint64 {
-	if o.kms {
+func recordMembers(kms bool) uint64 {
+	if kms {
 		return 5
 	}
 	return 4
 }
 
-// appendCBORHead appends what precedes the records.
-func (o *getRecordsOutput) appendCBORHead(dst []byte) []byte {
-	dst = wire.AppendCBORHead(dst, wire.CBORMap, o.cborMembers())
-	dst = append(dst, cborRecords...)
-	return wire.AppendCBORHead(dst, wire.CBORArray, uint64(len(o.res.Records)))
-}
-
 // appendCBORRecord appends r, whose sequence number is seq.
-func (o *getRecordsOutput) appendCBORRecord(dst []byte, r *shard.Record, seq []byte) []byte {
-	dst = wire.AppendCBORHead(dst, wire.CBORMap, o.recordMembers())
+func appendCBORRecord(dst []byte, r *shard.Record, seq []byte, kms bool) []byte {
+	dst = wire.AppendCBORHead(dst, wire.CBORMap, recordMembers(kms))
 	dst = append(dst, cborSeqNumber...)
 	dst = wire.AppendCBORText(dst, seq)
 	dst = append(dst, cborArrival...)
@@ -72,10 +82,28 @@ func (o *getRecordsOutput) appendCBORRecord(dst []byte, r *shard.Record, seq []b
 	dst = wire.AppendCBORBlob(dst, r.Data)
 	dst = append(dst, cborPartitionKey...)
 	dst = wire.AppendCBORText(dst, r.PartitionKey)
-	if o.kms {
+	if kms {
 		dst = append(dst, cborEncryption...)
 	}
 	return dst
+}
+
+// appendCBORChildShard appends one ChildShard.
+func appendCBORChildShard(dst []byte, id string, parents []string, start, end string) []byte {
+	dst = wire.AppendCBORHead(dst, wire.CBORMap, 3)
+	dst = append(dst, cborShardID...)
+	dst = wire.AppendCBORText(dst, id)
+	dst = append(dst, cborParentShards...)
+	dst = wire.AppendCBORHead(dst, wire.CBORArray, uint64(len(parents)))
+	for _, p := range parents {
+		dst = wire.AppendCBORText(dst, p)
+	}
+	dst = append(dst, cborHashKeyRange...)
+	dst = wire.AppendCBORHead(dst, wire.CBORMap, 2)
+	dst = append(dst, cborStartingHashKey...)
+	dst = wire.AppendCBORText(dst, start)
+	dst = append(dst, cborEndingHashKey...)
+	return wire.AppendCBORText(dst, end)
 }
 
 // appendCBORTail appends what follows the records.
@@ -92,27 +120,13 @@ func (o *getRecordsOutput) appendCBORTail(dst []byte) []byte {
 	dst = append(dst, cborChildShards...)
 	dst = wire.AppendCBORHead(dst, wire.CBORArray, uint64(len(o.children)))
 	for _, c := range o.children {
-		dst = wire.AppendCBORHead(dst, wire.CBORMap, 3)
-		dst = append(dst, cborShardID...)
-		dst = wire.AppendCBORText(dst, c.ID())
-		dst = append(dst, cborParentShards...)
-		adjacent := c.AdjacentParent()
-		parents := uint64(1)
-		if adjacent != "" {
-			parents = 2
-		}
-		dst = wire.AppendCBORHead(dst, wire.CBORArray, parents)
-		dst = wire.AppendCBORText(dst, c.Parent())
-		if adjacent != "" {
-			dst = wire.AppendCBORText(dst, adjacent)
+		parents := [2]string{c.Parent(), c.AdjacentParent()}
+		n := 1
+		if parents[1] != "" {
+			n = 2
 		}
 		r := c.HashRange()
-		dst = append(dst, cborHashKeyRange...)
-		dst = wire.AppendCBORHead(dst, wire.CBORMap, 2)
-		dst = append(dst, cborStartingHashKey...)
-		dst = wire.AppendCBORText(dst, r.Start.String())
-		dst = append(dst, cborEndingHashKey...)
-		dst = wire.AppendCBORText(dst, r.End.String())
+		dst = appendCBORChildShard(dst, c.ID(), parents[:n], r.Start.String(), r.End.String())
 	}
 	return dst
 }
@@ -125,7 +139,7 @@ func (o *getRecordsOutput) cborLen() int {
 	id := o.shard.SeqID()
 	var seqs shard.SeqFormatter
 	var digits [64]byte
-	fixed := wire.CBORHeadLen(o.recordMembers()) + len(cborSeqNumber) + len(cborArrival) + len(cborData) + len(cborPartitionKey)
+	fixed := wire.CBORHeadLen(recordMembers(o.kms)) + len(cborSeqNumber) + len(cborArrival) + len(cborData) + len(cborPartitionKey)
 	if o.kms {
 		fixed += len(cborEncryption)
 	}
