@@ -101,23 +101,28 @@ type eventRecord struct {
 // eventReference copies e into its wire shape, which the encoders encode
 // as AppendJSON and AppendCBOR must.
 func eventReference(e *subscribeToShardEvent) *subscribeToShardEventShape {
-	out := &subscribeToShardEventShape{
-		Records:                    make([]eventRecord, 0, len(e.records)),
+	return &subscribeToShardEventShape{
+		Records:                    referenceRecords(e.records, e.seqID, e.kms),
 		ContinuationSequenceNumber: e.continuation,
 		MillisBehindLatest:         e.millisBehind,
 		ChildShards:                e.childShards,
 	}
-	for _, r := range e.records {
+}
+
+// referenceRecords copies records of the shard id into their wire shape.
+func referenceRecords(records []shard.Record, id shard.SeqID, kms bool) []eventRecord {
+	out := make([]eventRecord, 0, len(records))
+	for _, r := range records {
 		er := eventRecord{
-			SequenceNumber:              string(shard.FormatSequenceNumber(nil, e.seqID, r.Seq)),
+			SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
 			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
 			Data:                        r.Data,
 			PartitionKey:                string(r.PartitionKey),
 		}
-		if e.kms {
+		if kms {
 			er.EncryptionType = "KMS"
 		}
-		out.Records = append(out.Records, er)
+		out = append(out, er)
 	}
 	return out
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -180,20 +179,7 @@ type getRecordsShape struct {
 
 // cborReference copies o into its wire shape.
 func cborReference(o *getRecordsOutput) *getRecordsShape {
-	out := &getRecordsShape{Records: make([]eventRecord, 0, len(o.res.Records)), MillisBehindLatest: o.res.MillisBehind}
-	id := o.shard.SeqID()
-	for _, r := range o.res.Records {
-		er := eventRecord{
-			SequenceNumber:              string(shard.FormatSequenceNumber(nil, id, r.Seq)),
-			ApproximateArrivalTimestamp: wire.EpochTime{Time: time.UnixMilli(r.ArrivalMs)},
-			Data:                        r.Data,
-			PartitionKey:                string(r.PartitionKey),
-		}
-		if o.kms {
-			er.EncryptionType = "KMS"
-		}
-		out.Records = append(out.Records, er)
-	}
+	out := &getRecordsShape{Records: referenceRecords(o.res.Records, o.shard.SeqID(), o.kms), MillisBehindLatest: o.res.MillisBehind}
 	if o.res.AtEnd {
 		for _, c := range o.children {
 			parents := []string{c.Parent()}
