@@ -228,33 +228,36 @@ func (o *putRecordsOutput) AppendJSON(dst []byte) []byte {
 	return append(dst, `"NONE"}`...)
 }
 
-// putRecordsShape is PutRecords' response in its wire shape.
-type putRecordsShape struct {
-	FailedRecordCount int
-	Records           []putRecordsResultEntry
-	EncryptionType    string
-}
-
-type putRecordsResultEntry struct {
-	SequenceNumber string `json:",omitempty"`
-	ShardId        string `json:",omitempty"`
-	ErrorCode      string `json:",omitempty"`
-	ErrorMessage   string `json:",omitempty"`
-}
-
-func (o *putRecordsOutput) CBORShape() any {
-	out := &putRecordsShape{FailedRecordCount: o.failed, Records: make([]putRecordsResultEntry, 0, len(o.results)), EncryptionType: "NONE"}
-	if o.kms {
-		out.EncryptionType = "KMS"
-	}
+// AppendCBOR encodes the response without reflection, as CBOREncMode
+// encodes its wire shape: a map of FailedRecordCount, Records (each a map
+// of SequenceNumber and ShardId, or of ErrorCode and ErrorMessage) and
+// EncryptionType.
+func (o *putRecordsOutput) AppendCBOR(dst []byte) []byte {
+	dst = wire.AppendCBORHead(dst, wire.CBORMap, 3)
+	dst = append(dst, cborFailedCount...)
+	dst = wire.AppendCBORInt(dst, int64(o.failed))
+	dst = append(dst, cborRecords...)
+	dst = wire.AppendCBORHead(dst, wire.CBORArray, uint64(len(o.results)))
+	var digits [64]byte
 	for i := range o.results {
 		r := &o.results[i]
+		dst = wire.AppendCBORHead(dst, wire.CBORMap, 2)
 		if r.Err != nil {
 			code, msg := recordError(r.Err)
-			out.Records = append(out.Records, putRecordsResultEntry{ErrorCode: code, ErrorMessage: msg})
+			dst = append(dst, cborErrorCode...)
+			dst = wire.AppendCBORText(dst, code)
+			dst = append(dst, cborErrorMessage...)
+			dst = wire.AppendCBORText(dst, msg)
 			continue
 		}
-		out.Records = append(out.Records, putRecordsResultEntry{SequenceNumber: r.Shard.SequenceNumber(r.Seq), ShardId: r.Shard.ID()})
+		dst = append(dst, cborSeqNumber...)
+		dst = wire.AppendCBORText(dst, o.appendSeq(digits[:0], r))
+		dst = append(dst, cborShardID...)
+		dst = wire.AppendCBORText(dst, r.Shard.ID())
 	}
-	return out
+	dst = append(dst, cborEncryptionType...)
+	if o.kms {
+		return wire.AppendCBORText(dst, "KMS")
+	}
+	return wire.AppendCBORText(dst, "NONE")
 }

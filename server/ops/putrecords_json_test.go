@@ -1,10 +1,18 @@
 package ops
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/shardlog/shardlog/server/wire"
+	"github.com/shardlog/shardlog/shard"
 )
 
 // FuzzPutRecordsDecode checks the fast PutRecords decoder against
@@ -144,4 +152,74 @@ func TestPutRecordsInputReuse(t *testing.T) {
 			t.Fatalf("entry %d past the request: %+v", len(pooled.Records)+i, r)
 		}
 	}
+}
+
+// TestPutRecordsOutputEncoders: AppendJSON and AppendCBOR of a PutRecords
+// response, with records stored on two shards, a throttled one and a
+// failed one, in an encrypted stream and not, are the bytes encoding/json
+// and CBOREncMode write for its wire shape.
+func TestPutRecordsOutputEncoders(t *testing.T) {
+	s := newTestService(t)
+	st, err := s.store.CreateStream(shard.StreamConfig{Name: "batch", ShardCount: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &putRecordsInput{StreamName: aws.String("batch")}
+	for i := 0; i < 20; i++ {
+		in.Records = append(in.Records, putRecordsEntry{Data: []byte{byte(i)}, PartitionKey: aws.String(fmt.Sprintf("pk-%d", i))})
+	}
+	for _, kms := range []bool{false, true} {
+		o, err := s.putRecords(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.kms = kms
+		o.results[3].Err = s.throttled(st, o.results[3].Shard)
+		o.results[5].Err = errors.New("a disk failed")
+		o.failed = 2
+		ref := &putRecordsShape{FailedRecordCount: o.failed, EncryptionType: "NONE"}
+		if kms {
+			ref.EncryptionType = "KMS"
+		}
+		for i := range o.results {
+			r := &o.results[i]
+			if r.Err != nil {
+				code, msg := recordError(r.Err)
+				ref.Records = append(ref.Records, putRecordsResultEntry{ErrorCode: code, ErrorMessage: msg})
+				continue
+			}
+			ref.Records = append(ref.Records, putRecordsResultEntry{SequenceNumber: r.Shard.SequenceNumber(r.Seq), ShardId: r.Shard.ID()})
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ref); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(o.AppendJSON(nil)) + "\n"; got != want.String() {
+			t.Fatalf("AppendJSON = %s\nwant %s", got, want.String())
+		}
+		wantCBOR, err := wire.CBOREncMode.Marshal(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.AppendCBOR(nil); !bytes.Equal(got, wantCBOR) {
+			t.Fatalf("AppendCBOR = % x\nwant % x", got, wantCBOR)
+		}
+		o.release()
+	}
+}
+
+// putRecordsShape is PutRecords' response in its wire shape.
+type putRecordsShape struct {
+	FailedRecordCount int
+	Records           []putRecordsResultEntry
+	EncryptionType    string
+}
+
+type putRecordsResultEntry struct {
+	SequenceNumber string `json:",omitempty"`
+	ShardId        string `json:",omitempty"`
+	ErrorCode      string `json:",omitempty"`
+	ErrorMessage   string `json:",omitempty"`
 }
