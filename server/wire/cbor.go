@@ -58,6 +58,13 @@ func (CBOR) Decode(body []byte, v any) error {
 	if len(body) == 0 {
 		return &APIError{Type: Serialization}
 	}
+	if fd, ok := v.(CBORDecoder); ok {
+		if err := fd.DecodeCBOR(body); err == nil {
+			return nil
+		}
+		// Start again from zero: the fast path may have filled some fields.
+		reflect.ValueOf(v).Elem().SetZero()
+	}
 	if err := CBORDecMode.Unmarshal(body, v); err != nil {
 		return cborSerializationError(err)
 	}

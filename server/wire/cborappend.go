@@ -12,6 +12,17 @@ type CBORAppender interface {
 	AppendCBOR(dst []byte) []byte
 }
 
+// CBORDecoder is implemented by request structs on hot paths that decode
+// the common, well-formed request without reflection. DecodeCBOR returns
+// an error for anything it does not handle; the codec then decodes with
+// CBORDecMode, which also words the errors. The result must equal
+// CBORDecMode's for every input DecodeCBOR accepts (FuzzPutRecordsDecodeCBOR
+// checks this). Decoded strings and blobs may alias body, which outlives
+// the request struct.
+type CBORDecoder interface {
+	DecodeCBOR(body []byte) error
+}
+
 // CBOR major types.
 const (
 	CBORUint  = 0 << 5
