@@ -15,7 +15,7 @@ import (
 //	MillisBehindLatest         int64
 //	ChildShards                []{ShardId, ParentShards []string, HashKeyRange{StartingHashKey, EndingHashKey}}
 //
-// TestGetRecordsStreamMatchesEncoders and TestSubscribeToShardEventCBOR
+// TestGetRecordsStreamMatchesEncoders and TestSubscribeToShardEventEncoders
 // hold them to the same bytes.
 
 // cborKey is a member name encoded as a CBOR text string.

@@ -148,11 +148,12 @@ type resetter interface{ reset() }
 //
 // In is the request struct: exported fields named and typed as the Kinesis
 // members (pointers for optional scalars so that "absent" can be told from
-// zero, []byte for blobs, wire.EpochTime for timestamps). It is pooled: fn must
-// not keep it, or anything aliasing it, after returning. Out is the response
-// struct, encoded by the codec after fn returns; it may implement
-// jsonAppender to skip reflection and releaser to free resources after
-// encoding.
+// zero, []byte for blobs, wire.EpochTime for timestamps); it may implement
+// wire.JSONDecoder and wire.CBORDecoder to skip reflection. It is pooled:
+// fn must not keep it, or anything aliasing it, after returning. Out is the
+// response struct, encoded by the codec after fn returns; it may implement
+// wire.JSONAppender and wire.CBORAppender to skip reflection, streamer to
+// be streamed when large, and releaser to free resources after encoding.
 func Handler[In, Out any](fn func(s *Service, in *In) (*Out, error)) CallFunc {
 	pool := &sync.Pool{New: func() any { return new(In) }}
 	fields := fieldsOf(reflect.TypeFor[In]())

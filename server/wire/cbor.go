@@ -18,16 +18,11 @@ import (
 // (not the seconds RFC 8949 specifies). Errors are a map with "__type" and
 // "message" ("Message" for a SerializationException: messageKey).
 //
-// Responses whose structs hold opaque state (GetRecords, PutRecords, whose
-// JSON is hand-written) implement cborShaper to hand the codec a plain
-// struct of the wire shape.
+// The hot paths skip reflection: requests that implement CBORDecoder
+// (PutRecords) and responses that implement CBORAppender (GetRecords,
+// PutRecords, SubscribeToShard events) are decoded and encoded by hand,
+// to the same bytes (cborappend.go).
 type CBOR struct{}
-
-// CBORShaper is implemented by response structs whose fields are not the
-// wire shape; cborShape returns a value that is, valid until release.
-type CBORShaper interface {
-	CBORShape() any
-}
 
 var (
 	CBORDecMode = func() cbor.DecMode {
@@ -74,9 +69,6 @@ func (CBOR) Decode(body []byte, v any) error {
 func (CBOR) Encode(dst []byte, v any) ([]byte, error) {
 	if a, ok := v.(CBORAppender); ok {
 		return a.AppendCBOR(dst), nil
-	}
-	if s, ok := v.(CBORShaper); ok {
-		v = s.CBORShape()
 	}
 	b, err := CBOREncMode.Marshal(v)
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 // A Codec turns request bodies into request structs and response structs
 // into response bodies: JSON (application/x-amz-json-1.1) and CBOR
 // (application/x-amz-cbor-1.1), over the same structs, each with its own
-// optional fast-path interfaces (JSONAppender and JSONDecoder, CBORShaper).
+// optional fast-path interfaces (JSONAppender and JSONDecoder,
+// CBORAppender and CBORDecoder).
 // Codecs are stateless and safe for concurrent use.
 type Codec interface {
 	// ContentType is the Content-Type of responses.

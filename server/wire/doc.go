@@ -7,7 +7,10 @@
 //   - the codecs (codec.go, cbor.go): AWS JSON 1.1 and CBOR 1.1 over the
 //     same request and response structs, chosen by Content-Type
 //     (RequestCodec), with the hot-path interfaces JSONAppender,
-//     JSONDecoder and CBORShaper, and EpochTime for timestamps;
+//     JSONDecoder, CBORAppender and CBORDecoder, and EpochTime for
+//     timestamps;
+//   - the streamed response bodies (stream.go): Stream, which encodes a
+//     large answer a chunk at a time while it is written, and Gate;
 //   - the errors (errors.go): every error type ("__type") with its HTTP
 //     status in one table (ErrorStatus), and APIError, the error the client
 //     sees;
