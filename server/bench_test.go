@@ -139,13 +139,23 @@ func BenchmarkPutRecordTransports(b *testing.B) {
 func BenchmarkPutRecordHandler(b *testing.B) {
 	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
 	e.createStream("one", 4)
-	body := []byte(`{"StreamName":"one","PartitionKey":"user-42","Data":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 100)) + `"}`)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
-	req.Header.Set("X-Amz-Target", targetPrefix+"PutRecord")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	shapeAuth(req)
-	b.ReportAllocs()
-	serveInLoop(b, e, req, body)
+	in := map[string]any{"StreamName": "one", "PartitionKey": "user-42", "Data": bytes.Repeat([]byte("x"), 100)}
+	for _, c := range []wire.Codec{wire.JSON{}, wire.CBOR{}} {
+		name := "json"
+		body, _ := json.Marshal(in)
+		if _, isCBOR := c.(wire.CBOR); isCBOR { // as the Java SDK sends it
+			name = "cbor"
+			body, _ = wire.CBOREncMode.Marshal(in)
+		}
+		b.Run(name, func(b *testing.B) {
+			req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
+			req.Header.Set("X-Amz-Target", targetPrefix+"PutRecord")
+			req.Header.Set("Content-Type", c.ContentType())
+			shapeAuth(req)
+			b.ReportAllocs()
+			serveInLoop(b, e, req, body)
+		})
+	}
 }
 
 // serveInLoop answers req (with body) through the server's fasthttp handler
