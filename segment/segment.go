@@ -82,7 +82,7 @@ type Segment struct {
 	welem *list.Element
 
 	mu     sync.Mutex            // serialises Sync, Seal, Compress, Close and view swaps
-	synced int64                 // data bytes known to be msynced; under mu
+	synced int64                 // data bytes known to be synced (msync, or MarkSynced); under mu
 	failed atomic.Pointer[error] // sticky: a failed msync/fsync; Append and Sync return it
 	closed atomic.Bool
 
@@ -595,6 +595,36 @@ func (s *Segment) syncLocked() error {
 		s.log.Warn().Dur("took", took).Int64("bytes", end).Msg("slow msync")
 	}
 	return nil
+}
+
+// SyncPoint returns how far the segment's data reaches now, for a sync of
+// the whole filesystem that the caller runs next and reports with
+// MarkSynced. Everything Sync checks first holds here too (ErrClosed, a
+// sticky failure, the fault injector's "sync" step).
+func (s *Segment) SyncPoint() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed.Load():
+		return 0, ErrClosed
+	case s.failed.Load() != nil:
+		return 0, *s.failed.Load()
+	case s.sealed.Load():
+		return s.synced, nil // Seal synced everything
+	}
+	if err := s.opts.fault("sync"); err != nil {
+		return 0, s.fail(err)
+	}
+	return s.end.Load(), nil
+}
+
+// MarkSynced records that a sync of the whole filesystem, started after
+// SyncPoint returned end, made the data below end durable: the next Sync
+// starts there.
+func (s *Segment) MarkSynced(end int64) {
+	s.mu.Lock()
+	s.synced = max(s.synced, end)
+	s.mu.Unlock()
 }
 
 // fail records a write error as sticky and returns it. We never retry an

@@ -46,6 +46,10 @@ const maxGather = time.Millisecond
 //
 // Safe for concurrent use.
 type committer struct {
+	// fs, when set, syncs the store's filesystem at once (see fsSyncer);
+	// set before the first round.
+	fs *fsSyncer
+
 	mu      sync.Mutex
 	next    *commitRound // the round being filled; under mu
 	running bool         // the round goroutine is alive; under mu
@@ -198,7 +202,7 @@ func (c *committer) run() {
 		c.next = newCommitRound(len(r.shards)) // busy rounds are alike
 		c.mu.Unlock()
 		start := time.Now()
-		r.sync()
+		r.sync(c.fs)
 		took := time.Since(start)
 		c.mu.Lock()
 		// Everyone active now: the waiters about to be released, and
@@ -210,26 +214,68 @@ func (c *committer) run() {
 	}
 }
 
-// sync syncs every shard of the round, up to commitWorkers at a time. Each
-// shard's sync covers everything published to it when the sync starts,
-// which includes the records of every appender that joined the round.
-// Failures are sticky on their shard and logged there.
-func (r *commitRound) sync() {
-	for range min(len(r.shards), commitWorkers) - 1 {
+// sync syncs every shard of the round: with one sync of the whole
+// filesystem when fs is set and the round has fsSyncMin shards or more on
+// it, the rest one by one, up to commitWorkers at a time. Each shard's
+// sync covers everything published to it when the sync starts, which
+// includes the records of every appender that joined the round. Failures
+// are sticky on their shard and logged there.
+func (r *commitRound) sync(fs *fsSyncer) {
+	shards := r.shards
+	if fs != nil && len(shards) >= fsSyncMin {
+		shards = r.syncFS(fs)
+	}
+	for range min(len(shards), commitWorkers) - 1 {
 		r.workers.Add(1)
 		go func() {
 			defer r.workers.Done()
-			r.work()
+			r.work(shards)
 		}()
 	}
-	r.work()
+	r.work(shards)
 	r.workers.Wait()
 }
 
-// work syncs the round's shards that no other worker has taken.
-func (r *commitRound) work() {
-	for i := int(r.at.Add(1) - 1); i < len(r.shards); i = int(r.at.Add(1) - 1) {
-		sh := r.shards[i]
+// work syncs the shards that no other worker has taken.
+func (r *commitRound) work(shards []*Shard) {
+	for i := int(r.at.Add(1) - 1); i < len(shards); i = int(r.at.Add(1) - 1) {
+		sh := shards[i]
 		_ = sh.syncTo(sh.next.Load())
 	}
+}
+
+// syncFS syncs the round's shards on fs's filesystem with one syncfs and
+// returns the others, for work. Each shard's syncMu is held from before
+// its sync point is taken until its durable mark moves, as syncTo holds it
+// around a sync of its own. When syncfs fails, every shard is synced again
+// on its own, so that each failure lands on the shard whose file had it.
+func (r *commitRound) syncFS(fs *fsSyncer) []*Shard {
+	var rest []*Shard
+	points := make([]syncPoint, 0, len(r.shards))
+	for _, sh := range r.shards {
+		if !sh.onFS.Load() {
+			rest = append(rest, sh)
+			continue
+		}
+		sh.syncMu.Lock()
+		if p, ok := sh.syncPoint(); ok {
+			points = append(points, p)
+		} else {
+			sh.syncMu.Unlock()
+		}
+	}
+	if len(points) == 0 {
+		return rest
+	}
+	err := fs.sync()
+	for _, p := range points {
+		if err == nil {
+			p.seg.MarkSynced(p.end)
+			p.sh.markDurable(p.target)
+		} else {
+			_ = p.sh.syncLocked()
+		}
+		p.sh.syncMu.Unlock()
+	}
+	return rest
 }

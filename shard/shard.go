@@ -88,6 +88,9 @@ type Shard struct {
 	queued *commitRound
 
 	syncMu sync.Mutex // one sync of the shard at a time
+	// onFS is set while the shard's directory is on the filesystem the
+	// committer can sync at once (committer.fs); set by load.
+	onFS atomic.Bool
 	// durable is the position below which every record is synced: under
 	// FsyncAlways readers see nothing at or above it (a high watermark),
 	// so no consumer ever processes a record that power loss could take
@@ -497,6 +500,7 @@ func (sh *Shard) load() error {
 	sh.next.Store(next)
 	sh.durable.Store(min(next, dirtyFrom))
 	sh.segs.Store(&segs)
+	sh.onFS.Store(sh.commit.fs.covers(sh.dir))
 	return nil
 }
 
@@ -926,13 +930,51 @@ func (sh *Shard) syncLocked() error {
 	if took := time.Since(start); took > time.Second {
 		sh.log.Warn().Dur("took", took).Msg("slow sync")
 	}
+	sh.markDurable(target)
+	return nil
+}
+
+// markDurable moves the durable mark up to target, once a sync covered
+// every record below it. sh.syncMu must be held.
+func (sh *Shard) markDurable(target uint64) {
 	if sh.durable.Load() < target {
 		sh.durable.Store(target)
 		if sh.opts.Fsync == FsyncAlways {
 			sh.wake() // readers wait for durability, not for the append
 		}
 	}
-	return nil
+}
+
+// syncPoint is a shard's part of a sync of the whole filesystem: its
+// active segment, how far that segment's data reached, and the position
+// below which the sync makes every record durable.
+type syncPoint struct {
+	sh     *Shard
+	seg    *segment.Segment
+	end    int64
+	target uint64
+}
+
+// syncPoint takes sh's sync point, as syncLocked would sync it: after a
+// rolled segment's seal, from the active segment. ok is false when there
+// is nothing to sync, or sh has failed. sh.syncMu must be held.
+func (sh *Shard) syncPoint() (p syncPoint, ok bool) {
+	target := sh.next.Load()
+	segs := *sh.segs.Load()
+	if sh.durable.Load() >= target || len(segs) == 0 || sh.sticky.Load() != nil {
+		return p, false
+	}
+	sh.waitSealed() // records of just-rolled segments are durable once sealed
+	if sh.sticky.Load() != nil {
+		return p, false
+	}
+	seg := segs[len(segs)-1]
+	end, err := seg.SyncPoint()
+	if err != nil {
+		sh.fail(fmt.Errorf("sync shard %s: %w", sh.id, err))
+		return p, false
+	}
+	return syncPoint{sh: sh, seg: seg, end: end, target: target}, true
 }
 
 // Sync forces every record appended so far to stable storage.

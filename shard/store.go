@@ -103,12 +103,15 @@ func Open(opts Options) (*Store, error) {
 	if err := mkdirSynced(filepath.Join(s.dir, streamsDir), s.opts.fault); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", s.dir, err)
 	}
+	s.commit.fs = openFSSyncer(s.dir, s.opts.fault)
 	if err := s.loadMeta(); err != nil {
+		s.commit.fs.close()
 		return nil, err
 	}
 	points := s.takeResumePoints() // gone from disk before any is used
 	if err := s.loadStreams(); err != nil {
 		s.closeStreams()
+		s.commit.fs.close()
 		return nil, err
 	}
 	s.giveResumePoints(points)
@@ -552,6 +555,7 @@ func (s *Store) Close() error {
 		// The next start resumes every shard above its reservation.
 		s.log.Warn().Err(err).Msg("cannot write the resume file")
 	}
+	s.commit.fs.close()
 	return nil
 }
 
