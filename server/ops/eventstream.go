@@ -32,11 +32,7 @@ type subscribeToShardEvent struct {
 // records, as CBOREncMode encodes its wire shape (see getrecords_cbor.go).
 // It sizes dst once for the whole event.
 func (e *subscribeToShardEvent) AppendCBOR(dst []byte) []byte {
-	need := 256
-	for _, r := range e.records {
-		need += len(r.Data) + len(r.PartitionKey) + recordCBOROverhead
-	}
-	dst = slices.Grow(dst, need)
+	dst = slices.Grow(dst, recordsSize(e.records, true))
 	members := uint64(2) // Records, MillisBehindLatest
 	if e.continuation != nil {
 		members++
@@ -75,11 +71,7 @@ const recordCBOROverhead = 180
 // as encoding/json encodes its wire shape. It sizes dst once for the whole
 // event (up to maxEventBytes of data).
 func (e *subscribeToShardEvent) AppendJSON(dst []byte) []byte {
-	need := 256
-	for _, r := range e.records {
-		need += (len(r.Data)+2)/3*4 + len(r.PartitionKey) + recordJSONOverhead
-	}
-	dst = slices.Grow(dst, need)
+	dst = slices.Grow(dst, recordsSize(e.records, false))
 	dst = append(dst, `{"Records":[`...)
 	for i, r := range e.records {
 		if i > 0 {

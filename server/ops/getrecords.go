@@ -189,20 +189,31 @@ func (o *getRecordsOutput) jsonLen() int {
 	return n + len(o.appendTail(tail[:0]))
 }
 
-// jsonSize bounds the size of the JSON response.
-func (o *getRecordsOutput) jsonSize() int {
-	need := 256 + len(o.nextIterator)
-	for _, r := range o.res.Records {
-		need += (len(r.Data)+2)/3*4 + len(r.PartitionKey) + recordJSONOverhead
+// recordsSize bounds the bytes of records in JSON or (cbor) CBOR, plus
+// room for a page's or an event's head and tail.
+func recordsSize(records []shard.Record, cbor bool) int {
+	n := 256
+	for i := range records {
+		r := &records[i]
+		if cbor {
+			n += len(r.Data) + len(r.PartitionKey) + recordCBOROverhead
+		} else {
+			n += (len(r.Data)+2)/3*4 + len(r.PartitionKey) + recordJSONOverhead
+		}
 	}
-	return need
+	return n
+}
+
+// size bounds the size of the response in JSON or (cbor) CBOR.
+func (o *getRecordsOutput) size(cbor bool) int {
+	return recordsSize(o.res.Records, cbor) + len(o.nextIterator)
 }
 
 // AppendJSON encodes the response straight from the mapped records. It
 // sizes dst once for the whole page, so a page is not copied again and
 // again as it grows.
 func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
-	dst = slices.Grow(dst, o.jsonSize())
+	dst = slices.Grow(dst, o.size(false))
 	e := pageEncoder{o: o, next: -1}
 	dst, _ = e.NextChunk(dst, math.MaxInt)
 	return dst
@@ -211,7 +222,7 @@ func (o *getRecordsOutput) AppendJSON(dst []byte) []byte {
 // AppendCBOR encodes the response straight from the mapped records, as
 // CBOREncMode would encode getRecordsShape.
 func (o *getRecordsOutput) AppendCBOR(dst []byte) []byte {
-	dst = slices.Grow(dst, o.cborLen())
+	dst = slices.Grow(dst, o.size(true))
 	e := pageEncoder{o: o, cbor: true, next: -1}
 	dst, _ = e.NextChunk(dst, math.MaxInt)
 	return dst
@@ -222,17 +233,13 @@ func (o *getRecordsOutput) AppendCBOR(dst []byte) []byte {
 // mapped records a chunk at a time as it is written and releases the
 // output once written; nil otherwise, for AppendJSON or AppendCBOR.
 func (o *getRecordsOutput) Stream(c wire.Codec) *wire.Stream {
-	var size int
 	_, isCBOR := c.(wire.CBOR)
-	switch {
-	case isCBOR:
-		if size = o.cborLen(); size < streamMin {
-			return nil
-		}
-	case o.jsonSize() < streamMin:
+	if o.size(isCBOR) < streamMin {
 		return nil
-	default:
-		size = o.jsonLen()
+	}
+	size := o.jsonLen()
+	if isCBOR {
+		size = o.cborLen()
 	}
 	e := pageEncoders.Get().(*pageEncoder)
 	*e = pageEncoder{o: o, cbor: isCBOR, next: -1}

@@ -101,6 +101,31 @@ func (d *cborScanner) optText(p **string, slot *string) bool {
 	return ok
 }
 
+// object decodes a map member by member, as scanner.object does a JSON
+// object: member is given each name, decodes the value, and returns the
+// member's bit and whether the value was decoded. A name member does not
+// know (ok false) or a member given twice fails, leaving the rule to
+// CBORDecMode.
+func (d *cborScanner) object(member func(name string) (bit int, ok bool)) bool {
+	members, ok := d.head(wire.CBORMap)
+	if !ok {
+		return false
+	}
+	seen := 0
+	for ; members > 0; members-- {
+		name, ok := d.name()
+		if !ok {
+			return false
+		}
+		bit, ok := member(name)
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+	return true
+}
+
 // DecodeCBOR decodes a PutRecords request as the Java SDK sends it without
 // reflection: a map of StreamName, StreamARN and Records, each record a map
 // of Data, PartitionKey and ExplicitHashKey, every member named exactly and
@@ -109,32 +134,19 @@ func (d *cborScanner) optText(p **string, slot *string) bool {
 // maxPutRecords+1 entries, which validation refuses by their number.
 func (in *putRecordsInput) DecodeCBOR(body []byte) error {
 	d := cborScanner{b: body}
-	members, ok := d.head(wire.CBORMap)
-	if !ok {
-		return errSlowPath
-	}
 	in.keys = slices.Grow(in.keys[:0], 2)[:2] // the stream name and ARN, then two keys a record
-	seen := 0
-	for ; members > 0; members-- {
-		name, ok := d.name()
-		if !ok {
-			return errSlowPath
-		}
-		bit := 0
+	ok := d.object(func(name string) (int, bool) {
 		switch name {
 		case "StreamName":
-			bit, ok = 1, d.optText(&in.StreamName, &in.keys[0])
+			return 1, d.optText(&in.StreamName, &in.keys[0])
 		case "StreamARN":
-			bit, ok = 2, d.optText(&in.StreamARN, &in.keys[1])
+			return 2, d.optText(&in.StreamARN, &in.keys[1])
 		case "Records":
-			bit, ok = 4, in.decodeCBORRecords(&d)
+			return 4, in.decodeCBORRecords(&d)
 		}
-		if bit == 0 || !ok || seen&bit != 0 {
-			return errSlowPath // duplicate members: leave the rule to CBORDecMode
-		}
-		seen |= bit
-	}
-	if d.i != len(body) {
+		return 0, false
+	})
+	if !ok || d.i != len(body) {
 		return errSlowPath
 	}
 	return nil
@@ -165,34 +177,25 @@ func (in *putRecordsInput) decodeCBORRecords(d *cborScanner) bool {
 		if i < n {
 			r, keys = &in.Records[i], in.keys[2+2*i:]
 		}
-		members, ok := d.head(wire.CBORMap)
-		if !ok {
-			return false
-		}
-		seen := 0
-		for ; members > 0; members-- {
-			name, ok := d.name()
-			if !ok {
-				return false
-			}
-			bit := 0
+		ok := d.object(func(name string) (int, bool) {
 			switch name {
 			case "Data":
-				bit = 1
 				if d.null() {
 					r.Data = nil
-				} else {
-					r.Data, ok = d.bytes(wire.CBORBytes)
+					return 1, true
 				}
+				var ok bool
+				r.Data, ok = d.bytes(wire.CBORBytes)
+				return 1, ok
 			case "PartitionKey":
-				bit, ok = 2, d.optText(&r.PartitionKey, &keys[0])
+				return 2, d.optText(&r.PartitionKey, &keys[0])
 			case "ExplicitHashKey":
-				bit, ok = 4, d.optText(&r.ExplicitHashKey, &keys[1])
+				return 4, d.optText(&r.ExplicitHashKey, &keys[1])
 			}
-			if bit == 0 || !ok || seen&bit != 0 {
-				return false
-			}
-			seen |= bit
+			return 0, false
+		})
+		if !ok {
+			return false
 		}
 	}
 	return true
