@@ -140,22 +140,41 @@ func BenchmarkPutRecordHandler(b *testing.B) {
 	e := newEnv(b, func(o *Options) { o.Logger = zerolog.Nop() })
 	e.createStream("one", 4)
 	in := map[string]any{"StreamName": "one", "PartitionKey": "user-42", "Data": bytes.Repeat([]byte("x"), 100)}
-	for _, c := range []wire.Codec{wire.JSON{}, wire.CBOR{}} {
-		name := "json"
-		body, _ := json.Marshal(in)
-		if _, isCBOR := c.(wire.CBOR); isCBOR { // as the Java SDK sends it
-			name = "cbor"
-			body, _ = wire.CBOREncMode.Marshal(in)
-		}
-		b.Run(name, func(b *testing.B) {
-			req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
-			req.Header.Set("X-Amz-Target", targetPrefix+"PutRecord")
-			req.Header.Set("Content-Type", c.ContentType())
-			shapeAuth(req)
+	for _, r := range requestsInCodecs(e, "PutRecord", in) {
+		b.Run(r.name, func(b *testing.B) {
 			b.ReportAllocs()
-			serveInLoop(b, e, req, body)
+			serveInLoop(b, e, r.req, r.body)
 		})
 	}
+}
+
+// codecRequest is a benchmark's request in one codec.
+type codecRequest struct {
+	name string // json or cbor
+	cbor bool
+	req  *http.Request
+	body []byte
+}
+
+// requestsInCodecs returns the request for op with the members of in, in
+// JSON and in CBOR (as the Java SDK and the KCL send it), with what auth
+// mode none requires.
+func requestsInCodecs(e *testEnv, op string, in any) []codecRequest {
+	var out []codecRequest
+	for _, c := range []wire.Codec{wire.JSON{}, wire.CBOR{}} {
+		r := codecRequest{name: "json"}
+		r.body, _ = json.Marshal(in)
+		if _, r.cbor = c.(wire.CBOR); r.cbor {
+			r.name = "cbor"
+			r.body, _ = wire.CBOREncMode.Marshal(in)
+		}
+		r.req, _ = http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(r.body))
+		r.req.Header.Set("X-Amz-Target", targetPrefix+op)
+		r.req.Header.Set("Content-Type", c.ContentType())
+		shapeAuth(r.req)
+		out = append(out, r)
+	}
+	return out
 }
 
 // serveInLoop answers req (with body) through the server's fasthttp handler
@@ -246,21 +265,11 @@ func BenchmarkPutRecordsHandler(b *testing.B) {
 	for i := 0; i < 500; i++ {
 		in.Records = append(in.Records, entry{Data: bytes.Repeat([]byte{byte(i)}, 100), PartitionKey: "pk-" + strconv.Itoa(i%1000)})
 	}
-	for _, c := range []wire.Codec{wire.JSON{}, wire.CBOR{}} {
-		name := "json"
-		body, _ := json.Marshal(in)
-		if _, isCBOR := c.(wire.CBOR); isCBOR {
-			name = "cbor"
-			body, _ = wire.CBOREncMode.Marshal(in)
-		}
-		b.Run(name, func(b *testing.B) {
-			req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
-			req.Header.Set("X-Amz-Target", targetPrefix+"PutRecords")
-			req.Header.Set("Content-Type", c.ContentType())
-			shapeAuth(req)
+	for _, r := range requestsInCodecs(e, "PutRecords", in) {
+		b.Run(r.name, func(b *testing.B) {
 			b.SetBytes(500 * 100)
 			b.ReportAllocs()
-			cpu := serveInLoopTo(b, e, req, body, io.Discard)
+			cpu := serveInLoopTo(b, e, r.req, r.body, io.Discard)
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/500, "cpu-ns/record")
 		})
 	}

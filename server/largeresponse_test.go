@@ -38,21 +38,8 @@ func TestLargeResponseOutlivesHandler(t *testing.T) {
 	ctx := context.Background()
 	const perShard, size = 8000, 1024
 	// Shard 0 holds records of 'a's, shard 1 of 'b's.
-	for shardIx, fill := range []byte{'a', 'b'} {
-		hashKey := "0"
-		if shardIx == 1 {
-			hashKey = "340282366920938463463374607431768211455"
-		}
-		for n := 0; n < perShard; n += 500 {
-			entries := make([]types.PutRecordsRequestEntry, 500)
-			for i := range entries {
-				entries[i] = types.PutRecordsRequestEntry{Data: bytes.Repeat([]byte{fill}, size), PartitionKey: aws.String("k"), ExplicitHashKey: aws.String(hashKey)}
-			}
-			if out, err := c.sdk.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("big"), Records: entries}); err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-				t.Fatalf("PutRecords: %v", err)
-			}
-		}
-	}
+	fillShard(t, c, "big", "0", 'a', perShard, size)
+	fillShard(t, c, "big", "340282366920938463463374607431768211455", 'b', perShard, size)
 	iterator := func(shardID string) string {
 		it, err := c.sdk.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("big"), ShardId: aws.String(shardID), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
 		if err != nil {
@@ -61,30 +48,8 @@ func TestLargeResponseOutlivesHandler(t *testing.T) {
 		return *it.ShardIterator
 	}
 
-	// The slow reader: a raw HTTP/1.1 request, then a pause after the
-	// first kilobyte of the response.
-	// A small receive buffer keeps most of the page in the server's
-	// hands until the client reads it.
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10) })
-	}}
-	conn, err := d.Dial("tcp", e.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	body := fmt.Sprintf(`{"ShardIterator":%q}`, iterator("shardId-000000000000"))
-	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", strings.NewReader(body))
-	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	shapeAuth(req)
-	if err := req.Write(conn); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReaderSize(conn, 1024)
-	if _, err := br.Peek(1024); err != nil {
-		t.Fatal(err)
-	}
+	// The slow reader pauses after the first kilobyte of the response.
+	_, br, req := stalledGetRecords(t, e, iterator("shardId-000000000000"))
 
 	// Meanwhile, pages of 'b's are encoded and sent to other clients.
 	var wg sync.WaitGroup
@@ -142,38 +107,12 @@ func TestShutdownEndsStreamedPages(t *testing.T) {
 	c := e.clients[0]
 	ctx := context.Background()
 	const n, size = 4000, 1024
-	for i := 0; i < n; i += 500 {
-		entries := make([]types.PutRecordsRequestEntry, 500)
-		for j := range entries {
-			entries[j] = types.PutRecordsRequestEntry{Data: bytes.Repeat([]byte{'a'}, size), PartitionKey: aws.String("k")}
-		}
-		if out, err := c.sdk.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("big"), Records: entries}); err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-			t.Fatalf("PutRecords: %v", err)
-		}
-	}
+	fillShard(t, c, "big", "0", 'a', n, size)
 	it, err := c.sdk.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("big"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10) })
-	}}
-	conn, err := d.Dial("tcp", e.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", strings.NewReader(fmt.Sprintf(`{"ShardIterator":%q}`, *it.ShardIterator)))
-	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	shapeAuth(req)
-	if err := req.Write(conn); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReaderSize(conn, 1024)
-	if _, err := br.Peek(1024); err != nil {
-		t.Fatal(err)
-	}
+	conn, br, req := stalledGetRecords(t, e, *it.ShardIterator)
 	// The client reads no more: Shutdown gives up on its connection.
 	sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
@@ -210,4 +149,48 @@ func TestShutdownEndsStreamedPages(t *testing.T) {
 	if tail := st.Shards()[0].Tail(); tail != n {
 		t.Fatalf("%d records after reopening, want %d", tail, n)
 	}
+}
+
+// fillShard puts n records of size bytes of fill into the shard of stream
+// that hashKey routes to, 500 a request.
+func fillShard(t *testing.T, c testClient, stream, hashKey string, fill byte, n, size int) {
+	t.Helper()
+	for i := 0; i < n; i += 500 {
+		entries := make([]types.PutRecordsRequestEntry, min(500, n-i))
+		for j := range entries {
+			entries[j] = types.PutRecordsRequestEntry{Data: bytes.Repeat([]byte{fill}, size), PartitionKey: aws.String("k"), ExplicitHashKey: aws.String(hashKey)}
+		}
+		if out, err := c.sdk.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries}); err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+			t.Fatalf("PutRecords: %v", err)
+		}
+	}
+}
+
+// stalledGetRecords sends GetRecords for iterator over a raw HTTP/1.1
+// connection with a small receive buffer, which keeps most of a large page
+// in the server's hands, and reads the first kilobyte of the answer. The
+// caller reads the rest (or not) from br; the connection closes with the
+// test.
+func stalledGetRecords(t *testing.T, e *testEnv, iterator string) (net.Conn, *bufio.Reader, *http.Request) {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10) })
+	}}
+	conn, err := d.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", strings.NewReader(fmt.Sprintf(`{"ShardIterator":%q}`, iterator)))
+	req.Header.Set("X-Amz-Target", targetPrefix+"GetRecords")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	shapeAuth(req)
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReaderSize(conn, 1024)
+	if _, err := br.Peek(1024); err != nil {
+		t.Fatal(err)
+	}
+	return conn, br, req
 }

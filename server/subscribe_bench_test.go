@@ -1,11 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -16,8 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/rs/zerolog"
-
-	"github.com/shardlog/shardlog/server/wire"
 )
 
 // BenchmarkSubscribeToShardHandler measures the server's side of pushing a
@@ -52,22 +47,16 @@ func BenchmarkSubscribeToShardHandler(b *testing.B) {
 		"ConsumerARN": info.ARN, "ShardId": "shardId-000000000000",
 		"StartingPosition": map[string]string{"Type": "TRIM_HORIZON"},
 	}
-	for _, c := range []wire.Codec{wire.JSON{}, wire.CBOR{}} {
-		name, dataBytes := "json", (size+2)/3*4 // base64
-		body, _ := json.Marshal(in)
-		if _, isCBOR := c.(wire.CBOR); isCBOR { // as the Java SDK and the KCL send it
-			name, dataBytes = "cbor", size
-			body, _ = wire.CBOREncMode.Marshal(in)
+	for _, r := range requestsInCodecs(e, "SubscribeToShard", in) {
+		dataBytes := (size + 2) / 3 * 4 // base64
+		if r.cbor {
+			dataBytes = size
 		}
-		b.Run(name, func(b *testing.B) {
-			req, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", bytes.NewReader(body))
-			req.Header.Set("X-Amz-Target", subscribeTarget)
-			req.Header.Set("Content-Type", c.ContentType())
-			shapeAuth(req)
+		b.Run(r.name, func(b *testing.B) {
 			var out byteCounter
 			b.SetBytes(n * size)
 			b.ReportAllocs()
-			cpu := serveInLoopTo(b, e, req, body, &out)
+			cpu := serveInLoopTo(b, e, r.req, r.body, &out)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/n, "cpu-ns/record")
 			// Each push carries every record's data, so fewer bytes than
