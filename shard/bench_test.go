@@ -107,15 +107,22 @@ func BenchmarkShardRead(b *testing.B) {
 }
 
 // BenchmarkFirstWrite measures the first append to a dormant shard after a
-// restart, one shard per op: one never written, whose append creates its
-// first segment (build, fsync, rename, directory sync), and one written
-// before the restart, whose append loads its segment. It reports the p99
-// of the single appends beside the mean.
+// restart, one shard per op: one never written, whose first segment the
+// preparer created after CreateStream, so that the append loads it; the
+// same with LazyFirstSegments, whose append creates the segment (build,
+// fsync, rename, directory sync); and one written before the restart,
+// whose append loads its segment. It reports the p99 of the single
+// appends beside the mean.
 func BenchmarkFirstWrite(b *testing.B) {
-	for _, written := range []bool{false, true} {
-		b.Run(fmt.Sprintf("written=%v", written), func(b *testing.B) {
+	for _, c := range []struct {
+		name          string
+		written, lazy bool
+	}{{"never-written", false, false}, {"never-written-lazy", false, true}, {"written", true, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			written := c.written
 			o := DefaultOptions(b.TempDir())
 			o.ExpireInterval = 1 << 62
+			o.LazyFirstSegments = c.lazy
 			const perStream = 100
 			s, err := Open(o)
 			if err != nil {
@@ -136,6 +143,9 @@ func BenchmarkFirstWrite(b *testing.B) {
 						}
 					}
 				}
+			}
+			if s.prep != nil {
+				s.prep.wait()
 			}
 			if err := s.Close(); err != nil {
 				b.Fatal(err)

@@ -142,6 +142,12 @@ func TestGroupCommitRoundServesEveryShard(t *testing.T) {
 	const shards, puts = 4, 12
 	st := mustCreate(t, s, "rounds", shards)
 	all := st.Shards()
+	// Loaded first: under FsyncAlways a load syncs the segment the
+	// preparer made, and the sync held must be a commit round's.
+	s.prep.wait()
+	for _, sh := range all {
+		sh.Tail()
+	}
 	c.armed.Store(true)
 	first := make(chan error)
 	go func() {

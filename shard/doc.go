@@ -63,10 +63,11 @@
 //
 // A shard reopened by Open, or made by CreateStream, is dormant: it holds
 // no file or mapping until its first append, read, seek or reshard loads its
-// segments (a shard never written gets its first segment file from its first
-// append; reading it creates nothing) (Shard.loadMu, taken
-// before Shard.mu and after Stream.mu), so start-up reads only stream.json
-// files. A loaded shard becomes dormant again when it has been neither written
+// segments (Shard.loadMu, taken before Shard.mu and after Stream.mu), so
+// start-up reads only stream.json files. A new shard's first segment file
+// is created in the background by the preparer (prepare.go), in batches
+// synced together, leaving the shard dormant; an append that comes first
+// creates it itself, and reading a shard creates nothing. A loaded shard becomes dormant again when it has been neither written
 // nor read for IdleShardTimeout, or, least recently used first, when more
 // than MaxLoadedShards are loaded (resident.go): its data is synced as the
 // fsync policy requires, its next position is kept in memory as a resume

@@ -12,13 +12,14 @@ func TestSegmentsListsRolledSegments(t *testing.T) {
 	st := mustCreate(t, s, "info", 1)
 	sh := st.Shards()[0]
 	if segs := sh.Segments(); len(segs) != 0 {
-		t.Fatalf("new shard (dormant, no file until its first append): %+v", segs)
+		t.Fatalf("new shard (dormant: none listed until loaded): %+v", segs)
 	}
+	s.prep.wait()
 	if err := sh.ensure(); err != nil {
 		t.Fatal(err)
 	}
-	if segs := sh.Segments(); len(segs) != 0 {
-		t.Fatalf("new shard once loaded (no segment until its first append): %+v", segs)
+	if segs := sh.Segments(); len(segs) != 1 || segs[0].Base != 0 || segs[0].Next != 0 || segs[0].Sealed {
+		t.Fatalf("new shard once loaded (the empty segment the preparer made): %+v", segs)
 	}
 	// 64 KiB segments: 40 records of 4 KiB roll at least twice.
 	for i := 0; i < 40; i++ {

@@ -72,6 +72,11 @@ type Options struct {
 	CreateDelay time.Duration
 	DeleteDelay time.Duration
 	UpdateDelay time.Duration
+	// LazyFirstSegments leaves the first segment of a new shard to its
+	// first append, which then creates it (about 1 ms), instead of having
+	// it created in the background after CreateStream or a reshard (see
+	// preparer). Tests that count a shard's files set it.
+	LazyFirstSegments bool
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
 	// Logger receives store, recovery, expiry and compression events; the zero Logger

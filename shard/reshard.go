@@ -223,6 +223,7 @@ func (st *Stream) reshardLocked(parents []*Shard, children []child) error {
 	}
 	st.shards = append(st.shards, made...)
 	st.publishOpenLocked()
+	st.store.prepare(st, made)
 	st.store.log.Info().Str("stream", st.name).Int("closed", len(parents)).Int("created", len(made)).Msg("resharded")
 	return nil
 }

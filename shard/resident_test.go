@@ -170,7 +170,9 @@ func TestUnloadUnderLoad(t *testing.T) {
 // never written: it must stay without files and mappings until its first
 // append, which then gets position 0.
 func TestReadingAnEmptyShardCreatesNothing(t *testing.T) {
-	s := mustOpen(t, testOptions(t, t.TempDir(), nil))
+	o := testOptions(t, t.TempDir(), nil)
+	o.LazyFirstSegments = true // no preparer: only the reads could create a file
+	s := mustOpen(t, o)
 	st := mustCreate(t, s, "empty", 2)
 	sh := st.Shards()[0]
 	if got := records(t, sh); len(got) != 0 {

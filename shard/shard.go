@@ -472,8 +472,9 @@ func (sh *Shard) load() error {
 			segs = append(segs, s)
 			next = s.Base()
 		}
-		// A shard never written has no segment yet: its first append
-		// creates one (createFirstLocked), so reading it creates nothing.
+		// A shard never written may have no segment yet: the preparer or
+		// its first append creates one (createFirstLocked), and reading it
+		// creates nothing.
 		if len(segs) > 0 {
 			a := segs[len(segs)-1]
 			// It was opened unsynced (segment.Open). Under FsyncAlways

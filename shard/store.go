@@ -73,6 +73,9 @@ type Store struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 	res  *residency // bounds the loaded shards (resident.go)
+	// prep creates new shards' first segments in the background
+	// (prepare.go); nil under Options.LazyFirstSegments.
+	prep *preparer
 }
 
 // Open opens or initialises the data directory in opts.Dir, recovers every
@@ -125,6 +128,14 @@ func Open(opts Options) (*Store, error) {
 	if opts.Fsync == FsyncInterval {
 		s.wg.Add(1)
 		go s.every(opts.FsyncInterval, s.syncAll)
+	}
+	if !opts.LazyFirstSegments {
+		s.prep = newPreparer(s)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.prep.run()
+		}()
 	}
 	return s, nil
 }
@@ -362,8 +373,8 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 	}
 	// The shards' directories are made inside the new stream directory,
 	// whose sync in writeJSONAtomic makes them durable together; each
-	// shard's first segment is created by its first append, so a new
-	// stream costs metadata only.
+	// shard's first segment is created after the call, by the preparer or
+	// by its first append, so a new stream costs metadata only.
 	for _, sm := range m.Shards {
 		if err := os.Mkdir(filepath.Join(tmp, sm.ID), 0o755); err != nil {
 			os.RemoveAll(tmp)
@@ -401,8 +412,16 @@ func (s *Store) CreateStream(cfg StreamConfig) (*Stream, error) {
 		return nil, err
 	}
 	s.streams[cfg.Name] = st
+	s.prepare(st, st.shards)
 	s.log.Info().Str("stream", cfg.Name).Int("shards", cfg.ShardCount).Msg("created stream")
 	return st, nil
+}
+
+// prepare hands the new shards of st to the preparer, if there is one.
+func (s *Store) prepare(st *Stream, shards []*Shard) {
+	if s.prep != nil {
+		s.prep.add(st, shards)
+	}
 }
 
 func shardID(index int) string { return fmt.Sprintf("%s%012d", shardDirPrefix, index) }
@@ -548,6 +567,9 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	close(s.stop)
+	if s.prep != nil {
+		s.prep.stop()
+	}
 	s.wg.Wait()
 	s.syncAll()
 	s.closeStreams()

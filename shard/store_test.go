@@ -40,6 +40,10 @@ func testOptions(t *testing.T, dir string, c *clock) Options {
 	o.Segment.Logger = zerolog.New(zerolog.NewTestWriter(t))
 	o.Logger = zerolog.New(zerolog.NewTestWriter(t))
 	o.ExpireInterval = time.Hour // tests call Expire themselves
+	// Tests unload shards themselves (unloadNow); and a store a test
+	// leaves open, as a crash would, must not unload and log once the
+	// test is over.
+	o.IdleShardTimeout = time.Hour
 	o.Fsync = FsyncNever
 	if c != nil {
 		o.Now = c.Now

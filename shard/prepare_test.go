@@ -1,0 +1,151 @@
+package shard
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/shardlog/shardlog/segment"
+)
+
+// segmentFiles returns the names of the data files in the shard's
+// directory.
+func segmentFiles(t *testing.T, sh *Shard) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(sh.dir, "*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		files[i] = filepath.Base(f)
+	}
+	return files
+}
+
+// TestNewShardsGetTheirFirstSegmentAhead checks that the preparer creates
+// the first segment of every new shard (CreateStream and a split), that a
+// dormant shard stays dormant, and that the first records take the
+// shard's first positions, also after a clean restart.
+func TestNewShardsGetTheirFirstSegmentAhead(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t, dir, nil)
+	s := mustOpen(t, o)
+	st := mustCreate(t, s, "fresh", 3)
+	s.prep.wait()
+	first := segment.Name(0)
+	for _, sh := range st.Shards() {
+		if files := segmentFiles(t, sh); len(files) != 1 || files[0] != first {
+			t.Fatalf("%s after preparation: %v, want [%s]", sh.ID(), files, first)
+		}
+		if sh.Loaded() {
+			t.Fatalf("%s was loaded by its preparation", sh.ID())
+		}
+	}
+	r := put(t, st, "a", payload(0, 10))
+	if r[0].Seq != 0 || !r[0].Shard.Loaded() {
+		t.Fatalf("first record at position %d (loaded %v), want 0", r[0].Seq, r[0].Shard.Loaded())
+	}
+
+	// A split's children are loaded when made; each gets its segment too.
+	parent := st.Shards()[1]
+	if err := st.SplitShard(parent.ID(), parent.HashRange().Start.Add1().Add1()); err != nil {
+		t.Fatal(err)
+	}
+	s.prep.wait()
+	all := st.Shards()
+	children := all[len(all)-2:]
+	for _, c := range children {
+		if files := segmentFiles(t, c); len(files) != 1 || len(c.Segments()) != 1 {
+			t.Fatalf("child %s after preparation: files %v, segments %v", c.ID(), files, c.Segments())
+		}
+	}
+
+	// A stream that never got a record: after a clean restart its first
+	// record still takes position 0 (the resume point of the preparation).
+	idle := mustCreate(t, s, "idle", 2)
+	s.prep.wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, o)
+	defer s.Close()
+	idle, err := s.Stream(idle.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range idle.Shards() {
+		if got := putOne(idle, sh); got != nil {
+			t.Fatal(got)
+		}
+		if recs := records(t, sh); len(recs) != 1 || recs[0].Seq != 0 {
+			t.Fatalf("%s after a restart: %d records, first at %v", sh.ID(), len(recs), recs)
+		}
+	}
+	st, err = s.Stream("fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, sh := range st.Shards() {
+		total += len(records(t, sh))
+	}
+	if total != 1 {
+		t.Fatalf("%d records in stream fresh after a restart, want 1", total)
+	}
+}
+
+// TestPreparationYieldsToWritesAndDeletes checks that a stream deleted
+// while its shards are queued leaves nothing behind, that a shard written
+// before its turn keeps its records, and that a failed preparation leaves
+// the first segment to the first append.
+func TestPreparationYieldsToWritesAndDeletes(t *testing.T) {
+	dir := t.TempDir()
+	f := &faults{op: "create"}
+	o := testOptions(t, dir, nil)
+	o.Segment.Faults = f
+	s := mustOpen(t, o)
+	defer s.Close()
+
+	for range 5 {
+		st := mustCreate(t, s, "gone", 20)
+		if err := s.DeleteStream(st.Name()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := mustCreate(t, s, "busy", 8)
+	for i := range 50 { // races the preparer over the eight shards
+		put(t, st, "k"+string(rune('a'+i%26)), payload(i, 64))
+	}
+	s.prep.wait()
+	if entries, err := os.ReadDir(filepath.Join(dir, streamsDir)); err != nil || len(entries) != 1 {
+		t.Fatalf("streams left after deletes: %v %v", entries, err)
+	}
+	total := 0
+	for _, sh := range st.Shards() {
+		if files := segmentFiles(t, sh); len(files) != 1 {
+			t.Fatalf("%s: %v, want one segment", sh.ID(), files)
+		}
+		total += len(records(t, sh))
+	}
+	if total != 50 {
+		t.Fatalf("%d records read back, want 50", total)
+	}
+
+	boom := errors.New("disk full")
+	f.err.Store(&boom)
+	failed := mustCreate(t, s, "failed", 2)
+	s.prep.wait()
+	f.err.Store(nil)
+	for _, sh := range failed.Shards() {
+		if files := segmentFiles(t, sh); len(files) != 0 {
+			t.Fatalf("%s after a failed preparation: %v", sh.ID(), files)
+		}
+		if err := putOne(failed, sh); err != nil {
+			t.Fatalf("first append after a failed preparation: %v", err)
+		}
+		if recs := records(t, sh); len(recs) != 1 || recs[0].Seq != 0 {
+			t.Fatalf("%s: %v", sh.ID(), recs)
+		}
+	}
+}
