@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/shardlog/shardlog/index"
 	"github.com/shardlog/shardlog/index/durable"
 )
 
@@ -25,11 +26,12 @@ type Blank struct {
 // the names durable. syncAll must sync every file and directory involved,
 // as one syncfs(2) of their filesystem does: one journal commit for the
 // batch, where Create costs three per segment. A nil syncAll syncs each
-// file and each directory instead. The index file is left to the first
-// Open, which creates it; a leftover index with a blank's base is removed
-// first. A taken name fails the batch before anything is written. On an
-// error no temporary file is left; files renamed before it are complete
-// segments and stay.
+// file and each directory instead. Each blank also gets an empty index
+// file, replacing any leftover one with its base, as Create's does: it
+// holds derived data and is not synced, and List removes it if the data
+// file never got its name. A taken name fails the batch before anything
+// is written. On an error no file of a blank not yet renamed is left;
+// blanks renamed before it are complete segments and stay.
 func CreateBlanks(blanks []Blank, opts Options, syncAll func() error) (err error) {
 	opts = opts.withDefaults()
 	for _, b := range blanks {
@@ -37,11 +39,14 @@ func CreateBlanks(blanks []Blank, opts Options, syncAll func() error) (err error
 			return fmt.Errorf("create blank segment %d in %s: %w", b.Base, b.Dir, err)
 		}
 	}
-	var tmps []string
+	// The files of blanks not renamed yet, removed on an error.
+	var tmps, idxs []string
 	defer func() {
 		if err != nil {
-			for _, tmp := range tmps {
-				_ = os.Remove(tmp)
+			for _, path := range append(tmps, idxs...) {
+				if path != "" {
+					_ = os.Remove(path)
+				}
 			}
 		}
 	}()
@@ -51,8 +56,10 @@ func CreateBlanks(blanks []Blank, opts Options, syncAll func() error) (err error
 		if err := writeBlank(tmp, b, opts); err != nil {
 			return fmt.Errorf("create blank segment %s: %w", tmp, err)
 		}
-		if err := os.Remove(filepath.Join(b.Dir, IndexName(b.Base))); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("create blank segment %s: remove stale index: %w", tmp, err)
+		idx := filepath.Join(b.Dir, IndexName(b.Base))
+		idxs = append(idxs, idx)
+		if err := newIndex(idx, opts); err != nil {
+			return fmt.Errorf("create blank segment %s: %w", tmp, err)
 		}
 	}
 	if err := opts.fault("create-fsync"); err != nil {
@@ -69,9 +76,9 @@ func CreateBlanks(blanks []Blank, opts Options, syncAll func() error) (err error
 		if err := os.Rename(tmps[i], filepath.Join(b.Dir, Name(b.Base))); err != nil {
 			return fmt.Errorf("create blank segments: %w", err)
 		}
+		tmps[i], idxs[i] = "", "" // a complete segment now
 		dirs = append(dirs, b.Dir)
 	}
-	tmps = nil // renamed: complete segments now
 	if err := opts.fault("create-dirsync"); err != nil {
 		return fmt.Errorf("create blank segments: %w", err)
 	}
@@ -109,6 +116,21 @@ func writeBlank(path string, b Blank, opts Options) (err error) {
 		return fmt.Errorf("write header: %w", err)
 	}
 	return nil
+}
+
+// newIndex replaces any leftover index file at path with an empty one,
+// allocated as Open would allocate it, so that the segment's first Open
+// (on the first append to its shard) finds it ready: creating the file
+// was most of the cost of that Open.
+func newIndex(path string, opts Options) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale index: %w", err)
+	}
+	x, err := index.Open(path, opts.indexCapacity())
+	if err != nil {
+		return err
+	}
+	return x.Close()
 }
 
 // syncBatch runs syncAll, or without it syncs each file and directory.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/shardlog/shardlog/index"
 )
 
 // TestCreateBlanks checks that a batch of blanks opens as empty active
@@ -21,7 +23,7 @@ func TestCreateBlanks(t *testing.T) {
 		}
 		o := testOptions(t)
 		// A stale index with a blank's base (its entries point at frames
-		// the blank does not have) is removed: Open would drop its entries
+		// the blank does not have) is replaced: Open would drop its entries
 		// with a warning.
 		old := t.TempDir()
 		s := mustCreate(t, old, 7, o)
@@ -45,8 +47,11 @@ func TestCreateBlanks(t *testing.T) {
 		if err := CreateBlanks(blanks, o, syncAll); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(filepath.Join(dirs[1], IndexName(7))); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("stale index still there: %v", err)
+		for _, b := range blanks {
+			x, err := index.Load(filepath.Join(b.Dir, IndexName(b.Base)), o.indexCapacity())
+			if err != nil || x.Len() != 0 {
+				t.Fatalf("index of blank %d: %v, want an empty one", b.Base, err)
+			}
 		}
 		if withSyncAll && syncs != 2 {
 			t.Fatalf("syncAll called %d times, want 2 (data, then names)", syncs)
