@@ -105,6 +105,17 @@ func (s *Server) readBody(x *exchange, limit int) *wire.APIError {
 	return nil
 }
 
+// doneOnly is a fasthttp request's context with its Done, Err and
+// Deadline but no values. fasthttp recycles the RequestCtx once the
+// handler returns, and a context derived from it may still ask it for a
+// value after that: the timer goroutine of context.WithTimeout looks its
+// parent up with Value when it cancels, which the race detector caught
+// against the RequestCtx's reset (TestBodyBudget).
+type doneOnly struct{ context.Context }
+
+// Value returns nil: no value is read from a recycled request.
+func (doneOnly) Value(any) any { return nil }
+
 // takeBudget takes n bytes of the body budget for x, waiting up to
 // bodyBudgetWait.
 func (s *Server) takeBudget(x *exchange, n int64) *wire.APIError {
