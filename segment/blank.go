@@ -10,91 +10,63 @@ import (
 	"github.com/shardlog/shardlog/index/durable"
 )
 
-// Blank names an empty segment for CreateBlanks to create: the directory,
-// the base and the first reservation, as Create takes them.
+// Blank is an empty segment made in steps, so that many can share their
+// syncs, where Create syncs each segment on its own (three journal
+// commits). The owner drafts each blank (Draft), makes the drafts durable
+// (SyncDraft, or one syncfs of their filesystem), names them (Publish),
+// and makes the names durable (SyncName, or a syncfs) before anything is
+// written to them. A crash at any step leaves each blank either absent or
+// complete under its name, as Create does: a draft's data file has the
+// temporary name List removes. The blank's directory must not be listed
+// or written by anyone else while the owner holds a step; between steps a
+// List may remove a draft, and Publish then reports it gone.
 type Blank struct {
 	Dir     string
 	Base    uint64
-	Reserve uint64
+	Reserve uint64 // the first reservation, as Create takes it
 }
 
-// CreateBlanks creates the data files of empty segments as Create would,
-// with the same guarantee (a crash leaves each either absent or complete
-// under its name), but many at once and without opening them: each file is
-// allocated and gets its header under a temporary name; syncAll makes them
-// all durable; each is renamed to its segment's name; and syncAll makes
-// the names durable. syncAll must sync every file and directory involved,
-// as one syncfs(2) of their filesystem does: one journal commit for the
-// batch, where Create costs three per segment. A nil syncAll syncs each
-// file and each directory instead. Each blank also gets an empty index
-// file, replacing any leftover one with its base, as Create's does: it
-// holds derived data and is not synced, and List removes it if the data
-// file never got its name. A taken name fails the batch before anything
-// is written. On an error no file of a blank not yet renamed is left;
-// blanks renamed before it are complete segments and stay.
-func CreateBlanks(blanks []Blank, opts Options, syncAll func() error) (err error) {
+func (b Blank) path() string    { return filepath.Join(b.Dir, Name(b.Base)) }
+func (b Blank) tmpPath() string { return b.path() + ".tmp" }
+func (b Blank) idxPath() string { return filepath.Join(b.Dir, IndexName(b.Base)) }
+
+// Draft writes the blank's data file under its temporary name, with the
+// first InitialBytes of blocks and its header, and an empty index file,
+// replacing any leftover one with its base (Open would drop a stale
+// one's entries with a warning); nothing is synced. A taken segment name
+// fails it before anything is written; on any other error it removes what
+// it wrote.
+func (b Blank) Draft(opts Options) (err error) {
 	opts = opts.withDefaults()
-	for _, b := range blanks {
-		if err := newSegment(b.Dir, b.Base, opts).nameFree(); err != nil {
-			return fmt.Errorf("create blank segment %d in %s: %w", b.Base, b.Dir, err)
-		}
+	if err := newSegment(b.Dir, b.Base, opts).nameFree(); err != nil {
+		return fmt.Errorf("draft segment %s: %w", b.path(), err)
 	}
-	// The files of blanks not renamed yet, removed on an error.
-	var tmps, idxs []string
 	defer func() {
 		if err != nil {
-			for _, path := range append(tmps, idxs...) {
-				if path != "" {
-					_ = os.Remove(path)
-				}
-			}
+			_ = b.Discard()
+			err = fmt.Errorf("draft segment %s: %w", b.path(), err)
 		}
 	}()
-	for _, b := range blanks {
-		tmp := filepath.Join(b.Dir, Name(b.Base)) + ".tmp"
-		tmps = append(tmps, tmp)
-		if err := writeBlank(tmp, b, opts); err != nil {
-			return fmt.Errorf("create blank segment %s: %w", tmp, err)
-		}
-		idx := filepath.Join(b.Dir, IndexName(b.Base))
-		idxs = append(idxs, idx)
-		if err := newIndex(idx, opts); err != nil {
-			return fmt.Errorf("create blank segment %s: %w", tmp, err)
-		}
+	if err := writeDraft(b, opts); err != nil {
+		return err
 	}
-	if err := opts.fault("create-fsync"); err != nil {
-		return fmt.Errorf("create blank segments: %w", err)
+	if err := os.Remove(b.idxPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale index: %w", err)
 	}
-	if err := syncBatch(syncAll, tmps, nil); err != nil {
-		return fmt.Errorf("create blank segments: %w", err)
+	x, err := index.Open(b.idxPath(), opts.indexCapacity())
+	if err != nil {
+		return err
 	}
-	dirs := make([]string, 0, len(blanks))
-	for i, b := range blanks {
-		if err := opts.fault("create-rename"); err != nil {
-			return fmt.Errorf("create blank segments: %w", err)
-		}
-		if err := os.Rename(tmps[i], filepath.Join(b.Dir, Name(b.Base))); err != nil {
-			return fmt.Errorf("create blank segments: %w", err)
-		}
-		tmps[i], idxs[i] = "", "" // a complete segment now
-		dirs = append(dirs, b.Dir)
-	}
-	if err := opts.fault("create-dirsync"); err != nil {
-		return fmt.Errorf("create blank segments: %w", err)
-	}
-	if err := syncBatch(syncAll, nil, dirs); err != nil {
-		return fmt.Errorf("create blank segments: %w", err)
-	}
-	return nil
+	return x.Close()
 }
 
-// writeBlank writes the data file of blank b at path: InitialBytes of
-// blocks and the header, as build does, without a sync.
-func writeBlank(path string, b Blank, opts Options) (err error) {
+// writeDraft writes the data file of blank b under its temporary name:
+// InitialBytes of blocks and the header, as build does, without a sync.
+func writeDraft(b Blank, opts Options) (err error) {
 	if err := opts.fault("create"); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(b.tmpPath(), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
@@ -118,55 +90,57 @@ func writeBlank(path string, b Blank, opts Options) (err error) {
 	return nil
 }
 
-// newIndex replaces any leftover index file at path with an empty one,
-// allocated as Open would allocate it, so that the segment's first Open
-// (on the first append to its shard) finds it ready: creating the file
-// was most of the cost of that Open.
-func newIndex(path string, opts Options) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove stale index: %w", err)
-	}
-	x, err := index.Open(path, opts.indexCapacity())
+// SyncDraft fsyncs the drafted data file. A draft that is gone (a List
+// removed it) reports fs.ErrNotExist.
+func (b Blank) SyncDraft() error {
+	f, err := os.Open(b.tmpPath())
 	if err != nil {
-		return err
-	}
-	return x.Close()
-}
-
-// syncBatch runs syncAll, or without it syncs each file and directory.
-func syncBatch(syncAll func() error, files, dirs []string) error {
-	if syncAll != nil {
-		return syncAll()
-	}
-	for _, path := range files {
-		if err := syncFile(path); err != nil {
-			return err
-		}
-	}
-	seen := map[string]bool{}
-	for _, dir := range dirs {
-		if !seen[dir] {
-			seen[dir] = true
-			if err := durable.SyncDir(dir); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// syncFile fsyncs the file at path.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
+		return fmt.Errorf("fsync draft: %w", err)
 	}
 	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("fsync %s: %w", path, err)
+		return fmt.Errorf("fsync draft %s: %w", b.tmpPath(), err)
 	}
 	return nil
+}
+
+// Publish renames the durable draft to the segment's name. It returns
+// false, having changed nothing, when the draft is gone (a List of the
+// directory removed it).
+func (b Blank) Publish(opts Options) (bool, error) {
+	if err := opts.fault("create-rename"); err != nil {
+		return false, fmt.Errorf("publish segment %s: %w", b.path(), err)
+	}
+	if err := os.Rename(b.tmpPath(), b.path()); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("publish segment %s: %w", b.path(), err)
+	}
+	return true, nil
+}
+
+// SyncName fsyncs the blank's directory, making its published name
+// durable.
+func (b Blank) SyncName() error {
+	if err := durable.SyncDir(b.Dir); err != nil {
+		return fmt.Errorf("publish segment %s: %w", b.path(), err)
+	}
+	return nil
+}
+
+// Discard removes a draft's files, or a published blank's whose name could
+// not be made durable, and syncs nothing: a crash that keeps a name
+// unsynced leaves a complete empty segment, or a draft List removes.
+func (b Blank) Discard() error {
+	var errs []error
+	for _, path := range []string{b.tmpPath(), b.path(), b.idxPath()} {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

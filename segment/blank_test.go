@@ -2,6 +2,7 @@ package segment
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,97 +10,107 @@ import (
 	"github.com/shardlog/shardlog/index"
 )
 
-// TestCreateBlanks checks that a batch of blanks opens as empty active
-// segments holding their reservations, takes appends, and is synced the
-// way the caller asks: once per phase with syncAll, file by file without.
-func TestCreateBlanks(t *testing.T) {
-	for _, withSyncAll := range []bool{true, false} {
-		root := t.TempDir()
-		dirs := []string{filepath.Join(root, "a"), filepath.Join(root, "b")}
-		for _, d := range dirs {
-			if err := os.Mkdir(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		o := testOptions(t)
-		// A stale index with a blank's base (its entries point at frames
-		// the blank does not have) is replaced: Open would drop its entries
-		// with a warning.
-		old := t.TempDir()
-		s := mustCreate(t, old, 7, o)
-		mustAppend(t, s, records(7, 200, 100))
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		idx, err := os.ReadFile(filepath.Join(old, IndexName(7)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dirs[1], IndexName(7)), idx, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		blanks := []Blank{{dirs[0], 0, 100}, {dirs[1], 7, 3}}
-		syncs := 0
-		var syncAll func() error
-		if withSyncAll {
-			syncAll = func() error { syncs++; return nil }
-		}
-		if err := CreateBlanks(blanks, o, syncAll); err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range blanks {
-			x, err := index.Load(filepath.Join(b.Dir, IndexName(b.Base)), o.indexCapacity())
-			if err != nil || x.Len() != 0 {
-				t.Fatalf("index of blank %d: %v, want an empty one", b.Base, err)
-			}
-		}
-		if withSyncAll && syncs != 2 {
-			t.Fatalf("syncAll called %d times, want 2 (data, then names)", syncs)
-		}
-		for _, b := range blanks {
-			s := mustOpen(t, b.Dir, b.Base, true, o)
-			if s.NextSeq() != b.Base || s.Reserved() != max(b.Reserve, b.Base) || s.CutBytes() != 0 {
-				t.Fatalf("blank %d: next %d, reserved %d, cut %d", b.Base, s.NextSeq(), s.Reserved(), s.CutBytes())
-			}
-			recs := records(b.Base, 3, 100)
-			mustAppend(t, s, recs)
-			checkAll(t, s, recs)
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			tmps, _ := filepath.Glob(filepath.Join(b.Dir, "*.tmp"))
-			if len(tmps) != 0 {
-				t.Fatalf("temporary files left: %v", tmps)
-			}
-		}
-		// Every name is taken now: the batch fails before writing anything.
-		if err := CreateBlanks(blanks[:1], o, syncAll); !errors.Is(err, os.ErrExist) {
-			t.Fatalf("blank over an existing segment: %v", err)
-		}
+// makeBlank drafts, syncs, publishes and syncs b, as an owner would.
+func makeBlank(t *testing.T, b Blank, o Options) {
+	t.Helper()
+	if err := b.Draft(o); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SyncDraft(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.Publish(o); err != nil || !ok {
+		t.Fatalf("publish: %v %v", ok, err)
+	}
+	if err := b.SyncName(); err != nil {
+		t.Fatal(err)
 	}
 }
 
-// TestCreateBlanksFailures checks that a failed batch leaves no temporary
-// file and no segment that is not complete.
-func TestCreateBlanksFailures(t *testing.T) {
+// TestBlankSteps checks that a blank opens as an empty active segment
+// holding its reservation and takes appends, that a stale index with its
+// base is replaced, and that a taken name fails the draft.
+func TestBlankSteps(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t)
+	// A stale index with the blank's base (its entries point at frames
+	// the blank does not have): Open would drop its entries with a warning.
+	old := t.TempDir()
+	s := mustCreate(t, old, 7, o)
+	mustAppend(t, s, records(7, 200, 100))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := os.ReadFile(filepath.Join(old, IndexName(7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, IndexName(7)), stale, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []Blank{{dir, 0, 100}, {dir, 7, 3}} {
+		makeBlank(t, b, o)
+		x, err := index.Load(filepath.Join(dir, IndexName(b.Base)), o.indexCapacity())
+		if err != nil || x.Len() != 0 {
+			t.Fatalf("index of blank %d: %v, want an empty one", b.Base, err)
+		}
+		s := mustOpen(t, dir, b.Base, true, o)
+		if s.NextSeq() != b.Base || s.Reserved() != max(b.Reserve, b.Base) || s.CutBytes() != 0 {
+			t.Fatalf("blank %d: next %d, reserved %d, cut %d", b.Base, s.NextSeq(), s.Reserved(), s.CutBytes())
+		}
+		recs := records(b.Base, 3, 100)
+		mustAppend(t, s, recs)
+		checkAll(t, s, recs)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// The name is taken now: a second draft fails before writing.
+		if err := b.Draft(o); !errors.Is(err, os.ErrExist) {
+			t.Fatalf("draft over an existing segment: %v", err)
+		}
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(tmps) != 0 {
+		t.Fatalf("temporary files left: %v", tmps)
+	}
+}
+
+// TestBlankDraftGone checks that a draft a List removed is reported gone
+// by SyncDraft and Publish, which then change nothing.
+func TestBlankDraftGone(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(t)
+	b := Blank{dir, 0, 10}
+	if err := b.Draft(o); err != nil {
+		t.Fatal(err)
+	}
+	if bases, err := List(dir, o.Logger); err != nil || len(bases) != 0 {
+		t.Fatalf("List over a draft: %v %v", bases, err)
+	}
+	if err := b.SyncDraft(); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("SyncDraft of a removed draft: %v", err)
+	}
+	if ok, err := b.Publish(o); ok || err != nil {
+		t.Fatalf("Publish of a removed draft: %v %v", ok, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("left: %v", entries)
+	}
+}
+
+// TestBlankDraftFailures checks that a failed draft leaves nothing behind.
+func TestBlankDraftFailures(t *testing.T) {
 	boom := errors.New("boom")
-	for _, op := range []string{"create", "create-allocate", "create-fsync", "sync", "create-rename"} {
+	for _, op := range []string{"create", "create-allocate"} {
 		t.Run(op, func(t *testing.T) {
 			dir := t.TempDir()
 			f := &faults{}
+			f.set(op, boom)
 			o := testOptions(t)
 			o.Faults = f
-			syncAll := func() error { return nil }
-			if op == "sync" {
-				syncAll = func() error { return boom }
-			} else {
-				f.set(op, boom)
+			if err := (Blank{dir, 0, 10}).Draft(o); !errors.Is(err, boom) {
+				t.Fatalf("Draft with %s failing: %v", op, err)
 			}
-			if err := CreateBlanks([]Blank{{dir, 0, 10}, {dir, 5, 10}}, o, syncAll); !errors.Is(err, boom) {
-				t.Fatalf("CreateBlanks with %s failing: %v", op, err)
-			}
-			entries, _ := os.ReadDir(dir)
-			if len(entries) != 0 {
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 				t.Fatalf("left behind after a failed %s: %v", op, entries)
 			}
 		})

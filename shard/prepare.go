@@ -1,7 +1,9 @@
 package shard
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"time"
 
@@ -16,13 +18,11 @@ import (
 // shards to the preparer instead, so a producer's first record to a fresh
 // shard costs what it costs on a shard written before: loading the
 // segment. The shards of one stream are prepared in batches of up to
-// prepBatch, holding their loadMu, whose files are made durable by two
-// syncfs calls in all (segment.CreateBlanks): three journal commits per
-// shard, in the background, would stall the foreground's metadata
-// operations (a CreateStream's directories) behind them. An append that
-// comes first creates its segment itself, as before, and the preparer
-// then skips that shard; one that comes during its shard's batch waits
-// for the batch.
+// prepBatch, whose files are made durable by two syncfs calls in all
+// (segment.Blank): three journal commits per shard, in the background,
+// would stall the foreground's metadata operations (a CreateStream's
+// directories) behind them. An append that comes first creates its
+// segment itself, as before, and the preparer then skips that shard.
 type preparer struct {
 	store *Store
 	// fs syncs the data directory's filesystem for the batches, through a
@@ -41,11 +41,11 @@ type preparer struct {
 	stopped bool
 }
 
-// prepBatch is the most shards one preparation batch covers: it bounds how
-// long an append to one of them may wait for the batch. Measured here with
-// an append to the last shard of a batch just started: 3.7-4.9 ms at p50
-// with 16 (9-54 ms at most), 14-27 ms with 64; the two syncfs calls per
-// batch cost little beside that.
+// prepBatch is the most shards one preparation batch covers. An append
+// that races the batch of its shard waits at most for one draft or for the
+// publication's sync, or creates its segment itself. Measured here with an
+// append to the last shard of a batch just started, 20 streams a run, 3
+// runs: p50 0.5-3.7 ms, at most 6-12 ms with 16; p50 3.6-4.2 ms with 64.
 const prepBatch = 16
 
 // prepQuiet is how long the preparer waits after new shards arrive before
@@ -169,68 +169,139 @@ func (p *preparer) wait() {
 
 // prepare creates the first segment of each shard of st in shards that has
 // none. A loaded shard gets it as its first append would make it
-// (createFirstLocked). The dormant ones get theirs on disk in one batch and
-// stay dormant, each with a resume point at its first position, so that
-// its load goes on from there without another header flush; their loadMu
-// is held through the batch, so a load waits for it rather than seeing a
-// temporary file. A stream being deleted, and a shard that is closed, has
-// failed or was written meanwhile, are left alone. Failures are logged:
-// the first appends then create the segments.
+// (createFirstLocked). The dormant ones get theirs on disk and stay
+// dormant, each with a resume point at its first position, so that its
+// load goes on from there without another header flush: each is drafted
+// under its loadMu; the drafts are synced together; each still dormant
+// and unwritten is published under its loadMu, which is then held until
+// the names are synced too, so no append can go to a segment whose name
+// power loss could take. An append that comes meanwhile waits at most for
+// one draft or for that last sync; a load between the steps removes the
+// shard's draft (List) and the preparer leaves that shard alone. A stream
+// being deleted, and a shard that is closed or has failed, are left
+// alone too. Failures are logged: the first appends then create the
+// segments.
 func (p *preparer) prepare(st *Stream, shards []*Shard) {
 	st.mu.RLock() // no reshard or delete meanwhile
 	defer st.mu.RUnlock()
 	if st.deleting.Load() {
 		return
 	}
-	var blanks []segment.Blank
-	var dormant []*Shard
-	defer func() {
-		for _, sh := range dormant {
-			sh.loadMu.Unlock()
-		}
-	}()
-	syncAll := p.fs.sync
+	opts := p.store.opts.Segment
+	whole := p.fs != nil // one syncfs for the batch, not a sync per file
+	var drafts []prepDraft
 	for _, sh := range shards {
 		if sh.Closed() {
 			continue
 		}
-		sh.loadMu.Lock()
-		if sh.loaded.Load() {
-			err := sh.createFirst()
-			sh.loadMu.Unlock()
-			if err != nil {
-				sh.log.Warn().Err(err).Msg("cannot prepare the first segment; the first append will create it")
-			}
-			continue
+		d, err := p.draft(sh, opts)
+		if err != nil {
+			sh.log.Warn().Err(err).Msg("cannot prepare the first segment; the first append will create it")
 		}
-		if ok, err := sh.blank(); !ok {
-			sh.loadMu.Unlock()
-			if err != nil {
-				sh.log.Warn().Err(err).Msg("cannot prepare the first segment; the first append will create it")
-			}
-			continue
+		if d != nil {
+			drafts = append(drafts, *d)
+			whole = whole && p.fs.covers(sh.dir)
 		}
-		if !p.fs.covers(sh.dir) {
-			syncAll = nil
-		}
-		dormant = append(dormant, sh)
-		blanks = append(blanks, segment.Blank{Dir: sh.dir, Base: sh.nextFloor, Reserve: sh.nextFloor + reserveAhead})
 	}
-	if len(blanks) == 0 {
+	if len(drafts) == 0 {
 		return
 	}
-	if p.fs == nil {
-		syncAll = nil
+	if err := p.sync(whole, drafts, "create-fsync", segment.Blank.SyncDraft); err != nil {
+		p.fail(st, drafts, err)
+		return
 	}
-	if err := segment.CreateBlanks(blanks, p.store.opts.Segment, syncAll); err != nil {
-		p.store.log.Warn().Err(err).Str("stream", st.name).Int("shards", len(blanks)).
+	var named []prepDraft
+	defer func() {
+		for _, d := range named {
+			d.sh.loadMu.Unlock()
+		}
+	}()
+	for _, d := range drafts {
+		d.sh.loadMu.Lock()
+		ok, err := d.sh.blank()
+		published := false
+		if ok {
+			if published, err = d.b.Publish(opts); err != nil {
+				_ = d.b.Discard()
+			}
+		}
+		if !published {
+			d.sh.loadMu.Unlock()
+			if err != nil {
+				d.sh.log.Warn().Err(err).Msg("cannot prepare the first segment; the first append will create it")
+			}
+			continue
+		}
+		named = append(named, d)
+	}
+	if err := p.sync(whole, named, "create-dirsync", segment.Blank.SyncName); err != nil {
+		for _, d := range named {
+			_ = d.b.Discard() // the name may not be durable: no append may use it
+		}
+		p.store.log.Warn().Err(err).Str("stream", st.name).Int("shards", len(named)).
 			Msg("cannot prepare first segments; the first appends will create them")
 		return
 	}
-	for i, sh := range dormant {
-		b := blanks[i]
-		sh.resume = &resumePoint{Base: b.Base, Reserved: b.Reserve, Next: b.Base}
+	for _, d := range named {
+		d.sh.resume = &resumePoint{Base: d.b.Base, Reserved: d.b.Reserve, Next: d.b.Base}
 	}
+}
+
+// prepDraft is a dormant shard and its drafted first segment.
+type prepDraft struct {
+	sh *Shard
+	b  segment.Blank
+}
+
+// draft drafts the first segment of sh under its loadMu, or creates it at
+// once when sh is loaded. It returns nil when there is no draft.
+func (p *preparer) draft(sh *Shard, opts segment.Options) (*prepDraft, error) {
+	sh.loadMu.Lock()
+	defer sh.loadMu.Unlock()
+	if sh.loaded.Load() {
+		return nil, sh.createFirst()
+	}
+	if ok, err := sh.blank(); !ok {
+		return nil, err
+	}
+	b := segment.Blank{Dir: sh.dir, Base: sh.nextFloor, Reserve: sh.nextFloor + reserveAhead}
+	if err := b.Draft(opts); err != nil {
+		return nil, fmt.Errorf("prepare shard %s: %w", sh.id, err)
+	}
+	return &prepDraft{sh, b}, nil
+}
+
+// sync makes the drafts' files (or names) durable: one syncfs when whole,
+// else one (a sync per draft, where one that a load removed is skipped).
+// op is the fault-injection step.
+func (p *preparer) sync(whole bool, drafts []prepDraft, op string, one func(segment.Blank) error) error {
+	if err := p.store.opts.fault(op); err != nil {
+		return err
+	}
+	if whole {
+		return p.fs.sync()
+	}
+	for _, d := range drafts {
+		if err := one(d.b); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// fail removes the drafts after a failed sync: those of shards still
+// dormant and unwritten (any other's draft is gone, and its files are the
+// shard's own).
+func (p *preparer) fail(st *Stream, drafts []prepDraft, err error) {
+	for _, d := range drafts {
+		d.sh.loadMu.Lock()
+		if ok, _ := d.sh.blank(); ok {
+			_ = d.b.Discard()
+		}
+		d.sh.loadMu.Unlock()
+	}
+	p.store.log.Warn().Err(err).Str("stream", st.name).Int("shards", len(drafts)).
+		Msg("cannot prepare first segments; the first appends will create them")
 }
 
 // createFirst creates the first segment of a loaded shard that has none.
@@ -244,12 +315,12 @@ func (sh *Shard) createFirst() error {
 	return sh.createFirstLocked()
 }
 
-// blank reports whether a dormant shard is one whose first segment the
-// preparer should create: it never failed to load, has no resume point
+// blank reports whether a shard is one whose first segment the preparer
+// should create: it is dormant, never failed to load, has no resume point
 // (one written and unloaded has) and no segment file; its directory is
 // made if missing. loadMu must be held.
 func (sh *Shard) blank() (bool, error) {
-	if sh.loadErr != nil || sh.resume != nil {
+	if sh.loaded.Load() || sh.loadErr != nil || sh.resume != nil {
 		return false, nil
 	}
 	if err := mkdirSynced(sh.dir, sh.opts.fault); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shardlog/shardlog/segment"
@@ -147,5 +148,73 @@ func TestPreparationYieldsToWritesAndDeletes(t *testing.T) {
 		if recs := records(t, sh); len(recs) != 1 || recs[0].Seq != 0 {
 			t.Fatalf("%s: %v", sh.ID(), recs)
 		}
+	}
+}
+
+// hookOnce runs hook the first time the fault-injection step op is
+// reached.
+type hookOnce struct {
+	op   string
+	hook atomic.Pointer[func()]
+}
+
+func (h *hookOnce) Fault(op string) error {
+	if op == h.op {
+		if f := h.hook.Swap(nil); f != nil {
+			(*f)()
+		}
+	}
+	return nil
+}
+
+// TestPreparationSkipsShardsLoadedMeanwhile loads one shard and writes
+// another between the drafts and their publication: each keeps what its
+// own load and append made (the load's listing removed the draft), and
+// the others are prepared.
+func TestPreparationSkipsShardsLoadedMeanwhile(t *testing.T) {
+	h := &hookOnce{op: "create-fsync"}
+	o := testOptions(t, t.TempDir(), nil)
+	o.Segment.Faults = h
+	s := mustOpen(t, o)
+	defer s.Close()
+	st := mustCreate(t, s, "race", 4)
+	sh := st.Shards()
+	read, written := sh[1], sh[2]
+	var readErr, appendErr error
+	hook := func() {
+		_, readErr = read.TrimHorizon() // loads it
+		_, appendErr = written.Append([]Record{{PartitionKey: []byte("k"), Data: []byte("mine")}})
+	}
+	h.hook.Store(&hook)
+	s.prep.wait()
+	if h.hook.Load() != nil {
+		t.Fatal("the drafts were never synced")
+	}
+	if readErr != nil || appendErr != nil {
+		t.Fatal(readErr, appendErr)
+	}
+	files := func(sh *Shard) []string {
+		all, _ := filepath.Glob(filepath.Join(sh.dir, "*"))
+		for i, f := range all {
+			all[i] = filepath.Base(f)
+		}
+		return all
+	}
+	if got := files(read); len(got) != 0 || !read.Loaded() {
+		t.Fatalf("shard loaded meanwhile: files %v (want none: its read created nothing), loaded %v", got, read.Loaded())
+	}
+	if recs := records(t, written); len(recs) != 1 || recs[0].Seq != 0 || string(recs[0].Data) != "mine" {
+		t.Fatalf("shard written meanwhile: %v", recs)
+	}
+	if got := segmentFiles(t, written); len(got) != 1 {
+		t.Fatalf("shard written meanwhile: %v", got)
+	}
+	for _, sh := range []*Shard{sh[0], sh[3]} {
+		if got := segmentFiles(t, sh); len(got) != 1 || sh.Loaded() {
+			t.Fatalf("%s: %v (loaded %v), want its prepared segment", sh.ID(), got, sh.Loaded())
+		}
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(st.dir, "*", "*.tmp")); len(tmps) != 0 {
+		t.Fatalf("drafts left: %v", tmps)
 	}
 }
