@@ -234,6 +234,9 @@ func (p *preparer) prepare(st *Stream, shards []*Shard) {
 		}
 		named = append(named, d)
 	}
+	if len(named) == 0 {
+		return
+	}
 	if err := p.sync(whole, named, "create-dirsync", segment.Blank.SyncName); err != nil {
 		for _, d := range named {
 			_ = d.b.Discard() // the name may not be durable: no append may use it
