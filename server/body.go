@@ -105,12 +105,13 @@ func (s *Server) readBody(x *exchange, limit int) *wire.APIError {
 	return nil
 }
 
-// doneOnly is a fasthttp request's context with its Done, Err and
-// Deadline but no values. fasthttp recycles the RequestCtx once the
-// handler returns, and a context derived from it may still ask it for a
-// value after that: the timer goroutine of context.WithTimeout looks its
-// parent up with Value when it cancels, which the race detector caught
-// against the RequestCtx's reset (TestBodyBudget).
+// doneOnly is a request's context with its Done, Err and Deadline but no
+// values. fasthttp recycles the RequestCtx once the handler returns, and
+// a context derived from it may still ask it for a value after that: the
+// timer goroutine of context.WithTimeout looks its parent up with Value
+// when it cancels, which the race detector caught against the
+// RequestCtx's reset (TestBodyBudget). Wrapped only where a context is
+// derived (takeBudget): the boxing allocates.
 type doneOnly struct{ context.Context }
 
 // Value returns nil: no value is read from a recycled request.
@@ -127,7 +128,7 @@ func (s *Server) takeBudget(x *exchange, n int64) *wire.APIError {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, cancel := context.WithTimeout(ctx, bodyBudgetWait)
+	ctx, cancel := context.WithTimeout(doneOnly{ctx}, bodyBudgetWait)
 	defer cancel()
 	if s.bodies.Acquire(ctx, n) != nil {
 		s.metrics.BodyBudgetRefusals.Inc()

@@ -241,7 +241,7 @@ func (s *Server) serveAPIFast(ctx *fasthttp.RequestCtx, operator bool) {
 		contentType:   wire.B2S(ctx.Request.Header.ContentType()),
 		contentLength: ctx.Request.Header.ContentLength(),
 		headers:       (*sigv4.FastHeaders)(ctx),
-		ctx:           doneOnly{ctx},
+		ctx:           ctx,
 		peer:          policy.Peer{Addr: ctx.RemoteAddr(), TLS: ctx.IsTLS()},
 		operator:      operator,
 		out:           (*buf)[:0],
