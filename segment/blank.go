@@ -92,20 +92,7 @@ func writeDraft(b Blank, opts Options) (err error) {
 
 // SyncDraft fsyncs the drafted data file. A draft that is gone (a List
 // removed it) reports fs.ErrNotExist.
-func (b Blank) SyncDraft() error {
-	f, err := os.Open(b.tmpPath())
-	if err != nil {
-		return fmt.Errorf("fsync draft: %w", err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync draft %s: %w", b.tmpPath(), err)
-	}
-	return nil
-}
+func (b Blank) SyncDraft() error { return durable.SyncFile(b.tmpPath()) }
 
 // Publish renames the durable draft to the segment's name. It returns
 // false, having changed nothing, when the draft is gone (a List of the

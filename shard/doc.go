@@ -67,8 +67,9 @@
 // start-up reads only stream.json files. A new shard's first segment file
 // is created in the background by the preparer (prepare.go), in batches
 // synced together, leaving the shard dormant; an append that comes first
-// creates it itself, and reading a shard creates nothing. A loaded shard becomes dormant again when it has been neither written
-// nor read for IdleShardTimeout, or, least recently used first, when more
+// creates it itself, and reading a shard creates nothing. A loaded shard
+// becomes dormant again when it has been neither written nor read for
+// IdleShardTimeout, or, least recently used first, when more
 // than MaxLoadedShards are loaded (resident.go): its data is synced as the
 // fsync policy requires, its next position is kept in memory as a resume
 // point (the header keeps its durable reservation, so the next load's

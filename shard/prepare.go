@@ -31,7 +31,6 @@ type preparer struct {
 	// nil where syncfs does not report errors; each file is synced then.
 	fs   *fsSyncer
 	kick chan struct{} // work arrived
-	done chan struct{} // closed by stop
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled when the queue drains
@@ -65,7 +64,6 @@ func newPreparer(s *Store) *preparer {
 		store: s,
 		fs:    openFSSyncer(s.dir, func(string) error { return nil }),
 		kick:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
 	}
 	p.idle = sync.NewCond(&p.mu)
 	return p
@@ -89,13 +87,13 @@ func (p *preparer) add(st *Stream, shards []*Shard) {
 }
 
 // run prepares queued shards, once no more have arrived for prepQuiet,
-// until stop is called; then it releases the syncer.
+// until the store stops; then it releases the syncer.
 func (p *preparer) run() {
 	defer p.fs.close()
 	for {
 		select {
 		case <-p.kick:
-		case <-p.done:
+		case <-p.store.stop:
 			return
 		}
 		for {
@@ -107,7 +105,7 @@ func (p *preparer) run() {
 			}
 			select {
 			case <-time.After(wait):
-			case <-p.done:
+			case <-p.store.stop:
 				return
 			}
 		}
@@ -144,17 +142,15 @@ func (p *preparer) next() bool {
 	return true
 }
 
-// stop makes run return after the batch being prepared, and drops the
-// queue: those shards' first appends create their segments.
+// stop drops the queue, so that run returns after the batch being
+// prepared (the store's stop channel ends its waits): those shards' first
+// appends create their segments.
 func (p *preparer) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.stopped {
-		p.stopped = true
-		p.queue = nil
-		close(p.done)
-		p.idle.Broadcast()
-	}
+	p.stopped = true
+	p.queue = nil
+	p.idle.Broadcast()
 }
 
 // wait returns once no shard is queued or being prepared, or the preparer

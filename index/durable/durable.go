@@ -31,17 +31,23 @@ func Allocate(f *os.File, size int64) error {
 
 // SyncDir fsyncs a directory, so that the entries created, renamed or
 // removed in it survive power loss.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+func SyncDir(dir string) error { return syncPath(dir, "directory") }
+
+// SyncFile fsyncs the file at path, which the caller does not hold open.
+func SyncFile(path string) error { return syncPath(path, "file") }
+
+// syncPath opens path read-only and fsyncs it; what names it in errors.
+func syncPath(path, what string) error {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("fsync directory: %w", err)
+		return fmt.Errorf("fsync %s: %w", what, err)
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
+		return fmt.Errorf("fsync %s %s: %w", what, path, err)
 	}
 	return nil
 }
