@@ -170,7 +170,9 @@ func (h *hookOnce) Fault(op string) error {
 // TestPreparationSkipsShardsLoadedMeanwhile loads one shard and writes
 // another between the drafts and their publication: each keeps what its
 // own load and append made (the load's listing removed the draft), and
-// the others are prepared.
+// the others are prepared. The loaded shard is given a file under the
+// draft's temporary name, as an append building its first segment there
+// would hold: the preparer must leave it, not publish it.
 func TestPreparationSkipsShardsLoadedMeanwhile(t *testing.T) {
 	h := &hookOnce{op: "create-fsync"}
 	o := testOptions(t, t.TempDir(), nil)
@@ -181,8 +183,12 @@ func TestPreparationSkipsShardsLoadedMeanwhile(t *testing.T) {
 	sh := st.Shards()
 	read, written := sh[1], sh[2]
 	var readErr, appendErr error
+	building := filepath.Join(read.dir, segment.Name(0)+".tmp")
 	hook := func() {
 		_, readErr = read.TrimHorizon() // loads it
+		if readErr == nil {
+			readErr = os.WriteFile(building, []byte("an append's segment being built"), 0o644)
+		}
 		_, appendErr = written.Append([]Record{{PartitionKey: []byte("k"), Data: []byte("mine")}})
 	}
 	h.hook.Store(&hook)
@@ -200,8 +206,11 @@ func TestPreparationSkipsShardsLoadedMeanwhile(t *testing.T) {
 		}
 		return all
 	}
-	if got := files(read); len(got) != 0 || !read.Loaded() {
-		t.Fatalf("shard loaded meanwhile: files %v (want none: its read created nothing), loaded %v", got, read.Loaded())
+	if got := files(read); len(got) != 1 || got[0] != filepath.Base(building) || !read.Loaded() {
+		t.Fatalf("shard loaded meanwhile: files %v (want only the file being built), loaded %v", got, read.Loaded())
+	}
+	if err := os.Remove(building); err != nil {
+		t.Fatal(err)
 	}
 	if recs := records(t, written); len(recs) != 1 || recs[0].Seq != 0 || string(recs[0].Data) != "mine" {
 		t.Fatalf("shard written meanwhile: %v", recs)
