@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/sdkhttp"
 	"github.com/shardlog/shardlog/server/sigv4"
-
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -128,7 +128,7 @@ func TestSigV4SessionToken(t *testing.T) {
 		with := func(id, secret, token string) error {
 			cl := kinesis.New(kinesis.Options{
 				Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(id, secret, token),
-				BaseEndpoint: aws.String("http://" + e.addr), HTTPClient: c.http, Retryer: aws.NopRetryer{},
+				BaseEndpoint: aws.String("http://" + e.addr), HTTPClient: sdkhttp.DetachBodies(c.http), Retryer: aws.NopRetryer{},
 			})
 			_, err := cl.ListStreams(ctx, &kinesis.ListStreamsInput{})
 			return err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/server/sdkhttp"
 	"github.com/shardlog/shardlog/server/wire"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,7 +60,7 @@ func (e *testEnv) clientAs(c testClient, id, secret string, optFns ...func(*kine
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
 		BaseEndpoint: aws.String("http://" + e.addr),
-		HTTPClient:   c.http,
+		HTTPClient:   sdkhttp.DetachBodies(c.http),
 		Retryer:      aws.NopRetryer{},
 	}, optFns...)
 }

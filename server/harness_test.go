@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/rs/zerolog"
+	"github.com/shardlog/shardlog/server/sdkhttp"
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -162,7 +163,7 @@ func (e *testEnv) sdkClient(hc *http.Client) *kinesis.Client {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String("http://" + e.addr),
-		HTTPClient:   hc,
+		HTTPClient:   sdkhttp.DetachBodies(hc),
 		Retryer:      aws.NopRetryer{},
 	})
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardlog/shardlog/server/sdkhttp"
 )
 
 // testCert returns a self-signed ECDSA P-256 certificate for 127.0.0.1 and
@@ -78,7 +80,7 @@ func newTLSEnv(t *testing.T, opts ...func(*Options)) *testEnv {
 			Region:       "us-east-1",
 			Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 			BaseEndpoint: aws.String("https://" + e.addr),
-			HTTPClient:   hc,
+			HTTPClient:   sdkhttp.DetachBodies(hc),
 			Retryer:      aws.NopRetryer{},
 		})
 	}

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardlog/shardlog/server/sdkhttp"
 )
 
 // mustCert runs `shardlog cert` into a temporary directory and returns the
@@ -148,13 +150,13 @@ func TestTLSDaemonGoSDK(t *testing.T) {
 				Region:       "us-east-1",
 				Credentials:  credentials.NewStaticCredentialsProvider("AKIDSHARDLOGTEST", "shardlog-test-secret", ""),
 				BaseEndpoint: aws.String(d.Endpoint),
-				HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				HTTPClient: sdkhttp.DetachBodies(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 					resp, err := tr.RoundTrip(r)
 					if err == nil {
 						proto = resp.Proto
 					}
 					return resp, err
-				})},
+				})}),
 				Retryer: aws.NopRetryer{},
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/shardlog/shardlog/server/sdkhttp"
 )
 
 // TestConnectionFloodPastOpenFilesLimit runs the daemon with auth on and
@@ -39,7 +41,7 @@ func TestConnectionFloodPastOpenFilesLimit(t *testing.T) {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(d.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSHARDLOGTEST", "shardlog-test-secret", ""),
-		HTTPClient:   hc,
+		HTTPClient:   sdkhttp.DetachBodies(hc),
 		Retryer:      aws.NopRetryer{},
 	})
 	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("flood"), ShardCount: aws.Int32(2)}); err != nil {

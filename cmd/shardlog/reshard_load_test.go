@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/smithy-go"
 )
 
 // TestReshardUnderLoad drives the real binary through the AWS SDK for Go
@@ -43,10 +41,9 @@ func TestReshardUnderLoad(t *testing.T) {
 	}
 
 	var (
-		mu          sync.Mutex
-		acked       = map[string]ackedRecord{}
-		lostAnswers int // PutRecords whose answer the client could not read
-		wg          sync.WaitGroup
+		mu    sync.Mutex
+		acked = map[string]ackedRecord{}
+		wg    sync.WaitGroup
 	)
 	stop := make(chan struct{})
 	for p := 0; p < 4; p++ {
@@ -66,20 +63,12 @@ func TestReshardUnderLoad(t *testing.T) {
 					entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(id), Data: []byte(id + "|" + strings.Repeat("x", 100))}
 				}
 				out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
-				var apiErr smithy.APIError
-				if errors.As(err, &apiErr) {
+				if err != nil {
+					// An answer the client could not read counts too: the
+					// SDK's own request bodies lost about one in 5,000 here
+					// (see sdkhttp), which kinesisClient now avoids.
 					t.Errorf("PutRecords: %v", err)
 					return
-				}
-				if err != nil {
-					// No answer read: the records count as unacknowledged. The
-					// SDK's HTTP/1.1 client loses about one answer in 5,000 here
-					// ("use of closed network connection" while reading it);
-					// a plain net/http client against the same daemon loses none.
-					mu.Lock()
-					lostAnswers++
-					mu.Unlock()
-					continue
 				}
 				mu.Lock()
 				for i, r := range out.Records {
@@ -168,8 +157,8 @@ func TestReshardUnderLoad(t *testing.T) {
 			t.Fatalf("acknowledged record %.20s lost", key)
 		}
 	}
-	t.Logf("%d reshards (%d refused) in %v under 4 producers: %d records acknowledged, all read back once; %d shards in the end; %d answers not read by the client",
-		reshards, refused, run, len(acked), len(shards), lostAnswers)
+	t.Logf("%d reshards (%d refused) in %v under 4 producers: %d records acknowledged, all read back once; %d shards in the end",
+		reshards, refused, run, len(acked), len(shards))
 }
 
 // allShards lists every shard of stream, page by page.

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardlog/shardlog/server/sdkhttp"
 )
 
 // kinesisClient returns an AWS SDK for Go v2 Kinesis client for endpoint
@@ -22,6 +24,7 @@ func kinesisClient(endpoint string) *kinesis.Client {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSHARDLOGTEST", "shardlog-test-secret", ""),
+		HTTPClient:   sdkhttp.New(),
 	})
 }
 

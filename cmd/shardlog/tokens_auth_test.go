@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
+
+	"github.com/shardlog/shardlog/server/sdkhttp"
 )
 
 // tokensConfigYAML is a sigv4 configuration with the admin test key,
@@ -50,6 +52,7 @@ func TestSealedTokensAuthorized(t *testing.T) {
 			Region:       "us-east-1",
 			BaseEndpoint: aws.String(d.Endpoint),
 			Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
+			HTTPClient:   sdkhttp.New(),
 			Retryer:      aws.NopRetryer{},
 		})
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/shardlog/shardlog/server"
+	"github.com/shardlog/shardlog/server/sdkhttp"
 	"github.com/shardlog/shardlog/shard"
 )
 
@@ -136,7 +137,7 @@ func start(set settings, opts []Option) (*Server, error) {
 		Region:       Region,
 		Credentials:  aws.NewCredentialsCache(creds),
 		BaseEndpoint: aws.String(s.Endpoint),
-		HTTPClient:   &http.Client{Transport: s.transport},
+		HTTPClient:   sdkhttp.DetachBodies(&http.Client{Transport: s.transport}),
 	}
 	go func() { s.served <- s.Server.Serve(ln) }()
 	s.Server.SetReady(true)

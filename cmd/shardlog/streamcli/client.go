@@ -1,13 +1,10 @@
 package streamcli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"time"
@@ -21,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/pflag"
+
+	"github.com/shardlog/shardlog/server/sdkhttp"
 )
 
 // DefaultEndpoint is the endpoint used when neither --endpoint nor the
@@ -132,7 +131,7 @@ func (c *connFlags) client(ctx context.Context) (*kinesis.Client, error) {
 		}
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(loopbackKey, loopbackKey, "")
 	}
-	cfg.HTTPClient = detachedBodies{next: cfg.HTTPClient}
+	cfg.HTTPClient = sdkhttp.DetachBodies(cfg.HTTPClient) // see sdkhttp: the SDK closes request bodies early
 	// The SDK's own warnings (such as an unread body after Ctrl-C stops a
 	// read) are noise here: errors reach the user through the commands.
 	cfg.Logger = logging.Nop{}
@@ -148,31 +147,4 @@ func hasCredentials(ctx context.Context, cfg aws.Config) bool {
 	}
 	_, err := cfg.Credentials.Retrieve(ctx)
 	return err == nil
-}
-
-// detachedBodies is an HTTP client that gives net/http its own copy of
-// each request body. The SDK closes a request's body once the response
-// headers arrive; against a server that answers quickly, net/http can
-// still be writing the request then, fails the write, and closes the
-// connection under the response body. The SDK sees "use of closed network
-// connection" on a 200 response and retries: a PutRecords the service has
-// applied is applied again (with the SDK's body, about one call in a few
-// hundred to a shardlog in another process came back this way, and put
-// duplicated its records; with a copy, none did).
-type detachedBodies struct {
-	next aws.HTTPClient
-}
-
-// Do sends req with a copy of its body.
-func (d detachedBodies) Do(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		body, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read request body: %w", err)
-		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	return d.next.Do(req)
 }
