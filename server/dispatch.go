@@ -70,9 +70,13 @@ var errUnauthorizable = &wire.APIError{Type: wire.AccessDenied, Message: "Unable
 // method, content type, empty body, operation name, body syntax, then the
 // operation itself (validation, then resources).
 func (s *Server) handle(x *exchange) {
-	start := time.Now()
+	debug := s.log.Debug().Enabled()
+	var start time.Time // read only for the debug log: a clock read per request otherwise
+	if debug {
+		start = time.Now()
+	}
 	op := s.route(x)
-	if s.log.Debug().Enabled() {
+	if debug {
 		name := "-"
 		if op != nil {
 			name = op.Name

@@ -157,6 +157,22 @@ type authHeader struct {
 	signature     string // hex
 }
 
+// separator returns the index of the first comma or space in s, or -1.
+// It is strings.IndexAny(s, ", ") with two IndexByte scans, which read many
+// bytes at a time where IndexAny reads one: an Authorization header is
+// about 300 bytes and every request parses one.
+func separator(s string) int {
+	comma := strings.IndexByte(s, ',')
+	head := s
+	if comma >= 0 {
+		head = s[:comma]
+	}
+	if space := strings.IndexByte(head, ' '); space >= 0 {
+		return space
+	}
+	return comma
+}
+
 // parseAuthorization splits an Authorization header. Errors are
 // IncompleteSignatureException with AWS's wording.
 func parseAuthorization(v string) (authHeader, *wire.APIError) {
@@ -170,7 +186,7 @@ func parseAuthorization(v string) (authHeader, *wire.APIError) {
 	// strings.FieldsFunc without its slice, as every request comes here.
 	for rest != "" {
 		part := rest
-		if i := strings.IndexAny(rest, ", "); i >= 0 {
+		if i := separator(rest); i >= 0 {
 			part, rest = rest[:i], rest[i+1:]
 		} else {
 			rest = ""
