@@ -454,6 +454,11 @@ func listedFold(signed, name string) bool {
 			return true
 		}
 	}
+	return listedFoldLoop(signed, name)
+}
+
+// listedFoldLoop is listedLoop comparing in any case.
+func listedFoldLoop(signed, name string) bool {
 	for rest := signed; rest != ""; {
 		var n string
 		n, rest, _ = strings.Cut(rest, ";")
