@@ -237,8 +237,7 @@ func (p *preparer) prepare(st *Stream, shards []*Shard) {
 		for _, d := range named {
 			_ = d.b.Discard() // the name may not be durable: no append may use it
 		}
-		p.store.log.Warn().Err(err).Str("stream", st.name).Int("shards", len(named)).
-			Msg("cannot prepare first segments; the first appends will create them")
+		p.warn(st, len(named), err)
 		return
 	}
 	for _, d := range named {
@@ -299,7 +298,12 @@ func (p *preparer) fail(st *Stream, drafts []prepDraft, err error) {
 		}
 		d.sh.loadMu.Unlock()
 	}
-	p.store.log.Warn().Err(err).Str("stream", st.name).Int("shards", len(drafts)).
+	p.warn(st, len(drafts), err)
+}
+
+// warn logs that shards of st could not be prepared.
+func (p *preparer) warn(st *Stream, shards int, err error) {
+	p.store.log.Warn().Err(err).Str("stream", st.name).Int("shards", shards).
 		Msg("cannot prepare first segments; the first appends will create them")
 }
 

@@ -64,9 +64,9 @@ func TestReshardUnderLoad(t *testing.T) {
 				}
 				out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
 				if err != nil {
-					// An answer the client could not read counts too: the
-					// SDK's own request bodies lost about one in 5,000 here
-					// (see sdkhttp), which kinesisClient now avoids.
+					// An answer the client could not read counts too: with
+					// the SDK's own request bodies some were lost here (see
+					// sdkhttp), which kinesisClient now avoids.
 					t.Errorf("PutRecords: %v", err)
 					return
 				}

@@ -12,8 +12,9 @@
 // retry applies a PutRecords the server already applied a second time.
 // Against shardlog on loopback the answer is often that fast: in three
 // runs of TestReshardUnderLoad under the race detector, net/http found
-// the body closed 151 times, and 6 calls lost their answer, mostly
-// GetRecords, whose large pages take longest to read.
+// the body closed 151 times, and 6 answers were cut off while being read.
+// A GetRecords of a large page, whose answer takes longest to read, is the
+// likeliest to lose it: in CI one failed all three of its attempts.
 //
 // DetachBodies hands net/http a copy of each body that nobody closes
 // early; shardlog's CLI, kinesistest and the end-to-end tests use it.

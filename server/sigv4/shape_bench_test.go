@@ -9,7 +9,9 @@ import (
 )
 
 // BenchmarkCheckShape measures the auth-mode-none check of every request
-// on a PutRecord as the AWS SDK for Go v2 sends it, read by fasthttp.
+// on a PutRecord as the AWS SDK for Go v2 sends it, read by fasthttp. The
+// request is reused, so fasthttp's parse of its URI, which a real request
+// pays once, is paid by the first iteration only.
 func BenchmarkCheckShape(b *testing.B) {
 	raw := "POST / HTTP/1.1\r\nHost: 127.0.0.1:4567\r\nUser-Agent: aws-sdk-go-v2/1.48.0 ua/2.1 os/linux lang/go#1.26.8 md/GOOS#linux md/GOARCH#amd64 api/kinesis#1.56.13 m/E,g\r\n" +
 		"Content-Length: 120\r\nAmz-Sdk-Invocation-Id: 6f1c8a8e-1d0b-4c5e-9a57-2f3c4b5d6e7f\r\nAmz-Sdk-Request: attempt=1; max=3\r\n" +

@@ -334,8 +334,9 @@ func requestDate(h Headers) (signedAt time.Time, amzDate, dateHeader string, e *
 
 // parseAmzDate parses an X-Amz-Date value as time.Parse(AmzDateLayout, v)
 // does, and reports whether it parsed. The form every SDK sends (16 bytes,
-// digits where the layout has them, a valid date) is read directly, in a
-// tenth of time.Parse's time on every request; anything else goes to
+// digits where the layout has them, a valid date) is read directly, in
+// about a third of time.Parse's time (36-39 ns against 118-138 here) on
+// every request; anything else goes to
 // time.Parse, so what is accepted and refused stays exactly time.Parse's
 // (FuzzParseAmzDate compares the two).
 func parseAmzDate(v string) (time.Time, bool) {
