@@ -64,29 +64,16 @@ type putRecordsOutput struct {
 	failed  int
 	kms     bool
 	scratch putScratch // for the limits emulator
-	// seqs format each shard's run of positions incrementally; a request
-	// spread over more shards than this formats the rest from scratch.
-	seqs [8]shardSeqs
-}
-
-// shardSeqs is a sequence-number formatter bound to one shard.
-type shardSeqs struct {
-	shard *shard.Shard
-	f     shard.SeqFormatter
+	// seqs format each shard's run of positions incrementally, the shard
+	// of index i with seqs[i%len(seqs)]. Shards that share one take turns
+	// formatting from scratch, and a formatter left from an earlier request
+	// does too: SeqFormatter checks the shard and position it is given.
+	seqs [16]shard.SeqFormatter
 }
 
 // appendSeq appends the sequence number of result r.
 func (o *putRecordsOutput) appendSeq(dst []byte, r *shard.PutResult) []byte {
-	for i := range o.seqs {
-		e := &o.seqs[i]
-		if e.shard == nil {
-			e.shard = r.Shard
-		}
-		if e.shard == r.Shard {
-			return e.f.Append(dst, r.Shard.SeqID(), r.Seq)
-		}
-	}
-	return shard.FormatSequenceNumber(dst, r.Shard.SeqID(), r.Seq)
+	return o.seqs[r.Shard.Index()%len(o.seqs)].Append(dst, r.Shard.SeqID(), r.Seq)
 }
 
 var putRecordsOutputs = sync.Pool{New: func() any { return new(putRecordsOutput) }}
@@ -192,7 +179,6 @@ func (o *putRecordsOutput) release() {
 	clear(o.results)
 	o.recs, o.keys, o.results = o.recs[:0], o.keys[:0], o.results[:0]
 	o.failed, o.kms = 0, false
-	o.seqs = [len(o.seqs)]shardSeqs{}
 	putRecordsOutputs.Put(o)
 }
 

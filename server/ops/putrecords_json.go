@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"slices"
 	"unicode/utf8"
 
 	"github.com/shardlog/shardlog/server/wire"
@@ -62,27 +61,40 @@ func (in *putRecordsInput) DecodeJSON(body []byte) error {
 	}
 }
 
-// decodeRecords decodes the Records array in two passes: the first checks
-// the syntax and counts entries and data bytes so the second allocates once.
-// The second builds at most maxPutRecords+1 entries: validation refuses a
-// longer list by its length alone, and a 15 MB body of "{}" would otherwise
-// become five million entries.
+// decodeRecords decodes the Records array in one pass. Every decoded Data
+// goes into one arena, sized up front for the most the rest of the body can
+// decode to, so it is allocated at most once. It builds at most
+// maxPutRecords+1 entries and only checks the syntax of the rest:
+// validation refuses a longer list by its length alone, and a 15 MB body of
+// "{}" would otherwise become five million entries.
 func (in *putRecordsInput) decodeRecords(d *scanner) bool {
 	if d.null() {
 		in.Records = nil
 		return true
 	}
-	start := d.i
-	n, dataBytes := 0, 0
 	if !d.consume('[') {
 		return false
 	}
+	entries, keys, arena := in.entries[:0], in.keys[:0], in.arena[:0]
+	if need := b64.DecodedLen(len(d.b) - d.i); cap(arena) < need {
+		arena = make([]byte, 0, need)
+	}
+	if arena == nil {
+		arena = []byte{} // "Data":"" decodes to an empty blob, not null
+	}
+	defer func() { in.entries, in.keys, in.arena = entries, keys, arena }()
 	if !d.consume(']') {
 		for {
-			if !d.skipEntry(&dataBytes) {
+			keep := len(entries) <= maxPutRecords
+			var e putRecordsEntry
+			var pk, ehk string
+			if !d.entry(&e, &pk, &ehk, &arena, keep) {
 				return false
 			}
-			n++
+			if keep {
+				entries = append(entries, e)
+				keys = append(keys, pk, ehk)
+			}
 			if d.consume(']') {
 				break
 			}
@@ -91,72 +103,31 @@ func (in *putRecordsInput) decodeRecords(d *scanner) bool {
 			}
 		}
 	}
-	end := d.i
-	d.i = start
-	d.consume('[')
-	n = min(n, maxPutRecords+1)
-	// The buffers come cleared from reset (or new).
-	in.entries = slices.Grow(in.entries[:0], n)[:n]
-	in.Records = in.entries
+	// entry marks the keys it found with keyPresent; now that keys no
+	// longer moves, point them at their strings.
+	for i := range entries {
+		if entries[i].PartitionKey != nil {
+			entries[i].PartitionKey = &keys[2*i]
+		}
+		if entries[i].ExplicitHashKey != nil {
+			entries[i].ExplicitHashKey = &keys[2*i+1]
+		}
+	}
+	in.Records = entries
 	if in.Records == nil {
 		in.Records = []putRecordsEntry{} // an empty list, not null
 	}
-	in.keys = slices.Grow(in.keys[:0], 2*n)[:2*n] // partition keys and explicit hash keys
-	keys := in.keys
-	arena := slices.Grow(in.arena[:0], dataBytes)
-	if arena == nil {
-		arena = []byte{} // "Data":"" decodes to an empty blob, not null
-	}
-	defer func() { in.arena = arena }()
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			d.consume(',')
-		}
-		r := &in.Records[i]
-		d.consume('{')
-		if d.consume('}') {
-			continue
-		}
-		for {
-			key, _ := d.str()
-			d.consume(':')
-			var ok bool
-			switch key {
-			case "Data":
-				if d.null() {
-					r.Data = nil
-					ok = true
-					break
-				}
-				var s string
-				s, ok = d.b64str()
-				if ok {
-					at := len(arena)
-					n, err := b64.Decode(arena[at:cap(arena)], wire.S2B(s))
-					arena = arena[:at+n]
-					r.Data, ok = arena[at:len(arena):len(arena)], err == nil
-				}
-			case "PartitionKey":
-				ok = d.optStrIn(&r.PartitionKey, &keys[2*i])
-			case "ExplicitHashKey":
-				ok = d.optStrIn(&r.ExplicitHashKey, &keys[2*i+1])
-			}
-			if !ok {
-				return false
-			}
-			if d.consume('}') {
-				break
-			}
-			d.consume(',')
-		}
-	}
-	d.i = end
 	return true
 }
 
-// skipEntry checks one record object in the first pass and adds the
-// decoded size of its Data to dataBytes.
-func (d *scanner) skipEntry(dataBytes *int) bool {
+// keyPresent marks, while decodeRecords runs, a key that entry found.
+var keyPresent = new(string)
+
+// entry consumes one record object. When keep is set it decodes it into e:
+// the keys into pk and ehk (marking them found in e with keyPresent) and
+// the data onto the end of *arena, which has room for it. Otherwise it only
+// checks the syntax.
+func (d *scanner) entry(e *putRecordsEntry, pk, ehk *string, arena *[]byte, keep bool) bool {
 	if !d.consume('{') {
 		return false
 	}
@@ -185,16 +156,33 @@ func (d *scanner) skipEntry(dataBytes *int) bool {
 		}
 		seen |= bit
 		if !d.null() {
-			str := d.str
+			var s string
 			if bit == 1 {
-				str = d.b64str
+				s, ok = d.b64str()
+			} else {
+				s, ok = d.str()
 			}
-			s, ok := str()
 			if !ok {
 				return false
 			}
-			if bit == 1 {
-				*dataBytes += b64.DecodedLen(len(s))
+			if keep {
+				switch bit {
+				case 1:
+					a := *arena
+					at := len(a)
+					var n int
+					n, ok = decodeData(a[at:cap(a)], s)
+					a = a[:at+n]
+					e.Data = a[at:len(a):len(a)]
+					*arena = a
+					if !ok {
+						return false
+					}
+				case 2:
+					*pk, e.PartitionKey = s, keyPresent
+				case 4:
+					*ehk, e.ExplicitHashKey = s, keyPresent
+				}
 			}
 		}
 		if d.consume('}') {
@@ -290,9 +278,8 @@ func plainWord(x uint64) bool {
 
 // b64str consumes a string that is to be base64-decoded, finding its end
 // with one vectorised search instead of checking byte by byte: any escape,
-// control character or non-ASCII byte inside is left for the base64 decoder
-// to refuse (then the request takes the slow path), except '\r' and '\n',
-// which the decoder would skip but JSON forbids raw.
+// control character or non-ASCII byte inside is left for decodeData to
+// refuse (then the request takes the slow path).
 func (d *scanner) b64str() (string, bool) {
 	if !d.consume('"') {
 		return "", false
@@ -302,11 +289,22 @@ func (d *scanner) b64str() (string, bool) {
 		return "", false
 	}
 	s := d.b[d.i : d.i+n]
-	if bytes.IndexByte(s, '\n') >= 0 || bytes.IndexByte(s, '\r') >= 0 {
-		return "", false
-	}
 	d.i += n + 1
 	return wire.B2S(s), true
+}
+
+// decodeData decodes the base64 string s into dst, which has room for
+// b64.DecodedLen(len(s)) bytes, and reports whether s is a JSON string
+// body encoding/json would have decoded to the same bytes. The decoder
+// refuses every byte outside the alphabet but '\r' and '\n', which it
+// skips and JSON forbids raw; skipping them shows in the length: a padded
+// encoding is whole quanta of 4, so an input that decodes with k of them
+// skipped has k a multiple of 4 (or a length that is not) and yields at
+// least 3 bytes fewer than len(s)/4*3-2, the least a clean input yields.
+// That replaces two more passes over every Data string.
+func decodeData(dst []byte, s string) (int, bool) {
+	n, err := b64.Decode(dst, wire.S2B(s))
+	return n, err == nil && len(s)%4 == 0 && n >= len(s)/4*3-2
 }
 
 // optStr decodes a string or null into *p.
@@ -414,8 +412,8 @@ func (d *scanner) optBlob(p *[]byte) bool {
 		return false
 	}
 	data := make([]byte, b64.DecodedLen(len(s)))
-	n, err := b64.Decode(data, wire.S2B(s))
-	if err != nil {
+	n, ok := decodeData(data, s)
+	if !ok {
 		return false
 	}
 	*p = data[:n:n]

@@ -25,6 +25,11 @@ func FuzzPutRecordsDecode(f *testing.F) {
 	f.Add(`{"Records":[{"Data":"!!"}]}`)
 	f.Add(`{"Records":[],"StreamName":"a","StreamName":"b"}`)
 	f.Add(`{"Records":[{"Data":"","PartitionKey":"k"}]}`)
+	// Raw line breaks, which the base64 decoder skips and JSON refuses:
+	// four of them keep the quanta whole.
+	f.Add("{\"Records\":[{\"Data\":\"QUJD\n\n\r\nRA==\",\"PartitionKey\":\"k\"}]}")
+	f.Add("{\"Records\":[{\"Data\":\"QUJDRA==\r\n\",\"PartitionKey\":\"k\"}]}")
+	f.Add(`{"Records":[{"Data":"QUJD\nRA==","PartitionKey":"k"}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var slow putRecordsInput
 		slowErr := json.Unmarshal([]byte(body), &slow)
@@ -65,6 +70,8 @@ func FuzzPutRecordDecode(f *testing.F) {
 	f.Add(`{"Data":"!!"}`)
 	f.Add(`{"StreamName":"a","StreamName":"b"}`)
 	f.Add(`{"streamname":"a"}`)
+	f.Add("{\"Data\":\"\r\nQUJDRA==\r\n\"}")
+	f.Add("{\"Data\":\"QUJDRA\n\n\n\n==\"}")
 	f.Fuzz(func(t *testing.T, body string) {
 		var fast putRecordInput
 		if fast.DecodeJSON([]byte(body)) != nil {
@@ -155,17 +162,18 @@ func TestPutRecordsInputReuse(t *testing.T) {
 }
 
 // TestPutRecordsOutputEncoders: AppendJSON and AppendCBOR of a PutRecords
-// response, with records stored on two shards, a throttled one and a
-// failed one, in an encrypted stream and not, are the bytes encoding/json
-// and CBOREncMode write for its wire shape.
+// response, with records stored on 40 shards (more than appendSeq has
+// formatters), a throttled one and a failed one, in an encrypted stream
+// and not, are the bytes encoding/json and CBOREncMode write for its wire
+// shape.
 func TestPutRecordsOutputEncoders(t *testing.T) {
 	s := newTestService(t)
-	st, err := s.store.CreateStream(shard.StreamConfig{Name: "batch", ShardCount: 2})
+	st, err := s.store.CreateStream(shard.StreamConfig{Name: "batch", ShardCount: 40})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := &putRecordsInput{StreamName: aws.String("batch")}
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 400; i++ {
 		in.Records = append(in.Records, putRecordsEntry{Data: []byte{byte(i)}, PartitionKey: aws.String(fmt.Sprintf("pk-%d", i))})
 	}
 	for _, kms := range []bool{false, true} {
@@ -292,26 +300,34 @@ func seedCBOR(t *testing.T) []byte {
 
 // BenchmarkPutRecordsDecode decodes a PutRecords request of 500 records of
 // 100 bytes: JSON and CBOR by their fast paths, and CBOR by reflection
-// (CBORDecMode), as before DecodeCBOR.
+// (CBORDecMode), as before DecodeCBOR; and one of 500 records of 1 KiB as
+// JSON, where finding the end of each Data string shows.
 func BenchmarkPutRecordsDecode(b *testing.B) {
 	type entry struct {
 		Data         []byte
 		PartitionKey string
 	}
-	req := struct {
+	type request struct {
 		StreamName string
 		Records    []entry
-	}{StreamName: "batch"}
-	for i := 0; i < 500; i++ {
-		req.Records = append(req.Records, entry{Data: bytes.Repeat([]byte{byte(i)}, 100), PartitionKey: fmt.Sprintf("pk-%d", i)})
 	}
+	batch := func(size int) request {
+		req := request{StreamName: "batch"}
+		for i := 0; i < 500; i++ {
+			req.Records = append(req.Records, entry{Data: bytes.Repeat([]byte{byte(i)}, size), PartitionKey: fmt.Sprintf("pk-%d", i)})
+		}
+		return req
+	}
+	req := batch(100)
 	jsonBody, _ := json.Marshal(req)
 	cborBody, _ := wire.CBOREncMode.Marshal(req)
+	json1KiB, _ := json.Marshal(batch(1024))
 	for _, c := range []struct {
 		name   string
 		decode func(in *putRecordsInput) error
 	}{
 		{"json", func(in *putRecordsInput) error { return in.DecodeJSON(jsonBody) }},
+		{"json-1KiB", func(in *putRecordsInput) error { return in.DecodeJSON(json1KiB) }},
 		{"cbor", func(in *putRecordsInput) error { return in.DecodeCBOR(cborBody) }},
 		{"cbor-reflect", func(in *putRecordsInput) error { return wire.CBORDecMode.Unmarshal(cborBody, in) }},
 	} {
