@@ -126,7 +126,8 @@ var keyPresent = new(string)
 // entry consumes one record object. When keep is set it decodes it into e:
 // the keys into pk and ehk (marking them found in e with keyPresent) and
 // the data onto the end of *arena, which has room for it. Otherwise it only
-// checks the syntax.
+// checks the syntax, every string as strictly as str does, so that a body
+// encoding/json would refuse goes to it.
 func (d *scanner) entry(e *putRecordsEntry, pk, ehk *string, arena *[]byte, keep bool) bool {
 	if !d.consume('{') {
 		return false
@@ -157,8 +158,8 @@ func (d *scanner) entry(e *putRecordsEntry, pk, ehk *string, arena *[]byte, keep
 		seen |= bit
 		if !d.null() {
 			var s string
-			if bit == 1 {
-				s, ok = d.b64str()
+			if bit == 1 && keep {
+				s, ok = d.b64str() // decodeData checks what b64str lets through
 			} else {
 				s, ok = d.str()
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -157,6 +158,39 @@ func TestPutRecordsInputReuse(t *testing.T) {
 	for i, r := range pooled.entries[:cap(pooled.entries)][len(pooled.Records):] {
 		if r.Data != nil || r.PartitionKey != nil || r.ExplicitHashKey != nil {
 			t.Fatalf("entry %d past the request: %+v", len(pooled.Records)+i, r)
+		}
+	}
+}
+
+// TestPutRecordsPastTheLimit: past maxPutRecords+1 entries the fast path
+// builds nothing but still checks the syntax, so a body encoding/json
+// refuses there (a raw line break or tab in a Data string) goes to it too,
+// and so does one it accepts only by decoding an escape.
+func TestPutRecordsPastTheLimit(t *testing.T) {
+	body := func(bad string) string {
+		var b strings.Builder
+		b.WriteString(`{"StreamName":"s","Records":[`)
+		for i := 0; i < 600; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			data := "QUJD"
+			if i == 550 {
+				data = bad
+			}
+			fmt.Fprintf(&b, `{"Data":"%s","PartitionKey":"k%d"}`, data, i)
+		}
+		b.WriteString(`]}`)
+		return b.String()
+	}
+	var in putRecordsInput
+	if err := in.DecodeJSON([]byte(body("QUJD"))); err != nil || len(in.Records) != maxPutRecords+1 {
+		t.Fatalf("600 good entries: err %v, %d decoded, want %d", err, len(in.Records), maxPutRecords+1)
+	}
+	for _, bad := range []string{"QUJD\nRA==", "QU\tJD", "QUJD\r\n\r\n", `\u0051UJD`} {
+		var in putRecordsInput
+		if err := in.DecodeJSON([]byte(body(bad))); err == nil {
+			t.Errorf("Data %q at entry 550: the fast path accepted the body", bad)
 		}
 	}
 }
