@@ -227,3 +227,38 @@ func TestPreparationSkipsShardsLoadedMeanwhile(t *testing.T) {
 		t.Fatalf("drafts left: %v", tmps)
 	}
 }
+
+// TestPreparerTakesTheNewestStreamFirst: with shards of an older stream
+// still queued, the next batch is the newest stream's, so a backlog does
+// not hold back the stream likeliest to be written next; the older one's
+// shards are all prepared after it.
+func TestPreparerTakesTheNewestStreamFirst(t *testing.T) {
+	o := testOptions(t, t.TempDir(), nil)
+	o.LazyFirstSegments = true // this test drives its own preparer
+	s := mustOpen(t, o)
+	older := mustCreate(t, s, "older", 2*prepBatch+3)
+	newer := mustCreate(t, s, "newer", 3)
+	p := newPreparer(s)
+	defer p.fs.close()
+	p.add(older, older.Shards())
+	p.add(newer, newer.Shards())
+	prepared := func(st *Stream) (n int) {
+		for _, sh := range st.Shards() {
+			if len(segmentFiles(t, sh)) == 1 {
+				n++
+			}
+		}
+		return n
+	}
+	if !p.next() {
+		t.Fatal("next prepared nothing with shards queued")
+	}
+	if got, old := prepared(newer), prepared(older); got != 3 || old != 0 {
+		t.Fatalf("after the first batch: %d of 3 newer shards prepared (want 3), %d older (want 0)", got, old)
+	}
+	for p.next() {
+	}
+	if got := prepared(older); got != len(older.Shards()) {
+		t.Fatalf("after the queue drained: %d of %d older shards prepared", got, len(older.Shards()))
+	}
+}
