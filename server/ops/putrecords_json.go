@@ -299,10 +299,10 @@ func (d *scanner) b64str() (string, bool) {
 // body encoding/json would have decoded to the same bytes. The decoder
 // refuses every byte outside the alphabet but '\r' and '\n', which it
 // skips and JSON forbids raw; skipping them shows in the length: a padded
-// encoding is whole quanta of 4, so an input that decodes with k of them
-// skipped has k a multiple of 4 (or a length that is not) and yields at
-// least 3 bytes fewer than len(s)/4*3-2, the least a clean input yields.
-// That replaces two more passes over every Data string.
+// encoding is whole quanta of 4, so an input of a length that is a multiple
+// of 4 decodes with k of them skipped only if k is a multiple of 4 too, and
+// then yields at most len(s)/4*3-3 bytes, where a clean input yields at
+// least len(s)/4*3-2. That replaces two more passes over every Data string.
 func decodeData(dst []byte, s string) (int, bool) {
 	n, err := b64.Decode(dst, wire.S2B(s))
 	return n, err == nil && len(s)%4 == 0 && n >= len(s)/4*3-2
